@@ -1,0 +1,178 @@
+// Package configs defines snowhub's configuration: its types, their defaults,
+// a strict loader that reports every problem with file, line and key path,
+// and validation of the whole tree.
+package configs
+
+import "time"
+
+// Config is the whole hub configuration. Field names follow the YAML keys of
+// docs/configuration.md; unknown keys are errors.
+type Config struct {
+	Listen    string          `yaml:"listen"`
+	DataDir   string          `yaml:"data_dir"`
+	Log       LogConfig       `yaml:"log"`
+	MQTT      MQTTConfig      `yaml:"mqtt"`
+	Influx    InfluxConfig    `yaml:"influx"`
+	County    Area            `yaml:"county"`
+	Townships []Township      `yaml:"townships"`
+	Cameras   []Camera        `yaml:"cameras"`
+	Sensors   []Sensor        `yaml:"sensors"`
+	Users     []User          `yaml:"users"`
+	Camera    CameraDefaults  `yaml:"camera"`
+	Alerts    AlertsConfig    `yaml:"alerts"`
+	Dashboard DashboardConfig `yaml:"dashboard"`
+
+	// Path is the file the configuration was loaded from ("" for embedded).
+	Path string `yaml:"-"`
+}
+
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+type MQTTConfig struct {
+	Broker          string       `yaml:"broker"` // empty: embedded broker on EmbeddedListen
+	EmbeddedListen  string       `yaml:"embedded_listen"`
+	ClientID        string       `yaml:"client_id"`
+	Username        string       `yaml:"username"`
+	Password        string       `yaml:"password"`
+	PasswordFile    string       `yaml:"password_file"`
+	CAFile          string       `yaml:"ca_file"`
+	CertFile        string       `yaml:"cert_file"`
+	KeyFile         string       `yaml:"key_file"`
+	TopicPrefix     string       `yaml:"topic_prefix"` // default "snowbright"
+	Z2MPrefix       string       `yaml:"z2m_prefix"`   // default "zigbee2mqtt"
+	DeadLetterTopic string       `yaml:"dead_letter_topic"`
+	MaxPayload      int          `yaml:"max_payload"`  // bytes, default 64 KiB
+	DeviceRateLimit float64      `yaml:"device_rate"`  // messages per second per device, default 50
+	Workers         int          `yaml:"workers"`      // handler pool, default 8
+	Townships       []string     `yaml:"townships"`    // share subscriptions for several hubs; empty: all
+	DeviceUsers     []DeviceUser `yaml:"device_users"` // embedded broker credentials when not on loopback
+}
+
+type DeviceUser struct {
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+type InfluxConfig struct {
+	URL           string        `yaml:"url"`
+	Token         string        `yaml:"token"`
+	TokenFile     string        `yaml:"token_file"`
+	Org           string        `yaml:"org"`
+	Bucket        string        `yaml:"bucket"`
+	BatchSize     int           `yaml:"batch_size"`      // default 5000
+	FlushInterval time.Duration `yaml:"flush_interval"`  // default 1s
+	SpoolMaxBytes int64         `yaml:"spool_max_bytes"` // default 1 GiB
+}
+
+// Area is a named node of the administrative tree.
+type Area struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+}
+
+type Township struct {
+	ID       string    `yaml:"id"`
+	Name     string    `yaml:"name"`
+	Villages []Village `yaml:"villages"`
+}
+
+type Village struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+}
+
+type Camera struct {
+	ID        string  `yaml:"id"`
+	Name      string  `yaml:"name"`
+	Village   string  `yaml:"village"`
+	URL       string  `yaml:"url"`
+	Transport string  `yaml:"transport"` // auto | tcp | udp
+	Watch     bool    `yaml:"watch"`
+	FPS       float64 `yaml:"fps"` // expected rate; 0: learn it
+	Key       bool    `yaml:"key"` // a key crossing: its outage is an incident sooner
+	Lat       float64 `yaml:"lat"`
+	Lon       float64 `yaml:"lon"`
+}
+
+type Sensor struct {
+	ID      string `yaml:"id"`
+	Name    string `yaml:"name"`
+	Kind    string `yaml:"kind"`
+	Village string `yaml:"village"`
+	Z2M     string `yaml:"z2m"`    // Zigbee2MQTT friendly name
+	Camera  string `yaml:"camera"` // the camera that looks at it, for the wall
+	// ReportInterval is how often the sensor reports; three missed reports
+	// make it offline (cause "silent"). 0: the default of its kind.
+	ReportInterval time.Duration `yaml:"report_interval"`
+}
+
+type User struct {
+	Name      string `yaml:"name"`
+	Role      string `yaml:"role"` // operator | township | technician | admin
+	Township  string `yaml:"township"`
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// CameraDefaults tunes ingest and the health model for all cameras.
+type CameraDefaults struct {
+	MaxConnecting int           `yaml:"max_connecting"` // hub-wide concurrent connection attempts, default 32
+	BackoffMin    time.Duration `yaml:"backoff_min"`    // default 1s
+	BackoffMax    time.Duration `yaml:"backoff_max"`    // default 60s
+	StallAfter    time.Duration `yaml:"stall_after"`    // default 5s
+	OfflineAfter  time.Duration `yaml:"offline_after"`  // default 10s
+	Settle        time.Duration `yaml:"settle"`         // default 10s
+	ProbeInterval time.Duration `yaml:"probe_interval"` // default 60s
+	ProbeTimeout  time.Duration `yaml:"probe_timeout"`  // default 10s
+	ViewerLinger  time.Duration `yaml:"viewer_linger"`  // default 30s
+	SampleEvery   time.Duration `yaml:"sample_every"`   // health sample to the time series, default 10s
+}
+
+// AlertsConfig holds incident rules, deadlines and grouping.
+type AlertsConfig struct {
+	Rules      []Rule                `yaml:"rules"` // added to the defaults per sensor kind
+	NoDefaults bool                  `yaml:"no_default_rules"`
+	Deadlines  map[string]StepLimits `yaml:"deadlines"` // by severity: critical | major | minor
+	// HoldForCounty lists severities whose incidents wait for the county to dispatch.
+	HoldForCounty []string      `yaml:"hold_for_county"`
+	GroupMin      int           `yaml:"group_min"`    // devices of one village offline within GroupWindow, default 3
+	GroupWindow   time.Duration `yaml:"group_window"` // default 1m
+	FlapCount     int           `yaml:"flap_count"`   // default 5
+	FlapWindow    time.Duration `yaml:"flap_window"`  // default 10m
+}
+
+type StepLimits struct {
+	Dispatch time.Duration `yaml:"dispatch"`
+	Accept   time.Duration `yaml:"accept"`
+	Resolve  time.Duration `yaml:"resolve"`
+	Evaluate time.Duration `yaml:"evaluate"`
+	Review   time.Duration `yaml:"review"`
+}
+
+// Rule turns device events into incidents.
+type Rule struct {
+	Name     string        `yaml:"name"`
+	Type     string        `yaml:"type"`    // threshold | alarm | offline | degraded | rate | camera_event
+	Kinds    []string      `yaml:"kinds"`   // sensor kinds, or "camera"
+	Devices  []string      `yaml:"devices"` // empty: all devices of Kinds
+	Above    *float64      `yaml:"above"`
+	Below    *float64      `yaml:"below"`
+	For      time.Duration `yaml:"for"`
+	Count    int           `yaml:"count"`  // rate: n events
+	Within   time.Duration `yaml:"within"` // rate: within w
+	Event    string        `yaml:"event"`  // camera_event: motion | tamper | line_crossing | plate
+	From     string        `yaml:"from"`   // time-of-day window "22:00"
+	To       string        `yaml:"to"`     // "06:00"
+	Severity string        `yaml:"severity"`
+	Title    string        `yaml:"title"` // text/template over the device and value
+}
+
+type DashboardConfig struct {
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	History        int      `yaml:"history"`      // websocket events kept for ?since=, default 10000
+	ClientQueue    int      `yaml:"client_queue"` // per client, default 256
+}
