@@ -22,7 +22,7 @@ const (
 	CameraEvent   Type = "camera.event"   // Data: CameraAnalytics, the camera's own MQTT event
 	SensorReading Type = "sensor.reading" // Data: SensorReadingData
 	SensorState   Type = "sensor.state"   // Data: SensorStatus, a state transition
-	Incident      Type = "incident"       // Data: the alerts package's incident view (any JSON-able value)
+	IncidentStep  Type = "incident"       // Data: Incident, after each of its steps
 )
 
 // Event is one thing that happened to one device or incident.
