@@ -1,0 +1,277 @@
+package configs
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// SensorKinds are the sensor kinds with built-in meaning; "custom:NAME"
+// names any other.
+var SensorKinds = []string{"smoke", "water_level", "leak", "door", "motion", "panic", "power", "temperature", "humidity", "gas"}
+
+// Roles are the user roles of the public interface.
+var Roles = []string{"operator", "township", "technician", "admin"}
+
+// RuleTypes are the incident rule types.
+var RuleTypes = []string{"threshold", "alarm", "offline", "degraded", "rate", "camera_event"}
+
+// Severities of incidents, most urgent first.
+var Severities = []string{"critical", "major", "minor"}
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// MinTokenLength keeps guessable tokens out of a public-safety network.
+const MinTokenLength = 16
+
+func pathf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func validate(p *problems, c *Config) {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		p.add("listen", "%q is not host:port", c.Listen)
+	}
+	if c.Log.Level != "" && !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		p.add("log.level", "%q: use debug, info, warn or error", c.Log.Level)
+	}
+	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
+		p.add("log.format", "%q: use text or json", c.Log.Format)
+	}
+	if b := c.MQTT.Broker; b != "" {
+		u, err := url.Parse(b)
+		if err != nil || u.Host == "" || !slices.Contains([]string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}, u.Scheme) {
+			p.add("mqtt.broker", "%q is not a broker URL like tcp://host:1883 (empty starts the embedded broker)", b)
+		}
+	} else if _, _, err := net.SplitHostPort(c.MQTT.EmbeddedListen); err != nil {
+		p.add("mqtt.embedded_listen", "%q is not host:port", c.MQTT.EmbeddedListen)
+	}
+	if c.MQTT.MaxPayload < 0 || c.MQTT.Workers < 0 || c.MQTT.DeviceRateLimit < 0 {
+		p.add("mqtt", "max_payload, workers and device_rate must not be negative")
+	}
+	if u, err := url.Parse(c.Influx.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add("influx.url", "%q is not an http(s) URL", c.Influx.URL)
+	}
+
+	ids := map[string]string{} // id → path of its first use, unique across the tree
+	unique := func(path, id, what string) {
+		if id == "" {
+			p.add(path, "%s id is empty", what)
+			return
+		}
+		if !idRE.MatchString(id) {
+			p.add(path, "%q: ids are 1-64 letters, digits, '.', '_' or '-'", id)
+			return
+		}
+		if first, ok := ids[id]; ok {
+			p.add(path, "duplicate id %q (first used at %s)", id, first)
+			return
+		}
+		ids[id] = path
+	}
+	if c.County.ID == "" {
+		p.add("county.id", "the county needs an id")
+	} else {
+		unique("county.id", c.County.ID, "county")
+	}
+	villages := map[string]string{} // village → township
+	townships := map[string]bool{}
+	if len(c.Townships) == 0 {
+		p.add("townships", "at least one township is needed")
+	}
+	for i, t := range c.Townships {
+		unique(pathf("townships[%d].id", i), t.ID, "township")
+		townships[t.ID] = true
+		for j, v := range t.Villages {
+			unique(pathf("townships[%d].villages[%d].id", i, j), v.ID, "village")
+			villages[v.ID] = t.ID
+		}
+	}
+	for i, cam := range c.Cameras {
+		base := pathf("cameras[%d]", i)
+		unique(base+".id", cam.ID, "camera")
+		if _, ok := villages[cam.Village]; !ok {
+			p.add(base+".village", "unknown village %q", cam.Village)
+		}
+		if msg := checkRTSP(cam.URL); msg != "" {
+			p.add(base+".url", "%s", msg)
+		}
+		if !slices.Contains([]string{"auto", "tcp", "udp"}, cam.Transport) {
+			p.add(base+".transport", "%q: use auto, tcp or udp", cam.Transport)
+		}
+		if cam.FPS < 0 || cam.FPS > 240 {
+			p.add(base+".fps", "%v is not a frame rate", cam.FPS)
+		}
+	}
+	cameras := map[string]bool{}
+	for _, cam := range c.Cameras {
+		cameras[cam.ID] = true
+	}
+	z2m := map[string]bool{}
+	for i, s := range c.Sensors {
+		base := pathf("sensors[%d]", i)
+		unique(base+".id", s.ID, "sensor")
+		if _, ok := villages[s.Village]; !ok {
+			p.add(base+".village", "unknown village %q", s.Village)
+		}
+		if !slices.Contains(SensorKinds, s.Kind) && !(strings.HasPrefix(s.Kind, "custom:") && len(s.Kind) > 7) {
+			p.add(base+".kind", "%q: use one of %s, or custom:NAME", s.Kind, strings.Join(SensorKinds, ", "))
+		}
+		if s.Z2M != "" {
+			if z2m[s.Z2M] {
+				p.add(base+".z2m", "Zigbee2MQTT name %q used twice", s.Z2M)
+			}
+			z2m[s.Z2M] = true
+			if strings.ContainsAny(s.Z2M, "+#") {
+				p.add(base+".z2m", "%q: MQTT topic names cannot hold + or #", s.Z2M)
+			}
+		}
+		if s.Camera != "" && !cameras[s.Camera] {
+			p.add(base+".camera", "unknown camera %q", s.Camera)
+		}
+		if s.ReportInterval < 0 {
+			p.add(base+".report_interval", "must not be negative")
+		}
+	}
+
+	names := map[string]bool{}
+	tokens := map[string]string{}
+	if len(c.Users) == 0 {
+		p.add("users", "at least one user is needed to use the pages and API")
+	}
+	for i, u := range c.Users {
+		base := pathf("users[%d]", i)
+		if u.Name == "" {
+			p.add(base+".name", "a user needs a name")
+		} else if names[u.Name] {
+			p.add(base+".name", "duplicate user %q", u.Name)
+		}
+		names[u.Name] = true
+		if !slices.Contains(Roles, u.Role) {
+			p.add(base+".role", "%q: use one of %s", u.Role, strings.Join(Roles, ", "))
+		}
+		switch {
+		case u.Role == "township" && u.Township == "":
+			p.add(base+".township", "a township user needs its township")
+		case u.Role == "township" && !townships[u.Township]:
+			p.add(base+".township", "unknown township %q", u.Township)
+		case u.Role != "township" && u.Township != "":
+			p.add(base+".township", "only township users belong to a township (role is %s)", u.Role)
+		}
+		switch {
+		case u.Token == "":
+			p.add(base+".token", "no token: set token, token_file or %s", EnvName(u.Name))
+		case len(u.Token) < MinTokenLength:
+			p.add(base+".token", "too short: at least %d characters", MinTokenLength)
+		case tokens[u.Token] != "":
+			p.add(base+".token", "the same token as user %q", tokens[u.Token])
+		default:
+			tokens[u.Token] = u.Name
+		}
+	}
+
+	cd := c.Camera
+	for _, d := range []struct {
+		key string
+		v   int64
+	}{{"backoff_min", int64(cd.BackoffMin)}, {"backoff_max", int64(cd.BackoffMax)}, {"stall_after", int64(cd.StallAfter)},
+		{"offline_after", int64(cd.OfflineAfter)}, {"settle", int64(cd.Settle)}, {"probe_interval", int64(cd.ProbeInterval)},
+		{"probe_timeout", int64(cd.ProbeTimeout)}, {"sample_every", int64(cd.SampleEvery)}} {
+		if d.v <= 0 {
+			p.add("camera."+d.key, "must be positive")
+		}
+	}
+	if cd.BackoffMax < cd.BackoffMin {
+		p.add("camera.backoff_max", "is shorter than backoff_min")
+	}
+	if cd.MaxConnecting < 1 {
+		p.add("camera.max_connecting", "must be at least 1")
+	}
+
+	a := c.Alerts
+	for sev := range a.Deadlines {
+		if !slices.Contains(Severities, sev) {
+			p.add("alerts.deadlines."+sev, "unknown severity: use critical, major or minor")
+		}
+	}
+	for _, sev := range a.HoldForCounty {
+		if !slices.Contains(Severities, sev) {
+			p.add("alerts.hold_for_county", "unknown severity %q", sev)
+		}
+	}
+	for i, r := range a.Rules {
+		base := pathf("alerts.rules[%d]", i)
+		if r.Name == "" {
+			p.add(base+".name", "a rule needs a name")
+		}
+		if !slices.Contains(RuleTypes, r.Type) {
+			p.add(base+".type", "%q: use one of %s", r.Type, strings.Join(RuleTypes, ", "))
+		}
+		if !slices.Contains(Severities, r.Severity) {
+			p.add(base+".severity", "%q: use critical, major or minor", r.Severity)
+		}
+		switch r.Type {
+		case "threshold":
+			if r.Above == nil && r.Below == nil {
+				p.add(base, "a threshold rule needs above or below")
+			}
+		case "rate":
+			if r.Count < 1 || r.Within <= 0 {
+				p.add(base, "a rate rule needs count ≥ 1 and within > 0")
+			}
+		case "camera_event":
+			if r.Event == "" {
+				p.add(base+".event", "a camera_event rule names the event (motion, tamper, line_crossing, plate)")
+			}
+		}
+		for _, tod := range []struct{ key, v string }{{"from", r.From}, {"to", r.To}} {
+			if tod.v != "" && !todRE.MatchString(tod.v) {
+				p.add(base+"."+tod.key, "%q is not a time of day like 22:00", tod.v)
+			}
+		}
+		if r.For < 0 {
+			p.add(base+".for", "must not be negative")
+		}
+	}
+	if c.Dashboard.History < 1 || c.Dashboard.ClientQueue < 1 {
+		p.add("dashboard", "history and client_queue must be at least 1")
+	}
+}
+
+var todRE = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)
+
+func checkRTSP(raw string) string {
+	if raw == "" {
+		return "a camera needs its RTSP url"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Sprintf("not a URL: %s", strings.ReplaceAll(err.Error(), raw, RedactURL(raw)))
+	}
+	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
+		return fmt.Sprintf("scheme %q: use rtsp:// or rtsps://", u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return "the URL has no host"
+	}
+	return ""
+}
+
+// RedactURL removes credentials from a URL so it can be logged or shown.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// Cut whatever stands between the scheme and an '@'.
+		if i := strings.Index(raw, "://"); i >= 0 {
+			if j := strings.LastIndex(raw, "@"); j > i {
+				return raw[:i+3] + "***@" + raw[j+1:]
+			}
+		}
+		return raw
+	}
+	if u.User != nil {
+		u.User = url.User("***")
+	}
+	return u.String()
+}
