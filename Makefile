@@ -1,0 +1,40 @@
+# snowhub: `make run` starts the demo, `make test` runs every test with the real peers.
+SHELL := /bin/bash
+GO ?= go
+PKGS ?= ./...
+
+.PHONY: run test build check bench lint fmt peers clean
+
+run: ## the demo on http://127.0.0.1:8080 (builds InfluxDB 1.8 once)
+	@SNOWHUB_INFLUXD="$$(scripts/peers.sh influxd)" $(GO) run ./cmd/snowhub -demo
+
+test: ## installs and starts the real peers, vet, all tests with -race, stops the peers
+	@scripts/peers.sh install
+	@eval "$$(scripts/peers.sh env)"; \
+	status=0; \
+	$(GO) vet $(PKGS) || status=$$?; \
+	if [ $$status -eq 0 ]; then $(GO) test -race -count=1 -timeout 20m $(PKGS) || status=$$?; fi; \
+	scripts/peers.sh stop; \
+	exit $$status
+
+build: ## bin/snowhub
+	$(GO) build -trimpath -o bin/snowhub ./cmd/snowhub
+
+check: ## validate the example configuration
+	$(GO) run ./cmd/snowhub -config configs/example.yaml -check
+
+bench: ## benchmarks; figures go to docs/performance.md
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+peers: ## a shared Mosquitto on 127.0.0.1:1883 for manual work
+	scripts/peers.sh install && scripts/peers.sh start
+
+clean:
+	rm -rf bin var
