@@ -211,6 +211,7 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 	conf := filepath.Join(dir, "mosquitto.conf")
 	body := fmt.Sprintf(`listener %d 127.0.0.1
 allow_anonymous true
+user root
 persistence true
 persistence_location %s/
 autosave_interval 1

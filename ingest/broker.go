@@ -1,0 +1,99 @@
+package ingest
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"go.etcd.io/bbolt"
+
+	"snowhub/configs"
+)
+
+// BrokerOptions configure the embedded MQTT broker.
+type BrokerOptions struct {
+	Listen  string // host:port; port 0 picks a free one
+	DataDir string // sessions and retained messages, kept across restarts
+	Users   []configs.DeviceUser
+	Logger  *slog.Logger
+}
+
+// Broker is the embedded MQTT broker (mochi-mqtt) for the demo and for
+// one-box installs: the same topics as an external broker.
+type Broker struct {
+	o   BrokerOptions
+	srv *mqtt.Server
+	tcp *listeners.TCP
+}
+
+// NewBroker builds the broker. On loopback it admits anonymous devices;
+// listening beyond loopback it admits only the configured device users,
+// because a village network is not a trusted one.
+func NewBroker(o BrokerOptions) (*Broker, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	host, _, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker listen %q: %w", o.Listen, err)
+	}
+	loopback := host == "localhost"
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		loopback = true
+	}
+	srv := mqtt.New(&mqtt.Options{Logger: o.Logger, InlineClient: false})
+	if loopback && len(o.Users) == 0 {
+		if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(o.Users) == 0 {
+			return nil, fmt.Errorf("embedded broker on %s (beyond loopback) needs mqtt.device_users", o.Listen)
+		}
+		ledger := &auth.Ledger{}
+		for _, u := range o.Users {
+			ledger.Auth = append(ledger.Auth, auth.AuthRule{Username: auth.RString(u.Username), Password: auth.RString(u.Password), Allow: true})
+		}
+		if err := srv.AddHook(new(auth.Hook), &auth.Options{Ledger: ledger}); err != nil {
+			return nil, err
+		}
+	}
+	if o.DataDir != "" {
+		if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+			return nil, err
+		}
+		// Persistent sessions and their queued QoS 1 messages survive a
+		// restart of the hub, so a sensor's alarm waits for us.
+		if err := srv.AddHook(new(bolt.Hook), &bolt.Options{Path: filepath.Join(o.DataDir, "broker.db"),
+			Options: &bbolt.Options{Timeout: 2 * time.Second}}); err != nil {
+			return nil, fmt.Errorf("broker storage: %w", err)
+		}
+	}
+	return &Broker{o: o, srv: srv}, nil
+}
+
+// Start listens and serves in the background.
+func (b *Broker) Start() error {
+	b.tcp = listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.o.Listen})
+	if err := b.srv.AddListener(b.tcp); err != nil {
+		return fmt.Errorf("listen %s: %w", b.o.Listen, err)
+	}
+	if err := b.srv.Serve(); err != nil {
+		return err
+	}
+	b.o.Logger.Info("embedded MQTT broker listening", "addr", b.Addr())
+	return nil
+}
+
+// Addr is the broker's URL, tcp://host:port as bound.
+func (b *Broker) Addr() string { return "tcp://" + b.tcp.Address() }
+
+// Close disconnects clients and stops.
+func (b *Broker) Close() error { return b.srv.Close() }
