@@ -574,7 +574,9 @@ type dedup struct {
 	next int
 }
 
-func newDedup(n int) *dedup { return &dedup{ring: make([][32]byte, n), set: make(map[[32]byte]struct{}, n)} }
+func newDedup(n int) *dedup {
+	return &dedup{ring: make([][32]byte, n), set: make(map[[32]byte]struct{}, n)}
+}
 
 func key(topic string, payload []byte) [32]byte {
 	h := sha256.New()
