@@ -1,0 +1,113 @@
+package alerts
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"snowhub/configs"
+)
+
+// rule is a configured or default rule, ready to evaluate.
+type rule struct {
+	configs.Rule
+	title *template.Template
+}
+
+// Default titles, by rule type; {{.Village}} and {{.DeviceName}} are names.
+const (
+	titleAlarm     = "{{.Village}} {{.DeviceName}} 报警"
+	titleThreshold = "{{.Village}} {{.DeviceName}} 超限 {{.Value}}"
+	titleOffline   = "{{.Village}} {{.DeviceName}} 离线"
+	titleDegraded  = "{{.Village}} {{.DeviceName}} 画面异常"
+	titleEvent     = "{{.Village}} {{.DeviceName}} {{.Event}}"
+	titleRate      = "{{.Village}} {{.DeviceName}} 频繁报警"
+	titleOutage    = "{{.Village}} 多个设备离线"
+)
+
+func f(v float64) *float64 { return &v }
+
+// defaultRules make a plain configuration useful: alarms from alarm
+// sensors, thresholds for levels and temperatures, and devices that go
+// quiet. Camera offline limits depend on whether the camera is at a key
+// crossing (see engine.cameraOffline).
+func defaultRules() []configs.Rule {
+	return []configs.Rule{
+		{Name: "smoke", Type: "alarm", Kinds: []string{"smoke"}, Severity: "critical", Title: "{{.Village}} {{.DeviceName}} 烟雾报警"},
+		{Name: "panic", Type: "alarm", Kinds: []string{"panic"}, Severity: "critical", Title: "{{.Village}} {{.DeviceName}} 一键报警"},
+		{Name: "gas", Type: "alarm", Kinds: []string{"gas"}, Severity: "critical", Title: "{{.Village}} {{.DeviceName}} 燃气泄漏"},
+		{Name: "leak", Type: "alarm", Kinds: []string{"leak"}, Severity: "major", Title: "{{.Village}} {{.DeviceName}} 漏水报警"},
+		{Name: "power", Type: "alarm", Kinds: []string{"power"}, Severity: "major", Title: "{{.Village}} {{.DeviceName}} 断电"},
+		{Name: "water-high", Type: "threshold", Kinds: []string{"water_level"}, Above: f(3.0), For: 30 * time.Second, Severity: "major", Title: "{{.Village}} {{.DeviceName}} 水位超警戒 {{.Value}} m"},
+		{Name: "temperature-high", Type: "threshold", Kinds: []string{"temperature"}, Above: f(60), For: time.Minute, Severity: "major", Title: "{{.Village}} {{.DeviceName}} 温度过高 {{.Value}} ℃"},
+		{Name: "sensor-offline", Type: "offline", Kinds: sensorKinds(), For: 10 * time.Minute, Severity: "minor", Title: titleOffline},
+		{Name: "camera-offline", Type: "offline", Kinds: []string{"camera"}, For: 2 * time.Minute, Severity: "minor", Title: titleOffline},
+		{Name: "camera-degraded", Type: "degraded", Kinds: []string{"camera"}, For: 10 * time.Minute, Severity: "minor", Title: titleDegraded},
+		{Name: "camera-tamper", Type: "camera_event", Kinds: []string{"camera"}, Event: "tamper", Severity: "major", Title: "{{.Village}} {{.DeviceName}} 遮挡/破坏"},
+	}
+}
+
+func sensorKinds() []string { return append([]string(nil), configs.SensorKinds...) }
+
+func compileRules(cfg *configs.Config) []*rule {
+	var src []configs.Rule
+	if !cfg.Alerts.NoDefaults {
+		src = defaultRules()
+	}
+	src = append(src, cfg.Alerts.Rules...)
+	out := make([]*rule, 0, len(src))
+	for _, r := range src {
+		title := r.Title
+		if title == "" {
+			title = map[string]string{"alarm": titleAlarm, "threshold": titleThreshold, "offline": titleOffline,
+				"degraded": titleDegraded, "camera_event": titleEvent, "rate": titleRate}[r.Type]
+		}
+		t, err := template.New(r.Name).Option("missingkey=zero").Parse(title)
+		if err != nil {
+			t = template.Must(template.New(r.Name).Parse(r.Name))
+		}
+		out = append(out, &rule{Rule: r, title: t})
+	}
+	return out
+}
+
+// applies reports whether a rule covers a device of a kind.
+func (r *rule) applies(kind, device string) bool {
+	if len(r.Devices) > 0 && !slices.Contains(r.Devices, device) {
+		return false
+	}
+	return len(r.Kinds) == 0 || slices.Contains(r.Kinds, kind)
+}
+
+// violates is a threshold check.
+func (r *rule) violates(v float64) bool {
+	return (r.Above != nil && v > *r.Above) || (r.Below != nil && v < *r.Below)
+}
+
+// inWindow reports whether t falls in the rule's time of day window
+// (which may cross midnight); no window means always.
+func (r *rule) inWindow(t time.Time) bool {
+	if r.From == "" || r.To == "" {
+		return true
+	}
+	hm := t.Local().Format("15:04")
+	if r.From <= r.To {
+		return hm >= r.From && hm < r.To
+	}
+	return hm >= r.From || hm < r.To
+}
+
+type titleData struct {
+	Device, DeviceName, Village, Township, Kind, Rule, Event string
+	Value                                                    any
+}
+
+func (r *rule) render(d titleData) string {
+	var b bytes.Buffer
+	if err := r.title.Execute(&b, d); err != nil {
+		return r.Name + " " + d.Device
+	}
+	return strings.TrimSpace(b.String())
+}
