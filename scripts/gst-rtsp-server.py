@@ -42,7 +42,9 @@ def main():
     )
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
-    factory.set_shared(True)
+    # One pipeline per client: a shared media cannot serve TCP and UDP
+    # clients at once (the second gets 503).
+    factory.set_shared(False)
 
     if a.user:
         auth = GstRtspServer.RTSPAuth()

@@ -1,0 +1,181 @@
+package camera_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"snowhub/camera"
+	"snowhub/internal/simcam"
+	"snowhub/internal/testenv"
+)
+
+type transitions struct {
+	mu  sync.Mutex
+	all []camera.Transition
+}
+
+func (tr *transitions) add(t camera.Transition) {
+	tr.mu.Lock()
+	tr.all = append(tr.all, t)
+	tr.mu.Unlock()
+}
+
+func newManager(t *testing.T, tr *transitions) *camera.Manager {
+	t.Helper()
+	m := camera.NewManager(camera.Options{MaxConnecting: 8, BackoffMin: 200 * time.Millisecond, BackoffMax: time.Second,
+		StallAfter: time.Second, OfflineAfter: 2 * time.Second, Settle: time.Second, ProbeInterval: time.Second,
+		ProbeTimeout: 3 * time.Second, SampleEvery: time.Second, OnTransition: tr.add})
+	m.Start(context.Background())
+	t.Cleanup(m.Close)
+	return m
+}
+
+func waitState(t *testing.T, m *camera.Manager, id, state, cause string, within time.Duration) camera.Status {
+	t.Helper()
+	var st camera.Status
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		st, _ = m.Status(id)
+		if st.State == state && (cause == "" || st.Cause == cause) {
+			return st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: state %s (%s, last error %q), want %s (%s) within %s", id, st.State, st.Cause, st.LastError, state, cause, within)
+	return st
+}
+
+func startSim(t *testing.T, cams ...simcam.Camera) *simcam.Server {
+	t.Helper()
+	s, err := simcam.New(simcam.Options{Listen: "127.0.0.1:0", Cameras: cams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Each fault reaches the right state and cause; a camera that comes back is
+// online again after the settle time.
+func TestFaults(t *testing.T) {
+	sim := startSim(t,
+		simcam.Camera{Path: "/ok", Behaviour: simcam.Normal},
+		simcam.Camera{Path: "/slow", Behaviour: simcam.LowFPS},
+		simcam.Camera{Path: "/gone", Behaviour: simcam.Normal},
+		simcam.Camera{Path: "/paused", Behaviour: simcam.Normal},
+		simcam.Camera{Path: "/frozen", Behaviour: simcam.Normal},
+		simcam.Camera{Path: "/down", Behaviour: simcam.Down},
+	)
+	// A port that accepts and never answers.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	closed := testenv.FreePort(t)
+	tr := &transitions{}
+	m := newManager(t, tr)
+	m.Update([]camera.Spec{
+		{ID: "ok", URL: sim.URL("/ok"), Transport: "tcp", Watch: true},
+		{ID: "slow", URL: sim.URL("/slow"), Transport: "tcp", Watch: true, FPS: 25},
+		{ID: "gone", URL: sim.URL("/gone"), Transport: "tcp", Watch: true},
+		{ID: "paused", URL: sim.URL("/paused"), Transport: "tcp", Watch: true},
+		{ID: "frozen", URL: sim.URL("/frozen"), Transport: "tcp", Watch: true},
+		{ID: "down", URL: sim.URL("/down"), Transport: "tcp", Watch: true},
+		{ID: "refused", URL: fmt.Sprintf("rtsp://127.0.0.1:%d/x", closed), Transport: "tcp", Watch: true},
+		{ID: "silent", URL: "rtsp://" + silent.Addr().String() + "/x", Transport: "tcp", Watch: true},
+		{ID: "probe", URL: sim.URL("/ok"), Transport: "tcp", Watch: false},
+		{ID: "probe-down", URL: sim.URL("/down"), Transport: "tcp", Watch: false},
+	})
+	ok := waitState(t, m, "ok", camera.StateOnline, "", 10*time.Second)
+	waitState(t, m, "slow", camera.StateDegraded, camera.CauseLowFPS, 15*time.Second)
+	waitState(t, m, "down", camera.StateOffline, camera.CauseNotFound, 10*time.Second)
+	waitState(t, m, "refused", camera.StateOffline, camera.CauseRefused, 10*time.Second)
+	waitState(t, m, "silent", camera.StateOffline, "", 15*time.Second)
+	waitState(t, m, "probe", camera.StateOnline, "", 10*time.Second)
+	waitState(t, m, "probe-down", camera.StateOffline, camera.CauseNotFound, 10*time.Second)
+	if ok.Codec != "H264" || ok.Width != 480 || ok.Height != 270 {
+		t.Errorf("ok: codec %s %dx%d", ok.Codec, ok.Width, ok.Height)
+	}
+	st := waitState(t, m, "ok", camera.StateOnline, "", time.Second)
+	if st.FPS < 15 || st.FPS > 35 || st.BitrateKbps <= 0 {
+		t.Errorf("ok: fps %.1f bitrate %.0f", st.FPS, st.BitrateKbps)
+	}
+
+	// Faults after a healthy start.
+	waitState(t, m, "gone", camera.StateOnline, "", 10*time.Second)
+	waitState(t, m, "paused", camera.StateOnline, "", 10*time.Second)
+	waitState(t, m, "frozen", camera.StateOnline, "", 10*time.Second)
+	sim.SetBehaviour("/gone", simcam.Down)
+	sim.SetBehaviour("/paused", simcam.Paused)
+	sim.SetBehaviour("/frozen", simcam.Frozen)
+	waitState(t, m, "gone", camera.StateOffline, "", 5*time.Second)
+	waitState(t, m, "paused", camera.StateOffline, camera.CauseStalled, 5*time.Second)
+	waitState(t, m, "frozen", camera.StateOffline, camera.CauseStalled, 8*time.Second)
+
+	// It comes back: online again, after the settle time.
+	sim.SetBehaviour("/gone", simcam.Normal)
+	back := waitState(t, m, "gone", camera.StateOnline, camera.CauseRecovered, 10*time.Second)
+	if back.Reconnects == 0 {
+		t.Error("gone: no reconnect counted")
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var seq []string
+	for _, x := range tr.all {
+		if x.ID == "gone" {
+			seq = append(seq, x.To)
+		}
+	}
+	if strings.Join(seq, ",") != "online,offline,online" {
+		t.Errorf("gone transitions = %v", seq)
+	}
+}
+
+// A real RTSP server that is not gortsplib: GStreamer's, over each
+// transport, with and without credentials.
+func TestGStreamerCamera(t *testing.T) {
+	open := testenv.StartGstRTSP(t, testenv.RTSPOptions{})
+	auth := testenv.StartGstRTSP(t, testenv.RTSPOptions{User: "admin", Password: "s3cret-pass"})
+	tr := &transitions{}
+	m := newManager(t, tr)
+	withCreds := strings.Replace(auth.URL, "rtsp://", "rtsp://admin:s3cret-pass@", 1)
+	wrong := strings.Replace(auth.URL, "rtsp://", "rtsp://admin:wrong@", 1)
+	m.Update([]camera.Spec{
+		{ID: "tcp", URL: open.URL, Transport: "tcp", Watch: true},
+		{ID: "udp", URL: open.URL, Transport: "udp", Watch: true},
+		{ID: "auto", URL: open.URL, Transport: "auto", Watch: true},
+		{ID: "auth", URL: withCreds, Transport: "tcp", Watch: true},
+		{ID: "wrong", URL: wrong, Transport: "tcp", Watch: true},
+	})
+	for _, id := range []string{"tcp", "udp", "auto", "auth"} {
+		waitState(t, m, id, camera.StateOnline, "", 20*time.Second)
+	}
+	st := waitState(t, m, "wrong", camera.StateOffline, camera.CauseAuth, 10*time.Second)
+	if strings.Contains(st.LastError, "wrong") || strings.Contains(fmt.Sprint(m.Statuses()), "s3cret") {
+		t.Fatalf("credentials leaked: %q", st.LastError)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	if got := camera.RedactURL("rtsp://admin:pw@10.0.0.1/x"); strings.Contains(got, "pw") || strings.Contains(got, "admin") {
+		t.Fatalf("RedactURL = %s", got)
+	}
+}
