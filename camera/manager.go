@@ -205,6 +205,21 @@ func (m *Manager) ClearMaintenance(id string) error {
 	return m.SetMaintenance(id, time.Time{}, "")
 }
 
+// Watch returns a viewer of a camera's live video. Probe-mode cameras are
+// not pulled continuously, so they have no live video to watch.
+func (m *Manager) Watch(ctx context.Context, id string) (*Viewer, error) {
+	m.mu.Lock()
+	w := m.workers[id]
+	m.mu.Unlock()
+	if w == nil {
+		return nil, fmt.Errorf("camera %s not found", id)
+	}
+	if !w.spec.Watch {
+		return nil, fmt.Errorf("camera %s is probed, not pulled (watch: false): no live video", id)
+	}
+	return w.fan.Subscribe(), nil
+}
+
 // Close stops every worker and waits.
 func (m *Manager) Close() {
 	m.mu.Lock()
@@ -298,12 +313,13 @@ type worker struct {
 	reconnects uint64
 	cancel     context.CancelFunc
 	done       chan struct{}
+	fan        *Fanout
 }
 
 func newWorker(m *Manager, s Spec) *worker {
 	return &worker{m: m, spec: s, log: m.log.With("camera", s.ID),
 		h:    newHealth(healthConfig{StallAfter: m.o.StallAfter, OfflineAfter: m.o.OfflineAfter, Settle: m.o.Settle, FPS: s.FPS}, m.o.Now()),
-		done: make(chan struct{})}
+		done: make(chan struct{}), fan: newFanout(64)}
 }
 
 func (w *worker) stop() {
@@ -363,6 +379,7 @@ func (w *worker) run(ctx context.Context) {
 	w.mu.Unlock()
 	defer cancel()
 	defer close(w.done)
+	defer w.fan.Close()
 	// A ticker drives the health model, so states change on time even
 	// when nothing arrives.
 	go func() {
@@ -578,6 +595,9 @@ func (w *worker) readH264(c *gortsplib.Client, medi *description.Media, forma *f
 		return
 	}
 	w.setCodec("H264", forma.SPS)
+	w.fan.reset()
+	w.fan.SetH264Params(forma.SPS, forma.PPS)
+	sps, pps := forma.SPS, forma.PPS
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		w.mu.Lock()
 		w.h.packets(1, 0)
@@ -598,11 +618,22 @@ func (w *worker) readH264(c *gortsplib.Client, medi *description.Media, forma *f
 			case 5:
 				key = true
 			case 7:
-				w.setCodec("H264", nalu)
+				if string(nalu) != string(sps) {
+					sps = nalu
+					w.setCodec("H264", nalu)
+				}
+			case 8:
+				pps = nalu
 			}
 			hs.Write(nalu)
 		}
 		w.onFrame(size, key, hs.Sum64(), keyframe)
+		if w.fan.Viewers() > 0 {
+			w.fan.SetH264Params(sps, pps)
+			if ts, ok := c.PacketPTS2(medi, pkt); ok {
+				w.fan.WriteAccessUnit(ts, au, key)
+			}
+		}
 	})
 }
 

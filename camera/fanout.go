@@ -1,0 +1,269 @@
+package camera
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+)
+
+// ErrFanoutClosed ends a viewer whose camera stream went away.
+var ErrFanoutClosed = errors.New("camera stream ended")
+
+const (
+	videoTimescale = 90000
+	maxGOP         = 300 // access units kept to start a new viewer at once
+)
+
+// Fanout remuxes one camera's H.264 access units into fragmented MP4 for
+// browsers (Media Source Extensions) and hands the same bytes to every
+// viewer: each segment is encoded once, whatever the number of viewers.
+// Each viewer has its own bounded queue; a slow one skips to the next
+// keyframe without delaying the others or the camera.
+type Fanout struct {
+	queue int
+
+	mu      sync.Mutex
+	sps     []byte
+	pps     []byte
+	init    []byte
+	codec   string
+	seq     uint32
+	firstTS int64
+	lastEnd int64 // where the last segment ended, so a reconnect continues the timeline
+	started bool
+	prev    *pendingAU
+	gop     [][]byte
+	viewers map[*Viewer]struct{}
+	closed  bool
+}
+
+type pendingAU struct {
+	ts  int64
+	au  [][]byte
+	idr bool
+}
+
+func newFanout(queue int) *Fanout {
+	return &Fanout{queue: queue, viewers: map[*Viewer]struct{}{}}
+}
+
+// SetH264Params sets (or changes) the stream's parameters; a change
+// restarts every viewer at the new init segment.
+func (f *Fanout) SetH264Params(sps, pps []byte) {
+	if len(sps) < 4 || len(pps) == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if string(sps) == string(f.sps) && string(pps) == string(f.pps) {
+		return
+	}
+	f.sps, f.pps = append([]byte(nil), sps...), append([]byte(nil), pps...)
+	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: 1, TimeScale: videoTimescale, Codec: &fmp4.CodecH264{SPS: f.sps, PPS: f.pps}}}}
+	var buf seekablebuffer.Buffer
+	if err := init.Marshal(&buf); err != nil {
+		return
+	}
+	f.init = buf.Bytes()
+	f.codec = fmt.Sprintf("avc1.%02x%02x%02x", sps[1], sps[2], sps[3])
+	f.gop, f.prev, f.started = nil, nil, false
+	for v := range f.viewers {
+		v.restart(f.init, f.codec)
+	}
+}
+
+// WriteAccessUnit adds one access unit (NALUs without start codes) with
+// its timestamp in 90 kHz units. It never blocks. Cameras send no
+// B-frames, so decode order is presentation order.
+func (f *Fanout) WriteAccessUnit(ts int64, au [][]byte, idr bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.init == nil || f.closed {
+		return
+	}
+	if !f.started {
+		if !idr {
+			return // start at a keyframe
+		}
+		// Continue where the previous session ended: players see one
+		// unbroken timeline across reconnects.
+		f.started, f.firstTS = true, ts-f.lastEnd
+	}
+	cur := &pendingAU{ts: ts, au: au, idr: idr}
+	prev := f.prev
+	f.prev = cur
+	if prev == nil {
+		return
+	}
+	// A segment needs its duration, known when the next unit arrives.
+	dur := ts - prev.ts
+	if dur <= 0 || dur > videoTimescale {
+		dur = videoTimescale / 25
+	}
+	var sample fmp4.Sample
+	if err := sample.FillH264(0, prev.au); err != nil {
+		return
+	}
+	sample.Duration, sample.IsNonSyncSample = uint32(dur), !prev.idr
+	f.seq++
+	part := fmp4.Part{SequenceNumber: f.seq, Tracks: []*fmp4.PartTrack{{ID: 1, BaseTime: uint64(prev.ts - f.firstTS), Samples: []*fmp4.Sample{&sample}}}}
+	var buf seekablebuffer.Buffer
+	if err := part.Marshal(&buf); err != nil {
+		return
+	}
+	seg := buf.Bytes()
+	f.lastEnd = prev.ts - f.firstTS + dur
+	if prev.idr {
+		f.gop = f.gop[:0]
+	}
+	if len(f.gop) < maxGOP {
+		f.gop = append(f.gop, seg)
+	}
+	for v := range f.viewers {
+		v.offer(seg, prev.idr)
+	}
+}
+
+// reset starts a new session's timeline at its next keyframe.
+func (f *Fanout) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started, f.prev = false, nil
+	f.gop = f.gop[:0]
+	for v := range f.viewers {
+		v.waitKey = true
+	}
+}
+
+// Subscribe adds a viewer; it starts at the current GOP's keyframe.
+func (f *Fanout) Subscribe() *Viewer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := &Viewer{f: f, ch: make(chan []byte, f.queue+maxGOP), ready: make(chan struct{}), done: make(chan struct{})}
+	if f.closed {
+		close(v.done)
+		return v
+	}
+	if f.init != nil {
+		v.restart(f.init, f.codec)
+		for _, seg := range f.gop {
+			v.ch <- seg
+		}
+		v.waitKey = len(f.gop) == 0
+	}
+	f.viewers[v] = struct{}{}
+	return v
+}
+
+// Viewers is the number of viewers.
+func (f *Fanout) Viewers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.viewers)
+}
+
+// Close ends every viewer.
+func (f *Fanout) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.closed = true
+	for v := range f.viewers {
+		v.end()
+	}
+	f.viewers = map[*Viewer]struct{}{}
+}
+
+// Viewer receives one camera's fragmented MP4.
+type Viewer struct {
+	f       *Fanout
+	ch      chan []byte
+	ready   chan struct{}
+	done    chan struct{}
+	init    []byte
+	codec   string
+	waitKey bool
+	dropped uint64
+	once    sync.Once
+	rOnce   sync.Once
+}
+
+// restart (under the fanout's lock) gives the viewer a new init segment.
+func (v *Viewer) restart(init []byte, codec string) {
+	v.init, v.codec, v.waitKey = init, codec, true
+	v.rOnce.Do(func() { close(v.ready) })
+}
+
+// offer (under the fanout's lock) queues a segment, or drops to the next
+// keyframe when the viewer is behind.
+func (v *Viewer) offer(seg []byte, key bool) {
+	if v.waitKey {
+		if !key {
+			v.dropped++
+			return
+		}
+		v.waitKey = false
+	}
+	select {
+	case v.ch <- seg:
+	default:
+		v.dropped++
+		v.waitKey = true
+	}
+}
+
+func (v *Viewer) end() { v.once.Do(func() { close(v.done) }) }
+
+// Init waits for and returns the init segment (ftyp+moov).
+func (v *Viewer) Init(ctx context.Context) ([]byte, error) {
+	select {
+	case <-v.ready:
+		v.f.mu.Lock()
+		defer v.f.mu.Unlock()
+		return v.init, nil
+	case <-v.done:
+		return nil, ErrFanoutClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Codec is the codec string for MediaSource (avc1.PPCCLL).
+func (v *Viewer) Codec() string {
+	v.f.mu.Lock()
+	defer v.f.mu.Unlock()
+	return v.codec
+}
+
+// Next returns the next media segment (moof+mdat).
+func (v *Viewer) Next(ctx context.Context) ([]byte, error) {
+	select {
+	case seg := <-v.ch:
+		return seg, nil
+	case <-v.done:
+		return nil, ErrFanoutClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Dropped counts segments skipped because the viewer was slow.
+func (v *Viewer) Dropped() uint64 {
+	v.f.mu.Lock()
+	defer v.f.mu.Unlock()
+	return v.dropped
+}
+
+// Close leaves the fanout.
+func (v *Viewer) Close() {
+	v.f.mu.Lock()
+	delete(v.f.viewers, v)
+	v.f.mu.Unlock()
+	v.end()
+}

@@ -1,0 +1,34 @@
+// Command snowhub runs the Snow-Bright video-and-sensor integration hub.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"snowhub/internal/app"
+)
+
+func main() {
+	var o app.Options
+	flag.StringVar(&o.ConfigPath, "config", "", "configuration `file` (YAML)")
+	flag.BoolVar(&o.Check, "check", false, "validate the configuration and exit")
+	flag.BoolVar(&o.Demo, "demo", false, "run the demo: embedded broker, simulated cameras and sensors, local InfluxDB")
+	flag.StringVar(&o.Listen, "listen", "", "override the listen address (host:port)")
+	flag.Parse()
+	o.Stdout, o.Stderr = os.Stdout, os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	o.Reload = hup
+
+	if err := app.Run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "snowhub:", err)
+		os.Exit(app.ExitCode(err))
+	}
+}

@@ -1,0 +1,238 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+)
+
+// message is one websocket message, encoded once for every client.
+type message struct {
+	seq      uint64
+	township string
+	bytes    []byte
+}
+
+// hub sequences events, keeps a bounded history for ?since= resumes, and
+// fans out to clients, each with its own bounded queue: a client that
+// falls behind is disconnected (it resumes by itself), never slowing the
+// others or the producers.
+type hub struct {
+	mu      sync.Mutex
+	seq     uint64
+	history []message // ring
+	start   int       // index of the oldest
+	size    int
+	clients map[*client]struct{}
+	queue   int
+
+	mClients prometheus.GaugeFunc
+	mEvents  prometheus.Counter
+	mDropped prometheus.Counter
+}
+
+type client struct {
+	p      auth.Principal
+	send   chan []byte
+	closed chan struct{}
+	reason string
+	once   sync.Once
+}
+
+func (c *client) kick(reason string) {
+	c.once.Do(func() { c.reason = reason; close(c.closed) })
+}
+
+func newHub(history, queue int) *hub {
+	h := &hub{history: make([]message, history), clients: map[*client]struct{}{}, queue: queue}
+	h.mClients = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "snowhub_ws_clients", Help: "Websocket clients connected."},
+		func() float64 { h.mu.Lock(); defer h.mu.Unlock(); return float64(len(h.clients)) })
+	h.mEvents = prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_ws_events_total", Help: "Events sequenced for websocket clients."})
+	h.mDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_ws_clients_dropped_total",
+		Help: "Clients disconnected because they fell behind (they resume with ?since=)."})
+	return h
+}
+
+// wsType maps internal event types onto the public message types.
+func wsType(t event.Type) string {
+	switch t {
+	case event.CameraState, event.CameraSample:
+		return "camera"
+	case event.SensorState, event.SensorReading:
+		return "sensor"
+	case event.IncidentStep:
+		return "incident"
+	case event.CameraEvent:
+		return "camera_event"
+	}
+	return ""
+}
+
+// sensorReading is how a reading reaches the pages: the sensor's id and
+// its latest value, the shape of a sensors row.
+type sensorReading struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Township  string    `json:"township"`
+	Village   string    `json:"village"`
+	LastValue float64   `json:"last_value"`
+	Battery   *float64  `json:"battery,omitempty"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+func encode(seq uint64, typ string, data any) []byte {
+	b, _ := json.Marshal(struct {
+		Seq  uint64 `json:"seq"`
+		Type string `json:"type"`
+		Data any    `json:"data"`
+	}{seq, typ, data})
+	return b
+}
+
+// publish sequences an event and offers it to every client that may see it.
+func (h *hub) publish(ev event.Event) {
+	typ := wsType(ev.Type)
+	if typ == "" {
+		return
+	}
+	data := ev.Data
+	if r, ok := data.(event.SensorReadingData); ok {
+		data = sensorReading{ID: r.Sensor, Kind: r.Kind, Township: ev.Township, Village: ev.Village, LastValue: r.Value, Battery: r.Battery, LastSeen: ev.Time}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	m := message{seq: h.seq, township: ev.Township, bytes: encode(h.seq, typ, data)}
+	idx := (h.start + h.size) % len(h.history)
+	if h.size == len(h.history) {
+		h.start = (h.start + 1) % len(h.history)
+	} else {
+		h.size++
+	}
+	h.history[idx] = m
+	h.mEvents.Inc()
+	for c := range h.clients {
+		if !c.p.CanSee(m.township) {
+			continue
+		}
+		select {
+		case c.send <- m.bytes:
+		default:
+			h.mDropped.Inc()
+			delete(h.clients, c)
+			c.kick("too slow: resume with ?since=")
+		}
+	}
+}
+
+// subscribe registers a client under the hub's lock, so nothing falls
+// between what it is first sent and the live events that follow. With
+// since > 0 and the history still holding it, the first messages are the
+// events after since; otherwise snapshot() builds a fresh one.
+func (h *hub) subscribe(p auth.Principal, since uint64, resume bool, snapshot func(seq uint64, reason string) []byte) *client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	oldest := h.seq + 1
+	if h.size > 0 {
+		oldest = h.history[h.start].seq
+	}
+	var first [][]byte
+	if resume && since+1 >= oldest && since <= h.seq {
+		first = append(first, encode(h.seq, "resume", map[string]any{"from": since}))
+		for i := 0; i < h.size; i++ {
+			m := h.history[(h.start+i)%len(h.history)]
+			if m.seq > since && p.CanSee(m.township) {
+				first = append(first, m.bytes)
+			}
+		}
+	} else {
+		reason := ""
+		if resume {
+			reason = "history_expired"
+		}
+		first = append(first, snapshot(h.seq, reason))
+	}
+	c := &client{p: p, send: make(chan []byte, h.queue+len(first)), closed: make(chan struct{})}
+	for _, b := range first {
+		c.send <- b
+	}
+	h.clients[c] = struct{}{}
+	return c
+}
+
+func (h *hub) unsubscribe(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+}
+
+// closeAll sends every client a close frame.
+func (h *hub) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		c.kick("server shutting down")
+		delete(h.clients, c)
+	}
+}
+
+const (
+	writeWait  = 10 * time.Second
+	pingPeriod = 30 * time.Second
+	pongWait   = 60 * time.Second
+)
+
+// serve runs one client: a writer with deadlines and pings, and a reader
+// that only watches for close and pongs.
+func (h *hub) serve(conn *websocket.Conn, c *client, shutdown <-chan struct{}) {
+	defer conn.Close()
+	defer h.unsubscribe(c)
+	conn.SetReadLimit(4096)
+	conn.SetReadDeadline(time.Now().Add(pongWait))
+	conn.SetPongHandler(func(string) error { conn.SetReadDeadline(time.Now().Add(pongWait)); return nil })
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	closeWith := func(code int, reason string) {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	}
+	for {
+		select {
+		case b := <-c.send:
+			conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+				return
+			}
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return
+			}
+		case <-c.closed:
+			code := websocket.CloseGoingAway
+			if c.reason != "server shutting down" {
+				code = 4000 // too slow: the client resumes
+			}
+			closeWith(code, c.reason)
+			return
+		case <-shutdown:
+			closeWith(websocket.CloseGoingAway, "server shutting down")
+			return
+		case <-readerDone:
+			return
+		}
+	}
+}

@@ -1,0 +1,83 @@
+// A live player for one tile: fragmented MP4 over a websocket into Media
+// Source Extensions. It starts at a keyframe (the server sends one first),
+// keeps within about a second of live, trims old buffer so memory stays
+// flat over days, and reconnects by itself.
+import { token } from './common.js';
+
+export class Player {
+  constructor(video, cameraId) {
+    this.video = video;
+    this.id = cameraId;
+    this.delay = 1000;
+    this.stopped = true;
+  }
+
+  start() {
+    if (!this.stopped || !window.MediaSource) return;
+    this.stopped = false;
+    this.open();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.ws?.close();
+    this.cleanup();
+  }
+
+  cleanup() {
+    if (this.url) { URL.revokeObjectURL(this.url); this.url = null; }
+    this.sb = null; this.queue = []; this.ms = null;
+    this.video.removeAttribute('src');
+  }
+
+  open() {
+    const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host +
+      `/api/v1/cameras/${encodeURIComponent(this.id)}/live?token=${encodeURIComponent(token())}`);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.queue = [];
+    ws.onmessage = (e) => {
+      if (typeof e.data === 'string') { this.setup(JSON.parse(e.data).codec); return; }
+      this.queue.push(e.data);
+      this.pump();
+    };
+    ws.onclose = () => {
+      this.cleanup();
+      if (!this.stopped) {
+        setTimeout(() => !this.stopped && this.open(), this.delay);
+        this.delay = Math.min(this.delay * 2, 30000);
+      }
+    };
+  }
+
+  setup(codec) {
+    this.ms = new MediaSource();
+    this.url = URL.createObjectURL(this.ms);
+    this.video.src = this.url;
+    this.ms.addEventListener('sourceopen', () => {
+      try {
+        this.sb = this.ms.addSourceBuffer(`video/mp4; codecs="${codec}"`);
+        this.sb.mode = 'segments';
+        this.sb.addEventListener('updateend', () => this.pump());
+        this.delay = 1000;
+        this.pump();
+      } catch (err) { this.ws.close(); }
+    }, { once: true });
+  }
+
+  pump() {
+    const sb = this.sb;
+    if (!sb || sb.updating || this.queue.length === 0) return;
+    const v = this.video;
+    if (sb.buffered.length > 0) {
+      const end = sb.buffered.end(sb.buffered.length - 1);
+      if (end - v.currentTime > 1.5) v.currentTime = end - 0.3; // back to the live edge
+      const start = sb.buffered.start(0);
+      if (v.currentTime - start > 10) { sb.remove(start, v.currentTime - 5); return; }
+    }
+    try {
+      sb.appendBuffer(this.queue.shift());
+      if (v.paused) v.play().catch(() => {});
+    } catch (err) { this.ws.close(); }
+  }
+}

@@ -1,0 +1,208 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"snowhub/camera"
+	"snowhub/configs"
+	"snowhub/dashboard"
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+	"snowhub/internal/timeseries"
+)
+
+// The adapters below let the dashboard see the other components through its
+// own small interfaces, so that package depends on none of them.
+
+type cameraSource struct{ h *Hub }
+
+func (s cameraSource) Cameras() []event.CameraStatus {
+	if s.h.cams == nil {
+		return nil
+	}
+	t := s.h.topo()
+	st := s.h.cams.Statuses()
+	out := make([]event.CameraStatus, 0, len(st))
+	for _, c := range st {
+		out = append(out, t.cameraStatus(c))
+	}
+	return out
+}
+
+type sensorSource struct{ h *Hub }
+
+func (s sensorSource) Sensors() []event.SensorStatus {
+	if s.h.ingest == nil {
+		return nil
+	}
+	return s.h.ingest.Sensors()
+}
+
+func (s sensorSource) Unknown() any {
+	if s.h.ingest == nil {
+		return []any{}
+	}
+	return s.h.ingest.Unknown()
+}
+
+type incidentService struct{ h *Hub }
+
+func (s incidentService) List(p auth.Principal, f event.IncidentFilter) []event.Incident {
+	return s.h.alerts.List(p, f)
+}
+
+func (s incidentService) Get(p auth.Principal, id string) (event.Incident, error) {
+	return s.h.alerts.Get(p, id)
+}
+
+func (s incidentService) Act(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
+	return s.h.alerts.Act(ctx, p, id, action, req)
+}
+
+func (s incidentService) Audit(p auth.Principal, since time.Time, limit int) ([]event.AuditEntry, error) {
+	return s.h.alerts.Audit(p, since, limit)
+}
+
+// maintenanceService keeps the incident engine (which owns the windows,
+// durably) and the camera health model (which shows the state) in step.
+type maintenanceService struct{ h *Hub }
+
+func (s maintenanceService) Set(ctx context.Context, p auth.Principal, m event.Maintenance) (event.Maintenance, error) {
+	m, err := s.h.alerts.SetMaintenance(ctx, p, m)
+	if err != nil {
+		return m, err
+	}
+	s.h.applyMaintenance()
+	return m, nil
+}
+
+func (s maintenanceService) End(ctx context.Context, p auth.Principal, id string) error {
+	if err := s.h.alerts.EndMaintenance(ctx, p, id); err != nil {
+		return err
+	}
+	s.h.applyMaintenance()
+	return nil
+}
+
+func (s maintenanceService) List(now time.Time) []event.Maintenance { return s.h.alerts.Maintenance(now) }
+
+// applyMaintenance makes the cameras' states match the maintenance windows
+// in force: a camera under a window shows "maintenance" until its end.
+func (h *Hub) applyMaintenance() {
+	if h.cams == nil || h.alerts == nil {
+		return
+	}
+	cfg := h.cfg.Load()
+	now := time.Now()
+	until := map[string]event.Maintenance{}
+	for _, m := range h.alerts.Maintenance(now) {
+		if m.From.After(now) {
+			continue
+		}
+		var ids []string
+		if m.Device != "" {
+			ids = []string{m.Device}
+		} else {
+			for _, c := range cfg.Cameras {
+				if c.Village == m.Village {
+					ids = append(ids, c.ID)
+				}
+			}
+		}
+		for _, id := range ids {
+			if cur, ok := until[id]; !ok || m.Until.After(cur.Until) {
+				until[id] = m
+			}
+		}
+	}
+	for _, c := range cfg.Cameras {
+		if m, ok := until[c.ID]; ok {
+			_ = h.cams.SetMaintenance(c.ID, m.Until, m.Note)
+		} else if st, ok := h.cams.Status(c.ID); ok && st.State == event.StateMaintenance {
+			_ = h.cams.ClearMaintenance(c.ID)
+		}
+	}
+}
+
+type uptimeSource struct{ h *Hub }
+
+func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to time.Time, township string) (*event.UptimeReport, error) {
+	if p.Role == auth.RoleTownship {
+		if township != "" && township != p.Township {
+			return nil, event.Forbidden("a township desk sees its own township's uptime only")
+		}
+		township = p.Township
+	}
+	t := s.h.topo()
+	q := timeseries.UptimeQuery{From: from, To: to, Township: township}
+	for _, c := range t.cfg.Cameras {
+		tw := t.villageTownship[c.Village]
+		if township != "" && tw != township {
+			continue
+		}
+		q.Cameras = append(q.Cameras, timeseries.CameraInfo{ID: c.ID, Name: c.Name, Township: tw, Village: c.Village, TownshipName: t.townshipName[tw]})
+	}
+	return s.h.ts.Uptime(ctx, q)
+}
+
+type videoSource struct{ h *Hub }
+
+func (s videoSource) Watch(ctx context.Context, id string) (dashboard.VideoViewer, error) {
+	if s.h.cams == nil {
+		return nil, errors.New("cameras not started")
+	}
+	v, err := s.h.cams.Watch(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// cameraSpecs are the cameras of cfg as the camera manager wants them.
+func cameraSpecs(cfg *configs.Config) []camera.Spec {
+	out := make([]camera.Spec, 0, len(cfg.Cameras))
+	for _, c := range cfg.Cameras {
+		out = append(out, camera.Spec{ID: c.ID, Name: c.Name, URL: c.URL, Transport: c.Transport, Watch: c.Watch, FPS: c.FPS})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// topo indexes where each device stands, rebuilt with each configuration so
+// lookups on hot paths are map reads.
+type topo struct {
+	cfg             *configs.Config
+	villageTownship map[string]string
+	cameraVillage   map[string]string
+	townshipName    map[string]string
+}
+
+func newTopo(cfg *configs.Config) *topo {
+	t := &topo{cfg: cfg, villageTownship: map[string]string{}, cameraVillage: map[string]string{}, townshipName: map[string]string{}}
+	for _, tw := range cfg.Townships {
+		t.townshipName[tw.ID] = tw.Name
+		for _, v := range tw.Villages {
+			t.villageTownship[v.ID] = tw.ID
+		}
+	}
+	for _, c := range cfg.Cameras {
+		t.cameraVillage[c.ID] = c.Village
+	}
+	return t
+}
+
+// cameraStatus joins a camera's live status with where it stands.
+func (t *topo) cameraStatus(s camera.Status) event.CameraStatus {
+	v := t.cameraVillage[s.ID]
+	return event.CameraStatus{
+		ID: s.ID, Name: s.Name, Township: t.villageTownship[v], Village: v, State: s.State, Cause: s.Cause,
+		Since: s.Since, Watch: s.Watch, FPS: s.FPS, BitrateKbps: s.BitrateKbps,
+		LastFrameAgeMs: s.LastFrameAge.Milliseconds(), KeyframeMs: s.KeyframeInterval.Milliseconds(),
+		Codec: s.Codec, Width: s.Width, Height: s.Height, PacketsLost: s.PacketsLost, LossRatio: s.LossRatio,
+		Errors: s.Errors, Reconnects: s.Reconnects, LastError: s.LastError, Uptime24h: s.Uptime24h,
+		MaintenanceEnd: s.MaintenanceUntil, MaintenanceNote: s.MaintenanceNote,
+	}
+}

@@ -1,0 +1,129 @@
+// Package app assembles the hub: it loads the configuration, starts the
+// components against the data flow (store and sinks first, ingest last),
+// reloads the configuration on SIGHUP or file change, and stops them along
+// the data flow (ingest first, then alerts drain, the time series flushes,
+// and websocket clients get a close frame).
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"snowhub/configs"
+)
+
+// Options are the command line's choices.
+type Options struct {
+	ConfigPath string
+	Check      bool
+	Demo       bool
+	Listen     string         // overrides cfg.Listen when set (tests use 127.0.0.1:0)
+	Reload     <-chan os.Signal // SIGHUP
+	Stdout     io.Writer
+	Stderr     io.Writer
+	// Ready, when set, is called once the hub serves, with its address.
+	Ready func(h *Hub)
+}
+
+// exitError carries a process exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode maps an error from Run to the process exit status: 2 for usage
+// and configuration errors, 1 otherwise.
+func ExitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+// Run runs the hub until ctx is cancelled, or validates the configuration
+// when o.Check is set.
+func Run(ctx context.Context, o Options) error {
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	switch {
+	case o.Check:
+		if o.ConfigPath == "" {
+			return &exitError{2, errors.New("-check needs -config FILE")}
+		}
+		return Check(o.ConfigPath, o.Stdout, o.Stderr)
+	case o.Demo:
+		return runDemo(ctx, o)
+	case o.ConfigPath == "":
+		return &exitError{2, errors.New("no configuration: use -config FILE, or -demo for the demo")}
+	}
+	cfg, err := configs.Load(o.ConfigPath)
+	if err != nil {
+		fmt.Fprintln(o.Stderr, err)
+		return &exitError{2, fmt.Errorf("configuration %s is not valid", o.ConfigPath)}
+	}
+	return Serve(ctx, cfg, o)
+}
+
+// Check validates the file at path: the one-line summary on stdout and nil
+// when valid; every problem as FILE:LINE: key.path: message on stderr when not.
+func Check(path string, stdout, stderr io.Writer) error {
+	cfg, err := configs.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, strings.TrimRight(err.Error(), "\n"))
+		return &exitError{2, fmt.Errorf("%s is not valid", path)}
+	}
+	fmt.Fprintln(stdout, cfg.Summary())
+	return nil
+}
+
+// Serve runs a hub on cfg until ctx is cancelled.
+func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
+	if o.Listen != "" {
+		cfg.Listen = o.Listen
+	}
+	log := newLogger(cfg.Log, o.Stderr)
+	h, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := h.Start(ctx); err != nil {
+		h.Close()
+		return err
+	}
+	log.Info("snowhub ready", "listen", "http://"+h.Addr(), "config", cfg.Path, "summary", cfg.Summary())
+	if o.Ready != nil {
+		o.Ready(h)
+	}
+	stopWatch := h.watchConfig(ctx, o.Reload)
+	<-ctx.Done()
+	stopWatch()
+	log.Info("shutting down")
+	start := time.Now()
+	h.Close()
+	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func newLogger(c configs.LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"snowhub/configs"
+	"snowhub/internal/demo"
+	"snowhub/internal/simcam"
+	"snowhub/internal/simsensor"
+)
+
+// runDemo runs a whole county on one machine with nothing to set up: a local
+// InfluxDB child process (when `make run` has built it), simulated cameras
+// over RTSP, simulated sensors over the embedded MQTT broker, and the hub.
+func runDemo(ctx context.Context, o Options) error {
+	log := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	base := filepath.Join("var", "demo")
+	started := time.Now()
+
+	influxURL := "http://127.0.0.1:8086"
+	db, err := demo.StartInfluxd(ctx, demo.InfluxdPath(), filepath.Join("var", "influxdb"), "snowhub", log.With("component", "influxd"))
+	if err != nil {
+		// The hub still runs: its writes wait in the spool and /readyz says why.
+		log.Warn("demo runs without a time series; points are spooled until InfluxDB is reachable", "err", err)
+	} else {
+		influxURL = db.URL
+		defer db.Stop()
+	}
+
+	rtspAddr, err := demo.FreeAddr(8554)
+	if err != nil {
+		return err
+	}
+	var cams []simcam.Camera
+	for path, b := range demo.CameraPaths() {
+		cams = append(cams, simcam.Camera{Path: path, Behaviour: simcam.Behaviour(b)})
+	}
+	sc, err := simcam.New(simcam.Options{Listen: rtspAddr, Cameras: cams, Logger: log.With("component", "simcam"),
+		FlapEvery: 3 * time.Minute, FlapDown: 20 * time.Second})
+	if err != nil {
+		return fmt.Errorf("simulated cameras: %w", err)
+	}
+	if err := sc.Start(ctx); err != nil {
+		return fmt.Errorf("simulated cameras: %w", err)
+	}
+	defer sc.Close()
+
+	mqttAddr, err := demo.FreeAddr(1883)
+	if err != nil {
+		return err
+	}
+	listen := "127.0.0.1:8080"
+	if o.Listen != "" {
+		listen = o.Listen
+	}
+	yaml := demo.Config(listen, base, strings.TrimSuffix(sc.URL("/"), "/"), mqttAddr, influxURL)
+	cfg, err := configs.Parse("demo.yaml", yaml)
+	if err != nil {
+		return fmt.Errorf("demo configuration: %w", err)
+	}
+
+	var sensors *simsensor.Simulator
+	ready := o.Ready
+	o.Ready = func(h *Hub) {
+		sensors, err = simsensor.New(simsensor.Options{Broker: h.Config().MQTT.Broker, Sensors: cfg.Sensors,
+			AlarmEvery: 90 * time.Second, Logger: log.With("component", "simsensor")})
+		if err == nil {
+			err = sensors.Start(ctx)
+		}
+		if err != nil {
+			log.Error("simulated sensors did not start", "err", err)
+		}
+		printDemo(o, h, time.Since(started))
+		if ready != nil {
+			ready(h)
+		}
+	}
+	o.Listen = ""
+	err = Serve(ctx, cfg, o)
+	if sensors != nil {
+		sensors.Close()
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func printDemo(o Options, h *Hub, took time.Duration) {
+	base := "http://" + h.Addr()
+	w := o.Stdout
+	fmt.Fprintf(w, "\nsnowhub demo ready in %s: county %s, %d cameras, %d sensors\n\n", took.Round(100*time.Millisecond),
+		h.Config().County.Name, len(h.Config().Cameras), len(h.Config().Sensors))
+	var ops string
+	for _, u := range demo.Tokens {
+		if u.Role == "operator" {
+			ops = u.Token
+		}
+	}
+	fmt.Fprintf(w, "  the wall          %s/?token=%s\n", base, ops)
+	for _, u := range demo.Tokens {
+		if u.Role == "township" {
+			fmt.Fprintf(w, "  township desk     %s/township/%s?token=%s\n", base, u.Township, u.Token)
+			break
+		}
+	}
+	fmt.Fprintf(w, "  uptime            %s/uptime?token=%s\n", base, ops)
+	fmt.Fprintf(w, "  MQTT broker       %s   (mosquitto_pub -h 127.0.0.1 -p PORT -t snowbright/sensors/smoke-0001/event -m '{\"value\":1}')\n", h.Config().MQTT.Broker)
+	fmt.Fprintf(w, "\n  demo tokens:\n")
+	for _, u := range demo.Tokens {
+		fmt.Fprintf(w, "    %-14s %-10s %-9s %s\n", u.Name, u.Role, u.Township, u.Token)
+	}
+	fmt.Fprintln(w, "\nCtrl-C stops the demo and its InfluxDB.")
+}

@@ -1,0 +1,339 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"snowhub/alerts"
+	"snowhub/camera"
+	"snowhub/configs"
+	"snowhub/dashboard"
+	"snowhub/ingest"
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+	"snowhub/internal/timeseries"
+)
+
+// Hub is one running snowhub: every component and the wiring between them.
+type Hub struct {
+	log *slog.Logger
+	reg *prometheus.Registry
+	cfg atomic.Pointer[configs.Config]
+	top atomic.Pointer[topo]
+
+	tokens atomic.Pointer[map[[32]byte]auth.Principal]
+
+	ts     *timeseries.Writer
+	alerts *alerts.Engine
+	dash   *dashboard.Server
+	broker *ingest.Broker
+	ingest *ingest.Ingest
+	cams   *camera.Manager
+
+	camEvents chan event.Event // camera transitions and samples, published in order by one goroutine
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+
+	reloadMu  sync.Mutex
+	reloadErr atomic.Pointer[string]
+
+	cleanup []func() // LIFO: the reverse of start order
+	metrics hubMetrics
+}
+
+type hubMetrics struct {
+	reloads       *prometheus.CounterVec
+	camSamplesDropped prometheus.Counter
+	publishErrors *prometheus.CounterVec
+}
+
+// New builds a hub for cfg; Start starts it.
+func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) {
+	h := &Hub{log: log, reg: prometheus.NewRegistry(), camEvents: make(chan event.Event, 16384)}
+	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h.metrics = hubMetrics{
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_config_reloads_total",
+			Help: "Configuration reloads by result (ok, invalid)."}, []string{"result"}),
+		camSamplesDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_camera_samples_dropped_total",
+			Help: "Camera health samples dropped because the event queue was full (transitions are never dropped)."}),
+		publishErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_publish_errors_total",
+			Help: "Events a sink could not accept, by sink."}, []string{"sink"}),
+	}
+	h.reg.MustRegister(h.metrics.reloads, h.metrics.camSamplesDropped, h.metrics.publishErrors)
+	h.setConfig(cfg)
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	return h, nil
+}
+
+// Addr is the address the pages and API listen on.
+func (h *Hub) Addr() string { return h.dash.Addr() }
+
+// Config is the configuration in force.
+func (h *Hub) Config() *configs.Config { return h.cfg.Load() }
+
+// Registry is the hub's Prometheus registry.
+func (h *Hub) Registry() *prometheus.Registry { return h.reg }
+
+// Start starts the components against the data flow: time series, incidents,
+// pages, broker, then the sources (MQTT ingest and cameras). A component that
+// fails to start rolls back the ones started before it.
+func (h *Hub) Start(ctx context.Context) (err error) {
+	cfg := h.cfg.Load()
+	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	log := h.log
+
+	// 1. Pages and websocket hub (a sink of the event stream; never blocks).
+	// Created first and closed last, so the final incident steps still reach
+	// the walls before their close frame.
+	h.dash, err = dashboard.New(dashboard.Options{
+		Listen:      cfg.Listen,
+		Config:      h.Config,
+		Auth:        h.authenticate,
+		Cameras:     cameraSource{h},
+		Sensors:     sensorSource{h},
+		Incidents:   incidentService{h},
+		Maintenance: maintenanceService{h},
+		Uptime:      uptimeSource{h},
+		Video:       videoSource{h},
+		Ready:       h.readiness,
+		Gatherer:    h.reg,
+		Logger:      log.With("component", "dashboard"),
+	})
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	h.defer_(func() {
+		if err := h.dash.Close(); err != nil {
+			log.Warn("dashboard close", "err", err)
+		}
+	})
+
+	// 2. Time series: the durable write spool.
+	h.ts, err = timeseries.New(timeseries.Options{Config: cfg.Influx, Dir: filepath.Join(cfg.DataDir, "spool"),
+		Logger: log.With("component", "timeseries"), Registry: h.reg})
+	if err != nil {
+		return fmt.Errorf("time series: %w", err)
+	}
+	h.ts.Start(h.ctx)
+	h.defer_(func() {
+		if err := h.ts.Close(); err != nil {
+			log.Warn("time series close", "err", err)
+		}
+	})
+
+	// 3. Incidents: rules, the store, deadlines.
+	h.alerts, err = alerts.New(alerts.Options{Config: cfg, DataDir: cfg.DataDir,
+		Emit: event.SinkFunc(h.publishIncident), Logger: log.With("component", "alerts"), Registry: h.reg})
+	if err != nil {
+		return fmt.Errorf("incidents: %w", err)
+	}
+	h.alerts.Start(h.ctx)
+	h.defer_(func() {
+		if err := h.alerts.Close(); err != nil {
+			log.Warn("incidents close", "err", err)
+		}
+	})
+
+	if err := h.dash.Start(h.ctx); err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+
+	// 4. The embedded broker, when no external one is configured.
+	if cfg.MQTT.Broker == "" {
+		h.broker, err = ingest.NewBroker(ingest.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen,
+			DataDir: filepath.Join(cfg.DataDir, "mqtt"), Users: cfg.MQTT.DeviceUsers, Logger: log.With("component", "broker")})
+		if err != nil {
+			return fmt.Errorf("embedded broker: %w", err)
+		}
+		if err := h.broker.Start(); err != nil {
+			return fmt.Errorf("embedded broker on %s: %w", cfg.MQTT.EmbeddedListen, err)
+		}
+		h.defer_(func() { _ = h.broker.Close() })
+		c := *cfg
+		c.MQTT.Broker = h.broker.Addr()
+		cfg = &c
+		h.setConfig(cfg)
+	}
+
+	// 5. Sources, last: camera events go through one ordered publisher.
+	h.wg.Add(1)
+	go h.publishCameraEvents()
+	h.defer_(func() {
+		close(h.camEvents)
+		h.wg.Wait()
+	})
+
+	h.ingest, err = ingest.New(ingest.Options{Config: cfg, Sink: event.SinkFunc(h.publishDevice),
+		Logger: log.With("component", "mqtt"), Registry: h.reg})
+	if err != nil {
+		return fmt.Errorf("mqtt ingest: %w", err)
+	}
+	if err := h.ingest.Start(h.ctx); err != nil {
+		return fmt.Errorf("mqtt ingest: %w", err)
+	}
+	h.defer_(h.ingest.Close)
+
+	cd := cfg.Camera
+	h.cams = camera.NewManager(camera.Options{
+		Logger: log.With("component", "camera"), MaxConnecting: cd.MaxConnecting,
+		BackoffMin: cd.BackoffMin, BackoffMax: cd.BackoffMax, StallAfter: cd.StallAfter,
+		OfflineAfter: cd.OfflineAfter, Settle: cd.Settle, ProbeInterval: cd.ProbeInterval,
+		ProbeTimeout: cd.ProbeTimeout, ViewerLinger: cd.ViewerLinger, SampleEvery: cd.SampleEvery,
+		OnTransition: h.onCameraTransition, OnSample: h.onCameraSample,
+	})
+	h.cams.Start(h.ctx)
+	h.defer_(h.cams.Close)
+	h.applyMaintenance()
+	h.cams.Update(cameraSpecs(cfg))
+	return nil
+}
+
+// Close stops the hub along the data flow: sources first, then incidents
+// drain, the time series flushes, and the pages close their websockets.
+func (h *Hub) Close() {
+	for i := len(h.cleanup) - 1; i >= 0; i-- {
+		h.cleanup[i]()
+	}
+	h.cleanup = nil
+	if h.cancel != nil {
+		h.cancel()
+	}
+}
+
+func (h *Hub) defer_(f func()) { h.cleanup = append(h.cleanup, f) }
+
+// publishDevice is the event stream for device events: the time series
+// spool first (durable), then the rule engine (which commits any incident it
+// opens), then the walls. It returns once the event is durable, so MQTT can
+// acknowledge after it.
+func (h *Hub) publishDevice(ctx context.Context, ev event.Event) error {
+	if err := h.ts.Handle(ctx, ev); err != nil {
+		h.metrics.publishErrors.WithLabelValues("timeseries").Inc()
+		return fmt.Errorf("time series: %w", err)
+	}
+	if ev.Type != event.CameraSample {
+		if err := h.alerts.Handle(ctx, ev); err != nil {
+			h.metrics.publishErrors.WithLabelValues("alerts").Inc()
+			return fmt.Errorf("incidents: %w", err)
+		}
+	}
+	_ = h.dash.Handle(ctx, ev)
+	return nil
+}
+
+// publishIncident carries incident steps from the rule engine to the time
+// series and the walls.
+func (h *Hub) publishIncident(ctx context.Context, ev event.Event) error {
+	if err := h.ts.Handle(ctx, ev); err != nil {
+		h.metrics.publishErrors.WithLabelValues("timeseries").Inc()
+		h.log.Error("incident step not written to the time series spool", "err", err)
+	}
+	_ = h.dash.Handle(ctx, ev)
+	return nil
+}
+
+func (h *Hub) onCameraTransition(t camera.Transition) {
+	ev := h.cameraEvent(event.CameraState, t.Status, t.At)
+	st := ev.Data.(event.CameraStatus)
+	st.Prev, st.Cause = t.From, t.Cause
+	ev.Data = st
+	// A transition is never dropped: wait for room (back-pressure on that
+	// camera's worker) unless the hub is stopping.
+	select {
+	case h.camEvents <- ev:
+	case <-h.ctx.Done():
+	}
+}
+
+func (h *Hub) onCameraSample(s camera.Status) {
+	select {
+	case h.camEvents <- h.cameraEvent(event.CameraSample, s, time.Now()):
+	default:
+		h.metrics.camSamplesDropped.Inc()
+	}
+}
+
+func (h *Hub) publishCameraEvents() {
+	defer h.wg.Done()
+	for ev := range h.camEvents {
+		if err := h.publishDevice(h.ctx, ev); err != nil && !errors.Is(err, context.Canceled) {
+			h.log.Error("camera event not recorded", "camera", ev.Device, "type", ev.Type, "err", err)
+		}
+	}
+}
+
+func (h *Hub) cameraEvent(typ event.Type, s camera.Status, at time.Time) event.Event {
+	st := h.topo().cameraStatus(s)
+	return event.Event{Type: typ, Time: at, Township: st.Township, Village: st.Village, Device: s.ID, Data: st}
+}
+
+// readiness answers /readyz: the broker, the time series, and whether the
+// last configuration reload was refused.
+func (h *Hub) readiness() map[string]error {
+	r := map[string]error{}
+	if h.ingest != nil {
+		r["mqtt"] = h.ingest.Ready()
+	} else {
+		r["mqtt"] = errors.New("not started")
+	}
+	if h.ts != nil {
+		r["influx"] = h.ts.Ready()
+	} else {
+		r["influx"] = errors.New("not started")
+	}
+	if p := h.reloadErr.Load(); p != nil {
+		r["config"] = errors.New(*p)
+	} else {
+		r["config"] = nil
+	}
+	return r
+}
+
+// setConfig puts cfg in force for every reader: lookups, tokens, pages.
+func (h *Hub) setConfig(cfg *configs.Config) {
+	h.top.Store(newTopo(cfg))
+	h.setTokens(cfg)
+	h.cfg.Store(cfg)
+}
+
+func (h *Hub) topo() *topo { return h.top.Load() }
+
+func (h *Hub) setTokens(cfg *configs.Config) {
+	m := make(map[[32]byte]auth.Principal, len(cfg.Users))
+	for _, u := range cfg.Users {
+		if u.Token == "" {
+			continue
+		}
+		m[sha256.Sum256([]byte(u.Token))] = auth.Principal{Name: u.Name, Role: u.Role, Township: u.Township}
+	}
+	h.tokens.Store(&m)
+}
+
+// authenticate looks a bearer token up by its hash, so the comparison does
+// not leak the token's bytes through timing.
+func (h *Hub) authenticate(token string) (auth.Principal, bool) {
+	if token == "" {
+		return auth.Principal{}, false
+	}
+	p, ok := (*h.tokens.Load())[sha256.Sum256([]byte(token))]
+	return p, ok
+}

@@ -1,0 +1,111 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"snowhub/configs"
+)
+
+// reloadDebounce lets an editor finish writing (several events for one
+// save) before the file is read.
+const reloadDebounce = 500 * time.Millisecond
+
+// watchConfig reloads the configuration on SIGHUP and when its file changes.
+// It returns a function that stops watching and waits.
+func (h *Hub) watchConfig(ctx context.Context, hup <-chan os.Signal) (stop func()) {
+	path := h.cfg.Load().Path
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var changes <-chan fsnotify.Event
+	if path != "" {
+		w, err := fsnotify.NewWatcher()
+		if err == nil {
+			// Watch the directory: editors and config managers replace the
+			// file by rename, which a watch on the file itself would lose.
+			if err = w.Add(filepath.Dir(path)); err == nil {
+				changes = w.Events
+				wg.Add(1)
+				go func() { defer wg.Done(); <-ctx.Done(); w.Close() }()
+			} else {
+				w.Close()
+			}
+		}
+		if err != nil {
+			h.log.Warn("configuration file not watched; reload with SIGHUP", "path", path, "err", err)
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var debounce <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				h.Reload(path)
+			case ev, ok := <-changes:
+				if !ok {
+					changes = nil
+					continue
+				}
+				if filepath.Clean(ev.Name) == filepath.Clean(path) && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+					debounce = time.After(reloadDebounce)
+				}
+			case <-debounce:
+				debounce = nil
+				h.Reload(path)
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+// Reload validates the whole file at path first: a bad file keeps the
+// running configuration and says why (log, /readyz, metric); a good one
+// changes only what changed. Settings that cannot change while running keep
+// their old value and are reported as needing a restart.
+func (h *Hub) Reload(path string) error {
+	if path == "" {
+		return nil
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	next, err := configs.Load(path)
+	if err != nil {
+		msg := "reload refused, running configuration kept: " + strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+		h.reloadErr.Store(&msg)
+		h.metrics.reloads.WithLabelValues("invalid").Inc()
+		h.log.Error("configuration reload refused; the running configuration is kept", "path", path, "err", err)
+		return err
+	}
+	cur := h.cfg.Load()
+	change := configs.Diff(cur, next)
+	// Settings bound at start stay as they are until a restart.
+	next.Listen, next.DataDir, next.Influx = cur.Listen, cur.DataDir, cur.Influx
+	next.MQTT.Broker, next.MQTT.EmbeddedListen, next.MQTT.ClientID = cur.MQTT.Broker, cur.MQTT.EmbeddedListen, cur.MQTT.ClientID
+	next.Log = cur.Log
+	h.setConfig(next)
+	h.cams.Update(cameraSpecs(next))
+	h.ingest.Update(next)
+	h.alerts.Update(next)
+	h.applyMaintenance()
+	h.metrics.reloads.WithLabelValues("ok").Inc()
+	if len(change.NeedsRestart) > 0 {
+		msg := fmt.Sprintf("configuration reloaded, but %s needs restart", strings.Join(change.NeedsRestart, ", "))
+		h.reloadErr.Store(&msg)
+		h.log.Warn("configuration reloaded; some settings need a restart to take effect", "keys", change.NeedsRestart)
+	} else {
+		h.reloadErr.Store(nil)
+	}
+	h.log.Info("configuration reloaded", "path", path, "summary", next.Summary(), "change", change.String())
+	return nil
+}
