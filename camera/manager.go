@@ -598,6 +598,7 @@ func (w *worker) readH264(c *gortsplib.Client, medi *description.Media, forma *f
 	w.fan.reset()
 	w.fan.SetH264Params(forma.SPS, forma.PPS)
 	sps, pps := forma.SPS, forma.PPS
+	var clock rtpClock
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		w.mu.Lock()
 		w.h.packets(1, 0)
@@ -630,9 +631,7 @@ func (w *worker) readH264(c *gortsplib.Client, medi *description.Media, forma *f
 		w.onFrame(size, key, hs.Sum64(), keyframe)
 		if w.fan.Viewers() > 0 {
 			w.fan.SetH264Params(sps, pps)
-			if ts, ok := c.PacketPTS2(medi, pkt); ok {
-				w.fan.WriteAccessUnit(ts, au, key)
-			}
+			w.fan.WriteAccessUnit(clock.unwrap(pkt.Timestamp), au, key)
 		}
 	})
 }
@@ -692,4 +691,22 @@ func (w *worker) setCodec(codec string, sps []byte) {
 	if err := s.Unmarshal(sps); err == nil {
 		w.width, w.height = s.Width(), s.Height()
 	}
+}
+
+// rtpClock turns 32-bit RTP timestamps (90 kHz for video) into a
+// monotonic 64-bit count, across wrap-arounds.
+type rtpClock struct {
+	started bool
+	last    uint32
+	value   int64
+}
+
+func (c *rtpClock) unwrap(ts uint32) int64 {
+	if !c.started {
+		c.started, c.last = true, ts
+		return 0
+	}
+	c.value += int64(int32(ts - c.last))
+	c.last = ts
+	return c.value
 }

@@ -1,11 +1,13 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -48,7 +50,7 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		loopback = true
 	}
-	srv := mqtt.New(&mqtt.Options{Logger: o.Logger, InlineClient: false})
+	srv := mqtt.New(&mqtt.Options{Logger: slog.New(quietFirstStart{o.Logger.Handler()}), InlineClient: false})
 	if loopback && len(o.Users) == 0 {
 		if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 			return nil, err
@@ -97,3 +99,34 @@ func (b *Broker) Addr() string { return "tcp://" + b.tcp.Address() }
 
 // Close disconnects clients and stops.
 func (b *Broker) Close() error { return b.srv.Close() }
+
+// quietFirstStart lowers the storage hook's "key not found" at a first
+// start (nothing stored yet) from an error to debug.
+type quietFirstStart struct{ slog.Handler }
+
+func (q quietFirstStart) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelError && r.Message == "failed to get data" {
+		notFound := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "error" && strings.Contains(a.Value.String(), "not found") {
+				notFound = true
+			}
+			return true
+		})
+		if notFound {
+			r.Level = slog.LevelDebug
+			if !q.Handler.Enabled(ctx, r.Level) {
+				return nil
+			}
+		}
+	}
+	return q.Handler.Handle(ctx, r)
+}
+
+func (q quietFirstStart) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietFirstStart{q.Handler.WithAttrs(as)}
+}
+
+func (q quietFirstStart) WithGroup(n string) slog.Handler {
+	return quietFirstStart{q.Handler.WithGroup(n)}
+}

@@ -87,7 +87,9 @@ func (s maintenanceService) End(ctx context.Context, p auth.Principal, id string
 	return nil
 }
 
-func (s maintenanceService) List(now time.Time) []event.Maintenance { return s.h.alerts.Maintenance(now) }
+func (s maintenanceService) List(now time.Time) []event.Maintenance {
+	return s.h.alerts.Maintenance(now)
+}
 
 // applyMaintenance makes the cameras' states match the maintenance windows
 // in force: a camera under a window shows "maintenance" until its end.

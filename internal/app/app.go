@@ -23,7 +23,7 @@ type Options struct {
 	ConfigPath string
 	Check      bool
 	Demo       bool
-	Listen     string         // overrides cfg.Listen when set (tests use 127.0.0.1:0)
+	Listen     string           // overrides cfg.Listen when set (tests use 127.0.0.1:0)
 	Reload     <-chan os.Signal // SIGHUP
 	Stdout     io.Writer
 	Stderr     io.Writer

@@ -54,9 +54,9 @@ type Hub struct {
 }
 
 type hubMetrics struct {
-	reloads       *prometheus.CounterVec
+	reloads           *prometheus.CounterVec
 	camSamplesDropped prometheus.Counter
-	publishErrors *prometheus.CounterVec
+	publishErrors     *prometheus.CounterVec
 }
 
 // New builds a hub for cfg; Start starts it.

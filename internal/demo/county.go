@@ -82,7 +82,7 @@ func Config(listen, dataDir, rtspBase, mqttListen, influxURL string) []byte {
 		id := fmt.Sprintf("cam-%04d", i+1)
 		v := villages[i%len(villages)]
 		watch := i < 12 // the rest are probed, as most of a county's cameras are
-		fmt.Fprintf(&b, "  - {id: %s, name: %q, village: %s, url: %q, transport: tcp, watch: %t, key: %t}\n",
+		fmt.Fprintf(&b, "  - {id: %s, name: %q, village: %s, url: %q, transport: tcp, watch: %t, key: %t, fps: 25}\n",
 			id, name, v.id, rtspBase+"/"+id, watch, i == 0 || i == 12)
 	}
 	b.WriteString("sensors:\n")

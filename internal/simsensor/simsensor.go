@@ -66,7 +66,7 @@ func (s *Simulator) statusTopic(sn configs.Sensor) string {
 // Start connects the sensors and publishes until ctx ends or Close.
 func (s *Simulator) Start(ctx context.Context) error {
 	for _, sn := range s.o.Sensors {
-		opts := paho.NewClientOptions().AddBroker(s.o.Broker).SetClientID("sim-" + sn.ID).
+		opts := paho.NewClientOptions().AddBroker(s.o.Broker).SetClientID("sim-"+sn.ID).
 			SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
 			SetWill(s.statusTopic(sn), "offline", 1, true)
 		c := paho.NewClient(opts)

@@ -339,6 +339,9 @@ func (w *Writer) setOK() {
 }
 
 func (w *Writer) setErr(msg string) {
+	if w.closed.Load() {
+		return // a batch cut short by Close stays in the spool; not an outage
+	}
 	if w.ok.Swap(false) || w.lastErr.Load() == nil {
 		w.log.Warn("time series not reachable; writes are spooled", "err", msg)
 	}
