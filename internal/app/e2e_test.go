@@ -30,8 +30,8 @@ const (
 
 // e2eConfig is a two-township county with a GStreamer camera, two simulated
 // cameras (one watched, one probed) and a smoke sensor in each township.
-func e2eConfig(dataDir, mqttURL, influxURL, gstURL, simBase string) string {
-	return fmt.Sprintf(`listen: 127.0.0.1:0
+func e2eConfig(listen, dataDir, mqttURL, influxURL, gstURL, simBase string) string {
+	return fmt.Sprintf(`listen: %s
 data_dir: %s
 mqtt:
   broker: %s
@@ -68,7 +68,7 @@ users:
   - {name: zhaoren-desk, role: township, township: zhaoren, token: %s}
   - {name: xiangong-desk, role: township, township: xiangong, token: %s}
   - {name: tech-1, role: technician, token: %s}
-`, dataDir, mqttURL, influxURL, gstURL, simBase+"/cam-sim-1", simBase+"/cam-sim-2", opsToken, zhaorenToken, xiangToken, techToken)
+`, listen, dataDir, mqttURL, influxURL, gstURL, simBase+"/cam-sim-1", simBase+"/cam-sim-2", opsToken, zhaorenToken, xiangToken, techToken)
 }
 
 type e2eEnv struct {
@@ -100,14 +100,27 @@ func startE2E(t *testing.T) *e2eEnv {
 	t.Cleanup(sim.Close)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "snowhub.yaml")
-	body := e2eConfig(filepath.Join(dir, "data"), mq.URL, db.URL, gst.URL, strings.TrimSuffix(sim.URL("/"), "/"))
+	body := e2eConfig(fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), filepath.Join(dir, "data"), mq.URL, db.URL, gst.URL, strings.TrimSuffix(sim.URL("/"), "/"))
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &e2eEnv{t: t, mq: mq, db: db, sim: sim, cancel: cancel, done: make(chan error, 1), path: path}
+	_ = ctx
+	e := &e2eEnv{t: t, mq: mq, db: db, sim: sim, path: path}
+	t.Cleanup(cancel)
+	e.start()
+	t.Cleanup(e.stop)
+	return e
+}
+
+// start runs the hub on the environment's configuration.
+func (e *e2eEnv) start() {
+	t := e.t
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan error, 1)
 	ready := make(chan *Hub, 1)
 	go func() {
-		e.done <- Run(ctx, Options{ConfigPath: path, Stderr: testWriter{t}, Ready: func(h *Hub) { ready <- h }})
+		e.done <- Run(ctx, Options{ConfigPath: e.path, Stderr: testWriter{t}, Ready: func(h *Hub) { ready <- h }})
 	}()
 	select {
 	case e.hub = <-ready:
@@ -117,8 +130,6 @@ func startE2E(t *testing.T) *e2eEnv {
 		t.Fatal("hub did not start within 30 s")
 	}
 	e.base = "http://" + e.hub.Addr()
-	t.Cleanup(e.stop)
-	return e
 }
 
 func (e *e2eEnv) stop() {

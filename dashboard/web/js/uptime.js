@@ -33,6 +33,10 @@ function bar(c) {
   return b;
 }
 
+function townshipName(id) {
+  return report.townships.find((t) => t.id === id)?.name || id;
+}
+
 function render() {
   const main = document.getElementById('main');
   const cams = report.cameras.filter((c) => (!filterTownship || c.township === filterTownship) && (!filterState || c.state === filterState) &&
@@ -45,7 +49,7 @@ function render() {
   for (const c of down) {
     const o = c.outages.at(-1);
     const tr = el('tr');
-    tr.append(el('td', '', c.name || c.id), el('td', '', c.township), el('td', 'overdue', o ? `${L('offlineSince')} ${new Date(o.from).toLocaleString()} (${ago(o.from)})` : L('offline')), el('td', 'status', o?.cause || ''));
+    tr.append(el('td', '', c.name || c.id), el('td', '', townshipName(c.township)), el('td', 'overdue', o ? `${L('offlineSince')} ${new Date(o.from).toLocaleString()} (${ago(o.from)})` : L('offline')), el('td', 'status', o?.cause || ''));
     t0.append(tr);
   }
   p0.append(el('h2', '', `${L('downNow')} (${down.length})`), t0);
@@ -109,7 +113,7 @@ function render() {
       };
       mt.append(b);
     }
-    tr.append(el('td', '', `${c.name || c.id}`), el('td', '', c.township), el('td', '', `${(c.uptime * 100).toFixed(2)}%`), el('td', '', c.outages.length), barTd, st, mt);
+    tr.append(el('td', '', `${c.name || c.id}`), el('td', '', townshipName(c.township)), el('td', '', `${(c.uptime * 100).toFixed(2)}%`), el('td', '', c.outages.length), barTd, st, mt);
     t2.append(tr);
   }
   p2.append(el('h2', '', L('uptime')), filters, t2);
@@ -123,6 +127,6 @@ async function main() {
   try { me = await api('/api/v1/me'); } catch (e) { return; }
   document.getElementById('status').textContent = `${me.name} (${me.role})`;
   await load();
-  setInterval(load, 30000);
+  setInterval(load, 10000);
 }
 main();
