@@ -32,6 +32,8 @@ type hub struct {
 	clients map[*client]struct{}
 	queue   int
 
+	droppedN int
+
 	mClients prometheus.GaugeFunc
 	mEvents  prometheus.Counter
 	mDropped prometheus.Counter
@@ -125,6 +127,7 @@ func (h *hub) publish(ev event.Event) {
 		case c.send <- m.bytes:
 		default:
 			h.mDropped.Inc()
+			h.droppedN++
 			delete(h.clients, c)
 			c.kick("too slow: resume with ?since=")
 		}
@@ -235,4 +238,11 @@ func (h *hub) serve(conn *websocket.Conn, c *client, shutdown <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// dropped counts clients disconnected for falling behind.
+func (h *hub) dropped() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.droppedN
 }
