@@ -47,7 +47,9 @@ func (f *fakeIncidents) Act(_ context.Context, p auth.Principal, id, action stri
 	}
 	return event.Incident{ID: id, State: "accepted"}, nil
 }
-func (f *fakeIncidents) Audit(auth.Principal, time.Time, int) ([]event.AuditEntry, error) { return nil, nil }
+func (f *fakeIncidents) Audit(auth.Principal, time.Time, int) ([]event.AuditEntry, error) {
+	return nil, nil
+}
 
 type fakeCameras struct{}
 
