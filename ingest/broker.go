@@ -5,16 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
-	"go.etcd.io/bbolt"
 
 	"snowhub/configs"
 )
@@ -22,7 +17,7 @@ import (
 // BrokerOptions configure the embedded MQTT broker.
 type BrokerOptions struct {
 	Listen  string // host:port; port 0 picks a free one
-	DataDir string // sessions and retained messages, kept across restarts
+	DataDir string // reserved for a session store; sessions are in memory (see NewBroker)
 	Users   []configs.DeviceUser
 	Logger  *slog.Logger
 }
@@ -67,17 +62,12 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 			return nil, err
 		}
 	}
-	if o.DataDir != "" {
-		if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
-			return nil, err
-		}
-		// Persistent sessions and their queued QoS 1 messages survive a
-		// restart of the hub, so a sensor's alarm waits for us.
-		if err := srv.AddHook(new(bolt.Hook), &bolt.Options{Path: filepath.Join(o.DataDir, "broker.db"),
-			Options: &bbolt.Options{Timeout: 2 * time.Second}}); err != nil {
-			return nil, fmt.Errorf("broker storage: %w", err)
-		}
-	}
+	// Sessions live in memory. mochi's on-disk session store, at v2.7.9,
+	// replays in-flight messages without their packet ids after a restart
+	// and then drops the hub's session in a loop; and the embedded broker
+	// stops with the hub anyway, so devices keep their QoS 1 messages in
+	// their own queues until it is back. Counties that need the broker to
+	// outlive the hub run Mosquitto (mqtt.broker).
 	return &Broker{o: o, srv: srv}, nil
 }
 
