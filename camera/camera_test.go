@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -153,6 +155,7 @@ func TestFaults(t *testing.T) {
 // transport, with and without credentials.
 func TestGStreamerCamera(t *testing.T) {
 	open := testenv.StartGstRTSP(t, testenv.RTSPOptions{})
+	hevc := testenv.StartGstRTSP(t, testenv.RTSPOptions{Codec: "h265"})
 	auth := testenv.StartGstRTSP(t, testenv.RTSPOptions{User: "admin", Password: "s3cret-pass"})
 	tr := &transitions{}
 	m := newManager(t, tr)
@@ -164,9 +167,13 @@ func TestGStreamerCamera(t *testing.T) {
 		{ID: "auto", URL: open.URL, Transport: "auto", Watch: true},
 		{ID: "auth", URL: withCreds, Transport: "tcp", Watch: true},
 		{ID: "wrong", URL: wrong, Transport: "tcp", Watch: true},
+		{ID: "h265", URL: hevc.URL, Transport: "tcp", Watch: true},
 	})
-	for _, id := range []string{"tcp", "udp", "auto", "auth"} {
+	for _, id := range []string{"tcp", "udp", "auto", "auth", "h265"} {
 		waitState(t, m, id, camera.StateOnline, "", 20*time.Second)
+	}
+	if st, _ := m.Status("h265"); st.Codec != "H265" {
+		t.Errorf("h265 codec = %q", st.Codec)
 	}
 	st := waitState(t, m, "wrong", camera.StateOffline, camera.CauseAuth, 10*time.Second)
 	if strings.Contains(st.LastError, "wrong") || strings.Contains(fmt.Sprint(m.Statuses()), "s3cret") {
@@ -178,4 +185,73 @@ func TestRedactURL(t *testing.T) {
 	if got := camera.RedactURL("rtsp://admin:pw@10.0.0.1/x"); strings.Contains(got, "pw") || strings.Contains(got, "admin") {
 		t.Fatalf("RedactURL = %s", got)
 	}
+}
+
+func openFDs() int {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	return len(ents)
+}
+
+// 200 cameras, 50 of them flapping: the steady ones stay online, attempts
+// stay bounded by the backoff, and after Close goroutines and file
+// descriptors are back where they started.
+func TestManyCamerasFlapping(t *testing.T) {
+	testenv.Short(t)
+	var cams []simcam.Camera
+	for i := 0; i < 200; i++ {
+		b := simcam.Normal
+		if i%4 == 0 {
+			b = simcam.Flap
+		}
+		cams = append(cams, simcam.Camera{Path: fmt.Sprintf("/c%03d", i), Behaviour: b})
+	}
+	s, err := simcam.New(simcam.Options{Listen: "127.0.0.1:0", Cameras: cams, FlapEvery: 4 * time.Second, FlapDown: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	time.Sleep(200 * time.Millisecond)
+	g0, fd0 := runtime.NumGoroutine(), openFDs()
+
+	m := camera.NewManager(camera.Options{MaxConnecting: 16, BackoffMin: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
+		StallAfter: time.Second, OfflineAfter: 2 * time.Second, Settle: time.Second})
+	m.Start(context.Background())
+	var specs []camera.Spec
+	for i := 0; i < 200; i++ {
+		specs = append(specs, camera.Spec{ID: fmt.Sprintf("c%03d", i), URL: s.URL(fmt.Sprintf("/c%03d", i)), Transport: "tcp", Watch: true})
+	}
+	m.Update(specs)
+	time.Sleep(3 * time.Second) // the first connections of all 200
+	maxRate := int64(0)
+	last := s.Describes()
+	for sec := 0; sec < 12; sec++ {
+		time.Sleep(time.Second)
+		cur := s.Describes()
+		maxRate = max(maxRate, cur-last)
+		last = cur
+	}
+	steady := 0
+	for _, st := range m.Statuses() {
+		var n int
+		fmt.Sscanf(st.ID, "c%03d", &n)
+		if n%4 != 0 && st.State == camera.StateOnline {
+			steady++
+		}
+	}
+	if steady != 150 {
+		t.Errorf("%d of 150 steady cameras online while 50 flap", steady)
+	}
+	// 50 flapping cameras reconnect with backoff (≥ 200 ms, doubling): far
+	// below one attempt per camera per second.
+	if maxRate > 50+16 {
+		t.Errorf("%d connection attempts in one second", maxRate)
+	}
+	t.Logf("most connection attempts in one second: %d", maxRate)
+	m.Close()
+	testenv.WaitFor(t, 10*time.Second, "goroutines and fds back", func() bool {
+		return runtime.NumGoroutine() <= g0+2 && openFDs() <= fd0+2
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
@@ -77,7 +78,12 @@ type Server struct {
 	start  time.Time
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	describes atomic.Int64
 }
+
+// Describes counts DESCRIBE requests: connection attempts of clients.
+func (s *Server) Describes() int64 { return s.describes.Load() }
 
 // New parses the clip and prepares the cameras.
 func New(o Options) (*Server, error) {
@@ -288,6 +294,7 @@ func (s *Server) step(c *cam, now time.Time) {
 
 // OnDescribe answers with the camera's stream, or 404 while it is down.
 func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	s.describes.Add(1)
 	return s.lookup(ctx.Path)
 }
 
