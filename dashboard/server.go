@@ -363,30 +363,29 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (s *Server) visibleCameras(p auth.Principal) []event.CameraStatus {
-	out := []event.CameraStatus{}
-	if s.o.Cameras == nil {
-		return out
-	}
-	for _, c := range s.o.Cameras.Cameras() {
-		if p.CanSee(c.Township) {
-			out = append(out, c)
+// visible keeps the rows of townships p may see.
+func visible[T any](p auth.Principal, rows []T, township func(T) string) []T {
+	out := []T{}
+	for _, r := range rows {
+		if p.CanSee(township(r)) {
+			out = append(out, r)
 		}
 	}
 	return out
 }
 
+func (s *Server) visibleCameras(p auth.Principal) []event.CameraStatus {
+	if s.o.Cameras == nil {
+		return []event.CameraStatus{}
+	}
+	return visible(p, s.o.Cameras.Cameras(), func(c event.CameraStatus) string { return c.Township })
+}
+
 func (s *Server) visibleSensors(p auth.Principal) []event.SensorStatus {
-	out := []event.SensorStatus{}
 	if s.o.Sensors == nil {
-		return out
+		return []event.SensorStatus{}
 	}
-	for _, x := range s.o.Sensors.Sensors() {
-		if p.CanSee(x.Township) {
-			out = append(out, x)
-		}
-	}
-	return out
+	return visible(p, s.o.Sensors.Sensors(), func(x event.SensorStatus) string { return x.Township })
 }
 
 func (s *Server) cameras(w http.ResponseWriter, r *http.Request, p auth.Principal) {

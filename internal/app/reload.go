@@ -88,7 +88,15 @@ func (h *Hub) Reload(path string) error {
 		return err
 	}
 	cur := h.cfg.Load()
+	if h.broker != nil {
+		// The running configuration names the embedded broker's address;
+		// the file says "" for it, which is no change.
+		c := *cur
+		c.MQTT.Broker = ""
+		cur = &c
+	}
 	change := configs.Diff(cur, next)
+	cur = h.cfg.Load()
 	// Settings bound at start stay as they are until a restart.
 	next.Listen, next.DataDir, next.Influx = cur.Listen, cur.DataDir, cur.Influx
 	next.MQTT.Broker, next.MQTT.EmbeddedListen, next.MQTT.ClientID = cur.MQTT.Broker, cur.MQTT.EmbeddedListen, cur.MQTT.ClientID
