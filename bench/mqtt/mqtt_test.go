@@ -64,7 +64,8 @@ func (s *countSink) Handle(_ context.Context, ev event.Event) error {
 func publishAll(b *testing.B, url string, n, sensors int, rate int, stamp bool) {
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("pub-%d", time.Now().UnixNano())).SetMaxResumePubInFlight(1000))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		b.Fatal(tok.Error())
+		b.Error(tok.Error()) // may run in its own goroutine: no Fatal
+		return
 	}
 	defer c.Disconnect(100)
 	var last paho.Token
