@@ -146,9 +146,12 @@ func (m *Manager) Update(specs []Spec) {
 			w.stop()
 		}
 		w := newWorker(m, s)
+		// The worker's context exists before its goroutine runs, so Watch
+		// and stop work on it at once.
+		w.ctx, w.cancel = context.WithCancel(m.ctx)
 		m.workers[s.ID] = w
 		m.wg.Add(1)
-		go func() { defer m.wg.Done(); w.run(m.ctx) }()
+		go func() { defer m.wg.Done(); w.run() }()
 	}
 	for id, w := range m.workers {
 		if !seen[id] {
@@ -214,10 +217,61 @@ func (m *Manager) Watch(ctx context.Context, id string) (*Viewer, error) {
 	if w == nil {
 		return nil, fmt.Errorf("camera %s not found", id)
 	}
+	v := w.fan.Subscribe()
 	if !w.spec.Watch {
-		return nil, fmt.Errorf("camera %s is probed, not pulled (watch: false): no live video", id)
+		w.demand()
 	}
-	return w.fan.Subscribe(), nil
+	return v, nil
+}
+
+// demand pulls a probe-mode camera while someone watches it, and lets it go
+// ViewerLinger after the last viewer left.
+func (w *worker) demand() {
+	w.mu.Lock()
+	ctx := w.ctx
+	if w.pulling || ctx == nil {
+		w.mu.Unlock()
+		return
+	}
+	w.pulling = true
+	w.mu.Unlock()
+	w.m.wg.Add(1)
+	go func() {
+		defer w.m.wg.Done()
+		defer func() { w.mu.Lock(); w.pulling = false; w.mu.Unlock() }()
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			var idle time.Time
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case now := <-t.C:
+					if w.fan.Viewers() > 0 {
+						idle = time.Time{}
+					} else if idle.IsZero() {
+						idle = now
+					} else if now.Sub(idle) >= w.m.o.ViewerLinger {
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+		w.log.Info("pulling on demand for the wall")
+		for ctx.Err() == nil {
+			if err := w.session(ctx, false); err != nil && ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(w.m.o.BackoffMin):
+				}
+			}
+		}
+		w.log.Info("on-demand pull released")
+	}()
 }
 
 // Close stops every worker and waits.
@@ -312,8 +366,10 @@ type worker struct {
 	errors     uint64
 	reconnects uint64
 	cancel     context.CancelFunc
+	ctx        context.Context
 	done       chan struct{}
 	fan        *Fanout
+	pulling    bool // an on-demand pull of a probe-mode camera is running
 }
 
 func newWorker(m *Manager, s Spec) *worker {
@@ -372,11 +428,8 @@ func (w *worker) evaluate() {
 	}
 }
 
-func (w *worker) run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	w.mu.Lock()
-	w.cancel = cancel
-	w.mu.Unlock()
+func (w *worker) run() {
+	ctx, cancel := w.ctx, w.cancel
 	defer cancel()
 	defer close(w.done)
 	defer w.fan.Close()
@@ -552,7 +605,7 @@ func (w *worker) session(ctx context.Context, probe bool) error {
 	w.mu.Unlock()
 	keyframe := make(chan struct{}, 1)
 	if h264 != nil {
-		w.readH264(c, medi, h264, keyframe)
+		w.readH264(c, medi, h264, keyframe, probe)
 	} else {
 		w.readH265(c, medi, h265, keyframe)
 	}
@@ -589,7 +642,7 @@ func (w *worker) session(ctx context.Context, probe bool) error {
 	}
 }
 
-func (w *worker) readH264(c *gortsplib.Client, medi *description.Media, forma *format.H264, keyframe chan struct{}) {
+func (w *worker) readH264(c *gortsplib.Client, medi *description.Media, forma *format.H264, keyframe chan struct{}, probe bool) {
 	dec, err := forma.CreateDecoder()
 	if err != nil {
 		return
@@ -629,7 +682,7 @@ func (w *worker) readH264(c *gortsplib.Client, medi *description.Media, forma *f
 			hs.Write(nalu)
 		}
 		w.onFrame(size, key, hs.Sum64(), keyframe)
-		if w.fan.Viewers() > 0 {
+		if w.fan.Viewers() > 0 && !probe {
 			w.fan.SetH264Params(sps, pps)
 			w.fan.WriteAccessUnit(clock.unwrap(pkt.Timestamp), au, key)
 		}

@@ -80,6 +80,15 @@ type Server struct {
 	done   chan struct{}
 
 	describes atomic.Int64
+	perPath   sync.Map // path → *atomic.Int64
+}
+
+// DescribesOf counts DESCRIBE requests for one camera.
+func (s *Server) DescribesOf(path string) int64 {
+	if v, ok := s.perPath.Load(path); ok {
+		return v.(*atomic.Int64).Load()
+	}
+	return 0
 }
 
 // Describes counts DESCRIBE requests: connection attempts of clients.
@@ -295,6 +304,8 @@ func (s *Server) step(c *cam, now time.Time) {
 // OnDescribe answers with the camera's stream, or 404 while it is down.
 func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	s.describes.Add(1)
+	v, _ := s.perPath.LoadOrStore(ctx.Path, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
 	return s.lookup(ctx.Path)
 }
 

@@ -2,12 +2,13 @@ import { api, el, L, ago, header, token, askToken } from './common.js';
 
 let report = null, range = 24 * 3600 * 1000, sortKey = 'uptime', filterText = '', filterTownship = '', filterState = '';
 let me = null;
+let windows = [];
 
 async function load() {
   const to = new Date(), from = new Date(to.getTime() - range);
   const q = new URLSearchParams({ from: from.toISOString().replace(/\.\d+Z$/, 'Z'), to: to.toISOString().replace(/\.\d+Z$/, 'Z') });
   try {
-    report = await api('/api/v1/uptime?' + q);
+    [report, windows] = await Promise.all([api('/api/v1/uptime?' + q), api('/api/v1/maintenance')]);
     render();
   } catch (e) {
     document.getElementById('main').replaceChildren(el('section', 'panel card err', e.message));
@@ -117,7 +118,25 @@ function render() {
     t2.append(tr);
   }
   p2.append(el('h2', '', L('uptime')), filters, t2);
-  main.replaceChildren(p0, p1, p2);
+
+  const p3 = el('section', 'panel');
+  const t3 = el('table');
+  for (const w of windows) {
+    const tr = el('tr');
+    const end = el('td');
+    if (me && me.role !== 'township') {
+      const b = el('button', '', L('end'));
+      b.onclick = async () => {
+        try { await api(`/api/v1/maintenance/${encodeURIComponent(w.id)}`, { method: 'DELETE' }); load(); } catch (e) { alert(e.message); }
+      };
+      end.append(b);
+    }
+    tr.append(el('td', '', w.device || w.village), el('td', '', `${new Date(w.from).toLocaleString()} – ${new Date(w.until).toLocaleString()}`),
+      el('td', '', w.note), el('td', 'status', w.by), end);
+    t3.append(tr);
+  }
+  p3.append(el('h2', '', `${L('maintenance')} (${windows.length})`), t3);
+  main.replaceChildren(p0, p1, p2, p3);
 }
 
 async function main() {
