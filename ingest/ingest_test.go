@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -277,5 +278,52 @@ func TestSilentSensorGoesOffline(t *testing.T) {
 	last := rec.events[len(rec.events)-1]
 	if last.Type != event.SensorState || last.Township != "t1" {
 		t.Fatalf("last event = %+v", last)
+	}
+}
+
+// 1,000 sensors, one of them flooding: every other sensor's report still
+// arrives, and the flood is limited and counted.
+func TestFloodingSensorDoesNotBlindTheOthers(t *testing.T) {
+	mq := testenv.StartMosquitto(t)
+	cfg := county(1000)
+	rec := newRecorder()
+	c := *cfg
+	c.MQTT.Broker, c.MQTT.ClientID, c.MQTT.DeviceRateLimit = mq.URL, "hub-flood", 50
+	in, err := New(Options{Config: &c, Sink: rec, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Start(context.Background())
+	defer in.Close()
+	testenv.WaitFor(t, 15*time.Second, "connected", func() bool { return in.Ready() == nil })
+
+	flood := publisher(t, mq.URL, "pub-flood")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 5000; i++ {
+			flood.Publish("snowbright/sensors/s-0000/event", 0, false, fmt.Sprintf(`{"value":%d}`, 100000+i))
+		}
+	}()
+	pub := publisher(t, mq.URL, "pub-others")
+	var last paho.Token
+	for s := 1; s < 1000; s++ {
+		last = pub.Publish(fmt.Sprintf("snowbright/sensors/s-%04d/event", s), 1, false, `{"value":7}`)
+	}
+	last.WaitTimeout(10 * time.Second)
+	<-done
+	testenv.WaitFor(t, 20*time.Second, "all 999 other sensors recorded", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := 0
+		for k := range rec.seen {
+			if strings.HasSuffix(k, "/7") {
+				n++
+			}
+		}
+		return n == 999
+	})
+	if got := testutil.ToFloat64(in.m.rejected.WithLabelValues(ReasonRateLimited)); got == 0 {
+		t.Fatal("the flood was not rate limited")
 	}
 }
