@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -23,6 +25,7 @@ import (
 	"github.com/pion/rtp"
 
 	"snowhub/camera"
+	"snowhub/internal/simcam"
 	"snowhub/internal/testenv"
 )
 
@@ -175,4 +178,122 @@ func BenchmarkProbe(b *testing.B) {
 	b.ReportMetric(float64(cams)/took.Seconds(), "probes/s")
 	b.ReportMetric(float64(cams)/used.Seconds(), "probes/cpu-s")
 	b.ReportMetric(float64(hp)/cams/1024, "KiB/camera")
+}
+
+// BenchmarkDeathToOffline: 100 cameras die at once (their server drops them
+// and refuses); the time from death to each camera's offline event, with the
+// default thresholds (offline after 10 s without frames).
+func BenchmarkDeathToOffline(b *testing.B) {
+	var cams []simcam.Camera
+	for i := 0; i < 100; i++ {
+		cams = append(cams, simcam.Camera{Path: fmt.Sprintf("/d%03d", i), Behaviour: simcam.Normal})
+	}
+	s, err := simcam.New(simcam.Options{Listen: "127.0.0.1:0", Cameras: cams})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Start(context.Background())
+	defer s.Close()
+	var mu sync.Mutex
+	offlineAt := map[string]time.Time{}
+	m := camera.NewManager(camera.Options{OnTransition: func(t camera.Transition) {
+		if t.To == camera.StateOffline {
+			mu.Lock()
+			offlineAt[t.ID] = time.Now()
+			mu.Unlock()
+		}
+	}})
+	m.Start(context.Background())
+	defer m.Close()
+	var specs []camera.Spec
+	for i := 0; i < 100; i++ {
+		specs = append(specs, camera.Spec{ID: fmt.Sprintf("d%03d", i), URL: s.URL(fmt.Sprintf("/d%03d", i)), Transport: "tcp", Watch: true})
+	}
+	m.Update(specs)
+	for {
+		on := 0
+		for _, st := range m.Statuses() {
+			if st.State == camera.StateOnline {
+				on++
+			}
+		}
+		if on == 100 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	died := time.Now()
+	for i := 0; i < 100; i++ {
+		s.SetBehaviour(fmt.Sprintf("/d%03d", i), simcam.Down)
+	}
+	for {
+		mu.Lock()
+		n := len(offlineAt)
+		mu.Unlock()
+		if n == 100 || time.Since(died) > time.Minute {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var lat []time.Duration
+	for _, at := range offlineAt {
+		lat = append(lat, at.Sub(died))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(len(lat)), "trials")
+	b.ReportMetric(lat[len(lat)/2].Seconds(), "median-s")
+	b.ReportMetric(lat[len(lat)*99/100].Seconds(), "p99-s")
+}
+
+// BenchmarkFrameToViewers: a camera's access unit to a ready fMP4 segment
+// at each of 16 viewers (the wall's 4×4), through the fan-out.
+func BenchmarkFrameToViewers(b *testing.B) {
+	s, err := simcam.New(simcam.Options{Listen: "127.0.0.1:0", Cameras: []simcam.Camera{{Path: "/v", Behaviour: simcam.Normal}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Start(context.Background())
+	defer s.Close()
+	m := camera.NewManager(camera.Options{})
+	m.Start(context.Background())
+	defer m.Close()
+	m.Update([]camera.Spec{{ID: "v", URL: s.URL("/v"), Transport: "tcp", Watch: true}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		v, _ := m.Watch(ctx, "v")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer v.Close()
+			v.Init(ctx)
+			var prev time.Time
+			for n := 0; n < 250; n++ {
+				if _, err := v.Next(ctx); err != nil {
+					return
+				}
+				// Segments come one frame (40 ms) apart; the time past the
+				// frame boundary is the fan-out's own latency.
+				now := time.Now()
+				if !prev.IsZero() {
+					d := now.Sub(prev) - 40*time.Millisecond
+					mu.Lock()
+					lat = append(lat, max(d, 0))
+					mu.Unlock()
+				}
+				prev = now
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) == 0 {
+		b.Fatal("no segments")
+	}
+	b.ReportMetric(float64(len(lat)), "segments")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "jitter-p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "jitter-p99-µs")
 }
