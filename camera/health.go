@@ -242,6 +242,11 @@ func (h *health) decide(now time.Time) (string, string) {
 			h.normalFPS = 0.95*h.normalFPS + 0.05*fps
 		}
 	}
+	if now.Sub(h.lastFrame) >= time.Second {
+		// A gap: the stream is judged by the stall and offline times, not
+		// reported as slow or keyframe-less on its way there.
+		return h.state, h.cause
+	}
 	why := ""
 	exp := h.expectedFPS()
 	switch {

@@ -1,0 +1,173 @@
+package camera
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+
+var cfg = healthConfig{StallAfter: 5 * time.Second, OfflineAfter: 10 * time.Second, Settle: 10 * time.Second, FPS: 25}
+
+type frameEv struct {
+	at   time.Duration
+	key  bool
+	hash uint64
+}
+
+// pending frames of a test, applied in time order between ticks.
+var pendingFrames []frameEv
+
+// feed queues frames at fps from..to (exclusive), a keyframe every gop frames.
+func feed(h *health, from, to time.Duration, fps float64, gop int, hash func(i int) uint64) {
+	step := time.Duration(float64(time.Second) / fps)
+	i := 0
+	for d := from; d < to; d += step {
+		pendingFrames = append(pendingFrames, frameEv{d, i%gop == 0, hash(i)})
+		i++
+	}
+}
+
+// run applies the queued frames up to each tick, ticking every 250 ms as the
+// worker does, and calls at after each tick.
+func run(h *health, until time.Duration, at func(d time.Duration, from, to string, changed bool) bool) {
+	frames := pendingFrames
+	pendingFrames = nil
+	fi := 0
+	for d := time.Duration(0); d <= until; d += 250 * time.Millisecond {
+		for fi < len(frames) && frames[fi].at <= d {
+			h.frame(t0.Add(frames[fi].at), 5000, frames[fi].key, frames[fi].hash)
+			fi++
+		}
+		from, to, _, changed := h.tick(t0.Add(d))
+		if !at(d, from, to, changed) {
+			return
+		}
+	}
+}
+
+func distinct(i int) uint64 { return uint64(i + 1) }
+
+func TestHealthTransitions(t *testing.T) {
+	type check struct {
+		at    time.Duration
+		state string
+		cause string
+	}
+	tests := []struct {
+		name   string
+		setup  func(h *health)
+		checks []check
+	}{
+		{"never seen is unknown, frames for the settle time make it online",
+			func(h *health) { h.connect(t0); feed(h, 0, 30*time.Second, 25, 25, distinct) },
+			[]check{{0, StateUnknown, ""}, {9 * time.Second, StateUnknown, ""}, {10 * time.Second, StateOnline, CauseRecovered}}},
+		{"cannot connect at start: offline at once with the cause",
+			func(h *health) { h.fail(t0, CauseRefused, "connection refused") },
+			[]check{{0, StateOffline, CauseRefused}}},
+		{"3 fps instead of 25: degraded, low_fps",
+			func(h *health) { h.connect(t0); feed(h, 0, 40*time.Second, 3, 3, distinct) },
+			[]check{{15 * time.Second, StateDegraded, CauseLowFPS}}},
+		{"frames stop with the connection open: offline after offline_after, stalled",
+			func(h *health) { h.connect(t0); feed(h, 0, 20*time.Second, 25, 25, distinct) },
+			[]check{{15 * time.Second, StateOnline, ""}, {29 * time.Second, StateOnline, ""}, {30*time.Second + time.Millisecond, StateOffline, CauseStalled}}},
+		{"the same frame over and over: offline, stalled",
+			func(h *health) {
+				h.connect(t0)
+				feed(h, 0, 15*time.Second, 25, 25, distinct)
+				feed(h, 15*time.Second, 40*time.Second, 25, 25, func(int) uint64 { return 42 })
+			},
+			[]check{{14 * time.Second, StateOnline, ""}, {30 * time.Second, StateOffline, CauseStalled}}},
+		{"keyframes stop for three intervals: degraded, no_keyframe",
+			func(h *health) {
+				h.connect(t0)
+				feed(h, 0, 15*time.Second, 25, 25, distinct)                // a keyframe a second
+				feed(h, 15*time.Second, 30*time.Second, 25, 1000, distinct) // none after the first
+			},
+			[]check{{14 * time.Second, StateOnline, ""}, {29 * time.Second, StateDegraded, CauseNoKeyframe}}},
+		{"packet loss above 2 %: degraded, loss",
+			func(h *health) {
+				h.connect(t0)
+				feed(h, 0, 30*time.Second, 25, 25, distinct)
+				h.packets(1000, 50)
+			},
+			[]check{{20 * time.Second, StateDegraded, CauseLoss}}},
+		{"maintenance overrides, and ends",
+			func(h *health) {
+				h.connect(t0)
+				feed(h, 0, 60*time.Second, 25, 25, distinct)
+				h.maintUntil = t0.Add(30 * time.Second)
+			},
+			[]check{{20 * time.Second, StateMaintenance, CauseMaint}, {40 * time.Second, StateOnline, CauseRecovered}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHealth(cfg, t0)
+			tt.setup(h)
+			ci := 0
+			run(h, time.Minute, func(d time.Duration, _, _ string, _ bool) bool {
+				for ci < len(tt.checks) && d >= tt.checks[ci].at {
+					c := tt.checks[ci]
+					if h.state != c.state || (c.cause != "" && h.cause != c.cause) {
+						t.Fatalf("at %s: %s (%s), want %s (%s)", c.at, h.state, h.cause, c.state, c.cause)
+					}
+					ci++
+				}
+				return ci < len(tt.checks)
+			})
+		})
+	}
+}
+
+// A short gap in frames is not an outage (it may show as degraded: frames
+// were lost), and coming back after an outage waits for the settle time.
+func TestHealthHysteresis(t *testing.T) {
+	h := newHealth(cfg, t0)
+	h.connect(t0)
+	feed(h, 0, 20*time.Second, 25, 25, distinct)
+	feed(h, 24*time.Second, 60*time.Second, 25, 25, distinct) // a 4 s gap
+	run(h, 60*time.Second, func(d time.Duration, _, to string, changed bool) bool {
+		if changed && d > 11*time.Second && to == StateOffline {
+			t.Fatalf("offline at %s for a 4 s gap", d)
+		}
+		return true
+	})
+	// An outage, then frames again: offline until the settle time passed.
+	h2 := newHealth(cfg, t0)
+	h2.connect(t0)
+	feed(h2, 0, 20*time.Second, 25, 25, distinct)
+	feed(h2, 40*time.Second, 70*time.Second, 25, 25, distinct)
+	var back time.Duration
+	run(h2, 70*time.Second, func(d time.Duration, _, to string, changed bool) bool {
+		if changed && to == StateOnline && d > 20*time.Second {
+			back = d
+		}
+		return true
+	})
+	if back < 50*time.Second || back > 50*time.Second+250*time.Millisecond {
+		t.Fatalf("back online at %s, want at 50 s (frames from 40 s + 10 s settle)", back)
+	}
+}
+
+func TestProbeStates(t *testing.T) {
+	h := newHealth(cfg, t0)
+	h.probed(t0, nil, "")
+	if _, to, _, _ := h.probeTick(t0); to != StateOnline {
+		t.Fatalf("after a good probe: %s", h.state)
+	}
+	h.probed(t0.Add(time.Minute), errors.New("404"), CauseNotFound)
+	if _, to, cause, _ := h.probeTick(t0.Add(time.Minute)); to != StateOffline || cause != CauseNotFound {
+		t.Fatalf("after a failed probe: %s %s", h.state, h.cause)
+	}
+}
+
+func TestUptime24h(t *testing.T) {
+	h := newHealth(cfg, t0)
+	h.history = []stateSpan{{t0, StateOnline}, {t0.Add(18 * time.Hour), StateOffline}, {t0.Add(20 * time.Hour), StateMaintenance}, {t0.Add(22 * time.Hour), StateOnline}}
+	up, in := h.uptime24h(t0.Add(24 * time.Hour))
+	// online 18 h + 2 h, offline 2 h, maintenance left out: 20/22.
+	if up != 0.9091 || in[StateMaintenance] != 2*time.Hour {
+		t.Fatalf("uptime %v, in %v", up, in)
+	}
+}
