@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"snowhub/configs"
+	"snowhub/internal/testenv"
+)
+
+// The whole hub, with its embedded broker and an unreachable InfluxDB,
+// starts and closes without leaving a goroutine behind.
+func TestHubStartCloseLeaksNothing(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+		// net/http's idle keep-alive readers end on their own timers.
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
+	y := fmt.Sprintf(`listen: 127.0.0.1:0
+data_dir: %s
+mqtt: {broker: "", embedded_listen: "127.0.0.1:%d"}
+influx: {url: "http://127.0.0.1:1"}
+county: {id: c, name: C}
+townships:
+  - id: t1
+    name: T1
+    villages:
+      - {id: v1, name: V1}
+cameras:
+  - {id: cam-1, village: v1, url: "rtsp://127.0.0.1:1/x", watch: true}
+sensors:
+  - {id: s-1, kind: smoke, village: v1}
+users:
+  - {name: ops, role: operator, token: ops-token-0123456789}
+`, t.TempDir(), testenv.FreePort(t))
+	cfg, err := configs.Parse("leak.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "mqtt ready", func() bool { return h.readiness()["mqtt"] == nil })
+	resp, err := http.Get("http://" + h.Addr() + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v", err)
+	}
+	resp.Body.Close()
+	h.Close()
+	http.DefaultClient.CloseIdleConnections()
+}
