@@ -5,11 +5,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/hooks/storage"
+	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"go.etcd.io/bbolt"
 
 	"snowhub/configs"
 )
@@ -17,7 +24,7 @@ import (
 // BrokerOptions configure the embedded MQTT broker.
 type BrokerOptions struct {
 	Listen  string // host:port; port 0 picks a free one
-	DataDir string // reserved for a session store; sessions are in memory (see NewBroker)
+	DataDir string // sessions, queued messages and retained messages, kept across restarts
 	Users   []configs.DeviceUser
 	Logger  *slog.Logger
 }
@@ -62,12 +69,18 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 			return nil, err
 		}
 	}
-	// Sessions live in memory. mochi's on-disk session store, at v2.7.9,
-	// replays in-flight messages without their packet ids after a restart
-	// and then drops the hub's session in a loop; and the embedded broker
-	// stops with the hub anyway, so devices keep their QoS 1 messages in
-	// their own queues until it is back. Counties that need the broker to
-	// outlive the hub run Mosquitto (mqtt.broker).
+	if o.DataDir != "" {
+		if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+			return nil, err
+		}
+		// Persistent sessions and their queued QoS 1 messages survive a
+		// restart of the hub, so an alarm the hub had not acknowledged is
+		// delivered again.
+		if err := srv.AddHook(&sessionStore{Hook: new(bolt.Hook)}, &bolt.Options{Path: filepath.Join(o.DataDir, "broker.db"),
+			Options: &bbolt.Options{Timeout: 2 * time.Second}}); err != nil {
+			return nil, fmt.Errorf("broker storage: %w", err)
+		}
+	}
 	return &Broker{o: o, srv: srv}, nil
 }
 
@@ -89,6 +102,27 @@ func (b *Broker) Addr() string { return "tcp://" + b.tcp.Address() }
 
 // Close disconnects clients and stops.
 func (b *Broker) Close() error { return b.srv.Close() }
+
+// sessionStore is mochi's bolt store with one repair: at v2.7.9 it saves
+// in-flight messages without their packet id, and the broker then refuses
+// to resend them ("protocol violation: missing packet id") and drops the
+// session in a loop. The id is the last part of each stored key.
+type sessionStore struct{ *bolt.Hook }
+
+func (h *sessionStore) StoredInflightMessages() ([]storage.Message, error) {
+	msgs, err := h.Hook.StoredInflightMessages()
+	for i := range msgs {
+		if msgs[i].PacketID != 0 {
+			continue
+		}
+		if j := strings.LastIndexByte(msgs[i].ID, ':'); j >= 0 {
+			if id, perr := strconv.ParseUint(msgs[i].ID[j+1:], 10, 16); perr == nil {
+				msgs[i].PacketID = uint16(id)
+			}
+		}
+	}
+	return msgs, err
+}
 
 // quietFirstStart lowers the storage hook's "key not found" at a first
 // start (nothing stored yet) from an error to debug.

@@ -1,0 +1,57 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"snowhub/internal/testenv"
+)
+
+// The embedded broker restarts with the hub: an alarm the hub had not
+// acknowledged is delivered after the restart.
+func TestEmbeddedBrokerKeepsSessionsAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	start := func() *Broker {
+		b, err := NewBroker(BrokerOptions{Listen: addr, DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	b := start()
+	cfg := county(2)
+	rec := newRecorder()
+	rec.fail.Store(true) // the hub cannot make it durable: no acknowledgement
+	c := *cfg
+	c.MQTT.Broker, c.MQTT.ClientID = b.Addr(), "hub-embedded"
+	in, _ := New(Options{Config: &c, Sink: rec})
+	in.Start(context.Background())
+	testenv.WaitFor(t, 10*time.Second, "connected", func() bool { return in.Ready() == nil })
+	pub := publisher(t, b.Addr(), "pub-embedded")
+	if tok := pub.Publish("snowbright/sensors/s-0001/event", 1, false, `{"value":42}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	time.Sleep(500 * time.Millisecond)
+	in.Close()
+	b.Close()
+
+	b = start()
+	defer b.Close()
+	rec.fail.Store(false)
+	in2, _ := New(Options{Config: &c, Sink: rec})
+	in2.Start(context.Background())
+	defer in2.Close()
+	testenv.WaitFor(t, 15*time.Second, "the unacknowledged alarm after the restart", func() bool {
+		d, _ := rec.counts()
+		return d == 1
+	})
+	if in2.Ready() != nil {
+		t.Fatalf("not ready after the restart: %v", in2.Ready())
+	}
+}
