@@ -52,7 +52,7 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		loopback = true
 	}
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(quietFirstStart{o.Logger.Handler()}), InlineClient: false})
+	srv := mqtt.New(&mqtt.Options{Logger: slog.New(quietBroker{o.Logger.Handler()}), InlineClient: false})
 	if loopback && len(o.Users) == 0 {
 		if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 			return nil, err
@@ -124,33 +124,37 @@ func (h *sessionStore) StoredInflightMessages() ([]storage.Message, error) {
 	return msgs, err
 }
 
-// quietFirstStart lowers the storage hook's "key not found" at a first
-// start (nothing stored yet) from an error to debug.
-type quietFirstStart struct{ slog.Handler }
+// quietBroker lowers two kinds of mochi log lines to debug: the storage
+// hook's "key not found" at a first start (nothing stored yet), and a
+// connection's "use of closed network connection" when a device's session
+// is taken over or closed, which is routine.
+type quietBroker struct{ slog.Handler }
 
-func (q quietFirstStart) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level == slog.LevelError && r.Message == "failed to get data" {
-		notFound := false
+func (q quietBroker) Handle(ctx context.Context, r slog.Record) error {
+	routine := false
+	if r.Level >= slog.LevelWarn {
 		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "error" && strings.Contains(a.Value.String(), "not found") {
-				notFound = true
+			if a.Key == "error" {
+				msg := a.Value.String()
+				routine = (r.Message == "failed to get data" && strings.Contains(msg, "not found")) ||
+					strings.Contains(msg, "use of closed network connection")
 			}
-			return true
+			return !routine
 		})
-		if notFound {
-			r.Level = slog.LevelDebug
-			if !q.Handler.Enabled(ctx, r.Level) {
-				return nil
-			}
+	}
+	if routine {
+		r.Level = slog.LevelDebug
+		if !q.Handler.Enabled(ctx, r.Level) {
+			return nil
 		}
 	}
 	return q.Handler.Handle(ctx, r)
 }
 
-func (q quietFirstStart) WithAttrs(as []slog.Attr) slog.Handler {
-	return quietFirstStart{q.Handler.WithAttrs(as)}
+func (q quietBroker) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietBroker{q.Handler.WithAttrs(as)}
 }
 
-func (q quietFirstStart) WithGroup(n string) slog.Handler {
-	return quietFirstStart{q.Handler.WithGroup(n)}
+func (q quietBroker) WithGroup(n string) slog.Handler {
+	return quietBroker{q.Handler.WithGroup(n)}
 }
