@@ -1,5 +1,5 @@
 // Package testenv starts the real peers the integration tests talk to:
-// Mosquitto, InfluxDB 1.8, GStreamer's RTSP server, ffmpeg and Chromium.
+// Mosquitto, InfluxDB 1.8, GStreamer's RTSP server and Chromium.
 //
 // Each peer runs as a child process on a free loopback port, owned by the
 // test that started it and stopped by t.Cleanup. When a peer's program is
@@ -384,25 +384,6 @@ func StartGstRTSP(t testing.TB, o RTSPOptions) *RTSPServer {
 	s := &RTSPServer{Process: newProcess(t, fmt.Sprintf("127.0.0.1:%d", port), py, args...), Port: port,
 		URL: fmt.Sprintf("rtsp://127.0.0.1:%d%s", port, o.Path)}
 	s.Start()
-	return s
-}
-
-// StartFFmpegRTSP serves file in a loop with ffmpeg's own RTSP server (one
-// client at a time; -c copy so it costs almost no CPU). Use it for H.265 and
-// for a stream that stops when the process is killed.
-func StartFFmpegRTSP(t testing.TB, file string) *RTSPServer {
-	t.Helper()
-	Short(t)
-	bin := Need(t, "ffmpeg", "/usr/bin/ffmpeg")
-	port := FreePort(t)
-	u := fmt.Sprintf("rtsp://127.0.0.1:%d/live", port)
-	s := &RTSPServer{Port: port, URL: u}
-	// ffmpeg listens only once it has read the input; we do not wait for the
-	// port here because connecting to probe it would consume its one client.
-	s.Process = newProcess(t, "", bin, "-hide_banner", "-loglevel", "warning", "-re", "-stream_loop", "-1",
-		"-i", file, "-c", "copy", "-f", "rtsp", "-rtsp_flags", "listen", u)
-	s.Start()
-	time.Sleep(500 * time.Millisecond)
 	return s
 }
 
