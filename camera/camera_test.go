@@ -298,4 +298,3 @@ func TestProbeCameraPulledOnDemand(t *testing.T) {
 		t.Fatalf("still pulling after the last viewer left (%d → %d → %d describes)", before, after, sim.Describes())
 	}
 }
-
