@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, on a fresh Debian 12 machine as
-# root: Mosquitto, ffmpeg, GStreamer's RTSP server, Chromium (apt), and
+# root: Mosquitto, GStreamer's RTSP server, Chromium (apt), and
 # InfluxDB 1.8.10 (built once with the Go toolchain into the user's cache).
 # The tests start their own peer processes on free loopback ports through
 # internal/testenv; `start`/`stop` run a shared Mosquitto for manual work.
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/snowhub"
 influxd="${SNOWHUB_INFLUXD:-$cache/influxdb/influxd}"
 piddir=var/peers
-apt_packages=(mosquitto mosquitto-clients ffmpeg chromium gir1.2-gst-rtsp-server-1.0 python3-gi
+apt_packages=(mosquitto mosquitto-clients chromium gir1.2-gst-rtsp-server-1.0 python3-gi
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 

@@ -347,3 +347,8 @@ func (s *Server) Close() {
 		s.srv.Close()
 	}
 }
+
+// The clip was made with:
+//
+//	ffmpeg -f lavfi -i testsrc2=size=480x270:rate=25 -t 4 -c:v libx264 -profile:v baseline \
+//	  -bf 0 -g 25 -b:v 400k -pix_fmt yuv420p -x264-params aud=1 -f h264 clip.h264

@@ -387,9 +387,6 @@ func StartGstRTSP(t testing.TB, o RTSPOptions) *RTSPServer {
 	return s
 }
 
-// FFmpeg returns the ffmpeg binary or skips.
-func FFmpeg(t testing.TB) string { return Need(t, "ffmpeg", "/usr/bin/ffmpeg") }
-
 // Chromium returns the path of a headless-capable Chromium or skips.
 func Chromium(t testing.TB) string {
 	t.Helper()
