@@ -318,6 +318,12 @@ func redactErr(err error, raw string) string {
 
 // classify names the cause of a connection failure.
 func classify(err error) string {
+	switch {
+	case errors.Is(err, errStalled):
+		return CauseStalled
+	case errors.Is(err, errNoVideo):
+		return CauseNoVideo
+	}
 	var bad liberrors.ErrClientBadStatusCode
 	if errors.As(err, &bad) {
 		switch bad.Code {
@@ -338,10 +344,6 @@ func classify(err error) string {
 		return CauseRefused
 	case strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline"):
 		return CauseTimeout
-	case strings.HasPrefix(msg, "stalled"):
-		return CauseStalled
-	case strings.Contains(msg, "no video"):
-		return CauseNoVideo
 	case strings.Contains(msg, "401") || strings.Contains(msg, "authentication"):
 		return CauseAuth
 	case strings.Contains(msg, "404"):
@@ -534,7 +536,11 @@ func (w *worker) probeLoop(ctx context.Context) {
 	}
 }
 
-var errFirstKeyframe = errors.New("first keyframe received")
+// Failures the worker itself detects.
+var (
+	errStalled = errors.New("stalled: connection open but no new frames")
+	errNoVideo = errors.New("no video: the stream has no H.264 or H.265 track")
+)
 
 // session connects, plays and reads frames until the stream ends, stalls,
 // or (probe) the first keyframe arrives.
@@ -594,7 +600,7 @@ func (w *worker) session(ctx context.Context, probe bool) error {
 		medi = desc.FindFormat(&h265)
 	}
 	if medi == nil {
-		return errors.New("no video: the stream has no H.264 or H.265 track")
+		return errNoVideo
 	}
 	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
 		return err
@@ -636,7 +642,7 @@ func (w *worker) session(ctx context.Context, probe bool) error {
 			stalled := w.h.stalled(w.m.o.Now(), connectedAt)
 			w.mu.Unlock()
 			if stalled {
-				return errors.New("stalled: connection open but no new frames")
+				return errStalled
 			}
 		}
 	}

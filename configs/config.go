@@ -24,8 +24,6 @@ type Config struct {
 
 	// Path is the file the configuration was loaded from ("" for embedded).
 	Path string `yaml:"-"`
-
-	lines map[string]int // key path → line, for errors found after loading
 }
 
 type LogConfig struct {

@@ -95,7 +95,6 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, p.errs
 	}
 	cfg.Path = name
-	cfg.lines = p.lines
 	applyDefaults(&cfg)
 	applyEnv(&cfg)
 	readSecrets(p, &cfg, filepath.Dir(name))
@@ -104,19 +103,6 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, p.errs.sorted()
 	}
 	return &cfg, nil
-}
-
-// Validate checks the whole tree of a configuration built in code.
-func (c *Config) Validate() error {
-	p := &problems{file: c.Path, lines: c.lines}
-	if p.lines == nil {
-		p.lines = map[string]int{}
-	}
-	validate(p, c)
-	if len(p.errs) > 0 {
-		return p.errs.sorted()
-	}
-	return nil
 }
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)

@@ -85,9 +85,6 @@ func (h *Hub) Addr() string { return h.dash.Addr() }
 // Config is the configuration in force.
 func (h *Hub) Config() *configs.Config { return h.cfg.Load() }
 
-// Registry is the hub's Prometheus registry.
-func (h *Hub) Registry() *prometheus.Registry { return h.reg }
-
 // Start starts the components against the data flow: time series, incidents,
 // pages, broker, then the sources (MQTT ingest and cameras). A component that
 // fails to start rolls back the ones started before it.

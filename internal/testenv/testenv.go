@@ -73,30 +73,6 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// FreeUDPPorts returns an even UDP port p with p and p+1 free (RTP/RTCP pairs).
-func FreeUDPPorts(t testing.TB) int {
-	t.Helper()
-	for i := 0; i < 100; i++ {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if p%2 != 0 || p > 65000 {
-			continue
-		}
-		c2, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		if err != nil {
-			continue
-		}
-		c2.Close()
-		return p
-	}
-	t.Fatal("no free UDP port pair")
-	return 0
-}
-
 // RepoRoot is the repository's top directory (where go.mod is).
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
