@@ -111,6 +111,9 @@ func TestFanoutViewers(t *testing.T) {
 	}
 
 	f.Close()
+	for len(a.ch) > 0 { // what was already queued may still be read
+		<-a.ch
+	}
 	if _, err := a.Next(ctx); !errors.Is(err, ErrFanoutClosed) {
 		t.Fatalf("Next after Close: %v", err)
 	}
