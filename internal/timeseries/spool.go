@@ -250,21 +250,27 @@ func (s *spool) read(max int) ([][]byte, cursor, error) {
 }
 
 // commit moves the cursor past delivered records and removes segments
-// wholly delivered.
+// wholly delivered. Only the writer goroutine calls it; the file work is
+// done outside the lock, so producers appending are never held behind it.
 func (s *spool) commit(c cursor, n int) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.cur = c
 	s.pending -= int64(n)
 	if s.pending < 0 {
 		s.pending = 0
 	}
+	var gone []string
 	for len(s.segs) > 1 && s.segs[0] < c.seg {
-		if st, err := os.Stat(s.segPath(s.segs[0])); err == nil {
+		path := s.segPath(s.segs[0])
+		if st, err := os.Stat(path); err == nil {
 			s.bytes -= st.Size()
 		}
-		os.Remove(s.segPath(s.segs[0]))
+		gone = append(gone, path)
 		s.segs = s.segs[1:]
+	}
+	s.mu.Unlock()
+	for _, path := range gone {
+		os.Remove(path)
 	}
 	tmp := filepath.Join(s.dir, "cursor.tmp")
 	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d %d\n", c.seg, c.off)), 0o640); err != nil {
