@@ -49,12 +49,25 @@ type MQTTConfig struct {
 	Workers         int          `yaml:"workers"`      // handler pool, default 8
 	Townships       []string     `yaml:"townships"`    // share subscriptions for several hubs; empty: all
 	DeviceUsers     []DeviceUser `yaml:"device_users"` // embedded broker credentials when not on loopback
+	// EmbeddedCertFile and EmbeddedKeyFile put the embedded broker's
+	// listener behind TLS; EmbeddedClientCAFile also asks devices for a
+	// client certificate signed by that CA.
+	EmbeddedCertFile     string `yaml:"embedded_cert_file"`
+	EmbeddedKeyFile      string `yaml:"embedded_key_file"`
+	EmbeddedClientCAFile string `yaml:"embedded_client_ca_file"`
 }
 
+// DeviceUser is an MQTT login of devices or a gateway. It may publish only
+// the topics of its own devices: those named, those of its villages, and
+// the Zigbee2MQTT sensors whose friendly name begins with Z2MPrefix. It
+// subscribes to nothing of the hub's (docs/mqtt.md, "Who may publish what").
 type DeviceUser struct {
-	Username     string `yaml:"username"`
-	Password     string `yaml:"password"`
-	PasswordFile string `yaml:"password_file"`
+	Username     string   `yaml:"username"`
+	Password     string   `yaml:"password"`
+	PasswordFile string   `yaml:"password_file"`
+	Devices      []string `yaml:"devices"`    // sensor and camera ids
+	Villages     []string `yaml:"villages"`   // every device of these villages
+	Z2MPrefix    string   `yaml:"z2m_prefix"` // a gateway: its sensors' friendly names begin with this
 }
 
 type InfluxConfig struct {

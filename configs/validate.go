@@ -171,6 +171,8 @@ func validate(p *problems, c *Config) {
 		}
 	}
 
+	validateDeviceUsers(p, c, villages)
+
 	cd := c.Camera
 	for _, d := range []struct {
 		key string

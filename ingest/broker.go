@@ -1,7 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,37 +16,47 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"go.etcd.io/bbolt"
 
 	"snowhub/configs"
+	"snowhub/internal/mqttacl"
 )
 
 // BrokerOptions configure the embedded MQTT broker.
 type BrokerOptions struct {
 	Listen  string // host:port; port 0 picks a free one
 	DataDir string // sessions, queued messages and retained messages, kept across restarts
-	Users   []configs.DeviceUser
-	Logger  *slog.Logger
+	// Config gives the device users, their devices, the hub's username and
+	// client id, mqtt.max_payload and the listener's TLS files.
+	Config *configs.Config
+	Logger *slog.Logger
 }
 
 // Broker is the embedded MQTT broker (mochi-mqtt) for the demo and for
 // one-box installs: the same topics as an external broker.
 type Broker struct {
-	o   BrokerOptions
-	srv *mqtt.Server
-	tcp *listeners.TCP
+	o    BrokerOptions
+	srv  *mqtt.Server
+	tcp  *listeners.TCP
+	auth *authHook
+	tls  *tls.Config // nil: plain TCP
+	cert *x509.Certificate
 }
 
-// NewBroker builds the broker. On loopback it admits anonymous devices;
-// listening beyond loopback it admits only the configured device users,
-// because a village network is not a trusted one.
+// NewBroker builds the broker. On loopback with no device users it admits
+// anonymous devices (the demo); otherwise only the configured device
+// users, each to its own devices' topics, because a village network is not
+// a trusted one. The hub always logs in with its own credential
+// (HubCredential), which no configuration holds.
 func NewBroker(o BrokerOptions) (*Broker, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Config == nil {
+		return nil, errors.New("embedded broker: Config is required")
 	}
 	host, _, err := net.SplitHostPort(o.Listen)
 	if err != nil {
@@ -52,20 +66,27 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		loopback = true
 	}
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(quietBroker{o.Logger.Handler()}), InlineClient: false})
-	if loopback && len(o.Users) == 0 {
-		if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
-			return nil, err
-		}
-	} else {
-		if len(o.Users) == 0 {
-			return nil, fmt.Errorf("embedded broker on %s (beyond loopback) needs mqtt.device_users", o.Listen)
-		}
-		ledger := &auth.Ledger{}
-		for _, u := range o.Users {
-			ledger.Auth = append(ledger.Auth, auth.AuthRule{Username: auth.RString(u.Username), Password: auth.RString(u.Password), Allow: true})
-		}
-		if err := srv.AddHook(new(auth.Hook), &auth.Options{Ledger: ledger}); err != nil {
+	m := o.Config.MQTT
+	if !loopback && len(m.DeviceUsers) == 0 {
+		return nil, fmt.Errorf("embedded broker on %s (beyond loopback) needs mqtt.device_users", o.Listen)
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	if m.MaxPayload > 0 {
+		// Refused from the fixed header, before the packet is read: a
+		// device cannot make the broker hold more than this.
+		caps.MaximumPacketSize = uint32(m.MaxPayload + mqttacl.PacketHeadroom)
+	}
+	srv := mqtt.New(&mqtt.Options{Logger: slog.New(quietBroker{o.Logger.Handler()}), InlineClient: false, Capabilities: caps})
+	b := &Broker{o: o, srv: srv}
+	b.auth, err = newAuthHook(o.Config, loopback && len(m.DeviceUsers) == 0, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.AddHook(b.auth, nil); err != nil {
+		return nil, err
+	}
+	if m.EmbeddedCertFile != "" {
+		if b.tls, b.cert, err = listenerTLS(m); err != nil {
 			return nil, err
 		}
 	}
@@ -81,12 +102,71 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 			return nil, fmt.Errorf("broker storage: %w", err)
 		}
 	}
-	return &Broker{o: o, srv: srv}, nil
+	return b, nil
 }
+
+// listenerTLS loads the listener's certificate (and the client CA, when
+// devices must present certificates).
+func listenerTLS(m configs.MQTTConfig) (*tls.Config, *x509.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(m.EmbeddedCertFile, m.EmbeddedKeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mqtt.embedded_cert_file: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("mqtt.embedded_cert_file: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if m.EmbeddedClientCAFile != "" {
+		pem, err := os.ReadFile(m.EmbeddedClientCAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("mqtt.embedded_client_ca_file: %w", err)
+		}
+		tc.ClientCAs = x509.NewCertPool()
+		if !tc.ClientCAs.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("mqtt.embedded_client_ca_file: no certificate found")
+		}
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, leaf, nil
+}
+
+// HubCredential is the username and password the hub's own client logs
+// in with. The password is made at NewBroker and never leaves the process.
+func (b *Broker) HubCredential() (user, password string) {
+	return b.o.Config.MQTT.HubUsername(), b.auth.hubPass
+}
+
+// ClientTLS is the TLS configuration for the hub's own client on a TLS
+// listener: it trusts exactly this broker's certificate, whatever name the
+// certificate carries, since the hub is talking to itself. Nil without TLS.
+func (b *Broker) ClientTLS() *tls.Config {
+	if b.tls == nil {
+		return nil
+	}
+	want := b.cert.Raw
+	tc := &tls.Config{MinVersion: tls.VersionTLS12,
+		// Verification is the pinning below, not a name or a chain.
+		InsecureSkipVerify: true, //nolint:gosec
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 || !bytes.Equal(raw[0], want) {
+				return errors.New("embedded broker presented another certificate")
+			}
+			return nil
+		}}
+	if b.tls.ClientAuth == tls.RequireAndVerifyClientCert {
+		tc.Certificates = b.tls.Certificates
+	}
+	return tc
+}
+
+// Update applies a reloaded configuration's device users and devices to
+// logins from now on and to every publish and subscribe.
+func (b *Broker) Update(cfg *configs.Config) { b.auth.update(cfg) }
 
 // Start listens and serves in the background.
 func (b *Broker) Start() error {
-	b.tcp = listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.o.Listen})
+	b.tcp = listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.o.Listen, TLSConfig: b.tls})
 	if err := b.srv.AddListener(b.tcp); err != nil {
 		return fmt.Errorf("listen %s: %w", b.o.Listen, err)
 	}
@@ -97,8 +177,14 @@ func (b *Broker) Start() error {
 	return nil
 }
 
-// Addr is the broker's URL, tcp://host:port as bound.
-func (b *Broker) Addr() string { return "tcp://" + b.tcp.Address() }
+// Addr is the broker's URL as bound: tcp://host:port, or ssl://host:port
+// behind TLS.
+func (b *Broker) Addr() string {
+	if b.tls != nil {
+		return "ssl://" + b.tcp.Address()
+	}
+	return "tcp://" + b.tcp.Address()
+}
 
 // Close disconnects clients and stops.
 func (b *Broker) Close() error { return b.srv.Close() }

@@ -14,8 +14,10 @@ import (
 func TestEmbeddedBrokerKeepsSessionsAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	cfg := county(2)
+	cfg.MQTT.ClientID = "hub-embedded"
 	start := func() *Broker {
-		b, err := NewBroker(BrokerOptions{Listen: addr, DataDir: dir})
+		b, err := NewBroker(BrokerOptions{Listen: addr, DataDir: dir, Config: cfg})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,11 +27,11 @@ func TestEmbeddedBrokerKeepsSessionsAcrossRestart(t *testing.T) {
 		return b
 	}
 	b := start()
-	cfg := county(2)
 	rec := newRecorder()
 	rec.fail.Store(true) // the hub cannot make it durable: no acknowledgement
 	c := *cfg
-	c.MQTT.Broker, c.MQTT.ClientID = b.Addr(), "hub-embedded"
+	c.MQTT.Broker = b.Addr()
+	c.MQTT.Username, c.MQTT.Password = b.HubCredential()
 	in, _ := New(Options{Config: &c, Sink: rec})
 	in.Start(context.Background())
 	testenv.WaitFor(t, 10*time.Second, "connected", func() bool { return in.Ready() == nil })
@@ -44,6 +46,8 @@ func TestEmbeddedBrokerKeepsSessionsAcrossRestart(t *testing.T) {
 	b = start()
 	defer b.Close()
 	rec.fail.Store(false)
+	// A new process: a new hub password, the same session.
+	c.MQTT.Username, c.MQTT.Password = b.HubCredential()
 	in2, _ := New(Options{Config: &c, Sink: rec})
 	in2.Start(context.Background())
 	defer in2.Close()

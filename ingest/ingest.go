@@ -31,6 +31,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 	Now      func() time.Time
+	// TLS, when set, is used instead of mqtt.ca_file/cert_file (the hub's
+	// own embedded broker, pinned by Broker.ClientTLS).
+	TLS *tls.Config
 }
 
 // UnknownDevice is a device that publishes but is not configured, listed so
@@ -204,7 +207,9 @@ func (in *Ingest) Start(ctx context.Context) error {
 	if m.Username != "" {
 		opts.SetUsername(m.Username).SetPassword(m.Password)
 	}
-	if m.CAFile != "" || m.CertFile != "" {
+	if in.o.TLS != nil {
+		opts.SetTLSConfig(in.o.TLS)
+	} else if m.CAFile != "" || m.CertFile != "" {
 		tc, err := tlsConfig(m)
 		if err != nil {
 			return err

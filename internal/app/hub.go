@@ -157,7 +157,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	// 4. The embedded broker, when no external one is configured.
 	if cfg.MQTT.Broker == "" {
 		h.broker, err = ingest.NewBroker(ingest.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen,
-			DataDir: filepath.Join(cfg.DataDir, "mqtt"), Users: cfg.MQTT.DeviceUsers, Logger: log.With("component", "broker")})
+			DataDir: filepath.Join(cfg.DataDir, "mqtt"), Config: cfg, Logger: log.With("component", "broker")})
 		if err != nil {
 			return fmt.Errorf("embedded broker: %w", err)
 		}
@@ -167,6 +167,9 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		h.defer_(func() { _ = h.broker.Close() })
 		c := *cfg
 		c.MQTT.Broker = h.broker.Addr()
+		// The hub logs in to its own broker with a credential made for
+		// this process: no device user can hold it.
+		c.MQTT.Username, c.MQTT.Password = h.broker.HubCredential()
 		cfg = &c
 		h.setConfig(cfg)
 	}
@@ -179,8 +182,12 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		h.wg.Wait()
 	})
 
-	h.ingest, err = ingest.New(ingest.Options{Config: cfg, Sink: event.SinkFunc(h.publishDevice),
-		Logger: log.With("component", "mqtt"), Registry: h.reg})
+	io := ingest.Options{Config: cfg, Sink: event.SinkFunc(h.publishDevice),
+		Logger: log.With("component", "mqtt"), Registry: h.reg}
+	if h.broker != nil {
+		io.TLS = h.broker.ClientTLS()
+	}
+	h.ingest, err = ingest.New(io)
 	if err != nil {
 		return fmt.Errorf("mqtt ingest: %w", err)
 	}

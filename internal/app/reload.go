@@ -100,6 +100,11 @@ func (h *Hub) Reload(path string) error {
 	// Settings bound at start stay as they are until a restart.
 	next.Listen, next.DataDir, next.Influx = cur.Listen, cur.DataDir, cur.Influx
 	next.MQTT.Broker, next.MQTT.EmbeddedListen, next.MQTT.ClientID = cur.MQTT.Broker, cur.MQTT.EmbeddedListen, cur.MQTT.ClientID
+	if h.broker != nil {
+		// The hub's own login on its broker is the one made at start.
+		next.MQTT.Username, next.MQTT.Password = cur.MQTT.Username, cur.MQTT.Password
+		h.broker.Update(next)
+	}
 	next.Log = cur.Log
 	h.setConfig(next)
 	h.cams.Update(cameraSpecs(next))
