@@ -14,12 +14,12 @@ import (
 
 // Model is the access model of one configuration.
 type Model struct {
-	Hub       string // the hub's username
-	HubClient string // the hub's client id, reserved for Hub
-	Prefix    string // canonical topic prefix
-	Z2M       string // Zigbee2MQTT prefix
+	Hub        string // the hub's username
+	HubClient  string // the hub's client id, reserved for Hub
+	Prefix     string // canonical topic prefix
+	Z2M        string // Zigbee2MQTT prefix
 	DeadLetter string
-	Users     map[string]*User // device users by name
+	Users      map[string]*User // device users by name
 }
 
 // User is a device user: its password and the exact topics it may use.
