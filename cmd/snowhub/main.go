@@ -18,6 +18,8 @@ func main() {
 	flag.BoolVar(&o.Check, "check", false, "validate the configuration and exit")
 	flag.BoolVar(&o.Demo, "demo", false, "run the demo: embedded broker, simulated cameras and sensors, local InfluxDB")
 	flag.StringVar(&o.Listen, "listen", "", "override the listen address (host:port)")
+	flag.StringVar(&o.MosquittoACL, "mosquitto-acl", "", "write Mosquitto's passwd, acl and snowhub.conf for -config into `dir` and exit")
+	flag.StringVar(&o.MosquittoReadFrom, "mosquitto-dir", "", "the `dir` Mosquitto reads those files from (default: -mosquitto-acl)")
 	flag.Parse()
 	o.Stdout, o.Stderr = os.Stdout, os.Stderr
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"snowhub/configs"
+	"snowhub/internal/mqttacl"
 )
 
 // Options are the command line's choices.
@@ -24,6 +25,12 @@ type Options struct {
 	Check      bool
 	Demo       bool
 	Listen     string           // overrides cfg.Listen when set (tests use 127.0.0.1:0)
+	// MosquittoACL, when set, writes Mosquitto's password and ACL files
+	// for the configuration into this directory and exits.
+	MosquittoACL string
+	// MosquittoReadFrom is where Mosquitto will read those files (a path
+	// in its container); "" for MosquittoACL itself.
+	MosquittoReadFrom string
 	Reload     <-chan os.Signal // SIGHUP
 	Stdout     io.Writer
 	Stderr     io.Writer
@@ -65,6 +72,11 @@ func Run(ctx context.Context, o Options) error {
 			return &exitError{2, errors.New("-check needs -config FILE")}
 		}
 		return Check(o.ConfigPath, o.Stdout, o.Stderr)
+	case o.MosquittoACL != "":
+		if o.ConfigPath == "" {
+			return &exitError{2, errors.New("-mosquitto-acl needs -config FILE")}
+		}
+		return writeMosquitto(o)
 	case o.Demo:
 		return runDemo(ctx, o)
 	case o.ConfigPath == "":
@@ -87,6 +99,22 @@ func Check(path string, stdout, stderr io.Writer) error {
 		return &exitError{2, fmt.Errorf("%s is not valid", path)}
 	}
 	fmt.Fprintln(stdout, cfg.Summary())
+	return nil
+}
+
+// writeMosquitto writes the broker files of the configuration (see
+// docs/mqtt.md, "Mosquitto").
+func writeMosquitto(o Options) error {
+	cfg, err := configs.Load(o.ConfigPath)
+	if err != nil {
+		fmt.Fprintln(o.Stderr, strings.TrimRight(err.Error(), "\n"))
+		return &exitError{2, fmt.Errorf("%s is not valid", o.ConfigPath)}
+	}
+	if err := mqttacl.WriteMosquitto(cfg, o.MosquittoACL, o.MosquittoReadFrom); err != nil {
+		return &exitError{2, fmt.Errorf("mosquitto files: %w", err)}
+	}
+	fmt.Fprintf(o.Stdout, "wrote %s/{passwd,acl,snowhub.conf}: the hub and %d device users; include snowhub.conf in mosquitto.conf\n",
+		o.MosquittoACL, len(cfg.MQTT.DeviceUsers))
 	return nil
 }
 
