@@ -24,16 +24,16 @@ type Options struct {
 	ConfigPath string
 	Check      bool
 	Demo       bool
-	Listen     string           // overrides cfg.Listen when set (tests use 127.0.0.1:0)
+	Listen     string // overrides cfg.Listen when set (tests use 127.0.0.1:0)
 	// MosquittoACL, when set, writes Mosquitto's password and ACL files
 	// for the configuration into this directory and exits.
 	MosquittoACL string
 	// MosquittoReadFrom is where Mosquitto will read those files (a path
 	// in its container); "" for MosquittoACL itself.
 	MosquittoReadFrom string
-	Reload     <-chan os.Signal // SIGHUP
-	Stdout     io.Writer
-	Stderr     io.Writer
+	Reload            <-chan os.Signal // SIGHUP
+	Stdout            io.Writer
+	Stderr            io.Writer
 	// Ready, when set, is called once the hub serves, with its address.
 	Ready func(h *Hub)
 }
