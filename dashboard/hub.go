@@ -31,6 +31,7 @@ type hub struct {
 	size    int
 	clients map[*client]struct{}
 	queue   int
+	limits  Limits // what a client may send (limits.go)
 
 	droppedN int
 
@@ -196,17 +197,10 @@ const (
 func (h *hub) serve(conn *websocket.Conn, c *client, shutdown <-chan struct{}) {
 	defer conn.Close()
 	defer h.unsubscribe(c)
-	conn.SetReadLimit(4096)
-	conn.SetReadDeadline(time.Now().Add(pongWait))
-	conn.SetPongHandler(func(string) error { conn.SetReadDeadline(time.Now().Add(pongWait)); return nil })
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
-		}
+		h.limits.wsReader(conn, h.limits.WSReadLimit, pongWait)
 	}()
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()

@@ -91,6 +91,7 @@ type Options struct {
 	Registry    prometheus.Registerer
 	Logger      *slog.Logger
 	Now         func() time.Time
+	Limits      Limits // zero fields: DefaultLimits
 }
 
 // Server is the hub's HTTP face.
@@ -132,7 +133,9 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	s.up = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 16 << 10, CheckOrigin: s.checkOrigin}
-	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	s.o.Limits = o.Limits.withDefaults()
+	s.hub.limits = s.o.Limits
+	s.srv = s.o.Limits.httpServer(s.routes())
 	return s, nil
 }
 
@@ -441,11 +444,8 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		return
 	}
 	var req event.ActionRequest
-	if r.ContentLength != 0 {
-		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-			writeError(w, http.StatusBadRequest, "body is not JSON: "+err.Error())
-			return
-		}
+	if r.ContentLength != 0 && !s.decodeBody(w, r, &req, true) {
+		return
 	}
 	req.Remote = r.RemoteAddr
 	inc, err := s.o.Incidents.Act(r.Context(), p, r.PathValue("id"), r.PathValue("action"), req)
@@ -505,8 +505,7 @@ func (s *Server) maintenanceSet(w http.ResponseWriter, r *http.Request, p auth.P
 		return
 	}
 	var m event.Maintenance
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&m); err != nil {
-		writeError(w, 400, "body is not JSON: "+err.Error())
+	if !s.decodeBody(w, r, &m, false) {
 		return
 	}
 	out, err := s.o.Maintenance.Set(r.Context(), p, m)
@@ -606,13 +605,9 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	go func() { // the reader: a closed tab ends the stream
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				cancel()
-				return
-			}
-		}
+	go func() { // the reader: a closed tab ends the stream; it sends nothing else
+		s.o.Limits.wsReader(conn, 1, 0)
+		cancel()
 	}()
 	closeWith := func(code int, reason string) {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
