@@ -21,11 +21,13 @@ type blockingVideo struct{}
 
 type blockingViewer struct{}
 
-func (blockingVideo) Watch(context.Context, string) (VideoViewer, error) { return blockingViewer{}, nil }
-func (blockingViewer) Init(context.Context) ([]byte, error)            { return []byte("init"), nil }
-func (blockingViewer) Codec() string                                     { return "avc1.42e01e" }
-func (blockingViewer) Next(ctx context.Context) ([]byte, error)          { <-ctx.Done(); return nil, ctx.Err() }
-func (blockingViewer) Close()                                            {}
+func (blockingVideo) Watch(context.Context, string) (VideoViewer, error) {
+	return blockingViewer{}, nil
+}
+func (blockingViewer) Init(context.Context) ([]byte, error)     { return []byte("init"), nil }
+func (blockingViewer) Codec() string                            { return "avc1.42e01e" }
+func (blockingViewer) Next(ctx context.Context) ([]byte, error) { <-ctx.Done(); return nil, ctx.Err() }
+func (blockingViewer) Close()                                   {}
 
 func startLimited(t *testing.T, l Limits) *Server {
 	t.Helper()
@@ -222,4 +224,3 @@ func TestPingFloodCloses(t *testing.T) {
 		})
 	}
 }
-
