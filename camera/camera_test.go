@@ -33,7 +33,7 @@ func newManager(t *testing.T, tr *transitions) *camera.Manager {
 		StallAfter: time.Second, OfflineAfter: 2 * time.Second, Settle: time.Second, ProbeInterval: time.Second,
 		ProbeTimeout: 3 * time.Second, SampleEvery: time.Second, OnTransition: tr.add})
 	m.Start(context.Background())
-	t.Cleanup(m.Close)
+	t.Cleanup(func() { m.Close() })
 	return m
 }
 

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
@@ -26,9 +30,11 @@ const (
 type Fanout struct {
 	queue int
 
+	nviewers atomic.Int32 // read per frame without the lock
+
 	mu      sync.Mutex
-	sps     []byte
-	pps     []byte
+	kind    string // H264 | H265
+	params  [][]byte
 	init    []byte
 	codec   string
 	seq     uint32
@@ -51,29 +57,92 @@ func newFanout(queue int) *Fanout {
 	return &Fanout{queue: queue, viewers: map[*Viewer]struct{}{}}
 }
 
-// SetH264Params sets (or changes) the stream's parameters; a change
-// restarts every viewer at the new init segment.
-func (f *Fanout) SetH264Params(sps, pps []byte) {
-	if len(sps) < 4 || len(pps) == 0 {
+// SetH264Params sets (or changes) an H.264 stream's parameters.
+func (f *Fanout) SetH264Params(sps, pps []byte) { f.SetParams("H264", [][]byte{sps, pps}) }
+
+// SetParams sets (or changes) the stream's codec and parameter sets (H.264:
+// SPS, PPS; H.265: VPS, SPS, PPS). Until all are known, nothing is sent. A
+// change (a camera reconnecting at another resolution, an in-band SPS that
+// differs from the SDP's) sends every viewer the new init segment, in its
+// queue, and restarts it at the next keyframe.
+func (f *Fanout) SetParams(codec string, params [][]byte) {
+	var c mp4.Codec
+	var name string
+	switch {
+	case codec == "H264" && len(params) == 2 && len(params[0]) >= 4 && len(params[1]) > 0:
+		c = &fmp4.CodecH264{SPS: params[0], PPS: params[1]}
+		name = fmt.Sprintf("avc1.%02x%02x%02x", params[0][1], params[0][2], params[0][3])
+	case codec == "H265" && len(params) == 3 && len(params[0]) > 0 && len(params[1]) > 0 && len(params[2]) > 0:
+		c = &fmp4.CodecH265{VPS: params[0], SPS: params[1], PPS: params[2]}
+		name = hvc1Codec(params[1])
+	default:
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if string(sps) == string(f.sps) && string(pps) == string(f.pps) {
+	if codec == f.kind && equalParams(params, f.params) {
 		return
 	}
-	f.sps, f.pps = append([]byte(nil), sps...), append([]byte(nil), pps...)
-	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: 1, TimeScale: videoTimescale, Codec: &fmp4.CodecH264{SPS: f.sps, PPS: f.pps}}}}
+	f.kind = codec
+	f.params = make([][]byte, len(params))
+	for i, p := range params {
+		f.params[i] = append([]byte(nil), p...)
+	}
+	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: 1, TimeScale: videoTimescale, Codec: c}}}
 	var buf seekablebuffer.Buffer
 	if err := init.Marshal(&buf); err != nil {
 		return
 	}
 	f.init = buf.Bytes()
-	f.codec = fmt.Sprintf("avc1.%02x%02x%02x", sps[1], sps[2], sps[3])
+	f.codec = name
 	f.gop, f.prev, f.started = nil, nil, false
 	for v := range f.viewers {
 		v.restart(f.init, f.codec)
 	}
+}
+
+func equalParams(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if string(a[i]) != string(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// hvc1Codec is the RFC 6381 codec string of an H.265 stream, from its SPS
+// (hvc1.PROFILE.COMPAT.TIER+LEVEL.CONSTRAINTS), as MediaSource wants it.
+func hvc1Codec(sps []byte) string {
+	var s h265.SPS
+	if err := s.Unmarshal(sps); err != nil {
+		return "hvc1.1.6.L93.B0"
+	}
+	p := s.ProfileTierLevel
+	space := ""
+	if p.GeneralProfileSpace > 0 {
+		space = string(rune('A' + p.GeneralProfileSpace - 1))
+	}
+	var compat uint32
+	for i, f := range p.GeneralProfileCompatibilityFlag {
+		if f {
+			compat |= 1 << i // the flags in reverse bit order
+		}
+	}
+	tier := "L"
+	if p.GeneralTierFlag != 0 {
+		tier = "H"
+	}
+	var cons byte
+	for i, f := range []bool{p.GeneralProgressiveSourceFlag, p.GeneralInterlacedSourceFlag,
+		p.GeneralNonPackedConstraintFlag, p.GeneralFrameOnlyConstraintFlag} {
+		if f {
+			cons |= 0x80 >> i
+		}
+	}
+	return fmt.Sprintf("hvc1.%s%d.%X.%s%d.%X", space, p.GeneralProfileIdc, compat, tier, p.GeneralLevelIdc, cons)
 }
 
 // WriteAccessUnit adds one access unit (NALUs without start codes) with
@@ -105,7 +174,11 @@ func (f *Fanout) WriteAccessUnit(ts int64, au [][]byte, idr bool) {
 		dur = videoTimescale / 25
 	}
 	var sample fmp4.Sample
-	if err := sample.FillH264(0, prev.au); err != nil {
+	fill := sample.FillH264
+	if f.kind == "H265" {
+		fill = sample.FillH265
+	}
+	if err := fill(0, prev.au); err != nil {
 		return
 	}
 	sample.Duration, sample.IsNonSyncSample = uint32(dur), !prev.idr
@@ -156,15 +229,12 @@ func (f *Fanout) Subscribe() *Viewer {
 		v.waitKey = len(f.gop) == 0
 	}
 	f.viewers[v] = struct{}{}
+	f.nviewers.Store(int32(len(f.viewers)))
 	return v
 }
 
 // Viewers is the number of viewers.
-func (f *Fanout) Viewers() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.viewers)
-}
+func (f *Fanout) Viewers() int { return int(f.nviewers.Load()) }
 
 // Close ends every viewer.
 func (f *Fanout) Close() {
@@ -178,6 +248,7 @@ func (f *Fanout) Close() {
 		v.end()
 	}
 	f.viewers = map[*Viewer]struct{}{}
+	f.nviewers.Store(0)
 }
 
 // Viewer receives one camera's fragmented MP4.
@@ -195,10 +266,30 @@ type Viewer struct {
 }
 
 // restart (under the fanout's lock) gives the viewer a new init segment.
+// A viewer that already has one gets the new one in its queue, in place of
+// the old stream's segments, so it reaches the player in order: the
+// player sees an init segment (ftyp) and resets its decoder.
 func (v *Viewer) restart(init []byte, codec string) {
+	had := v.init != nil
 	v.init, v.codec, v.waitKey = init, codec, true
 	v.rOnce.Do(func() { close(v.ready) })
+	if !had {
+		return
+	}
+	for {
+		select {
+		case <-v.ch:
+			continue
+		default:
+		}
+		break
+	}
+	v.ch <- init
 }
+
+// IsInit reports whether a segment from Next is an init segment (ftyp):
+// the stream's parameters changed and the player must reset.
+func IsInit(seg []byte) bool { return len(seg) >= 8 && string(seg[4:8]) == "ftyp" }
 
 // offer (under the fanout's lock) queues a segment, or drops to the next
 // keyframe when the viewer is behind.
@@ -264,6 +355,7 @@ func (v *Viewer) Dropped() uint64 {
 func (v *Viewer) Close() {
 	v.f.mu.Lock()
 	delete(v.f.viewers, v)
+	v.f.nviewers.Store(int32(len(v.f.viewers)))
 	v.f.mu.Unlock()
 	v.end()
 }

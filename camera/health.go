@@ -37,7 +37,8 @@ const (
 // healthConfig holds the thresholds of the health model.
 type healthConfig struct {
 	StallAfter, OfflineAfter, Settle time.Duration
-	FPS                              float64 // expected; 0: learn from the camera's own recent normal
+	Grace                            time.Duration // after a connect: no stall or slow verdict yet
+	FPS                              float64       // expected; 0: learn from the camera's own recent normal
 }
 
 // health is the pure state model of one camera: fed frames, failures and
@@ -50,6 +51,7 @@ type health struct {
 	since        time.Time
 
 	connected       bool
+	connectedAt     time.Time
 	lastFrame       time.Time
 	flowingSince    time.Time // frames have flowed without a gap since
 	goodSince       time.Time // the stream met every degraded test since
@@ -179,12 +181,38 @@ func (h *health) fail(now time.Time, cause, msg string) {
 
 func (h *health) connect(now time.Time) {
 	h.connected = true
+	h.connectedAt = now
 	h.lastErr = ""
 	h.recvPkts, h.lostPkts = 0, 0
 }
 
+// grace is the time after a connect during which a camera is not declared
+// stalled or slow: its first frame may be a frame interval away (333 ms at
+// 3 fps) and its first keyframe a GOP away. Two keyframe intervals when
+// the camera's GOP is long, else the configured grace.
+func (h *health) grace() time.Duration {
+	return max(h.cfg.Grace, 2*h.keyInterval)
+}
+
+// inGrace reports a connection younger than the grace.
+func (h *health) inGrace(now time.Time) bool {
+	return h.connected && now.Sub(h.connectedAt) < h.grace()
+}
+
+// awaitingFirst reports a first connection in its grace that has not yet
+// delivered a frame: too early for any verdict. Once the camera has sent
+// frames, a gap is judged by the stall and offline times as usual, also
+// across reconnects, so the grace never delays the verdict on a camera
+// that went away.
+func (h *health) awaitingFirst(now time.Time) bool {
+	return h.inGrace(now) && h.lastFrame.IsZero()
+}
+
 // stalled reports a connection that is open but sends no live frames.
 func (h *health) stalled(now time.Time, connectedAt time.Time) bool {
+	if h.awaitingFirst(now) {
+		return false
+	}
 	ref := h.lastFrame
 	if ref.Before(connectedAt) {
 		ref = connectedAt
@@ -214,6 +242,11 @@ func (h *health) decide(now time.Time) (string, string) {
 		return StateMaintenance, CauseMaint
 	}
 	fresh := !h.lastFrame.IsZero() && now.Sub(h.lastFrame) <= h.cfg.StallAfter && !h.repeating()
+	if !fresh && h.awaitingFirst(now) {
+		// Just connected, no frame yet: neither stalled nor offline. A
+		// verdict now would open a false outage on every start.
+		return h.state, h.cause
+	}
 	if !fresh {
 		h.goodSince = time.Time{}
 		gone := h.lastFrame.IsZero() || now.Sub(h.lastFrame) > h.cfg.OfflineAfter || h.repeating()
@@ -250,7 +283,7 @@ func (h *health) decide(now time.Time) (string, string) {
 	why := ""
 	exp := h.expectedFPS()
 	switch {
-	case exp > 0 && fps < exp/2 && now.Sub(h.flowingSince) >= fpsWindow:
+	case exp > 0 && fps < exp/2 && now.Sub(h.flowingSince) >= fpsWindow && !h.inGrace(now):
 		why = CauseLowFPS
 	case h.lossRatio() > 0.02 && h.recvPkts > 100:
 		why = CauseLoss

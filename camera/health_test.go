@@ -2,13 +2,15 @@ package camera
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
 
 var t0 = time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 
-var cfg = healthConfig{StallAfter: 5 * time.Second, OfflineAfter: 10 * time.Second, Settle: 10 * time.Second, FPS: 25}
+var cfg = healthConfig{StallAfter: 5 * time.Second, OfflineAfter: 10 * time.Second, Settle: 10 * time.Second, Grace: 5 * time.Second, FPS: 25}
 
 type frameEv struct {
 	at   time.Duration
@@ -147,6 +149,56 @@ func TestHealthHysteresis(t *testing.T) {
 	})
 	if back < 50*time.Second || back > 50*time.Second+250*time.Millisecond {
 		t.Fatalf("back online at %s, want at 50 s (frames from 40 s + 10 s settle)", back)
+	}
+}
+
+// Just after a connect, before the first frame, a camera is neither
+// offline nor stalled: a 3 fps camera's first frame comes 333 ms later,
+// and without the grace it was declared offline at the first tick (0.25 s),
+// opening a false village outage on every start.
+func TestGraceAfterConnect(t *testing.T) {
+	slow := cfg
+	slow.FPS = 0 // learn the camera's own rate: 3 fps is its normal
+	h := newHealth(slow, t0)
+	h.connect(t0)
+	feed(h, 400*time.Millisecond, 40*time.Second, 3, 3, distinct)
+	var states []string
+	run(h, 40*time.Second, func(d time.Duration, _, to string, changed bool) bool {
+		if changed {
+			states = append(states, fmt.Sprintf("%s@%s", to, d))
+		}
+		if h.stalled(t0.Add(d), t0) {
+			t.Fatalf("stalled at %s", d)
+		}
+		return true
+	})
+	if len(states) != 1 || !strings.HasPrefix(states[0], StateOnline) {
+		t.Fatalf("transitions %v, want only online", states)
+	}
+
+	// Connected and nothing ever comes: offline (stalled) once the grace is
+	// over, not before.
+	h = newHealth(cfg, t0)
+	h.connect(t0)
+	run(h, 10*time.Second, func(d time.Duration, _, to string, changed bool) bool {
+		st := h.stalled(t0.Add(d), t0)
+		switch {
+		case d < 5*time.Second && (h.state != StateUnknown || st):
+			t.Fatalf("at %s: %s stalled=%v during the grace", d, h.state, st)
+		case d > 5*time.Second && (h.state != StateOffline || h.cause != CauseStalled || !st):
+			t.Fatalf("at %s: %s (%s) stalled=%v after the grace, want offline (stalled)", d, h.state, h.cause, st)
+		}
+		return true
+	})
+}
+
+// A long GOP lengthens the grace to two keyframe intervals.
+func TestGraceFollowsKeyframeInterval(t *testing.T) {
+	h := newHealth(cfg, t0)
+	h.keyInterval = 4 * time.Second
+	h.connect(t0)
+	if h.grace() != 8*time.Second || !h.awaitingFirst(t0.Add(7*time.Second)) || h.awaitingFirst(t0.Add(9*time.Second)) {
+		t.Fatalf("grace %s", h.grace())
 	}
 }
 

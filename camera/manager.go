@@ -4,25 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"math"
-	"math/rand/v2"
-	"net"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/bluenviron/gortsplib/v4"
-	"github.com/bluenviron/gortsplib/v4/pkg/base"
-	"github.com/bluenviron/gortsplib/v4/pkg/description"
-	"github.com/bluenviron/gortsplib/v4/pkg/format"
-	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/pion/rtp"
 )
+
+// ErrClosed answers calls made after Close.
+var ErrClosed = errors.New("camera manager closed")
+
+// ErrNotFound: no camera has that id.
+var ErrNotFound = errors.New("camera not found")
 
 // Spec is one configured camera.
 type Spec struct {
@@ -34,15 +28,24 @@ type Spec struct {
 // Options configure the manager; zero durations take the defaults.
 type Options struct {
 	Logger                           *slog.Logger
-	MaxConnecting                    int
+	MaxConnecting                    int // hub-wide connection attempts and checks in flight
 	BackoffMin, BackoffMax           time.Duration
 	StallAfter, OfflineAfter, Settle time.Duration
-	ProbeInterval, ProbeTimeout      time.Duration
-	ViewerLinger                     time.Duration
-	SampleEvery                      time.Duration
-	OnTransition                     func(Transition)
-	OnSample                         func(Status)
-	Now                              func() time.Time
+	// Grace after a connection during which a camera is not declared
+	// stalled or slow: a camera's first frames take time (a 3 fps camera
+	// sends one every 333 ms, a keyframe may be seconds away). The grace
+	// is this or two keyframe intervals, whichever is longer; default 5 s.
+	Grace                       time.Duration
+	ProbeInterval, ProbeTimeout time.Duration
+	// MediaCheckInterval is how often a probe-mode camera's media is
+	// checked (PLAY to the first keyframe); liveness (DESCRIBE, no media)
+	// is checked every ProbeInterval. Default 15 min.
+	MediaCheckInterval time.Duration
+	ViewerLinger       time.Duration
+	SampleEvery        time.Duration
+	OnTransition       func(Transition)
+	OnSample           func(Status)
+	Now                func() time.Time
 }
 
 // Transition is a change of a camera's state.
@@ -72,22 +75,31 @@ type Status struct {
 	TimeInState            map[string]time.Duration
 	MaintenanceUntil       time.Time
 	MaintenanceNote        string
+	LastCheck              time.Time // probe mode: the last liveness check
+	LastMediaCheck         time.Time // probe mode: the last media check
 }
 
-// Manager runs one supervised worker per camera.
+// Manager supervises the cameras: a worker per camera, one loop that ticks
+// the health model of the cameras being pulled, and one scheduler that
+// runs the probe-mode cameras' checks. It starts no goroutine per probed
+// camera.
 type Manager struct {
-	o   Options
-	log *slog.Logger
-	sem chan struct{} // hub-wide connection attempts
+	o     Options
+	log   *slog.Logger
+	sem   chan struct{} // hub-wide connection attempts and checks
+	sched *scheduler
 
 	mu      sync.Mutex
 	workers map[string]*worker
+	live    map[*worker]struct{} // workers with a session that the tick loop watches
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	closed  bool
+	wg      sync.WaitGroup // every goroutine the manager starts
+	calls   sync.WaitGroup // calls in progress that may report a transition
 }
 
-// NewManager builds a manager; Start runs it.
+// NewManager builds a manager; Start runs it. It starts no goroutine.
 func NewManager(o Options) *Manager {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -99,8 +111,10 @@ func NewManager(o Options) *Manager {
 	def(&o.StallAfter, 5*time.Second)
 	def(&o.OfflineAfter, 10*time.Second)
 	def(&o.Settle, 10*time.Second)
+	def(&o.Grace, 5*time.Second)
 	def(&o.ProbeInterval, time.Minute)
 	def(&o.ProbeTimeout, 10*time.Second)
+	def(&o.MediaCheckInterval, 15*time.Minute)
 	def(&o.ViewerLinger, 30*time.Second)
 	def(&o.SampleEvery, 10*time.Second)
 	if o.MaxConnecting <= 0 {
@@ -118,14 +132,27 @@ func NewManager(o Options) *Manager {
 	if o.OnSample == nil {
 		o.OnSample = func(Status) {}
 	}
-	return &Manager{o: o, log: o.Logger, sem: make(chan struct{}, o.MaxConnecting), workers: map[string]*worker{}}
+	m := &Manager{o: o, log: o.Logger, sem: make(chan struct{}, o.MaxConnecting),
+		workers: map[string]*worker{}, live: map[*worker]struct{}{}}
+	m.sched = newScheduler(m)
+	return m
 }
 
-// Start lets Update run workers until Close.
-func (m *Manager) Start(ctx context.Context) {
+// Start runs the health tick loop and the check scheduler until Close.
+func (m *Manager) Start(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if m.ctx != nil {
+		return errors.New("camera manager already started")
+	}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.wg.Add(2)
+	go func() { defer m.wg.Done(); m.tickLoop(m.ctx) }()
+	go func() { defer m.wg.Done(); m.sched.run(m.ctx) }()
+	return nil
 }
 
 // Update adds new cameras, removes gone ones and restarts changed ones;
@@ -133,32 +160,54 @@ func (m *Manager) Start(ctx context.Context) {
 func (m *Manager) Update(specs []Spec) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ctx == nil {
+	if m.ctx == nil || m.closed {
 		return
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(specs))
 	for _, s := range specs {
 		seen[s.ID] = true
 		if w, ok := m.workers[s.ID]; ok {
 			if w.spec == s {
 				continue
 			}
-			w.stop()
+			m.stopLocked(w)
 		}
 		w := newWorker(m, s)
-		// The worker's context exists before its goroutine runs, so Watch
-		// and stop work on it at once.
 		w.ctx, w.cancel = context.WithCancel(m.ctx)
 		m.workers[s.ID] = w
-		m.wg.Add(1)
-		go func() { defer m.wg.Done(); w.run() }()
+		if s.Watch {
+			m.live[w] = struct{}{}
+			m.wg.Add(1)
+			go func() { defer m.wg.Done(); w.watch(w.ctx) }()
+		} else {
+			m.sched.add(w)
+		}
 	}
 	for id, w := range m.workers {
 		if !seen[id] {
-			w.stop()
+			m.stopLocked(w)
 			delete(m.workers, id)
 		}
 	}
+}
+
+func (m *Manager) stopLocked(w *worker) {
+	w.cancel()
+	delete(m.live, w)
+	w.fan.Close()
+}
+
+func (m *Manager) worker(id string) (*worker, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	w := m.workers[id]
+	if w == nil {
+		return nil, fmt.Errorf("camera %s: %w", id, ErrNotFound)
+	}
+	return w, nil
 }
 
 // Statuses lists every camera's status, by id.
@@ -188,17 +237,35 @@ func (m *Manager) Status(id string) (Status, bool) {
 	return w.status(), true
 }
 
+// begin registers a call that may report a transition, so Close waits for
+// it and no transition is reported after Close returns.
+func (m *Manager) begin() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.calls.Add(1)
+	return nil
+}
+
 // SetMaintenance shows the camera as under maintenance until then.
 func (m *Manager) SetMaintenance(id string, until time.Time, note string) error {
-	m.mu.Lock()
-	w := m.workers[id]
-	m.mu.Unlock()
-	if w == nil {
-		return fmt.Errorf("camera %s not found", id)
+	if err := m.begin(); err != nil {
+		return err
+	}
+	defer m.calls.Done()
+	w, err := m.worker(id)
+	if err != nil {
+		return err
 	}
 	w.mu.Lock()
 	w.h.maintUntil, w.h.maintNote = until, note
 	w.mu.Unlock()
+	if !w.spec.Watch && until.After(m.o.Now()) {
+		// Probe-mode cameras are not ticked: look again when it ends.
+		m.sched.at(w, jobEvaluate, until)
+	}
 	w.evaluate()
 	return nil
 }
@@ -208,84 +275,100 @@ func (m *Manager) ClearMaintenance(id string) error {
 	return m.SetMaintenance(id, time.Time{}, "")
 }
 
-// Watch returns a viewer of a camera's live video. Probe-mode cameras are
-// not pulled continuously, so they have no live video to watch.
+// Watch returns a viewer of a camera's live video. A probe-mode camera is
+// pulled while someone watches it and let go ViewerLinger after the last
+// viewer left.
 func (m *Manager) Watch(ctx context.Context, id string) (*Viewer, error) {
-	m.mu.Lock()
-	w := m.workers[id]
-	m.mu.Unlock()
-	if w == nil {
-		return nil, fmt.Errorf("camera %s not found", id)
+	w, err := m.worker(id)
+	if err != nil {
+		return nil, err
 	}
 	v := w.fan.Subscribe()
 	if !w.spec.Watch {
-		w.demand()
+		m.demand(w)
 	}
 	return v, nil
 }
 
-// demand pulls a probe-mode camera while someone watches it, and lets it go
-// ViewerLinger after the last viewer left.
-func (w *worker) demand() {
-	w.mu.Lock()
-	ctx := w.ctx
-	if w.pulling || ctx == nil {
-		w.mu.Unlock()
-		return
-	}
-	w.pulling = true
-	w.mu.Unlock()
-	w.m.wg.Add(1)
-	go func() {
-		defer w.m.wg.Done()
-		defer func() { w.mu.Lock(); w.pulling = false; w.mu.Unlock() }()
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		go func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			var idle time.Time
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case now := <-t.C:
-					if w.fan.Viewers() > 0 {
-						idle = time.Time{}
-					} else if idle.IsZero() {
-						idle = now
-					} else if now.Sub(idle) >= w.m.o.ViewerLinger {
-						cancel()
-						return
-					}
-				}
-			}
-		}()
-		w.log.Info("pulling on demand for the wall")
-		for ctx.Err() == nil {
-			if err := w.session(ctx, false); err != nil && ctx.Err() == nil {
-				select {
-				case <-ctx.Done():
-				case <-time.After(w.m.o.BackoffMin):
-				}
-			}
-		}
-		w.log.Info("on-demand pull released")
-	}()
-}
-
-// Close stops every worker and waits.
-func (m *Manager) Close() {
+// Close stops every worker, the tick loop and the scheduler, and returns
+// when every goroutine the manager started has ended. Calls after Close
+// are refused with ErrClosed and report nothing.
+func (m *Manager) Close() error {
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
 	if m.cancel != nil {
 		m.cancel()
 	}
 	for _, w := range m.workers {
-		w.stop()
+		m.stopLocked(w)
 	}
 	m.mu.Unlock()
+	m.calls.Wait()
 	m.wg.Wait()
+	return nil
 }
+
+// go runs f on a goroutine Close waits for, unless the manager is closed.
+func (m *Manager) goLocked(f func()) {
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); f() }()
+}
+
+// tickLoop drives the health model of every camera being pulled, so states
+// change on time even when nothing arrives; it also detects stalls, ends
+// on-demand pulls nobody watches, and sends the periodic samples.
+func (m *Manager) tickLoop(ctx context.Context) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	sample := time.NewTicker(m.o.SampleEvery)
+	defer sample.Stop()
+	var ws []*worker
+	snapshot := func() []*worker {
+		ws = ws[:0]
+		m.mu.Lock()
+		for w := range m.live {
+			ws = append(ws, w)
+		}
+		m.mu.Unlock()
+		return ws
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := m.o.Now()
+			for _, w := range snapshot() {
+				if ctx.Err() != nil {
+					return
+				}
+				w.tick(now)
+			}
+		case <-sample.C:
+			for _, w := range snapshot() {
+				if w.spec.Watch && w.ctx.Err() == nil {
+					m.o.OnSample(w.status())
+				}
+			}
+		}
+	}
+}
+
+// acquire takes a hub-wide connection slot.
+func (m *Manager) acquire(ctx context.Context) error {
+	select {
+	case m.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *Manager) release() { <-m.sem }
 
 // RedactURL removes credentials from a URL so it can be logged or shown.
 func RedactURL(raw string) string {
@@ -314,458 +397,4 @@ func redactErr(err error, raw string) string {
 		}
 	}
 	return msg
-}
-
-// classify names the cause of a connection failure.
-func classify(err error) string {
-	switch {
-	case errors.Is(err, errStalled):
-		return CauseStalled
-	case errors.Is(err, errNoVideo):
-		return CauseNoVideo
-	}
-	var bad liberrors.ErrClientBadStatusCode
-	if errors.As(err, &bad) {
-		switch bad.Code {
-		case base.StatusUnauthorized, base.StatusForbidden:
-			return CauseAuth
-		case base.StatusNotFound:
-			return CauseNotFound
-		}
-		return CauseProtocol
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return CauseTimeout
-	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "connection refused"):
-		return CauseRefused
-	case strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline"):
-		return CauseTimeout
-	case strings.Contains(msg, "401") || strings.Contains(msg, "authentication"):
-		return CauseAuth
-	case strings.Contains(msg, "404"):
-		return CauseNotFound
-	case strings.Contains(msg, "EOF") || strings.Contains(msg, "reset by peer") || strings.Contains(msg, "terminated"):
-		return CauseStalled
-	}
-	return CauseProtocol
-}
-
-// worker supervises one camera.
-type worker struct {
-	m    *Manager
-	spec Spec
-	log  *slog.Logger
-
-	mu         sync.Mutex
-	h          *health
-	codec      string
-	width      int
-	height     int
-	errors     uint64
-	reconnects uint64
-	cancel     context.CancelFunc
-	ctx        context.Context
-	done       chan struct{}
-	fan        *Fanout
-	pulling    bool // an on-demand pull of a probe-mode camera is running
-}
-
-func newWorker(m *Manager, s Spec) *worker {
-	return &worker{m: m, spec: s, log: m.log.With("camera", s.ID),
-		h:    newHealth(healthConfig{StallAfter: m.o.StallAfter, OfflineAfter: m.o.OfflineAfter, Settle: m.o.Settle, FPS: s.FPS}, m.o.Now()),
-		done: make(chan struct{}), fan: newFanout(64)}
-}
-
-func (w *worker) stop() {
-	w.mu.Lock()
-	c := w.cancel
-	w.mu.Unlock()
-	if c != nil {
-		c()
-	}
-}
-
-func (w *worker) status() Status {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := w.m.o.Now()
-	h := w.h
-	st := Status{ID: w.spec.ID, Name: w.spec.Name, State: h.state, Cause: h.cause, Since: h.since, Watch: w.spec.Watch,
-		FPS: math.Round(h.fps(now)*10) / 10, BitrateKbps: math.Round(h.bitrateKbps(now)), KeyframeInterval: h.keyInterval,
-		Codec: w.codec, Width: w.width, Height: w.height, PacketsLost: h.lostPkts, LossRatio: h.lossRatio(),
-		Errors: w.errors, Reconnects: w.reconnects, LastError: h.lastErr, MaintenanceNote: h.maintNote}
-	if !h.lastFrame.IsZero() {
-		st.LastFrameAge = now.Sub(h.lastFrame)
-	}
-	if now.Before(h.maintUntil) {
-		st.MaintenanceUntil = h.maintUntil
-	}
-	if !w.spec.Watch {
-		st.FPS, st.BitrateKbps = 0, 0
-	}
-	st.Uptime24h, st.TimeInState = h.uptime24h(now)
-	return st
-}
-
-// evaluate runs the health model and reports a transition.
-func (w *worker) evaluate() {
-	now := w.m.o.Now()
-	w.mu.Lock()
-	var from, to, cause string
-	var changed bool
-	if w.spec.Watch {
-		from, to, cause, changed = w.h.tick(now)
-	} else {
-		from, to, cause, changed = w.h.probeTick(now)
-	}
-	w.mu.Unlock()
-	if changed {
-		st := w.status()
-		w.log.Info("camera state", "from", from, "to", to, "cause", cause)
-		w.m.o.OnTransition(Transition{ID: w.spec.ID, At: now, From: from, To: to, Cause: cause, Status: st})
-	}
-}
-
-func (w *worker) run() {
-	ctx, cancel := w.ctx, w.cancel
-	defer cancel()
-	defer close(w.done)
-	defer w.fan.Close()
-	// A ticker drives the health model, so states change on time even
-	// when nothing arrives.
-	go func() {
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		sample := time.NewTicker(w.m.o.SampleEvery)
-		defer sample.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				w.evaluate()
-			case <-sample.C:
-				if w.spec.Watch {
-					w.m.o.OnSample(w.status())
-				}
-			}
-		}
-	}()
-	if w.spec.Watch {
-		w.watch(ctx)
-	} else {
-		w.probeLoop(ctx)
-	}
-}
-
-// watch pulls the stream continuously, reconnecting with exponential
-// backoff and full jitter, reset after a minute of healthy frames.
-func (w *worker) watch(ctx context.Context) {
-	backoff := w.m.o.BackoffMin
-	for ctx.Err() == nil {
-		started := w.m.o.Now()
-		err := w.session(ctx, false)
-		if ctx.Err() != nil {
-			return
-		}
-		w.mu.Lock()
-		w.reconnects++
-		if err != nil {
-			w.errors++
-			cause := classify(err)
-			w.h.fail(w.m.o.Now(), cause, redactErr(err, w.spec.URL))
-		}
-		healthy := w.h.state == StateOnline && w.m.o.Now().Sub(started) > time.Minute
-		w.mu.Unlock()
-		w.evaluate()
-		if healthy {
-			backoff = w.m.o.BackoffMin
-		}
-		sleep := time.Duration(rand.Int64N(int64(backoff) + 1)) // full jitter
-		if sleep < backoff/10 {
-			sleep = backoff / 10
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(sleep):
-		}
-		backoff = min(backoff*2, w.m.o.BackoffMax)
-	}
-}
-
-// probeLoop probes every ProbeInterval, at an offset derived from the id so
-// ten thousand probes spread evenly over the interval.
-func (w *worker) probeLoop(ctx context.Context) {
-	h := fnv.New64a()
-	h.Write([]byte(w.spec.ID))
-	offset := time.Duration(h.Sum64() % uint64(w.m.o.ProbeInterval))
-	select {
-	case <-ctx.Done():
-		return
-	case <-time.After(offset):
-	}
-	t := time.NewTicker(w.m.o.ProbeInterval)
-	defer t.Stop()
-	for {
-		pctx, cancel := context.WithTimeout(ctx, w.m.o.ProbeTimeout)
-		err := w.session(pctx, true)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		w.mu.Lock()
-		if err != nil {
-			w.errors++
-			w.h.probed(w.m.o.Now(), err, classify(err))
-			w.h.lastErr = redactErr(err, w.spec.URL)
-		} else {
-			w.h.probed(w.m.o.Now(), nil, "")
-		}
-		w.mu.Unlock()
-		w.evaluate()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Failures the worker itself detects.
-var (
-	errStalled = errors.New("stalled: connection open but no new frames")
-	errNoVideo = errors.New("no video: the stream has no H.264 or H.265 track")
-)
-
-// session connects, plays and reads frames until the stream ends, stalls,
-// or (probe) the first keyframe arrives.
-func (w *worker) session(ctx context.Context, probe bool) error {
-	select {
-	case w.m.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			<-w.m.sem
-		}
-	}
-	defer release()
-
-	u, err := base.ParseURL(w.spec.URL)
-	if err != nil {
-		return fmt.Errorf("bad url: %w", err)
-	}
-	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, ReadTimeout: w.m.o.OfflineAfter, WriteTimeout: w.m.o.OfflineAfter}
-	switch w.spec.Transport {
-	case "tcp":
-		t := gortsplib.TransportTCP
-		c.Transport = &t
-	case "udp":
-		t := gortsplib.TransportUDP
-		c.Transport = &t
-	}
-	c.OnPacketsLost = func(lost uint64) {
-		w.mu.Lock()
-		w.h.packets(0, lost)
-		w.mu.Unlock()
-	}
-	c.OnDecodeError = func(error) {
-		w.mu.Lock()
-		w.errors++
-		w.mu.Unlock()
-	}
-	if err := c.Start2(); err != nil {
-		return err
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, c.Close)
-	defer stop()
-
-	desc, _, err := c.Describe(u)
-	if err != nil {
-		return err
-	}
-	var h264 *format.H264
-	var h265 *format.H265
-	var medi *description.Media
-	if medi = desc.FindFormat(&h264); medi == nil {
-		medi = desc.FindFormat(&h265)
-	}
-	if medi == nil {
-		return errNoVideo
-	}
-	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
-		return err
-	}
-	connectedAt := w.m.o.Now()
-	w.mu.Lock()
-	w.h.connect(connectedAt)
-	w.mu.Unlock()
-	keyframe := make(chan struct{}, 1)
-	if h264 != nil {
-		w.readH264(c, medi, h264, keyframe, probe)
-	} else {
-		w.readH265(c, medi, h265, keyframe)
-	}
-	if _, err := c.Play(nil); err != nil {
-		return err
-	}
-	release() // connected: let the next camera try
-
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- c.Wait() }()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case err := <-waitErr:
-			return err
-		case <-ctx.Done():
-			if probe {
-				return fmt.Errorf("timeout: no keyframe within %s", w.m.o.ProbeTimeout)
-			}
-			return nil
-		case <-keyframe:
-			if probe {
-				return nil
-			}
-		case <-t.C:
-			w.mu.Lock()
-			stalled := w.h.stalled(w.m.o.Now(), connectedAt)
-			w.mu.Unlock()
-			if stalled {
-				return errStalled
-			}
-		}
-	}
-}
-
-func (w *worker) readH264(c *gortsplib.Client, medi *description.Media, forma *format.H264, keyframe chan struct{}, probe bool) {
-	dec, err := forma.CreateDecoder()
-	if err != nil {
-		return
-	}
-	w.setCodec("H264", forma.SPS)
-	w.fan.reset()
-	w.fan.SetH264Params(forma.SPS, forma.PPS)
-	sps, pps := forma.SPS, forma.PPS
-	var clock rtpClock
-	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		w.mu.Lock()
-		w.h.packets(1, 0)
-		w.mu.Unlock()
-		au, err := dec.Decode(pkt)
-		if err != nil {
-			return // more packets needed, or a fragment lost: counted by gortsplib
-		}
-		key := false
-		size := 0
-		hs := fnv.New64a()
-		for _, nalu := range au {
-			size += len(nalu)
-			if len(nalu) == 0 {
-				continue
-			}
-			switch nalu[0] & 0x1f {
-			case 5:
-				key = true
-			case 7:
-				if string(nalu) != string(sps) {
-					sps = nalu
-					w.setCodec("H264", nalu)
-				}
-			case 8:
-				pps = nalu
-			}
-			hs.Write(nalu)
-		}
-		w.onFrame(size, key, hs.Sum64(), keyframe)
-		if w.fan.Viewers() > 0 && !probe {
-			w.fan.SetH264Params(sps, pps)
-			w.fan.WriteAccessUnit(clock.unwrap(pkt.Timestamp), au, key)
-		}
-	})
-}
-
-func (w *worker) readH265(c *gortsplib.Client, medi *description.Media, forma *format.H265, keyframe chan struct{}) {
-	dec, err := forma.CreateDecoder()
-	if err != nil {
-		return
-	}
-	w.setCodec("H265", nil)
-	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		w.mu.Lock()
-		w.h.packets(1, 0)
-		w.mu.Unlock()
-		au, err := dec.Decode(pkt)
-		if err != nil {
-			return
-		}
-		key := false
-		size := 0
-		hs := fnv.New64a()
-		for _, nalu := range au {
-			size += len(nalu)
-			if len(nalu) < 2 {
-				continue
-			}
-			if t := (nalu[0] >> 1) & 0x3f; t >= 16 && t <= 21 {
-				key = true
-			}
-			hs.Write(nalu)
-		}
-		w.onFrame(size, key, hs.Sum64(), keyframe)
-	})
-}
-
-func (w *worker) onFrame(size int, key bool, hash uint64, keyframe chan struct{}) {
-	w.mu.Lock()
-	w.h.frame(w.m.o.Now(), size, key, hash)
-	w.mu.Unlock()
-	if key {
-		select {
-		case keyframe <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// setCodec records the codec and, from an H.264 SPS, the resolution.
-func (w *worker) setCodec(codec string, sps []byte) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.codec = codec
-	if len(sps) == 0 || codec != "H264" {
-		return
-	}
-	var s h264.SPS
-	if err := s.Unmarshal(sps); err == nil {
-		w.width, w.height = s.Width(), s.Height()
-	}
-}
-
-// rtpClock turns 32-bit RTP timestamps (90 kHz for video) into a
-// monotonic 64-bit count, across wrap-arounds.
-type rtpClock struct {
-	started bool
-	last    uint32
-	value   int64
-}
-
-func (c *rtpClock) unwrap(ts uint32) int64 {
-	if !c.started {
-		c.started, c.last = true, ts
-		return 0
-	}
-	c.value += int64(int32(ts - c.last))
-	c.last = ts
-	return c.value
 }

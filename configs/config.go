@@ -141,8 +141,15 @@ type CameraDefaults struct {
 	Settle        time.Duration `yaml:"settle"`         // default 10s
 	ProbeInterval time.Duration `yaml:"probe_interval"` // default 60s
 	ProbeTimeout  time.Duration `yaml:"probe_timeout"`  // default 10s
-	ViewerLinger  time.Duration `yaml:"viewer_linger"`  // default 30s
-	SampleEvery   time.Duration `yaml:"sample_every"`   // health sample to the time series, default 10s
+	// MediaCheckInterval: a probe-mode camera's media (PLAY to a keyframe)
+	// is checked this often and whenever its liveness changes; liveness
+	// (DESCRIBE, no media) every probe_interval. Default 15m.
+	MediaCheckInterval time.Duration `yaml:"media_check_interval"`
+	// Grace after a connect before a camera may be declared stalled or
+	// slow (or two keyframe intervals, if longer). Default 5s.
+	Grace        time.Duration `yaml:"grace"`
+	ViewerLinger time.Duration `yaml:"viewer_linger"` // default 30s
+	SampleEvery  time.Duration `yaml:"sample_every"`  // health sample to the time series, default 10s
 }
 
 // AlertsConfig holds incident rules, deadlines and grouping.

@@ -58,6 +58,8 @@ func applyDefaults(c *Config) {
 	def(&cd.Settle, 10*time.Second)
 	def(&cd.ProbeInterval, time.Minute)
 	def(&cd.ProbeTimeout, 10*time.Second)
+	def(&cd.MediaCheckInterval, 15*time.Minute)
+	def(&cd.Grace, 5*time.Second)
 	def(&cd.ViewerLinger, 30*time.Second)
 	def(&cd.SampleEvery, 10*time.Second)
 	for i := range c.Cameras {

@@ -179,7 +179,8 @@ func validate(p *problems, c *Config) {
 		v   int64
 	}{{"backoff_min", int64(cd.BackoffMin)}, {"backoff_max", int64(cd.BackoffMax)}, {"stall_after", int64(cd.StallAfter)},
 		{"offline_after", int64(cd.OfflineAfter)}, {"settle", int64(cd.Settle)}, {"probe_interval", int64(cd.ProbeInterval)},
-		{"probe_timeout", int64(cd.ProbeTimeout)}, {"sample_every", int64(cd.SampleEvery)}} {
+		{"probe_timeout", int64(cd.ProbeTimeout)}, {"sample_every", int64(cd.SampleEvery)},
+		{"media_check_interval", int64(cd.MediaCheckInterval)}, {"grace", int64(cd.Grace)}} {
 		if d.v <= 0 {
 			p.add("camera."+d.key, "must be positive")
 		}

@@ -202,10 +202,14 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		BackoffMin: cd.BackoffMin, BackoffMax: cd.BackoffMax, StallAfter: cd.StallAfter,
 		OfflineAfter: cd.OfflineAfter, Settle: cd.Settle, ProbeInterval: cd.ProbeInterval,
 		ProbeTimeout: cd.ProbeTimeout, ViewerLinger: cd.ViewerLinger, SampleEvery: cd.SampleEvery,
+		MediaCheckInterval: cd.MediaCheckInterval, Grace: cd.Grace,
 		OnTransition: h.onCameraTransition, OnSample: h.onCameraSample,
 	})
-	h.cams.Start(h.ctx)
-	h.defer_(h.cams.Close)
+	h.reg.MustRegister(h.cams.Collectors()...)
+	if err := h.cams.Start(h.ctx); err != nil {
+		return fmt.Errorf("cameras: %w", err)
+	}
+	h.defer_(func() { _ = h.cams.Close() })
 	h.applyMaintenance()
 	h.cams.Update(cameraSpecs(cfg))
 	return nil
@@ -303,6 +307,10 @@ func (h *Hub) readiness() map[string]error {
 		r["influx"] = h.ts.Ready()
 	} else {
 		r["influx"] = errors.New("not started")
+	}
+	if h.cams != nil {
+		// Checks running late: the hub is overloaded, not the cameras down.
+		r["camera_checks"] = h.cams.Ready()
 	}
 	if p := h.reloadErr.Load(); p != nil {
 		r["config"] = errors.New(*p)
