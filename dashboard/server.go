@@ -635,6 +635,14 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 			return
 		}
 		conn.SetWriteDeadline(time.Now().Add(writeWait))
+		if len(seg) >= 8 && string(seg[4:8]) == "ftyp" {
+			// The camera's parameters changed (another resolution): a
+			// new init segment, announced like the first, resets the player.
+			b, _ := json.Marshal(map[string]string{"type": "init", "codec": v.Codec()})
+			if conn.WriteMessage(websocket.TextMessage, b) != nil {
+				return
+			}
+		}
 		if err := conn.WriteMessage(websocket.BinaryMessage, seg); err != nil {
 			return
 		}

@@ -37,7 +37,11 @@ export class Player {
     this.ws = ws;
     this.queue = [];
     ws.onmessage = (e) => {
-      if (typeof e.data === 'string') { this.setup(JSON.parse(e.data).codec); return; }
+      if (typeof e.data === 'string') {
+        const m = JSON.parse(e.data);
+        if (m.type === 'init') this.setup(m.codec);
+        return;
+      }
       this.queue.push(e.data);
       this.pump();
     };
@@ -50,13 +54,28 @@ export class Player {
     };
   }
 
+  // setup starts a new MediaSource for an init segment: the first, or a new
+  // one when the camera's parameters changed (another resolution), which
+  // resets the decoder cleanly instead of feeding it a stream it was not
+  // set up for. A codec the browser cannot play (H.265 in many browsers)
+  // is said on the tile instead of waiting for video that never plays.
   setup(codec) {
+    const type = `video/mp4; codecs="${codec}"`;
+    if (!MediaSource.isTypeSupported(type)) {
+      this.stopped = true;
+      this.ws?.close();
+      this.cleanup();
+      this.video.dispatchEvent(new CustomEvent('unsupported', { detail: codec }));
+      return;
+    }
+    if (this.url) URL.revokeObjectURL(this.url);
+    this.sb = null; this.queue = [];
     this.ms = new MediaSource();
     this.url = URL.createObjectURL(this.ms);
     this.video.src = this.url;
     this.ms.addEventListener('sourceopen', () => {
       try {
-        this.sb = this.ms.addSourceBuffer(`video/mp4; codecs="${codec}"`);
+        this.sb = this.ms.addSourceBuffer(type);
         this.sb.mode = 'segments';
         this.sb.addEventListener('updateend', () => this.pump());
         this.delay = 1000;

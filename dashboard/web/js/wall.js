@@ -43,7 +43,15 @@ function tile(id) {
   const down = el('div', 'down');
   e.append(video, down, cap);
   e.ondblclick = () => setLayout(layout === 1 ? 3 : 1, id);
-  t = { el: e, video, cap, down, player: new Player(video, id) };
+  const note = el('div', 'note');
+  e.append(note);
+  // The browser cannot decode this camera's codec (H.265 in most): say so
+  // rather than show a black tile that seems to load.
+  video.addEventListener('unsupported', (ev) => {
+    note.textContent = `此浏览器无法播放该摄像机的视频编码 (${ev.detail})，请改用子码流或支持 H.265 的浏览器 · This browser cannot play this codec`;
+    e.classList.add('unsupported');
+  });
+  t = { el: e, video, cap, down, note, player: new Player(video, id) };
   tiles.set(id, t);
   return t;
 }
@@ -51,7 +59,8 @@ function tile(id) {
 function updateTile(id) {
   const c = cameras.get(id), t = tiles.get(id);
   if (!c || !t) return;
-  t.el.className = `tile ${c.state}` + (id === highlighted && Date.now() < highlightUntil ? ' highlight' : '');
+  t.el.className = `tile ${c.state}` + (id === highlighted && Date.now() < highlightUntil ? ' highlight' : '') +
+    (t.note.textContent ? ' unsupported' : '');
   const badge = el('span', `badge ${c.state}`, L(c.state));
   const fps = el('span', 'status', c.state === 'online' || c.state === 'degraded' ? `${(c.fps || 0).toFixed(0)} fps` : '');
   t.cap.replaceChildren(el('span', 'name', c.name || id), fps, badge);
