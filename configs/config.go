@@ -21,6 +21,7 @@ type Config struct {
 	Camera    CameraDefaults  `yaml:"camera"`
 	Alerts    AlertsConfig    `yaml:"alerts"`
 	Dashboard DashboardConfig `yaml:"dashboard"`
+	Notify    NotifyConfig    `yaml:"notify"`
 
 	// Path is the file the configuration was loaded from ("" for embedded).
 	Path string `yaml:"-"`

@@ -240,6 +240,7 @@ func validate(p *problems, c *Config) {
 	if c.Dashboard.History < 1 || c.Dashboard.ClientQueue < 1 {
 		p.add("dashboard", "history and client_queue must be at least 1")
 	}
+	notifyLoad(p, c)
 }
 
 var todRE = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)

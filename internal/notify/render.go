@@ -1,0 +1,384 @@
+package notify
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+
+	"snowhub/configs"
+)
+
+// Notice is one step due to one channel for one route: what the per-channel
+// queue holds.
+type Notice struct {
+	Key     uint64    `json:"-"` // position in its channel's queue
+	Channel string    `json:"channel"`
+	Step    Step      `json:"step"`
+	Route   string    `json:"route"`
+	Chain   []string  `json:"chain,omitempty"`  // the route's channels after this one
+	People  []Person  `json:"people,omitempty"` // @-mentions, SMS numbers
+	Repeat  int       `json:"repeat,omitempty"` // 0 the first notice, n the n-th reminder
+	Queued  time.Time `json:"queued"`
+	// Copied is set once a copy went down the chain while this channel was
+	// failing; the notice itself stays queued for when it is fixed.
+	Copied bool `json:"copied,omitempty"`
+}
+
+// Person is someone to mention or text.
+type Person struct {
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Phone string `json:"phone"`
+}
+
+var severityNames = map[string]string{"critical": "紧急", "major": "重要", "minor": "一般"}
+
+// severityRank orders digests: the most severe first.
+func severityRank(s string) int {
+	switch s {
+	case "critical":
+		return 0
+	case "major":
+		return 1
+	case "minor":
+		return 2
+	}
+	return 3
+}
+
+var stepNames = map[string]string{
+	"open": "新事件", "dispatch": "已派单，待接单", "accept": "已接单，待派人", "assign": "已派人", "resolve": "已办结，待评价",
+	"evaluate": "已评价", "review": "已考评", "escalate": "上报县级", "hold": "挂起", "resume": "恢复办理",
+	"reopen": "重办", "reassign": "转办", "clear": "告警已解除（仍需处置）", "update": "告警再次触发", "overdue": "超时",
+	"supervise": "督办", "summon": "吹哨，部门报到", "report": "部门已报到", "done": "部门已办结",
+	"extend": "申请延期", "approve_extension": "批准延期", "acknowledge": "已确认", "unsatisfied": "群众不满意",
+}
+
+// StepName is an action in Chinese.
+func StepName(action string) string {
+	if n, ok := stepNames[action]; ok {
+		return n
+	}
+	return action
+}
+
+// Names resolves ids to the names people know.
+type Names interface {
+	Township(id string) string
+	Village(id string) string
+}
+
+type renderer struct {
+	loc       *time.Location
+	publicURL string
+	names     Names
+	notice    *template.Template // nil: built in
+	sms       *template.Template
+}
+
+func newRenderer(c configs.NotifyConfig, names Names) (*renderer, error) {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil || c.TimeZone == "" {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	r := &renderer{loc: loc, publicURL: strings.TrimRight(c.PublicURL, "/"), names: names}
+	if c.Templates.Notice != "" {
+		if r.notice, err = configs.ParseNotifyTemplate("notice", c.Templates.Notice); err != nil {
+			return nil, fmt.Errorf("notify.templates.notice: %w", err)
+		}
+	}
+	if c.Templates.SMS != "" {
+		if r.sms, err = configs.ParseNotifyTemplate("sms", c.Templates.SMS); err != nil {
+			return nil, fmt.Errorf("notify.templates.sms: %w", err)
+		}
+	}
+	return r, nil
+}
+
+func (r *renderer) township(id string) string {
+	if r.names != nil {
+		if n := r.names.Township(id); n != "" {
+			return n
+		}
+	}
+	return id
+}
+
+func (r *renderer) village(id string) string {
+	if id == "" {
+		return ""
+	}
+	if r.names != nil {
+		if n := r.names.Village(id); n != "" {
+			return n
+		}
+	}
+	return id
+}
+
+func (r *renderer) link(s *Step) string {
+	if r.publicURL == "" {
+		return ""
+	}
+	return r.publicURL + "/township/" + s.Township + "?incident=" + s.Incident
+}
+
+func (r *renderer) when(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(r.loc).Format("01-02 15:04")
+}
+
+func (r *renderer) action(s *Step) string {
+	if s.Action == "evaluate" && s.Rating == "unsatisfied" {
+		return "unsatisfied"
+	}
+	return s.Action
+}
+
+// fields are the template's data (configs.NotifyTemplateFields).
+func (r *renderer) fields(n *Notice) map[string]any {
+	s := &n.Step
+	var mentions []string
+	for _, p := range n.People {
+		mentions = append(mentions, p.Phone)
+	}
+	place := strings.TrimSpace(r.township(s.Township) + " " + r.village(s.Village))
+	return map[string]any{"StepID": s.ID, "Incident": s.Incident, "Action": r.action(s), "Step": StepName(r.action(s)),
+		"Severity": s.Severity, "SeverityName": severityName(s.Severity), "Title": s.Title, "Kind": s.Kind,
+		"Township": s.Township, "TownshipName": r.township(s.Township), "Village": s.Village,
+		"VillageName": r.village(s.Village), "Place": place, "Deadline": r.when(s.Deadline),
+		"At": s.At.In(r.loc).Format("01-02 15:04:05"), "Link": r.link(s), "Repeat": n.Repeat, "Tier": s.Tier,
+		"Assignee": s.Assignee, "Mentions": mentions, "Note": s.Note, "Source": s.Source, "State": s.State, "By": s.By}
+}
+
+func severityName(s string) string {
+	if n, ok := severityNames[s]; ok {
+		return n
+	}
+	return s
+}
+
+// noticeText renders one notice for a group robot (markdown or text).
+func (r *renderer) noticeText(n *Notice, markdown bool) (title, text string) {
+	f := r.fields(n)
+	title = fmt.Sprintf("【%s】%s", f["SeverityName"], n.Step.Title)
+	if r.notice != nil {
+		var b strings.Builder
+		if err := r.notice.Execute(&b, f); err == nil {
+			return title, b.String()
+		}
+	}
+	var b strings.Builder
+	head := fmt.Sprintf("【%s】%s", f["SeverityName"], n.Step.Title)
+	if n.Repeat > 0 {
+		head = fmt.Sprintf("【第%d次提醒】", n.Repeat) + head
+	}
+	if markdown {
+		fmt.Fprintf(&b, "### %s\n", head)
+	} else {
+		b.WriteString(head + "\n")
+	}
+	line := func(k, v string) {
+		if v == "" {
+			return
+		}
+		if markdown {
+			fmt.Fprintf(&b, "> %s：%s\n\n", k, v)
+		} else {
+			fmt.Fprintf(&b, "%s：%s\n", k, v)
+		}
+	}
+	line("地点", f["Place"].(string))
+	stepText := f["Step"].(string)
+	if n.Step.Tier > 0 {
+		stepText += fmt.Sprintf("（第%d级）", n.Step.Tier)
+	}
+	line("步骤", stepText)
+	if d := f["Deadline"].(string); d != "" {
+		line("时限", d+" 前")
+	}
+	if n.Step.Assignee != "" {
+		line("责任人", n.Step.Assignee)
+	}
+	if n.Step.Note != "" {
+		line("说明", truncRunes(n.Step.Note, 200))
+	}
+	line("事件", n.Step.Incident+"（步骤 "+n.Step.ID+"）")
+	if l := f["Link"].(string); l != "" {
+		if markdown {
+			fmt.Fprintf(&b, "[查看事件](%s)\n", l)
+		} else {
+			b.WriteString("查看：" + l + "\n")
+		}
+	}
+	for _, p := range n.People {
+		fmt.Fprintf(&b, "@%s ", p.Phone)
+	}
+	return title, strings.TrimRight(b.String(), " \n")
+}
+
+// smsText is the short text for the HTTP gateway, and smsParams the clouds'
+// template variables.
+func (r *renderer) smsText(n *Notice) string {
+	f := r.fields(n)
+	if r.sms != nil {
+		var b strings.Builder
+		if err := r.sms.Execute(&b, f); err == nil {
+			return b.String()
+		}
+	}
+	s := fmt.Sprintf("【%s】%s，%s，%s", f["SeverityName"], truncRunes(n.Step.Title, 30), f["Place"], f["Step"])
+	if d := f["Deadline"].(string); d != "" {
+		s += "，时限" + d
+	}
+	return s + "。事件" + n.Step.Incident
+}
+
+func (r *renderer) smsParams(n *Notice) smsParams {
+	f := r.fields(n)
+	// The clouds cap each variable (Alibaba: 35 characters).
+	return smsParams{Sev: f["SeverityName"].(string), Title: truncRunes(n.Step.Title, 20),
+		Place: truncRunes(f["Place"].(string), 20), Step: truncRunes(f["Step"].(string), 20), ID: n.Step.Incident}
+}
+
+func (r *renderer) webhookBody(n *Notice) WebhookBody {
+	s := &n.Step
+	_, text := r.noticeText(n, false)
+	return WebhookBody{StepID: s.ID, Repeat: n.Repeat, Incident: s.Incident, Action: s.Action, Step: StepName(r.action(s)),
+		At: s.At, Severity: s.Severity, Title: s.Title, Township: s.Township, Village: s.Village,
+		Deadline: s.Deadline, Link: r.link(s), Text: text, Data: s.Data}
+}
+
+func truncRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// truncBytes cuts s to at most n bytes on a rune boundary.
+func truncBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// digest merges notices into as few messages as fit maxBytes: counts by
+// township and severity, the most severe first, then every incident id
+// with its title and step. Parts are numbered (1/3) when it must split.
+func (r *renderer) digest(ns []*Notice, markdown bool, maxBytes int, keyword string) []*message {
+	sorted := slices.Clone(ns)
+	slices.SortStableFunc(sorted, func(a, b *Notice) int {
+		if d := severityRank(a.Step.Severity) - severityRank(b.Step.Severity); d != 0 {
+			return d
+		}
+		return a.Step.At.Compare(b.Step.At)
+	})
+	// Counts by township and severity.
+	type tk struct{ t, s string }
+	counts := map[tk]int{}
+	var towns []string
+	for _, n := range sorted {
+		k := tk{n.Step.Township, n.Step.Severity}
+		if counts[k] == 0 && !slices.Contains(towns, n.Step.Township) {
+			towns = append(towns, n.Step.Township)
+		}
+		counts[k]++
+	}
+	slices.Sort(towns)
+	var summary strings.Builder
+	for _, t := range towns {
+		var parts []string
+		for _, sev := range configs.Severities {
+			if c := counts[tk{t, sev}]; c > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", severityName(sev), c))
+			}
+		}
+		if markdown {
+			fmt.Fprintf(&summary, "> %s：%s\n\n", r.township(t), strings.Join(parts, " · "))
+		} else {
+			fmt.Fprintf(&summary, "%s：%s\n", r.township(t), strings.Join(parts, " · "))
+		}
+	}
+	// One line per notice; an incident's several steps each keep their line
+	// so every step id is there.
+	lines := make([]string, len(sorted))
+	for i, n := range sorted {
+		s := &n.Step
+		l := fmt.Sprintf("%s【%s】%s %s %s · %s", s.Incident, severityName(s.Severity), truncRunes(s.Title, 24),
+			r.village(s.Village), StepName(r.action(s)), r.when(s.At))
+		if n.Repeat > 0 {
+			l += fmt.Sprintf(" · 第%d次提醒", n.Repeat)
+		}
+		if markdown {
+			if link := r.link(s); link != "" {
+				l = "- [" + s.Incident + "](" + link + ")" + strings.TrimPrefix(l, s.Incident)
+			} else {
+				l = "- " + l
+			}
+		}
+		lines[i] = truncBytes(l, maxBytes/4)
+	}
+	head := func(i, total int) string {
+		h := fmt.Sprintf("事件汇总：%d 条待处理", len(sorted))
+		if total > 1 {
+			h += fmt.Sprintf("（%d/%d）", i, total)
+		}
+		if keyword != "" && !strings.Contains(h, keyword) {
+			h = keyword + " " + h
+		}
+		if markdown {
+			return "### " + h + "\n"
+		}
+		return h + "\n"
+	}
+	// Pack lines into parts, leaving room for the longest header.
+	room := maxBytes - len(head(99, 99)) - 8
+	var parts [][]int // indexes into sorted
+	var cur []int
+	size := len(summary.String())
+	for i, l := range lines {
+		if len(cur) > 0 && size+len(l)+1 > room {
+			parts = append(parts, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, i)
+		size += len(l) + 1
+	}
+	if len(cur) > 0 {
+		parts = append(parts, cur)
+	}
+	out := make([]*message, len(parts))
+	for pi, idx := range parts {
+		var b strings.Builder
+		b.WriteString(head(pi+1, len(parts)))
+		if pi == 0 {
+			b.WriteString(summary.String())
+		}
+		m := &message{Digest: true, Title: fmt.Sprintf("事件汇总 %d 条", len(sorted))}
+		seen := map[string]bool{}
+		for _, i := range idx {
+			b.WriteString(lines[i] + "\n")
+			m.Notices = append(m.Notices, sorted[i])
+			for _, p := range sorted[i].People {
+				if !seen[p.Phone] {
+					seen[p.Phone] = true
+					m.Mentions = append(m.Mentions, p.Phone)
+				}
+			}
+		}
+		m.Text = strings.TrimRight(b.String(), "\n")
+		out[pi] = m
+	}
+	return out
+}

@@ -1,0 +1,83 @@
+package notify
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"snowhub/configs"
+)
+
+// route is a configured route ready to match.
+type route struct {
+	name string
+	cfg  configs.NotifyRoute
+	from int // minutes of the day; -1: any time
+	to   int
+}
+
+func newRoutes(rs []configs.NotifyRoute) []route {
+	out := make([]route, len(rs))
+	for i, r := range rs {
+		name := r.Name
+		if name == "" {
+			name = "route-" + strconv.Itoa(i)
+		}
+		out[i] = route{name: name, cfg: r, from: -1, to: -1}
+		if r.From != "" && r.To != "" {
+			out[i].from, out[i].to = tod(r.From), tod(r.To)
+		}
+	}
+	return out
+}
+
+func tod(s string) int {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return -1
+	}
+	return t.Hour()*60 + t.Minute()
+}
+
+func in[T comparable](list []T, v T) bool { return len(list) == 0 || slices.Contains(list, v) }
+
+// matches says whether the route hears step s. A route naming townships
+// hears only their incidents: that is how a township's group never receives
+// another township's.
+func (r *route) matches(s *Step, action string, loc *time.Location) bool {
+	c := &r.cfg
+	if !in(c.Townships, s.Township) || !in(c.Villages, s.Village) || !in(c.Severities, s.Severity) ||
+		!in(c.Sources, s.Source) {
+		return false
+	}
+	if len(c.Steps) > 0 && !slices.Contains(c.Steps, action) && !(action == "unsatisfied" && slices.Contains(c.Steps, "evaluate")) {
+		return false
+	}
+	if len(c.Tiers) > 0 && (s.Action == "supervise" || s.Tier > 0) && !slices.Contains(c.Tiers, s.Tier) {
+		return false
+	}
+	if r.from >= 0 {
+		t := s.At.In(loc)
+		m := t.Hour()*60 + t.Minute()
+		if r.from <= r.to {
+			if m < r.from || m >= r.to {
+				return false
+			}
+		} else if m < r.from && m >= r.to { // spans midnight
+			return false
+		}
+	}
+	return true
+}
+
+// quiet are steps no person took: they do not answer a reminder.
+var quiet = []string{"update", "overdue", "supervise", "clear", "acknowledge"}
+
+// stopsRepeat says whether a later step of the incident ends a reminder
+// waiting for until (empty: any step a person takes).
+func stopsRepeat(until []string, action string) bool {
+	if len(until) == 0 {
+		return !slices.Contains(quiet, action)
+	}
+	return slices.Contains(until, action)
+}

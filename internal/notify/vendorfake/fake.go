@@ -1,0 +1,108 @@
+// Package vendorfake holds local stand-ins for the vendor endpoints snowhub
+// notifies through: the WeCom group robot, the DingTalk custom robot, and the
+// Alibaba Cloud and Tencent Cloud SMS APIs. Each is an httptest server
+// written from the vendor's public documentation (not from an SDK): it checks
+// what the vendor checks (signatures, timestamp windows, body sizes) and
+// answers with the vendor's own error codes when a limit is passed, so the
+// notifier's error handling is tested against the answers it will really get.
+//
+// Windows and block durations are fields, so tests can shrink a minute to
+// milliseconds.
+package vendorfake
+
+import (
+	"sync"
+	"time"
+)
+
+// Received is one message a fake accepted.
+type Received struct {
+	At      time.Time
+	Target  string // robot token / key, or phone number
+	MsgType string // text | markdown | sms
+	Content string
+	Raw     []byte
+}
+
+// log is the part every fake shares: what it accepted and what it refused.
+type log struct {
+	mu       sync.Mutex
+	accepted []Received
+	refused  map[string]int // error code → count
+}
+
+func (l *log) accept(r Received) {
+	l.mu.Lock()
+	l.accepted = append(l.accepted, r)
+	l.mu.Unlock()
+}
+
+func (l *log) refuse(code string) {
+	l.mu.Lock()
+	if l.refused == nil {
+		l.refused = map[string]int{}
+	}
+	l.refused[code]++
+	l.mu.Unlock()
+}
+
+// Messages returns a copy of every accepted message, in arrival order.
+func (l *log) Messages() []Received {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Received(nil), l.accepted...)
+}
+
+// Refused returns how often each error code was answered.
+func (l *log) Refused() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := make(map[string]int, len(l.refused))
+	for k, v := range l.refused {
+		m[k] = v
+	}
+	return m
+}
+
+// window counts events in a sliding window, the way the robots' "20 a
+// minute" is enforced.
+type window struct {
+	times []time.Time
+}
+
+// add records an event at now and reports how many fall within d before it.
+func (w *window) add(now time.Time, d time.Duration) int {
+	cut := now.Add(-d)
+	i := 0
+	for i < len(w.times) && !w.times[i].After(cut) {
+		i++
+	}
+	w.times = append(w.times[i:], now)
+	return len(w.times)
+}
+
+// MaxInWindow returns the largest number of messages of target accepted
+// within any span of d: what a group actually saw.
+func MaxInWindow(msgs []Received, target string, d time.Duration) int {
+	var ts []time.Time
+	for _, m := range msgs {
+		if target == "" || m.Target == target {
+			ts = append(ts, m.At)
+		}
+	}
+	best, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= d {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}
+
+func nowOr(f func() time.Time) time.Time {
+	if f != nil {
+		return f()
+	}
+	return time.Now()
+}
