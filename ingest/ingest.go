@@ -462,6 +462,7 @@ func (in *Ingest) watchSilence() {
 // intervals.
 func (in *Ingest) CheckSilence(now time.Time) {
 	in.mu.Lock()
+	in.expireUnknown(now)
 	var silent []*sensor
 	for _, s := range in.sensors {
 		if s.status.State == event.StateOnline && !s.status.LastSeen.IsZero() && now.Sub(s.status.LastSeen) > 3*s.interval {
@@ -481,6 +482,8 @@ func (in *Ingest) bad(device, topic string, payload []byte, err error) {
 	reason := ReasonOf(err)
 	in.m.rejected.WithLabelValues(reason).Inc()
 	now := in.o.Now()
+	// What a device sent is clipped before it is kept or logged.
+	device, topic = clipKey(device), clipKey(topic)
 	key := device
 	if key == "" {
 		key = topic
@@ -489,7 +492,7 @@ func (in *Ingest) bad(device, topic string, payload []byte, err error) {
 	last, ok := in.logged[key]
 	if !ok || now.Sub(last) >= time.Minute {
 		in.logged[key] = now
-		if len(in.logged) > 100000 { // a flood of random ids must not grow this for ever
+		if len(in.logged) > maxLogged { // a flood of random ids must not grow this for ever
 			clear(in.logged)
 		}
 		in.mu.Unlock()
@@ -503,11 +506,20 @@ func (in *Ingest) bad(device, topic string, payload []byte, err error) {
 }
 
 func (in *Ingest) noteUnknown(topic, id string, now time.Time) {
+	// Only ids of at most 64 bytes are listed (their topics are then
+	// bounded too); longer ones are bad topics, counted and logged clipped.
+	if !listableID(id) {
+		in.bad(id, topic, nil, reject(ReasonBadTopic, "device id longer than 64 bytes or not UTF-8"))
+		return
+	}
 	in.m.rejected.WithLabelValues(ReasonUnknownDevice).Inc()
 	in.mu.Lock()
 	u := in.unknown[id]
 	if u == nil {
-		if len(in.unknown) >= 10000 {
+		if len(in.unknown) >= maxUnknown {
+			in.expireUnknown(now)
+		}
+		if len(in.unknown) >= maxUnknown {
 			in.mu.Unlock()
 			return
 		}
@@ -520,6 +532,16 @@ func (in *Ingest) noteUnknown(topic, id string, now time.Time) {
 	u.LastSeen, u.Topic = now, topic
 	u.Count++
 	in.mu.Unlock()
+}
+
+// expireUnknown forgets unknown devices not heard from for unknownTTL.
+// Called with in.mu held.
+func (in *Ingest) expireUnknown(now time.Time) {
+	for id, u := range in.unknown {
+		if now.Sub(u.LastSeen) > unknownTTL {
+			delete(in.unknown, id)
+		}
+	}
 }
 
 // Sensors is every configured sensor's state, by id.

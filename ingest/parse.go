@@ -307,9 +307,13 @@ func ParseCameraEvent(payload []byte, now time.Time) (CameraEvent, error) {
 	if !cameraEventKinds[p.Kind] {
 		return CameraEvent{}, reject(ReasonWrongType, "kind must be motion, tamper, line_crossing or plate")
 	}
-	e := CameraEvent{Time: now, Kind: p.Kind, Detail: p.Detail}
+	e := CameraEvent{Time: now, Kind: p.Kind}
 	if p.TS != nil {
 		e.Time, e.Flags = deviceTime(*p.TS, now)
+	}
+	var trimmed bool
+	if e.Detail, trimmed = trimDetail(p.Detail); trimmed {
+		e.Flags = append(e.Flags, FlagDetailTrimmed)
 	}
 	return e, nil
 }
