@@ -32,6 +32,9 @@ type hub struct {
 	clients map[*client]struct{}
 	queue   int
 	limits  Limits // what a client may send (limits.go)
+	// histBytes is what the history holds; it is kept under
+	// limits.HistoryBytes by forgetting the oldest (trimHistory).
+	histBytes int
 
 	droppedN int
 
@@ -114,11 +117,14 @@ func (h *hub) publish(ev event.Event) {
 	m := message{seq: h.seq, township: ev.Township, bytes: encode(h.seq, typ, data)}
 	idx := (h.start + h.size) % len(h.history)
 	if h.size == len(h.history) {
+		h.histBytes -= len(h.history[h.start].bytes)
 		h.start = (h.start + 1) % len(h.history)
 	} else {
 		h.size++
 	}
 	h.history[idx] = m
+	h.histBytes += len(m.bytes)
+	h.trimHistory()
 	h.mEvents.Inc()
 	for c := range h.clients {
 		if !c.p.CanSee(m.township) {

@@ -30,6 +30,10 @@ type Limits struct {
 	// second (burst WSControlBurst); a flood closes the connection.
 	WSControlRate  float64
 	WSControlBurst int
+	// HistoryBytes bounds the websocket history kept for ?since= resumes
+	// in bytes, besides dashboard.history in events: a resume older than
+	// what is kept gets a snapshot.
+	HistoryBytes int
 }
 
 // DefaultLimits are the limits of a county hub.
@@ -42,6 +46,7 @@ var DefaultLimits = Limits{
 	WSReadLimit:       4096,
 	WSControlRate:     2,
 	WSControlBurst:    10,
+	HistoryBytes:      32 << 20,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -69,6 +74,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.WSControlBurst > 0 {
 		d.WSControlBurst = l.WSControlBurst
+	}
+	if l.HistoryBytes > 0 {
+		d.HistoryBytes = l.HistoryBytes
 	}
 	return d
 }
@@ -143,4 +151,19 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any, empty
 		writeError(w, http.StatusBadRequest, "body is not JSON: "+err.Error())
 	}
 	return false
+}
+
+// trimHistory forgets the oldest events while the history holds more than
+// HistoryBytes (the newest is always kept). Called with h.mu held.
+func (h *hub) trimHistory() {
+	limit := h.limits.HistoryBytes
+	if limit <= 0 {
+		limit = DefaultLimits.HistoryBytes
+	}
+	for h.size > 1 && h.histBytes > limit {
+		h.histBytes -= len(h.history[h.start].bytes)
+		h.history[h.start] = message{}
+		h.start = (h.start + 1) % len(h.history)
+		h.size--
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/auth"
+	"snowhub/internal/event"
 )
 
 // blockingVideo is a camera that sends its init segment and then nothing.
@@ -31,7 +32,8 @@ func (blockingViewer) Close()                                   {}
 
 func startLimited(t *testing.T, l Limits) *Server {
 	t.Helper()
-	cfg := &configs.Config{Listen: "127.0.0.1:0", Dashboard: configs.DashboardConfig{History: 100, ClientQueue: 16}}
+	// The default history of 10,000 events.
+	cfg := &configs.Config{Listen: "127.0.0.1:0", Dashboard: configs.DashboardConfig{History: 10000, ClientQueue: 16}}
 	s, err := New(Options{Config: func() *configs.Config { return cfg },
 		Auth:      func(tok string) (auth.Principal, bool) { p, ok := principals[tok]; return p, ok },
 		Cameras:   fakeCameras{},
@@ -222,5 +224,44 @@ func TestPingFloodCloses(t *testing.T) {
 				t.Fatalf("%d pongs answered to a flood", n)
 			}
 		})
+	}
+}
+
+// Camera events with a 60 KB detail: the history stays within its bytes
+// (before: 10,000 of them held 658 MB); a resume older than what is kept
+// gets a snapshot, a recent one its events.
+func TestHistoryBoundedInBytes(t *testing.T) {
+	s := startLimited(t, Limits{})
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	detail := map[string]any{"image": strings.Repeat("A", 60000)}
+	for i := 0; i < 5000; i++ {
+		s.Handle(context.Background(), event.Event{Type: event.CameraEvent, Township: "zhaoren", Device: "cam-1",
+			Data: event.CameraAnalytics{Camera: "cam-1", Kind: "motion", Detail: detail}})
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	const ceiling = 64 << 20
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > ceiling {
+		t.Fatalf("heap grew %d MiB for 5,000 events of 60 KB; ceiling %d MiB", grew>>20, ceiling>>20)
+	}
+	s.hub.mu.Lock()
+	held, n := s.hub.histBytes, s.hub.size
+	s.hub.mu.Unlock()
+	if held > DefaultLimits.HistoryBytes || n == 0 {
+		t.Fatalf("history holds %d events, %d bytes", n, held)
+	}
+	old := dial(t, s, "ops-token", "&since=1")
+	if m := read(t, old); m.Type != "snapshot" || !strings.Contains(string(m.Data), "history_expired") {
+		t.Fatalf("a resume older than the history: %s %.80s", m.Type, m.Data)
+	}
+	recent := dial(t, s, "ops-token", "&since=4998")
+	if m := read(t, recent); m.Type != "resume" {
+		t.Fatalf("a recent resume: %s", m.Type)
+	}
+	if m := read(t, recent); m.Seq != 4999 {
+		t.Fatalf("first resumed event: %d", m.Seq)
 	}
 }
