@@ -105,9 +105,14 @@ type titleData struct {
 }
 
 func (r *rule) render(d titleData) string {
+	// Device names usually start with their village ("东街社区 烟感"):
+	// the village is said once, not twice.
+	if d.Village != "" && strings.Contains(d.DeviceName, d.Village) {
+		d.Village = ""
+	}
 	var b bytes.Buffer
 	if err := r.title.Execute(&b, d); err != nil {
 		return r.Name + " " + d.Device
 	}
-	return strings.TrimSpace(b.String())
+	return strings.Join(strings.Fields(b.String()), " ")
 }

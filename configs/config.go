@@ -82,10 +82,11 @@ type InfluxConfig struct {
 	SpoolMaxBytes int64         `yaml:"spool_max_bytes"` // default 1 GiB
 }
 
-// Area is a named node of the administrative tree.
+// Area is a named node of the administrative tree. It is also part of the
+// API (GET /api/v1/topology's county), hence its JSON names.
 type Area struct {
-	ID   string `yaml:"id"`
-	Name string `yaml:"name"`
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
 }
 
 type Township struct {

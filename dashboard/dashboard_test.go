@@ -314,7 +314,7 @@ func TestAPI(t *testing.T) {
 		{"ops-token", "/api/v1/uptime?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z", 200, `"uptime":0.5`, ""},
 		{"ops-token", "/api/v1/uptime?from=yesterday", 400, "RFC3339", ""},
 		{"", "/", 200, "<title>", ""},
-		{"", "/static/js/wall.js", 200, "connect(onMessage)", ""},
+		{"", "/static/js/wall.js", 200, "connect(onMessage, onState)", ""},
 	}
 	for _, tt := range tests {
 		resp, body := get(t, s, tt.token, tt.path)
@@ -323,7 +323,7 @@ func TestAPI(t *testing.T) {
 		}
 	}
 	resp, body := get(t, s, "ops-token", "/api/v1/uptime", "Accept", "text/csv")
-	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(body, "camera,name,township") {
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(body, "\ufeffcamera,name,township") {
 		t.Errorf("CSV: %s %s", resp.Header.Get("Content-Type"), body)
 	}
 	// Actions map refusals onto 403 with the reason.

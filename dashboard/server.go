@@ -103,6 +103,7 @@ type Server struct {
 	ln       net.Listener
 	up       websocket.Upgrader
 	shutdown chan struct{}
+	layouts  *layoutStore
 }
 
 // New builds the server; Start listens.
@@ -124,7 +125,7 @@ func New(o Options) (*Server, error) {
 	if queue <= 0 {
 		queue = 256
 	}
-	s := &Server{o: o, log: o.Logger, hub: newHub(hist, queue), shutdown: make(chan struct{})}
+	s := &Server{o: o, log: o.Logger, hub: newHub(hist, queue), shutdown: make(chan struct{}), layouts: newLayoutStore(cfg.DataDir)}
 	if o.Registry != nil {
 		for _, c := range []prometheus.Collector{s.hub.mClients, s.hub.mEvents, s.hub.mDropped} {
 			if err := o.Registry.Register(c); err != nil {
@@ -224,6 +225,7 @@ func (s *Server) routes() http.Handler {
 	api("DELETE /api/v1/maintenance/{id}", s.maintenanceEnd)
 	api("GET /api/v1/audit", s.audit)
 	api("GET /ws", s.ws)
+	s.layoutRoutes(api)
 
 	static, _ := fs.Sub(webFS, "web")
 	files := http.FileServer(http.FS(static))
@@ -325,6 +327,9 @@ type topoVillage struct {
 	Name    string   `json:"name"`
 	Cameras []string `json:"cameras"`
 	Sensors []string `json:"sensors"`
+	// KeyCameras are the village's key crossings (cameras[].key), which
+	// the pages mark and list first.
+	KeyCameras []string `json:"key_cameras"`
 }
 
 type topoTownship struct {
@@ -335,9 +340,12 @@ type topoTownship struct {
 
 func (s *Server) topology(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	cfg := s.o.Config()
-	cams, sens := map[string][]string{}, map[string][]string{}
+	cams, sens, keys := map[string][]string{}, map[string][]string{}, map[string][]string{}
 	for _, c := range cfg.Cameras {
 		cams[c.Village] = append(cams[c.Village], c.ID)
+		if c.Key {
+			keys[c.Village] = append(keys[c.Village], c.ID)
+		}
 	}
 	for _, x := range cfg.Sensors {
 		sens[x.Village] = append(sens[x.Village], x.ID)
@@ -352,7 +360,7 @@ func (s *Server) topology(w http.ResponseWriter, r *http.Request, p auth.Princip
 		}
 		tt := topoTownship{ID: t.ID, Name: t.Name, Villages: []topoVillage{}}
 		for _, v := range t.Villages {
-			tt.Villages = append(tt.Villages, topoVillage{ID: v.ID, Name: v.Name, Cameras: nonNil(cams[v.ID]), Sensors: nonNil(sens[v.ID])})
+			tt.Villages = append(tt.Villages, topoVillage{ID: v.ID, Name: v.Name, Cameras: nonNil(cams[v.ID]), Sensors: nonNil(sens[v.ID]), KeyCameras: nonNil(keys[v.ID])})
 		}
 		out.Townships = append(out.Townships, tt)
 	}
@@ -485,6 +493,8 @@ func (s *Server) uptime(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="uptime-%s.csv"`, to.Format("20060102")))
+		// A byte-order mark, or Excel on Chinese Windows reads UTF-8 as GBK.
+		io.WriteString(w, "\ufeff")
 		rep.WriteCSV(w)
 		return
 	}

@@ -1,4 +1,8 @@
-// Shared by every page: the token, the API, the websocket with resume, labels.
+// Shared by every page: the token, the API, the websocket with resume, and
+// everything a person reads: labels, durations, clock times, history steps,
+// camera causes and API errors, Chinese first (English on the toggle).
+import { labels, causes, errorPatterns, systemNotes } from './i18n.js';
+
 const TOKEN_KEY = 'snowhub.token';
 
 export function token() {
@@ -14,23 +18,40 @@ export function token() {
 
 export function askToken(message) {
   document.body.replaceChildren();
-  const box = el('div', 'panel login');
-  box.append(el('h2', '', L('login')), el('p', 'status', message || ''));
+  const box = el('main', 'panel login');
+  const h = el('h1', '', L('login'));
   const input = el('input');
   input.type = 'password';
-  input.placeholder = 'token';
+  input.id = 'token-input';
+  const lab = el('label', '', L('tokenLabel'));
+  lab.htmlFor = 'token-input';
   const go = el('button', 'primary', L('enter'));
   go.onclick = () => { localStorage.setItem(TOKEN_KEY, input.value.trim()); location.reload(); };
-  box.append(input, go);
+  box.append(h, el('p', 'status', message || ''), lab, input, go);
   document.body.append(box);
+}
+
+// ApiError carries the status and the server's reason; its message is what
+// a person reads (Chinese first).
+export class ApiError extends Error {
+  constructor(status, reason) {
+    super(errText(status, reason));
+    this.status = status;
+    this.reason = reason;
+  }
 }
 
 export async function api(path, opts = {}) {
   const headers = { Authorization: 'Bearer ' + token(), ...(opts.body ? { 'Content-Type': 'application/json' } : {}) };
-  const res = await fetch(path, { ...opts, headers });
-  if (res.status === 401) { askToken(L('badToken')); throw new Error('unauthorized'); }
+  let res;
+  try {
+    res = await fetch(path, { ...opts, headers });
+  } catch (e) {
+    throw new ApiError(0, e.message);
+  }
+  if (res.status === 401) { askToken(L('badToken')); throw new ApiError(401, 'unauthorized'); }
   const body = res.headers.get('Content-Type')?.includes('json') ? await res.json() : await res.text();
-  if (!res.ok) throw new Error(body?.error || res.statusText);
+  if (!res.ok) throw new ApiError(res.status, body?.error || res.statusText);
   return body;
 }
 
@@ -42,93 +63,225 @@ export function el(tag, cls = '', text) {
   return e;
 }
 
+// backoff gives the next reconnect delay: doubling from half a second,
+// capped near 4 s with ±25 % jitter (3–5 s), so a wall is back within
+// seconds of a hub restart and a county's walls do not reconnect in step.
+export function backoff(attempt) {
+  const base = Math.min(500 * 2 ** attempt, 4000);
+  return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
 // connect keeps a websocket open for ever: it resumes after the last
-// sequence number it saw, with backoff and jitter, and shows a banner
-// while the connection is lost.
-export function connect(onMessage) {
-  let last = 0, delay = 1000, lostAt = null;
+// sequence number it saw and shows an overlaid banner while the connection
+// is lost. onState(connected) lets the page grey what it can no longer vouch for.
+export function connect(onMessage, onState = () => {}) {
+  let last = 0, attempt = 0, lostAt = null;
   const banner = document.getElementById('banner');
+  const lost = () => {
+    if (!lostAt) {
+      lostAt = new Date();
+      document.body.classList.add('disconnected');
+      onState(false);
+    }
+    if (banner) {
+      banner.textContent = `${L('lost')} ${clock(lostAt, true)} · ${L('reconnecting')}`;
+      banner.classList.add('show');
+    }
+  };
   const open = () => {
     const q = new URLSearchParams({ token: token() });
     if (last > 0) q.set('since', String(last));
     const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws?' + q);
-    ws.onopen = () => { delay = 1000; lostAt = null; banner?.classList.remove('show'); };
+    ws.onopen = () => { attempt = 0; };
     ws.onmessage = (e) => {
       const m = JSON.parse(e.data);
       if (m.type === 'snapshot' || m.seq > last) last = m.seq;
+      if (lostAt || m.type === 'snapshot') {
+        lostAt = null;
+        banner?.classList.remove('show');
+        document.body.classList.remove('disconnected');
+      }
       onMessage(m);
+      if (m.type === 'snapshot') onState(true);
     };
     ws.onclose = () => {
-      if (!lostAt) lostAt = new Date();
-      if (banner) {
-        banner.textContent = `${L('lost')} ${lostAt.toLocaleTimeString()} — ${L('reconnecting')}`;
-        banner.classList.add('show');
-      }
-      setTimeout(open, delay / 2 + Math.random() * delay / 2);
-      delay = Math.min(delay * 2, 30000);
+      lost();
+      setTimeout(open, backoff(attempt++));
     };
   };
   open();
 }
 
-const labels = {
-  zh: { login: '请输入访问令牌', enter: '进入', badToken: '令牌无效或已过期', lost: '连接中断，自', reconnecting: '正在重连…',
-    online: '在线', degraded: '降级', offline: '离线', unknown: '未知', maintenance: '维护中',
-    opened: '已制单', dispatched: '已派单', accepted: '已接单', resolved: '已办结', evaluated: '已评价', reviewed: '已考评', held: '挂起',
-    critical: '紧急', major: '重要', minor: '一般', wall: '视频墙', desk: '乡镇工作台', uptime: '在线率', incidents: '事件',
-    cameras: '摄像机', sensors: '传感器', since: '自', left: '剩余', overdue: '已超时', offlineSince: '离线自',
-    accept: '接单', resolve: '办结', evaluate: '评价', hold: '挂起', resume: '恢复', reopen: '重办', escalate: '上报',
-    dispatch: '派单', review: '考评', escalatedAway: '已上报县级（只读）', note: '处理说明', reason: '原因',
-    satisfied: '满意', neutral: '一般', unsatisfied: '不满意', downNow: '当前离线', township: '乡镇', rate: '在线率',
-    exportCsv: '导出 CSV', setMaint: '设置维护', end: '结束', lang: 'EN', all: '全部', search: '搜索', updated: '更新于' },
-  en: { login: 'Enter your access token', enter: 'Enter', badToken: 'Token not valid', lost: 'Connection lost since', reconnecting: 'reconnecting…',
-    online: 'online', degraded: 'degraded', offline: 'offline', unknown: 'unknown', maintenance: 'maintenance',
-    opened: 'opened', dispatched: 'dispatched', accepted: 'accepted', resolved: 'resolved', evaluated: 'evaluated', reviewed: 'reviewed', held: 'held',
-    critical: 'critical', major: 'major', minor: 'minor', wall: 'Wall', desk: 'Township desk', uptime: 'Uptime', incidents: 'Incidents',
-    cameras: 'Cameras', sensors: 'Sensors', since: 'since', left: 'left', overdue: 'overdue', offlineSince: 'offline since',
-    accept: 'Accept', resolve: 'Resolve', evaluate: 'Evaluate', hold: 'Hold', resume: 'Resume', reopen: 'Reopen', escalate: 'Escalate',
-    dispatch: 'Dispatch', review: 'Review', escalatedAway: 'Escalated to the county (read-only)', note: 'What was done', reason: 'Reason',
-    satisfied: 'satisfied', neutral: 'neutral', unsatisfied: 'unsatisfied', downNow: 'Down now', township: 'Township', rate: 'Online rate',
-    exportCsv: 'Export CSV', setMaint: 'Set maintenance', end: 'End', lang: '中文', all: 'All', search: 'Search', updated: 'updated' },
-};
+export function lang() { return localStorage.getItem('snowhub.lang') || 'zh'; }
 
 export function L(key) {
-  const lang = localStorage.getItem('snowhub.lang') || 'zh';
-  return labels[lang]?.[key] ?? labels.zh[key] ?? key;
+  return labels[lang()]?.[key] ?? labels.zh[key] ?? key;
 }
 
 export function langToggle() {
-  const b = el('button', '', L('lang'));
+  const b = el('button', 'lang', L('lang'));
+  b.setAttribute('aria-label', L('langAria'));
   b.onclick = () => {
-    localStorage.setItem('snowhub.lang', (localStorage.getItem('snowhub.lang') || 'zh') === 'zh' ? 'en' : 'zh');
+    localStorage.setItem('snowhub.lang', lang() === 'zh' ? 'en' : 'zh');
     location.reload();
   };
   return b;
 }
 
-export function ago(iso) {
-  const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (s < 60) return `${Math.floor(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86400)}d`;
+// dur writes a span of seconds the way people say it: 4分46秒, 2小时5分, 3天2小时.
+export function dur(sec) {
+  sec = Math.max(0, Math.floor(sec));
+  const d = Math.floor(sec / 86400), h = Math.floor((sec % 86400) / 3600), m = Math.floor((sec % 3600) / 60), s = sec % 60;
+  const zh = lang() === 'zh';
+  const u = zh ? { d: '天', h: '小时', m: '分', s: '秒' } : { d: 'd ', h: 'h ', m: 'm ', s: 's' };
+  let out;
+  if (d > 0) out = `${d}${u.d}${h ? h + u.h : ''}`;
+  else if (h > 0) out = `${h}${u.h}${m ? m + u.m : ''}`;
+  else if (m > 0) out = `${m}${u.m}${s}${u.s}`;
+  else out = `${s}${u.s}`;
+  return out.trim();
 }
 
+// ago: 刚刚, 2分钟前, 3小时前, 2天前.
+export function ago(iso) {
+  const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  const zh = lang() === 'zh';
+  if (s < 10) return zh ? '刚刚' : 'just now';
+  if (s < 60) return zh ? `${Math.floor(s)}秒前` : `${Math.floor(s)} s ago`;
+  if (s < 3600) return zh ? `${Math.floor(s / 60)}分钟前` : `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return zh ? `${Math.floor(s / 3600)}小时前` : `${Math.floor(s / 3600)} h ago`;
+  return zh ? `${Math.floor(s / 86400)}天前` : `${Math.floor(s / 86400)} d ago`;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+// clock is a local time: 08:24 today, 11-23 08:24 otherwise (seconds on
+// request). Never UTC: a county reads its own clock.
+export function clock(t, seconds = false) {
+  if (!t) return '';
+  const d = new Date(t);
+  if (isNaN(d)) return '';
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? ':' + pad(d.getSeconds()) : ''}`;
+  const now = new Date();
+  if (d.toDateString() === now.toDateString()) return hm;
+  const md = `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return d.getFullYear() === now.getFullYear() ? `${md} ${hm}` : `${d.getFullYear()}-${md} ${hm}`;
+}
+
+// countdown: 剩余 2分18秒 / 超时 4分46秒.
 export function countdown(iso) {
   if (!iso) return '';
   const s = (new Date(iso).getTime() - Date.now()) / 1000;
-  if (s <= 0) return L('overdue');
-  const m = Math.floor(s / 60);
-  return `${L('left')} ${m >= 60 ? Math.floor(m / 60) + 'h' + (m % 60) + 'm' : m + 'm' + Math.floor(s % 60) + 's'}`;
+  return s <= 0 ? `${L('overdueBy')} ${dur(-s)}` : `${L('left')} ${dur(s)}`;
 }
 
-export function header(active) {
+export function isPast(iso) { return !!iso && new Date(iso).getTime() <= Date.now(); }
+
+// deadlineText: 接单时限 08:24（剩余 2分18秒）.
+export function deadlineText(step, iso) {
+  if (!iso) return '';
+  const name = stepName(step);
+  return lang() === 'zh' ? `${name}时限 ${clock(iso)}（${countdown(iso)}）` : `${name} due ${clock(iso)} (${countdown(iso)})`;
+}
+
+// stepName is a step as the county names it (制单, 派单, 接单, 派人, 做单, 评单, 考单…).
+export function stepName(action) { return L('step_' + action) !== 'step_' + action ? L('step_' + action) : L(action); }
+
+// causeText is a camera or sensor cause a person reads (stalled → 无视频帧).
+export function causeText(cause) {
+  if (!cause) return '';
+  return causes[lang()]?.[cause] ?? causes.zh[cause] ?? cause;
+}
+
+// errText turns an API refusal into what a person reads: the known reasons
+// in Chinese, the rest under a Chinese heading by status, the server's own
+// words kept after it.
+export function errText(status, reason) {
+  reason = String(reason || '');
+  if (lang() === 'en') return reason || `HTTP ${status}`;
+  for (const [re, zh] of errorPatterns) {
+    const m = reason.match(re);
+    if (m) return typeof zh === 'function' ? zh(m) : zh;
+  }
+  const head = { 0: '无法连接到平台', 400: '请求有误', 403: '无权操作', 404: '未找到或无权查看', 409: '当前状态不允许此操作',
+    413: '内容过长', 503: '服务暂不可用' }[status] || `操作失败（${status}）`;
+  return reason ? `${head}：${reason}` : head;
+}
+
+// stepNote is a history step's note: the system's notes in Chinese, a
+// person's note as they wrote it.
+export function stepNote(s) {
+  const note = s.note || '';
+  if (s.by !== 'system' || !note || lang() === 'en') return note;
+  for (const [re, zh] of systemNotes) {
+    const m = note.match(re);
+    if (m) return typeof zh === 'function' ? zh(m) : zh;
+  }
+  return note;
+}
+
+// historyLine is one step of an incident's history, in local time.
+export function historyLine(s) {
+  const who = s.by === 'system' ? L('system') : s.by;
+  const parts = [clock(s.at, true), who, stepName(s.action)];
+  if (s.rating) parts.push(L(s.rating));
+  const note = stepNote(s);
+  return parts.join(' ') + (note ? `：${note}` : '');
+}
+
+export const sevRank = { critical: 3, major: 2, minor: 1 };
+
+export function header(active, me) {
   const h = document.querySelector('header');
   const nav = h.querySelector('nav');
-  for (const [href, key] of [['/', 'wall'], ['/uptime', 'uptime']]) {
+  nav.setAttribute('aria-label', L('nav'));
+  const links = [['/', 'wall']];
+  if (!me || me.role === 'operator' || me.role === 'admin') links.push(['/county', 'county']);
+  if (me?.township) links.push(['/township/' + encodeURIComponent(me.township), 'desk']);
+  links.push(['/uptime', 'uptime']);
+  for (const [href, key] of links) {
     const a = el('a', active === key ? 'active' : '', L(key));
     a.href = href;
+    if (active === key) a.setAttribute('aria-current', 'page');
     nav.append(a);
   }
   h.append(langToggle());
+}
+
+// notice shows a short message that reads itself out to screen readers.
+export function notice(text, bad = false) {
+  let box = document.getElementById('notice');
+  if (!box) {
+    box = el('div', 'notice');
+    box.id = 'notice';
+    box.setAttribute('role', 'status');
+    document.body.append(box);
+  }
+  box.textContent = text;
+  box.classList.toggle('bad', bad);
+  box.classList.add('show');
+  clearTimeout(box.timer);
+  box.timer = setTimeout(() => box.classList.remove('show'), 6000);
+}
+
+// villageIndex maps village ids to {name, township, townshipName} from a topology.
+export function villageIndex(topo) {
+  const m = new Map();
+  for (const t of topo?.townships || []) for (const v of t.villages) m.set(v.id, { ...v, township: t.id, townshipName: t.name });
+  return m;
+}
+
+// csvDownload saves rows as a CSV file with a byte-order mark, so Excel on
+// Chinese Windows opens it as UTF-8.
+export function csvDownload(name, rows) {
+  const esc = (v) => { const s = String(v ?? ''); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+  const text = '\ufeff' + rows.map((r) => r.map(esc).join(',')).join('\r\n') + '\r\n';
+  const a = el('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  return text;
 }

@@ -48,8 +48,9 @@ export class Player {
     ws.onclose = () => {
       this.cleanup();
       if (!this.stopped) {
-        setTimeout(() => !this.stopped && this.open(), this.delay);
-        this.delay = Math.min(this.delay * 2, 30000);
+        // Capped near 4 s with jitter: a tile is back within seconds of a hub restart.
+        setTimeout(() => !this.stopped && this.open(), this.delay * (0.75 + Math.random() * 0.5));
+        this.delay = Math.min(this.delay * 2, 4000);
       }
     };
   }

@@ -1,4 +1,4 @@
-import { api, connect, el, L, ago, countdown, header, token, askToken } from './common.js';
+import { api, connect, el, L, ago, countdown, header, token, askToken, historyLine } from './common.js';
 
 const township = decodeURIComponent(location.pathname.split('/')[2] || '');
 const incidents = new Map(), cameras = new Map(), sensors = new Map();
@@ -58,7 +58,7 @@ function card(inc, readOnly) {
   if (errors.has(inc.id)) c.append(el('div', 'err', errors.get(inc.id)));
   const hist = el('ul', 'hist');
   for (const s of inc.history.slice(-6)) {
-    hist.append(el('li', '', `${new Date(s.at).toLocaleString()} ${s.by} ${L(s.action)}${s.note ? ': ' + s.note : ''}`));
+    hist.append(el('li', '', historyLine(s)));
   }
   c.append(hist);
   return c;

@@ -1,127 +1,319 @@
-import { api, connect, el, L, ago, countdown, header, token, askToken } from './common.js';
+// The wall: live tiles in any of eight layouts, a camera tree to put any
+// camera on any tile, paging and 轮巡 tours, named layouts kept on the
+// server, and a ticker on which no alarm can be missed (ordered by overdue,
+// severity, time; sound until acknowledged; the front tile kept for the
+// most severe alarm).
+import { api, connect, el, L, ago, clock, countdown, deadlineText, isPast, header, token, askToken, causeText, sevRank, villageIndex, notice } from './common.js';
 import { Player } from './player.js';
+import { Alarm } from './alarm.js';
+import { Drawer, waitingStep } from './drawer.js';
+import { Layouts, LAYOUTS, tileCount } from './layouts.js';
+import { Tree } from './tree.js';
 
+const params = new URL(location.href).searchParams;
+const wallMode = params.get('wall') === '1';
 const cameras = new Map();   // id → status
 const incidents = new Map(); // id → incident
-let topo = { townships: [] };
-let order = [];              // camera ids in tile order
-let layout = Number(new URL(location.href).searchParams.get('layout') || localStorage.getItem('snowhub.layout') || 3);
-const tiles = new Map();     // id → {el, player}
-let highlighted = null, highlightUntil = 0;
-let updated = null;
+let topo = { townships: [] }, villages = new Map(), me = null;
+let order = [];              // every camera id, in tile order
+let layout = LAYOUTS[params.get('layout')] ? params.get('layout') : (localStorage.getItem('snowhub.layout') || '3');
+let page = 0;
+let tour = null;             // {name, cameras, every, timer}
+let front = null;            // {incident, camera}: the alarm holding the front tile
+let connected = false, updated = null;
+let pending = null;          // the saved layout to apply once cameras are known
+const tiles = [];            // slot → {el, video, cap, down, note, label, id, player}
+let focusedSlot = 0;
 
-function villageName(id) {
-  for (const t of topo.townships) for (const v of t.villages) if (v.id === id) return v.name;
-  return id || '';
+const alarm = new Alarm({ muteButton: document.getElementById('mute'), unlockButton: document.getElementById('sound-unlock') });
+const drawer = new Drawer(document.getElementById('drawer'), { villages: () => villages, cameras: () => cameras, show: (ids) => bringToFront(ids, null) });
+const layouts = new Layouts({ apply: applySaved, current: currentLayout });
+let tree = null;
+
+const key = (id) => villages.get(cameras.get(id)?.village)?.key_cameras?.includes(id);
+
+// An incident still needing a person's eye: opened or dispatched, not yet
+// acknowledged. It sounds, and it may hold the front tile.
+export function isAlarm(i) {
+  return (i.state === 'opened' || i.state === 'dispatched') && !acknowledged(i);
+}
+function acknowledged(i) { return !!i.acknowledged_at || (i.history || []).some((s) => s.action === 'acknowledge'); }
+
+function overdue(i) { return !!i.overdue || (i.state !== 'reviewed' && i.state !== 'held' && isPast(i.deadline)); }
+
+// The ticker's order: overdue first, then severity, then the newest.
+export function tickerOrder(a, b) {
+  return (overdue(b) - overdue(a)) || ((sevRank[b.severity] || 0) - (sevRank[a.severity] || 0)) ||
+    (new Date(b.opened_at) - new Date(a.opened_at));
 }
 
 function camerasOfIncident(inc) {
-  if (inc.cameras?.length) return inc.cameras;
-  if (cameras.has(inc.device)) return [inc.device];
-  for (const t of topo.townships) for (const v of t.villages) if (v.id === inc.village) return v.cameras;
-  return [];
+  const ids = [...(inc.cameras || [])];
+  if (cameras.has(inc.device)) ids.push(inc.device);
+  const v = villages.get(inc.village);
+  if (v) ids.push(...(v.key_cameras || []), ...v.cameras);
+  return ids.filter((id) => cameras.has(id));
 }
 
-function bringToFront(ids) {
+function perPage() { return tileCount(layout); }
+function pages() { return Math.max(1, Math.ceil(order.length / perPage())); }
+
+// bringToFront puts a camera on the first tile of the first page; with an
+// incident it holds that tile for the alarm.
+function bringToFront(ids, inc) {
   const first = ids.find((id) => cameras.has(id));
   if (!first) return;
+  stopTour();
   order = [first, ...order.filter((x) => x !== first)];
-  highlighted = first;
-  highlightUntil = Date.now() + 30000;
+  page = 0;
+  if (inc) front = { incident: inc.id, camera: first };
   renderTiles();
-  tiles.get(first)?.el.focus();
+  tiles[0]?.el.focus({ preventScroll: true });
 }
 
-function tile(id) {
-  let t = tiles.get(id);
-  if (t) return t;
+// A new alarm takes the front tile only if it is at least as severe as the
+// alarm holding it now.
+function offerFront(inc) {
+  const held = front && incidents.get(front.incident);
+  if (held && isAlarm(held) && (sevRank[inc.severity] || 0) < (sevRank[held.severity] || 0)) return false;
+  bringToFront(camerasOfIncident(inc), inc);
+  window.__frontAt = window.__frontAt || {};
+  window.__frontAt[inc.id] = Date.now();
+  return true;
+}
+
+function makeTile(slot) {
   const e = el('div', 'tile');
   e.tabIndex = 0;
+  e.dataset.slot = String(slot);
   const video = el('video');
   video.muted = true; video.autoplay = true; video.playsInline = true;
+  video.setAttribute('aria-hidden', 'true');
+  const label = el('div', 'alarm-label');
   const cap = el('div', 'cap');
   const down = el('div', 'down');
-  e.append(video, down, cap);
-  e.ondblclick = () => setLayout(layout === 1 ? 3 : 1, id);
   const note = el('div', 'note');
-  e.append(note);
+  e.append(video, label, down, note, cap);
+  const t = { el: e, video, cap, down, note, label, id: null, player: null };
   // The browser cannot decode this camera's codec (H.265 in most): say so
   // rather than show a black tile that seems to load.
   video.addEventListener('unsupported', (ev) => {
-    note.textContent = `此浏览器无法播放该摄像机的视频编码 (${ev.detail})，请改用子码流或支持 H.265 的浏览器 · This browser cannot play this codec`;
+    note.textContent = `此浏览器无法播放该摄像机的视频编码（${ev.detail}），请改用子码流或支持 H.265 的浏览器 · This browser cannot play this codec`;
     e.classList.add('unsupported');
   });
-  t = { el: e, video, cap, down, note, player: new Player(video, id) };
-  tiles.set(id, t);
+  e.onfocus = () => { focusedSlot = slot; };
+  e.ondblclick = () => { if (t.id) enlarge(t.id); };
+  e.addEventListener('dragover', (ev) => { ev.preventDefault(); e.classList.add('drop'); });
+  e.addEventListener('dragleave', () => e.classList.remove('drop'));
+  e.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    e.classList.remove('drop');
+    const id = ev.dataTransfer.getData('text/x-camera');
+    if (id) placeCamera(id, slot);
+  });
   return t;
 }
 
-function updateTile(id) {
-  const c = cameras.get(id), t = tiles.get(id);
-  if (!c || !t) return;
-  t.el.className = `tile ${c.state}` + (id === highlighted && Date.now() < highlightUntil ? ' highlight' : '') +
-    (t.note.textContent ? ' unsupported' : '');
-  const badge = el('span', `badge ${c.state}`, L(c.state));
-  const fps = el('span', 'status', c.state === 'online' || c.state === 'degraded' ? `${(c.fps || 0).toFixed(0)} fps` : '');
-  t.cap.replaceChildren(el('span', 'name', c.name || id), fps, badge);
-  t.down.textContent = c.state === 'offline' ? `${L('offlineSince')} ${new Date(c.since).toLocaleTimeString()}` : '';
+// placeCamera puts a camera on a tile of the current page (swapping with
+// wherever it was).
+function placeCamera(id, slot = focusedSlot) {
+  if (!cameras.has(id)) return;
+  stopTour();
+  const pos = page * perPage() + slot;
+  const from = order.indexOf(id);
+  while (order.length <= pos) order.push(null);
+  const prev = order[pos];
+  order[pos] = id;
+  if (from >= 0 && from !== pos) order[from] = prev;
+  order = order.filter((x, i) => x !== null || i < pos);
+  renderTiles();
+  tiles[slot]?.el.focus({ preventScroll: true });
+}
+
+function setCamera(t, id) {
+  if (t.id === id) return;
+  t.player?.stop();
+  visible.unobserve(t.el);
+  t.id = id;
+  t.note.textContent = '';
+  t.el.classList.remove('unsupported');
+  t.player = id ? new Player(t.video, id) : null;
+  if (id) visible.observe(t.el);
+  else t.video.removeAttribute('src');
+}
+
+function updateTile(t) {
+  const id = t.id, c = id && cameras.get(id);
+  const state = !connected ? 'unknown' : (c?.state || 'unknown');
+  const inc = front && front.camera === id ? incidents.get(front.incident) : null;
+  const alarmed = inc && isAlarm(inc);
+  t.el.className = `tile ${id ? state : 'empty'}` + (alarmed ? ` alarm sev-${inc.severity}` : '') + (t.note.textContent ? ' unsupported' : '') + (!connected ? ' stale' : '');
+  t.label.textContent = alarmed ? `${L(inc.severity)} · ${inc.title}` : '';
+  if (!id) {
+    t.cap.replaceChildren(el('span', 'name', L('emptyTile')));
+    t.el.setAttribute('aria-label', L('emptyTile'));
+    t.down.textContent = '';
+    return;
+  }
+  const name = el('span', 'name', c?.name || id);
+  const k = key(id) ? el('span', 'key', '★') : null;
+  if (k) k.title = L('keyCrossing');
+  const fps = el('span', 'fps', connected && (state === 'online' || state === 'degraded') ? `${(c.fps || 0).toFixed(0)} ${L('fps')}` : '');
+  const badge = el('span', `badge ${state}`, L(state));
+  t.cap.replaceChildren(...[k, name, fps, badge].filter(Boolean));
+  t.el.setAttribute('aria-label', `${c?.name || id} ${L(state)}`);
+  t.down.textContent = connected && state === 'offline'
+    ? `${L('offlineSince')} ${clock(c.since)}${c.cause ? ' · ' + causeText(c.cause) : ''}` : '';
 }
 
 const visible = new IntersectionObserver((entries) => {
   for (const e of entries) {
-    const id = [...tiles].find(([, t]) => t.el === e.target)?.[0];
-    const t = tiles.get(id);
-    if (!t) continue;
+    const t = tiles.find((x) => x.el === e.target);
+    if (!t?.player) continue;
     if (e.isIntersecting && !document.hidden) t.player.start(); else t.player.stop();
   }
 });
 
 function renderTiles() {
   const grid = document.getElementById('grid');
-  grid.className = `grid l${layout}`;
-  const shown = order.slice(0, layout * layout);
-  for (const [id, t] of tiles) {
-    if (!shown.includes(id)) { t.player.stop(); visible.unobserve(t.el); t.el.remove(); tiles.delete(id); }
-  }
-  grid.replaceChildren(...shown.map((id) => {
-    const t = tile(id);
-    updateTile(id);
-    visible.observe(t.el);
-    return t.el;
-  }));
+  const n = perPage();
+  grid.className = `grid ${LAYOUTS[layout].cls}`;
+  page = Math.min(page, pages() - 1);
+  while (tiles.length < n) tiles.push(makeTile(tiles.length));
+  for (let i = n; i < tiles.length; i++) setCamera(tiles[i], null);
+  const shown = tiles.slice(0, n);
+  shown.forEach((t, i) => { setCamera(t, order[page * n + i] || null); updateTile(t); });
+  if (grid.children.length !== n || shown.some((t, i) => grid.children[i] !== t.el)) grid.replaceChildren(...shown.map((t) => t.el));
+  renderToolbar();
 }
 
-function setLayout(n, focus) {
-  layout = n;
-  localStorage.setItem('snowhub.layout', String(n));
-  document.getElementById('layout').value = String(n);
-  if (focus) order = [focus, ...order.filter((x) => x !== focus)];
+function enlarge(id) {
+  const prev = layout;
+  setLayout('1');
+  placeCamera(id, 0);
+  enlarge.prev = prev;
+}
+
+function setLayout(name) {
+  if (!LAYOUTS[name]) return;
+  const firstShown = order[page * perPage()];
+  layout = name;
+  localStorage.setItem('snowhub.layout', name);
+  page = firstShown ? Math.floor(order.indexOf(firstShown) / perPage()) : 0;
   renderTiles();
 }
 
+function setPage(p) {
+  page = ((p % pages()) + pages()) % pages();
+  renderTiles();
+}
+
+function startTour(name, ids, every) {
+  stopTour();
+  ids = ids.filter((id) => cameras.has(id));
+  if (!ids.length) return;
+  tour = { name, cameras: ids, every: Math.max(5, every || 20) };
+  order = [...ids, ...order.filter((x) => x && !ids.includes(x))];
+  page = 0;
+  tour.timer = setInterval(() => {
+    const n = Math.ceil(tour.cameras.length / perPage());
+    setPage(n > 1 ? (page + 1) % n : 0);
+  }, tour.every * 1000);
+  renderTiles();
+}
+
+function stopTour() {
+  if (!tour) return;
+  clearInterval(tour.timer);
+  tour = null;
+  renderToolbar();
+}
+
+function currentLayout() {
+  const n = perPage();
+  return { layout, cameras: order.slice(page * n, page * n + n).filter(Boolean), tour: tour ? { name: tour.name, cameras: tour.cameras, every: tour.every } : null };
+}
+
+function applySaved(s) {
+  if (!s) return;
+  if (LAYOUTS[s.layout]) { layout = s.layout; localStorage.setItem('snowhub.layout', layout); }
+  const ids = (s.cameras || []).filter((id) => cameras.has(id));
+  order = [...ids, ...order.filter((x) => x && !ids.includes(x))];
+  page = 0;
+  if (s.tour?.cameras?.length) startTour(s.tour.name, s.tour.cameras, s.tour.every);
+  else { stopTour(); renderTiles(); }
+}
+
+function renderToolbar() {
+  const bar = document.getElementById('toolbar');
+  if (!bar || wallMode) return;
+  if (!bar.firstChild) {
+    const sel = el('select');
+    sel.id = 'layout';
+    sel.setAttribute('aria-label', L('layoutLabel'));
+    for (const [k, v] of Object.entries(LAYOUTS)) sel.append(new Option(v.label, k));
+    sel.onchange = () => setLayout(sel.value);
+    const prev = el('button', '', '‹');
+    prev.id = 'page-prev'; prev.setAttribute('aria-label', L('prevPage'));
+    prev.onclick = () => { stopTour(); setPage(page - 1); };
+    const pg = el('span', 'pageno');
+    pg.id = 'page-no';
+    const next = el('button', '', '›');
+    next.id = 'page-next'; next.setAttribute('aria-label', L('nextPage'));
+    next.onclick = () => { stopTour(); setPage(page + 1); };
+    const tb = el('button', '', L('tour'));
+    tb.id = 'tour';
+    tb.onclick = () => tour ? stopTour() : startTour(L('all'), [...order.filter(Boolean)], Number(document.getElementById('tour-every').value));
+    const every = el('input');
+    every.id = 'tour-every'; every.type = 'number'; every.min = '5'; every.value = '20';
+    every.setAttribute('aria-label', L('tourEvery'));
+    bar.append(sel, prev, pg, next, tb, every, layouts.controls());
+  }
+  document.getElementById('layout').value = layout;
+  document.getElementById('page-no').textContent = `${page + 1} / ${pages()} ${L('page')}`;
+  const tb = document.getElementById('tour');
+  tb.textContent = tour ? `${L('tourStop')}（${tour.name}）` : L('tour');
+  tb.classList.toggle('primary', !!tour);
+  tb.setAttribute('aria-pressed', tour ? 'true' : 'false');
+}
+
 function renderIncidents() {
-  const list = [...incidents.values()].filter((i) => i.state !== 'reviewed')
-    .sort((a, b) => new Date(b.opened_at) - new Date(a.opened_at)).slice(0, 200);
+  const list = [...incidents.values()].filter((i) => i.state !== 'reviewed').sort(tickerOrder).slice(0, 200);
   const box = document.getElementById('incidents');
-  box.replaceChildren(...list.map((i) => {
-    const d = el('div', `inc sev-${i.severity}`);
-    const meta = el('div', 'm');
-    const cd = countdown(i.deadline);
-    meta.append(el('span', '', L(i.severity)), el('span', '', villageName(i.village)), el('span', '', L(i.state)),
-      el('span', '', ago(i.opened_at)), el('span', i.overdue || cd === L('overdue') ? 'overdue' : '', i.overdue ? L('overdue') : cd));
-    d.append(el('div', 't', i.title), meta);
-    d.onclick = () => bringToFront(camerasOfIncident(i));
-    return d;
-  }));
-  document.getElementById('inc-title').textContent = `${L('incidents')} (${list.length})`;
+  if (!list.length) {
+    box.replaceChildren(el('p', 'empty', L('noIncidents')));
+  } else {
+    box.replaceChildren(...list.map((i) => {
+      const d = el('button', `inc sev-${i.severity}` + (isAlarm(i) ? ' alarming' : '') + (overdue(i) ? ' late' : ''));
+      d.type = 'button';
+      d.dataset.id = i.id;
+      const top = el('div', 'top');
+      top.append(el('span', `sev sev-${i.severity}`, L(i.severity)), el('span', 't', i.title));
+      const meta = el('div', 'm');
+      const v = villages.get(i.village);
+      meta.append(el('span', '', v ? `${v.townshipName} ${v.name}` : (i.village || '')), el('span', '', L(i.state)),
+        el('span', '', ago(i.opened_at)));
+      const dl = el('div', overdue(i) ? 'dl overdue' : 'dl', i.deadline ? deadlineText(waitingStep(i), i.deadline) : '');
+      d.append(top, meta, dl);
+      d.onclick = () => { bringToFront(camerasOfIncident(i), isAlarm(i) ? i : null); drawer.open(i); };
+      return d;
+    }));
+  }
+  document.getElementById('inc-title').textContent = `${L('incidents')}（${list.length}）`;
 }
 
 function renderStatus() {
+  const box = document.getElementById('status');
+  if (!connected) { box.textContent = L('unknownState'); box.classList.add('stale'); return; }
+  box.classList.remove('stale');
   let on = 0, off = 0;
   for (const c of cameras.values()) { if (c.state === 'online' || c.state === 'degraded') on++; else if (c.state === 'offline') off++; }
   const open = [...incidents.values()].filter((i) => i.state !== 'reviewed').length;
-  document.getElementById('status').textContent =
-    `${L('cameras')} ${L('online')} ${on} · ${L('offline')} ${off} · ${L('incidents')} ${open}` + (updated ? ` · ${L('updated')} ${updated.toLocaleTimeString()}` : '');
+  box.textContent = `${L('cameras')} ${L('online')} ${on} · ${L('offline')} ${off} · ${L('incidents')} ${open}` + (updated ? ` · ${L('updated')} ${clock(updated, true)}` : '');
+}
+
+function refreshAlarm() {
+  alarm.update([...incidents.values()].filter(isAlarm));
 }
 
 function onMessage(m) {
@@ -131,44 +323,78 @@ function onMessage(m) {
     for (const c of m.data.cameras) cameras.set(c.id, c);
     for (const i of m.data.incidents) incidents.set(i.id, i);
     const known = new Set(order);
-    order = order.filter((id) => cameras.has(id)).concat([...cameras.keys()].filter((id) => !known.has(id)));
-    renderTiles(); renderIncidents();
+    order = order.filter((id) => id && cameras.has(id)).concat(sortedCameras().filter((id) => !known.has(id)));
+    if (pending) { applySaved(pending); pending = null; }
+    renderTiles(); renderIncidents(); tree?.render();
+    // The most severe alarm waiting holds the front tile.
+    const top = [...incidents.values()].filter(isAlarm).sort(tickerOrder)[0];
+    if (top && !front) offerFront(top);
   } else if (m.type === 'camera') {
     const isNew = !cameras.has(m.data.id);
     cameras.set(m.data.id, { ...cameras.get(m.data.id), ...m.data });
-    if (isNew) { order.push(m.data.id); renderTiles(); } else updateTile(m.data.id);
+    if (isNew) { order.push(m.data.id); renderTiles(); } else { const t = tiles.find((x) => x.id === m.data.id); if (t) updateTile(t); }
+    tree?.update(m.data.id);
   } else if (m.type === 'incident') {
     const isNew = !incidents.has(m.data.id);
     incidents.set(m.data.id, m.data);
-    if (isNew) bringToFront(camerasOfIncident(m.data));
+    if (isNew && isAlarm(m.data)) offerFront(m.data);
+    else if (front?.incident === m.data.id) renderTiles();
     renderIncidents();
+    drawer.refresh(m.data);
   }
+  refreshAlarm();
+  renderStatus();
+}
+
+// Key crossings first, then the configuration's order by township and village.
+function sortedCameras() {
+  const ids = [];
+  for (const t of topo.townships) for (const v of t.villages) ids.push(...v.cameras);
+  for (const id of cameras.keys()) if (!ids.includes(id)) ids.push(id);
+  return ids.filter((id) => cameras.has(id)).sort((a, b) => (key(b) ? 1 : 0) - (key(a) ? 1 : 0));
+}
+
+function onState(up) {
+  connected = up;
+  for (const t of tiles) updateTile(t);
+  tree?.render();
   renderStatus();
 }
 
 async function main() {
   if (!token()) { askToken(); return; }
-  header('wall');
-  document.getElementById('title').textContent = L('wall');
+  if (wallMode) document.body.classList.add('wallmode');
   try {
+    me = await api('/api/v1/me');
     topo = await api('/api/v1/topology');
+    villages = villageIndex(topo);
     document.title = `${topo.county.name} ${L('wall')} · snowhub`;
-  } catch (e) { if (e.message === 'unauthorized') return; }
-  document.getElementById('layout').value = String(layout);
-  document.getElementById('layout').onchange = (e) => setLayout(Number(e.target.value));
+    document.getElementById('title').textContent = `${topo.county.name} ${L('wall')}`;
+  } catch (e) { if (e.status === 401) return; notice(e.message, true); }
+  header('wall', me);
+  tree = new Tree(document.getElementById('tree'), { topo, villages, cameras, connected: () => connected, place: (id) => placeCamera(id), tour: startTour });
+  tree.render();
+  renderToolbar();
   document.addEventListener('keydown', (e) => {
-    if (e.target.tagName === 'INPUT') return;
-    if (['1', '2', '3', '4'].includes(e.key)) setLayout(Number(e.key));
-    if (e.key === 'Escape') setLayout(3);
+    if (['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName)) return;
+    const byKey = { 1: '1', 2: '2', 3: '3', 4: '4', 5: '5', 6: '6', 7: '1+5', 8: '1+7' };
+    if (byKey[e.key]) setLayout(byKey[e.key]);
+    if (e.key === 'PageDown') setPage(page + 1);
+    if (e.key === 'PageUp') setPage(page - 1);
+    if (e.key === 'Escape') { if (drawer.isOpen()) drawer.close(); else if (enlarge.prev) { setLayout(enlarge.prev); enlarge.prev = null; } }
     if (e.key === 'Enter' && document.activeElement?.classList.contains('tile')) {
-      const id = [...tiles].find(([, t]) => t.el === document.activeElement)?.[0];
-      if (id) setLayout(1, id);
+      const t = tiles[Number(document.activeElement.dataset.slot)];
+      if (t?.id) enlarge(t.id);
     }
   });
   document.addEventListener('visibilitychange', () => {
-    for (const t of tiles.values()) document.hidden ? t.player.stop() : t.player.start();
+    for (const t of tiles) if (t.player) document.hidden ? t.player.stop() : t.player.start();
   });
-  setInterval(() => { renderIncidents(); for (const id of tiles.keys()) updateTile(id); }, 1000);
-  connect(onMessage);
+  setInterval(() => { renderIncidents(); for (const t of tiles) updateTile(t); renderStatus(); }, 1000);
+  pending = await layouts.load();
+  connect(onMessage, onState);
 }
 main();
+
+// For tests and the console.
+window.snowhubWall = { order: () => order, page: () => page, layout: () => layout, tour: () => tour, front: () => front, alarm, setLayout, placeCamera, startTour };

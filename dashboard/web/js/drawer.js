@@ -1,0 +1,82 @@
+// The incident detail drawer: what happened, where, who holds it and until
+// when, its cameras, and its full history. Pages add their own actions.
+import { el, L, clock, deadlineText, historyLine, causeText, dur, stepName } from './common.js';
+
+export class Drawer {
+  constructor(root, { villages, cameras, show, actions }) {
+    Object.assign(this, { root, villages, cameras, show, actions });
+    this.inc = null;
+  }
+
+  isOpen() { return !this.root.hidden; }
+
+  open(inc) {
+    this.inc = inc;
+    this.render();
+    this.root.hidden = false;
+    this.root.querySelector('.close')?.focus();
+  }
+
+  close() {
+    this.root.hidden = true;
+    this.inc = null;
+  }
+
+  refresh(inc) {
+    if (this.inc && this.inc.id === inc.id) { this.inc = inc; this.render(); }
+  }
+
+  render() {
+    const i = this.inc;
+    if (!i) return;
+    const v = this.villages().get(i.village);
+    const head = el('div', 'drawer-head');
+    const h = el('h2', '', i.title);
+    h.id = 'drawer-title';
+    const x = el('button', 'close', '×');
+    x.type = 'button';
+    x.setAttribute('aria-label', L('close'));
+    x.onclick = () => this.close();
+    head.append(el('span', `sev sev-${i.severity}`, L(i.severity)), h, x);
+    const dl = el('dl', 'facts');
+    const row = (k, val) => { if (val) dl.append(el('dt', '', k), el('dd', '', val)); };
+    row(L('state'), L(i.state) + (i.overdue ? ` · ${L('overdue')}` : ''));
+    row(L('village'), v ? `${v.townshipName} ${v.name}` : i.village);
+    const dev = i.device && this.cameras().get(i.device);
+    row(L('device'), i.device ? `${dev?.name || i.device}（${i.device}）${dev?.cause ? ' · ' + causeText(dev.cause) : ''}` : '');
+    row(L('deadline'), i.deadline ? deadlineText(waitingStep(i), i.deadline) : '');
+    row(L('owner'), i.owner === 'county' ? L('countyLevel') : (this.townshipName(i.owner) || i.owner));
+    if (i.assignee) row(L('assign'), `${i.assignee.name}（${clock(i.assignee.at)}）`);
+    if (i.source) row('来源', i.source + (i.ref ? ` · ${i.ref}` : ''));
+    if (i.count > 1) row('报警次数', String(i.count));
+    if (i.late_steps?.length) row('超时环节', i.late_steps.map((s) => `${stepName(s.step)} ${s.late_s ? dur(s.late_s) : (s.late_by || '')}`).join('；'));
+    if (i.ratings?.length) row('评价', i.ratings.map((r) => `${L(r.rating)}（${clock(r.at)}）`).join('；'));
+    if (i.score !== undefined && i.score !== null) row('考单得分', String(i.score));
+    const cams = el('div', 'cams');
+    const ids = [...new Set([...(i.cameras || []), ...(this.cameras().has(i.device) ? [i.device] : []), ...(v?.cameras || [])])].filter((id) => this.cameras().has(id));
+    for (const id of ids.slice(0, 12)) {
+      const b = el('button', '', `▶ ${this.cameras().get(id)?.name || id}`);
+      b.type = 'button';
+      b.onclick = () => this.show([id]);
+      cams.append(b);
+    }
+    const acts = el('div', 'actions');
+    if (this.actions) acts.append(...this.actions(i));
+    const hist = el('ol', 'hist');
+    for (const s of i.history || []) hist.append(el('li', '', historyLine(s)));
+    this.root.replaceChildren(head, acts, dl, el('h3', '', L('showCamera')), cams, el('h3', '', L('history')), hist);
+  }
+
+  townshipName(id) {
+    for (const v of this.villages().values()) if (v.township === id) return v.townshipName;
+    return '';
+  }
+}
+
+// waitingStep is the step an incident waits for: the due whose time is its
+// deadline when the hub lists them, else the step that follows its state.
+export function waitingStep(i) {
+  const d = (i.dues || []).find((x) => new Date(x.due).getTime() === new Date(i.deadline).getTime()) || i.dues?.[0];
+  if (d) return d.step;
+  return { opened: 'dispatch', dispatched: 'accept', accepted: 'resolve', resolved: 'evaluate', evaluated: 'review', held: 'hold' }[i.state] || i.state;
+}
