@@ -34,6 +34,10 @@ type Limits struct {
 	// in bytes, besides dashboard.history in events: a resume older than
 	// what is kept gets a snapshot.
 	HistoryBytes int
+	// RefusalBurst refused requests (4xx) per user, then one each
+	// RefusalEvery; past that the user's requests answer 429.
+	RefusalBurst int
+	RefusalEvery time.Duration
 }
 
 // DefaultLimits are the limits of a county hub.
@@ -47,6 +51,8 @@ var DefaultLimits = Limits{
 	WSControlRate:     2,
 	WSControlBurst:    10,
 	HistoryBytes:      32 << 20,
+	RefusalBurst:      30,
+	RefusalEvery:      2 * time.Second,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -74,6 +80,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.WSControlBurst > 0 {
 		d.WSControlBurst = l.WSControlBurst
+	}
+	if l.RefusalBurst > 0 {
+		d.RefusalBurst = l.RefusalBurst
+	}
+	if l.RefusalEvery > 0 {
+		d.RefusalEvery = l.RefusalEvery
 	}
 	if l.HistoryBytes > 0 {
 		d.HistoryBytes = l.HistoryBytes

@@ -104,6 +104,7 @@ type Server struct {
 	up       websocket.Upgrader
 	shutdown chan struct{}
 	layouts  *layoutStore
+	refused  *refusals
 }
 
 // New builds the server; Start listens.
@@ -136,6 +137,7 @@ func New(o Options) (*Server, error) {
 	s.up = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 16 << 10, CheckOrigin: s.checkOrigin}
 	s.o.Limits = o.Limits.withDefaults()
 	s.hub.limits = s.o.Limits
+	s.refused = newRefusals(s.o.Limits.RefusalEvery, s.o.Limits.RefusalBurst)
 	s.srv = s.o.Limits.httpServer(s.routes())
 	return s, nil
 }
@@ -277,7 +279,7 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p auth.Pr
 			writeError(w, http.StatusUnauthorized, msg)
 			return
 		}
-		h(w, r, p)
+		s.refused.guard(w, r, p, h)
 	}
 }
 
