@@ -8,20 +8,24 @@ import "time"
 // Config is the whole hub configuration. Field names follow the YAML keys of
 // docs/configuration.md; unknown keys are errors.
 type Config struct {
-	Listen    string          `yaml:"listen"`
-	DataDir   string          `yaml:"data_dir"`
-	Log       LogConfig       `yaml:"log"`
-	MQTT      MQTTConfig      `yaml:"mqtt"`
-	Influx    InfluxConfig    `yaml:"influx"`
-	County    Area            `yaml:"county"`
-	Townships []Township      `yaml:"townships"`
-	Cameras   []Camera        `yaml:"cameras"`
-	Sensors   []Sensor        `yaml:"sensors"`
-	Users     []User          `yaml:"users"`
-	Camera    CameraDefaults  `yaml:"camera"`
-	Alerts    AlertsConfig    `yaml:"alerts"`
-	Dashboard DashboardConfig `yaml:"dashboard"`
-	Notify    NotifyConfig    `yaml:"notify"`
+	Listen    string       `yaml:"listen"`
+	DataDir   string       `yaml:"data_dir"`
+	Log       LogConfig    `yaml:"log"`
+	MQTT      MQTTConfig   `yaml:"mqtt"`
+	Influx    InfluxConfig `yaml:"influx"`
+	County    Area         `yaml:"county"`
+	Townships []Township   `yaml:"townships"`
+	Cameras   []Camera     `yaml:"cameras"`
+	Sensors   []Sensor     `yaml:"sensors"`
+	Users     []User       `yaml:"users"`
+	// People are the grid workers and cadres an incident can be assigned
+	// to (派人); departments are those summoned into a matter.
+	People      []Person        `yaml:"people"`
+	Departments []Department    `yaml:"departments"`
+	Camera      CameraDefaults  `yaml:"camera"`
+	Alerts      AlertsConfig    `yaml:"alerts"`
+	Dashboard   DashboardConfig `yaml:"dashboard"`
+	Notify      NotifyConfig    `yaml:"notify"`
 
 	// Path is the file the configuration was loaded from ("" for embedded).
 	Path string `yaml:"-"`
@@ -96,8 +100,34 @@ type Township struct {
 }
 
 type Village struct {
+	ID    string `yaml:"id"`
+	Name  string `yaml:"name"`
+	Grids []Grid `yaml:"grids"`
+	Cadre string `yaml:"cadre"` // person id of the township cadre who answers for it (包村干部)
+}
+
+// Grid is the smallest unit of the tree (网格).
+type Grid struct {
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
+}
+
+// Person is someone an incident can be assigned to.
+type Person struct {
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Role     string `yaml:"role"`     // grid_head | grid_worker | keeper | village_police | cadre | other
+	Township string `yaml:"township"` // needed only without a village (a township cadre)
+	Village  string `yaml:"village"`
+	Grid     string `yaml:"grid"`
+	Phone    string `yaml:"phone"`
+}
+
+// Department is summoned into matters (街区吹哨、部门报到).
+type Department struct {
+	ID    string   `yaml:"id"`
+	Name  string   `yaml:"name"`
+	Kinds []string `yaml:"kinds"` // incident kinds it usually answers
 }
 
 type Camera struct {
@@ -109,6 +139,7 @@ type Camera struct {
 	Watch     bool    `yaml:"watch"`
 	FPS       float64 `yaml:"fps"` // expected rate; 0: learn it
 	Key       bool    `yaml:"key"` // a key crossing: its outage is an incident sooner
+	Grid      string  `yaml:"grid"`
 	Lat       float64 `yaml:"lat"`
 	Lon       float64 `yaml:"lon"`
 }
@@ -120,17 +151,20 @@ type Sensor struct {
 	Village string `yaml:"village"`
 	Z2M     string `yaml:"z2m"`    // Zigbee2MQTT friendly name
 	Camera  string `yaml:"camera"` // the camera that looks at it, for the wall
+	Grid    string `yaml:"grid"`
 	// ReportInterval is how often the sensor reports; three missed reports
 	// make it offline (cause "silent"). 0: the default of its kind.
 	ReportInterval time.Duration `yaml:"report_interval"`
 }
 
 type User struct {
-	Name      string `yaml:"name"`
-	Role      string `yaml:"role"` // operator | township | technician | admin
-	Township  string `yaml:"township"`
-	Token     string `yaml:"token"`
-	TokenFile string `yaml:"token_file"`
+	Name       string `yaml:"name"`
+	Role       string `yaml:"role"` // operator | township | technician | admin | village | department
+	Township   string `yaml:"township"`
+	Village    string `yaml:"village"`    // role village
+	Department string `yaml:"department"` // role department
+	Token      string `yaml:"token"`
+	TokenFile  string `yaml:"token_file"`
 }
 
 // CameraDefaults tunes ingest and the health model for all cameras.
@@ -165,14 +199,47 @@ type AlertsConfig struct {
 	GroupWindow   time.Duration `yaml:"group_window"` // default 1m
 	FlapCount     int           `yaml:"flap_count"`   // default 5
 	FlapWindow    time.Duration `yaml:"flap_window"`  // default 10m
+
+	// The closed loop.
+	OnOverdue      string                 `yaml:"on_overdue"`      // supervise (default) | take_over
+	SuperviseEvery Span                   `yaml:"supervise_every"` // between tiers; default: the step's own limit
+	MaxHold        Span                   `yaml:"max_hold"`        // default 7d (critical: deadlines.critical.hold)
+	Calendar       Calendar               `yaml:"calendar"`
+	Classes        map[string]ClassLimits `yaml:"classes"`
+	SelfEvaluation bool                   `yaml:"self_evaluation"` // may the resolver evaluate? default false
+	OnUnsatisfied  string                 `yaml:"on_unsatisfied"`  // reopen | county (default) | none
+	KeepInMemory   Span                   `yaml:"keep_in_memory"`  // reviewed incidents leave memory after, default 90d
+	NoteLimit      int                    `yaml:"note_limit"`      // characters, default 4000
 }
 
+// StepLimits are the time limits of each step, by severity. Any limit takes
+// working days (1wd).
 type StepLimits struct {
-	Dispatch time.Duration `yaml:"dispatch"`
-	Accept   time.Duration `yaml:"accept"`
-	Resolve  time.Duration `yaml:"resolve"`
-	Evaluate time.Duration `yaml:"evaluate"`
-	Review   time.Duration `yaml:"review"`
+	Dispatch Span `yaml:"dispatch"`
+	Accept   Span `yaml:"accept"`
+	Assign   Span `yaml:"assign"` // name someone and send them on site, from accept
+	Resolve  Span `yaml:"resolve"`
+	Evaluate Span `yaml:"evaluate"`
+	Review   Span `yaml:"review"`
+	Report   Span `yaml:"report"` // a summoned department's 报到
+	Hold     Span `yaml:"hold"`   // longest hold; default alerts.max_hold
+}
+
+// ClassLimits override a severity's limits for the steps they name.
+type ClassLimits struct {
+	Accept  Span `yaml:"accept"`
+	Assign  Span `yaml:"assign"`
+	Resolve Span `yaml:"resolve"`
+	Max     Span `yaml:"max"` // longest resolve with extensions (疑难延期); default twice resolve
+}
+
+// Calendar is the county's working week and holidays.
+type Calendar struct {
+	TimeZone      string   `yaml:"time_zone"`      // default Asia/Shanghai
+	Workdays      []string `yaml:"workdays"`       // default mon..fri
+	Holidays      []string `yaml:"holidays"`       // 2026-10-01
+	ExtraWorkdays []string `yaml:"extra_workdays"` // weekend days worked (调休)
+	DayStart      string   `yaml:"day_start"`      // unused by the arithmetic; for pages
 }
 
 // Rule turns device events into incidents.

@@ -27,7 +27,7 @@ func TestExampleIsValid(t *testing.T) {
 	if c.Camera.BackoffMax != time.Minute || c.Influx.BatchSize != 5000 || c.MQTT.MaxPayload != 64<<10 {
 		t.Errorf("defaults not applied: %+v %+v", c.Camera, c.Influx)
 	}
-	if c.Alerts.Deadlines["critical"].Accept != 5*time.Minute {
+	if c.Alerts.Deadlines["critical"].Accept != Dur(5*time.Minute) {
 		t.Errorf("critical accept deadline = %v", c.Alerts.Deadlines["critical"].Accept)
 	}
 }
@@ -61,7 +61,7 @@ func TestBadConfigs(t *testing.T) {
 			`users.yaml:9: users[1].township: unknown township "nowhere"`,
 			`users.yaml:10: users[2].token: the same token as user "desk"`,
 			`users.yaml:10: users[2].township: only township users belong to a township (role is technician)`,
-			`users.yaml:11: users[3].role: "mayor": use one of operator, township, technician, admin`}},
+			`users.yaml:11: users[3].role: "mayor": use one of operator, township, technician, admin, village, department`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

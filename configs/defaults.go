@@ -9,12 +9,26 @@ import (
 
 // DefaultDeadlines are the time limits of each step by severity: machine
 // speed for critical alarms, and the county's own rhythm (a working day to
-// accept, five days to close) for minor ones.
+// name someone, five days to close) for minor ones.
 func DefaultDeadlines() map[string]StepLimits {
+	m, h, d := time.Minute, time.Hour, 24*time.Hour
 	return map[string]StepLimits{
-		"critical": {Dispatch: time.Minute, Accept: 5 * time.Minute, Resolve: 2 * time.Hour, Evaluate: 24 * time.Hour, Review: 72 * time.Hour},
-		"major":    {Dispatch: 10 * time.Minute, Accept: 30 * time.Minute, Resolve: 24 * time.Hour, Evaluate: 72 * time.Hour, Review: 7 * 24 * time.Hour},
-		"minor":    {Dispatch: time.Hour, Accept: 24 * time.Hour, Resolve: 120 * time.Hour, Evaluate: 7 * 24 * time.Hour, Review: 14 * 24 * time.Hour},
+		"critical": {Dispatch: Dur(m), Accept: Dur(5 * m), Assign: Dur(15 * m), Resolve: Dur(2 * h), Evaluate: Dur(d), Review: Dur(3 * d), Report: Dur(30 * m), Hold: Dur(30 * m)},
+		"major":    {Dispatch: Dur(10 * m), Accept: Dur(30 * m), Assign: WD(1), Resolve: Dur(d), Evaluate: Dur(3 * d), Review: Dur(7 * d), Report: Dur(2 * h)},
+		"minor":    {Dispatch: Dur(h), Accept: Dur(d), Assign: WD(1), Resolve: Dur(5 * d), Evaluate: Dur(7 * d), Review: Dur(14 * d), Report: WD(1)},
+	}
+}
+
+// DefaultClasses are the deadline classes of the six tickets: easy matters
+// in 5 days, 12345 tickets and general disputes in 7, hard ones in 30
+// working days.
+func DefaultClasses() map[string]ClassLimits {
+	d := 24 * time.Hour
+	return map[string]ClassLimits{
+		"simple":        {Resolve: Dur(5 * d), Max: Dur(10 * d)},
+		"hotline_12345": {Resolve: Dur(7 * d), Max: Dur(14 * d)},
+		"general":       {Resolve: Dur(7 * d), Max: Dur(14 * d)},
+		"hard":          {Resolve: WD(30), Max: WD(60)},
 	}
 }
 
@@ -75,6 +89,15 @@ func applyDefaults(c *Config) {
 	def(&a.GroupWindow, time.Minute)
 	def(&a.FlapCount, 5)
 	def(&a.FlapWindow, 10*time.Minute)
+	def(&a.OnOverdue, "supervise")
+	def(&a.OnUnsatisfied, "county")
+	def(&a.MaxHold, Dur(7*24*time.Hour))
+	def(&a.KeepInMemory, Dur(90*24*time.Hour))
+	def(&a.NoteLimit, 4000)
+	def(&a.Calendar.TimeZone, "Asia/Shanghai")
+	if len(a.Calendar.Workdays) == 0 {
+		a.Calendar.Workdays = []string{"mon", "tue", "wed", "thu", "fri"}
+	}
 	dl := DefaultDeadlines()
 	if a.Deadlines == nil {
 		a.Deadlines = map[string]StepLimits{}
@@ -83,10 +106,28 @@ func applyDefaults(c *Config) {
 		cur := a.Deadlines[sev]
 		def(&cur.Dispatch, d.Dispatch)
 		def(&cur.Accept, d.Accept)
+		def(&cur.Assign, d.Assign)
 		def(&cur.Resolve, d.Resolve)
 		def(&cur.Evaluate, d.Evaluate)
 		def(&cur.Review, d.Review)
+		def(&cur.Report, d.Report)
+		def(&cur.Hold, d.Hold)
+		def(&cur.Hold, a.MaxHold)
 		a.Deadlines[sev] = cur
+	}
+	if a.Classes == nil {
+		a.Classes = map[string]ClassLimits{}
+	}
+	for name, cl := range DefaultClasses() {
+		if _, ok := a.Classes[name]; !ok {
+			a.Classes[name] = cl
+		}
+	}
+	for name, cl := range a.Classes {
+		if cl.Max.IsZero() && !cl.Resolve.IsZero() {
+			cl.Max = Span{D: 2 * cl.Resolve.D, WD: 2 * cl.Resolve.WD}
+			a.Classes[name] = cl
+		}
 	}
 	for i := range a.Rules {
 		def(&a.Rules[i].Severity, "major")

@@ -137,7 +137,10 @@ func depth(n *yaml.Node, d int) int {
 	return max
 }
 
-var durationType = reflect.TypeOf(time.Duration(0))
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	spanType     = reflect.TypeOf(Span{})
+)
 
 // check walks the YAML tree alongside the Go type it decodes into: it
 // records each key's line, and reports unknown keys and values of the wrong
@@ -158,6 +161,15 @@ func check(p *problems, n *yaml.Node, t reflect.Type, path string) {
 		t = t.Elem()
 	}
 	switch {
+	case t == spanType:
+		if n.Kind != yaml.ScalarNode {
+			p.addAt(n.Line, path, "expected a duration like 30m, 7d or 1wd")
+			return
+		}
+		if _, err := ParseSpan(n.Value); err != nil {
+			p.addAt(n.Line, path, "%s", err.Error())
+		}
+		return
 	case t == durationType:
 		if n.Kind != yaml.ScalarNode {
 			p.addAt(n.Line, path, "expected a duration like 30s or 5m")

@@ -14,7 +14,7 @@ import (
 var SensorKinds = []string{"smoke", "water_level", "leak", "door", "motion", "panic", "power", "temperature", "humidity", "gas"}
 
 // Roles are the user roles of the public interface.
-var Roles = []string{"operator", "township", "technician", "admin"}
+var Roles = []string{"operator", "township", "technician", "admin", "village", "department"}
 
 // RuleTypes are the incident rule types.
 var RuleTypes = []string{"threshold", "alarm", "offline", "degraded", "rate", "camera_event"}
@@ -135,6 +135,8 @@ func validate(p *problems, c *Config) {
 		}
 	}
 
+	departments := validatePeople(p, c, villages, unique)
+
 	names := map[string]bool{}
 	tokens := map[string]string{}
 	if len(c.Users) == 0 {
@@ -158,6 +160,22 @@ func validate(p *problems, c *Config) {
 			p.add(base+".township", "unknown township %q", u.Township)
 		case u.Role != "township" && u.Township != "":
 			p.add(base+".township", "only township users belong to a township (role is %s)", u.Role)
+		}
+		switch {
+		case u.Role == "village" && u.Village == "":
+			p.add(base+".village", "a village user needs its village")
+		case u.Village != "" && u.Role != "village":
+			p.add(base+".village", "only village users belong to a village (role is %s)", u.Role)
+		case u.Village != "" && villages[u.Village] == "":
+			p.add(base+".village", "unknown village %q", u.Village)
+		}
+		switch {
+		case u.Role == "department" && u.Department == "":
+			p.add(base+".department", "a department user needs its department")
+		case u.Department != "" && u.Role != "department":
+			p.add(base+".department", "only department users belong to a department (role is %s)", u.Role)
+		case u.Department != "" && !departments[u.Department]:
+			p.add(base+".department", "unknown department %q", u.Department)
 		}
 		switch {
 		case u.Token == "":
@@ -237,6 +255,7 @@ func validate(p *problems, c *Config) {
 			p.add(base+".for", "must not be negative")
 		}
 	}
+	validateLoop(p, &c.Alerts)
 	if c.Dashboard.History < 1 || c.Dashboard.ClientQueue < 1 {
 		p.add("dashboard", "history and client_queue must be at least 1")
 	}

@@ -1,6 +1,13 @@
-// Package auth holds who is asking: the principal behind a bearer token and
-// the rules of what each role may see.
+// Package auth holds who is asking (the principal behind a bearer token)
+// and the one decision of what each role may do on which scope: Allow.
+// Every package asks Allow rather than testing roles itself.
 package auth
+
+import (
+	"slices"
+
+	"snowhub/internal/event"
+)
 
 // Roles of the public interface.
 const (
@@ -8,26 +15,174 @@ const (
 	RoleTownship   = "township"   // its own township's devices and incidents
 	RoleTechnician = "technician" // devices, health, uptime, maintenance; no incident actions
 	RoleAdmin      = "admin"
+	RoleVillage    = "village"    // one village: its devices and the incidents its township holds
+	RoleDepartment = "department" // a department: only the incidents it was summoned to
 )
 
-// Principal is an authenticated user.
+// County is the owner name of what the county holds.
+const County = "county"
+
+// Principal is an authenticated user. A village user carries its village's
+// township too (the assembly fills it from the topology).
 type Principal struct {
-	Name     string `json:"name"`
-	Role     string `json:"role"`
-	Township string `json:"township,omitempty"`
+	Name       string `json:"name"`
+	Role       string `json:"role"`
+	Township   string `json:"township,omitempty"`
+	Village    string `json:"village,omitempty"`
+	Department string `json:"department,omitempty"`
 }
 
 // County reports whether the principal acts at county level.
 func (p Principal) County() bool { return p.Role == RoleOperator || p.Role == RoleAdmin }
 
+// Level is where the principal acts: county, township, village or department.
+func (p Principal) Level() string {
+	switch p.Role {
+	case RoleOperator, RoleAdmin:
+		return County
+	case RoleTownship, RoleVillage, RoleDepartment:
+		return p.Role
+	}
+	return p.Role
+}
+
 // CanSee reports whether the principal may see devices or incidents of the
-// given township.
+// given township. Village and department users see less than a township:
+// use Allow with a full Scope for them.
 func (p Principal) CanSee(township string) bool {
 	switch p.Role {
 	case RoleOperator, RoleAdmin, RoleTechnician:
 		return true
 	case RoleTownship:
 		return p.Township != "" && p.Township == township
+	}
+	return false
+}
+
+// Actions Allow decides besides the incident steps (which go by their own
+// names: dispatch, accept, assign, resolve, ...).
+const (
+	View        = "view"        // an incident or device in Scope
+	Create      = "create"      // 制单 in Scope's village
+	Maintenance = "maintenance" // set or end a maintenance window in Scope
+	Audit       = "audit"       // the audit log
+	Stats       = "stats"       // figures of Scope's township ("" : the county's)
+	Outbox      = "outbox"      // read the step outbox (other hubs, notifiers)
+)
+
+// Who may take each incident step.
+var (
+	countySteps = []string{"dispatch", "review", "reassign", "approve_extension"}
+	ownerSteps  = []string{"accept", "assign", "resolve", "hold", "resume", "escalate", "extend", "reopen", "evaluate", "summon"}
+	deptSteps   = []string{"report", "done"}
+)
+
+// Scope is what an action touches.
+type Scope struct {
+	Township    string   // the device's or incident's township (origin)
+	Village     string   // the device's or incident's village
+	Owner       string   // incident: current holder, a township id or "county"
+	Owners      []string // incident: townships that held it before (read-only view)
+	Departments []string // incident: departments summoned
+	Incident    bool     // the scope is an incident (not a device)
+}
+
+// Allow decides whether p may do action on s. It returns nil, or an error
+// wrapping event.ErrNotFound (p may not even see it) or event.ErrForbidden
+// (p sees it, but this is not p's to do), with the reason in Chinese first.
+func Allow(p Principal, action string, s Scope) error {
+	if !visible(p, s) {
+		if p.Role == RoleDepartment || p.Role == RoleVillage {
+			return event.Refuse(event.ErrNotFound, "不可见 / not visible to %s", p.Name)
+		}
+		return event.Refuse(event.ErrForbidden, "属于%s / belongs to township %s", s.Township, s.Township)
+	}
+	switch action {
+	case View:
+		return nil
+	case Audit, Outbox:
+		if p.County() {
+			return nil
+		}
+		return forbid("县级功能 / the county's")
+	case Stats:
+		if p.County() || (p.Role == RoleTownship && s.Township == p.Township && s.Township != "") {
+			return nil
+		}
+		return forbid("统计仅限县级与本镇 / figures are the county's and each township's own")
+	case Maintenance:
+		if p.County() || p.Role == RoleTechnician || (p.Role == RoleTownship && s.Township == p.Township) {
+			return nil
+		}
+		return forbid("无权设置维护 / not allowed to set maintenance")
+	case Create:
+		switch {
+		case p.County():
+			return nil
+		case p.Role == RoleTownship && s.Township == p.Township:
+			return nil
+		case p.Role == RoleVillage && s.Village == p.Village:
+			return nil
+		}
+		return forbid("只能为本辖区制单 / you raise incidents for your own villages only")
+	}
+	// Incident steps.
+	switch {
+	case p.Role == RoleTechnician:
+		return forbid("技术员无事件操作 / technicians have no incident actions")
+	case slices.Contains(deptSteps, action):
+		if p.Role == RoleDepartment && slices.Contains(s.Departments, p.Department) {
+			return nil
+		}
+		return forbid("报到/办结由被召集的部门操作 / %s is for a summoned department", action)
+	case p.County():
+		return nil
+	case slices.Contains(countySteps, action):
+		return forbid("%s 是县级操作 / %s is the county's action", action, action)
+	case slices.Contains(ownerSteps, action):
+		if owns(p, s) {
+			return nil
+		}
+		if s.Owner == County {
+			return forbid("已在县级，本镇只读 / with the county: read-only for the township")
+		}
+		return forbid("当前由%s办理，只读 / held by %s now: read-only", s.Owner, s.Owner)
+	}
+	return forbid("未知操作 %s / unknown action", action)
+}
+
+func forbid(format string, args ...any) error {
+	return event.Refuse(event.ErrForbidden, format, args...)
+}
+
+// owns: the township desk that holds the incident now, or a village center
+// of that township acting on its own village's incident.
+func owns(p Principal, s Scope) bool {
+	switch p.Role {
+	case RoleTownship:
+		return p.Township != "" && s.Owner == p.Township
+	case RoleVillage:
+		return p.Village != "" && s.Village == p.Village && s.Owner == p.Township && p.Township != ""
+	}
+	return false
+}
+
+func visible(p Principal, s Scope) bool {
+	switch p.Role {
+	case RoleOperator, RoleAdmin:
+		return true
+	case RoleTechnician:
+		return true
+	case RoleTownship:
+		if p.Township == "" {
+			return false
+		}
+		return s.Township == p.Township || s.Owner == p.Township || slices.Contains(s.Owners, p.Township) ||
+			(s.Township == "" && s.Village == "" && !s.Incident)
+	case RoleVillage:
+		return p.Village != "" && s.Village == p.Village
+	case RoleDepartment:
+		return s.Incident && p.Department != "" && slices.Contains(s.Departments, p.Department)
 	}
 	return false
 }

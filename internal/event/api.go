@@ -2,10 +2,7 @@ package event
 
 import (
 	"encoding/csv"
-	"errors"
-	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"time"
 )
@@ -37,6 +34,96 @@ type Incident struct {
 	Rating    string    `json:"rating,omitempty"`
 	HeldFrom  string    `json:"held_from,omitempty"` // the state a held incident resumes
 	History   []Step    `json:"history"`
+
+	// The closed loop (v1 additions; every field above keeps its meaning,
+	// except that township is the origin and owner the current holder).
+	Source          string     `json:"source,omitempty"` // sensor | wall | grid | hotline_12345 | petition | department | other
+	Ref             string     `json:"ref,omitempty"`    // outside ticket number (12345, petition)
+	Class           string     `json:"class,omitempty"`  // simple | general | hotline_12345 | hard | ...
+	Grid            string     `json:"grid,omitempty"`
+	CreatedBy       string     `json:"created_by,omitempty"`
+	Assignee        *Assignee  `json:"assignee,omitempty"`
+	Dues            []Due      `json:"dues,omitempty"`       // every step now waiting, with its owner
+	LateSteps       []LateStep `json:"late_steps,omitempty"` // permanent: never erased by later steps
+	SupervisionTier int        `json:"supervision_tier,omitempty"`
+	Ratings         []Rating   `json:"ratings,omitempty"` // every 评单, oldest first; survives reopen
+	Score           *int       `json:"score,omitempty"`   // 考单, 0-100
+	Timeliness      []StepTime `json:"timeliness,omitempty"`
+	Summoned        []Summon   `json:"summoned,omitempty"`
+	Extension       *Extension `json:"extension,omitempty"`
+	Reopened        int        `json:"reopened,omitempty"`
+	EscalatedManual int        `json:"escalated_manual,omitempty"`
+	Owners          []string   `json:"owners,omitempty"` // townships that held it before, with a read-only view
+	ReviewedAt      time.Time  `json:"reviewed_at,omitzero"`
+}
+
+// Assignee is the grid worker or cadre sent on site (派人).
+type Assignee struct {
+	ID   string    `json:"id"`
+	Name string    `json:"name"`
+	At   time.Time `json:"at"`
+	By   string    `json:"by"`
+}
+
+// Due is a step waiting to be done by its owner.
+type Due struct {
+	Step  string    `json:"step"`  // dispatch | accept | assign | resolve | evaluate | review | report | hold
+	Owner string    `json:"owner"` // county, a township id, or department:ID
+	Due   time.Time `json:"due"`
+	Tier  int       `json:"tier,omitempty"` // supervision tier reached (督办), 0 while on time
+	Of    string    `json:"of,omitempty"`   // for report: the department
+}
+
+// LateStep records a step done (or still waiting) after its deadline.
+type LateStep struct {
+	Step   string    `json:"step"`
+	Owner  string    `json:"owner"`
+	Due    time.Time `json:"due"`
+	DoneAt time.Time `json:"done_at,omitzero"` // zero: not done yet
+	LateBy string    `json:"late_by,omitempty"`
+	LateS  float64   `json:"late_s,omitempty"`
+}
+
+// Rating is one 评单 by the people concerned.
+type Rating struct {
+	At     time.Time `json:"at"`
+	Rating string    `json:"rating"` // satisfied | neutral | unsatisfied
+	Method string    `json:"method"` // phone | visit | on_site | unrecorded (old clients)
+	Asked  string    `json:"asked"`  // reporter | household | village_head | other | unrecorded
+	By     string    `json:"by"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// StepTime is one step's timeliness, for 考单.
+type StepTime struct {
+	Step   string    `json:"step"`
+	Due    time.Time `json:"due,omitzero"`
+	DoneAt time.Time `json:"done_at,omitzero"`
+	OnTime bool      `json:"on_time"`
+	LateBy string    `json:"late_by,omitempty"`
+}
+
+// Summon is a department called into a matter (街区吹哨、部门报到).
+type Summon struct {
+	Department string    `json:"department"`
+	At         time.Time `json:"at"`
+	By         string    `json:"by"`
+	Due        time.Time `json:"due,omitzero"` // of its 报到
+	ReportedAt time.Time `json:"reported_at,omitzero"`
+	DoneAt     time.Time `json:"done_at,omitzero"`
+	Note       string    `json:"note,omitempty"`
+}
+
+// Extension is a hard case's request for more time (疑难延期).
+type Extension struct {
+	Cause       string    `json:"cause"`
+	Crux        string    `json:"crux"` // 症结
+	Until       time.Time `json:"until"`
+	RequestedBy string    `json:"requested_by"`
+	RequestedAt time.Time `json:"requested_at"`
+	Approved    bool      `json:"approved"`
+	ApprovedBy  string    `json:"approved_by,omitempty"`
+	ApprovedAt  time.Time `json:"approved_at,omitzero"`
 }
 
 // Step is one recorded step of an incident.
@@ -52,6 +139,15 @@ type Step struct {
 	Note     string    `json:"note,omitempty"`
 	Rating   string    `json:"rating,omitempty"`
 	Deadline time.Time `json:"deadline,omitzero"`
+
+	ID          uint64   `json:"id,omitempty"` // stable step id: its place in the outbox
+	Tier        int      `json:"tier,omitempty"`
+	Person      string   `json:"person,omitempty"`
+	Method      string   `json:"method,omitempty"`
+	Asked       string   `json:"asked,omitempty"`
+	Score       *int     `json:"score,omitempty"`
+	Departments []string `json:"departments,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
 }
 
 // IncidentFilter selects incidents for listing.
@@ -60,6 +156,26 @@ type IncidentFilter struct {
 	Township string
 	Severity string
 	Overdue  bool
+	Source   string
+	Village  string
+	From, To time.Time // opened (or, for state=reviewed, reviewed) in [From, To)
+	Offset   int
+	Limit    int // 0: all
+}
+
+// CreateRequest is the body of POST /api/v1/incidents (制单 by a person).
+type CreateRequest struct {
+	Title    string   `json:"title"`
+	Kind     string   `json:"kind"`
+	Severity string   `json:"severity"`
+	Village  string   `json:"village"`
+	Grid     string   `json:"grid"`
+	Cameras  []string `json:"cameras"`
+	Source   string   `json:"source"` // wall | grid | hotline_12345 | petition | department | other
+	Ref      string   `json:"ref"`
+	Note     string   `json:"note"`
+	Class    string   `json:"class"`
+	Remote   string   `json:"-"`
 }
 
 // ActionRequest is the body of POST /api/v1/incidents/{id}/{action}.
@@ -70,6 +186,14 @@ type ActionRequest struct {
 	To     string `json:"to"`     // reassign: township id or "county"
 	Score  *int   `json:"score"`  // review
 	Remote string `json:"-"`      // caller's address, for the audit log
+
+	Person      string   `json:"person"`      // assign
+	Method      string   `json:"method"`      // evaluate: phone | visit | on_site
+	Asked       string   `json:"asked"`       // evaluate: reporter | household | village_head | other
+	Departments []string `json:"departments"` // summon
+	Cause       string   `json:"cause"`       // extend
+	Crux        string   `json:"crux"`        // extend (症结)
+	By          string   `json:"by"`          // extend: how much longer, like 10wd or 5d
 }
 
 // Maintenance is a window during which a device (or every device of a
@@ -150,38 +274,4 @@ func (r *UptimeReport) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// StatusError is an error the HTTP API answers with its status and reason.
-type StatusError struct {
-	Status int
-	Reason string
-}
-
-func (e *StatusError) Error() string { return e.Reason }
-
-// Errorf builds a StatusError.
-func Errorf(status int, format string, args ...any) error {
-	return &StatusError{Status: status, Reason: fmt.Sprintf(format, args...)}
-}
-
-// HTTPStatus returns the status an error maps to (500 for plain errors).
-func HTTPStatus(err error) int {
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.Status
-	}
-	return http.StatusInternalServerError
-}
-
-// Common refusals.
-func Forbidden(reason string) error {
-	return &StatusError{Status: http.StatusForbidden, Reason: reason}
-}
-func NotFound(what string) error {
-	return &StatusError{Status: http.StatusNotFound, Reason: what + " not found"}
-}
-func Conflict(reason string) error { return &StatusError{Status: http.StatusConflict, Reason: reason} }
-func BadRequest(reason string) error {
-	return &StatusError{Status: http.StatusBadRequest, Reason: reason}
 }
