@@ -2,8 +2,8 @@ package alerts
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +36,10 @@ func (e *emitted) Handle(_ context.Context, ev event.Event) error {
 	return nil
 }
 
+func (e *emitted) count() int { e.mu.Lock(); defer e.mu.Unlock(); return len(e.evs) }
+
+func ptr[T any](v T) *T { return &v }
+
 func testConfig(t *testing.T, extra string) *configs.Config {
 	t.Helper()
 	y := `county: {id: c, name: 长武县}
@@ -43,7 +47,7 @@ townships:
   - id: zhaoren
     name: 昭仁街道
     villages:
-      - {id: v-zr-01, name: 东街社区}
+      - {id: v-zr-01, name: 东街社区, grids: [{id: g-zr-01-1, name: 东街一网格}]}
       - {id: v-zr-02, name: 西街社区}
   - id: xiangong
     name: 相公镇
@@ -61,6 +65,13 @@ cameras:
   - {id: smoke-x, kind: smoke, village: v-xg-01}
   - {id: water-1, kind: water_level, village: v-zr-01}
   - {id: door-1, kind: door, village: v-zr-01}
+people:
+  - {id: p-wang, name: 王网格员, role: grid_worker, village: v-zr-01, grid: g-zr-01-1, phone: "13800000000"}
+  - {id: p-li, name: 李干部, role: cadre, township: zhaoren}
+  - {id: p-xg, name: 相公网格员, role: grid_worker, village: v-xg-01}
+departments:
+  - {id: power, name: 供电所, kinds: [power]}
+  - {id: water, name: 水利站}
 users:
   - {name: ops, role: operator, token: ops-token-0123456789}
 ` + extra
@@ -110,6 +121,7 @@ func TestSmokeAlarmLifecycle(t *testing.T) {
 	clk := &clock{t: t0}
 	e, em := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
+	e.Start(ctx)
 	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
 	inc := open(e)
 	if len(inc) != 1 {
@@ -135,7 +147,7 @@ func TestSmokeAlarmLifecycle(t *testing.T) {
 		{zhaoren, "accept", event.ActionRequest{Note: "on my way"}, StateAccepted},
 		{zhaoren, "resolve", event.ActionRequest{Note: "burnt toast, no fire"}, StateResolved},
 		{ops, "evaluate", event.ActionRequest{Rating: "satisfied"}, StateEvaluated},
-		{ops, "review", event.ActionRequest{Note: "closed in time"}, StateReviewed},
+		{ops, "review", event.ActionRequest{Note: "closed in time", Score: ptr(95)}, StateReviewed},
 	}
 	for _, s := range steps {
 		clk.add(time.Minute)
@@ -155,69 +167,18 @@ func TestSmokeAlarmLifecycle(t *testing.T) {
 	if len(open(e)) != 0 {
 		t.Fatal("reviewed incident still open")
 	}
-	if len(em.evs) < 6 {
-		t.Fatalf("emitted %d steps", len(em.evs))
+	// Every committed step reaches the sink through the outbox, in order.
+	deadline := time.Now().Add(5 * time.Second)
+	for em.count() < 8 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := em.count(); n != 8 { // open, dispatch, the repeat (update), clear, accept, resolve, evaluate, review
+		t.Fatalf("emitted %d steps, want 8", n)
 	}
 	// A new alarm after the matter was closed is a new incident.
 	must(t, e.Handle(ctx, reading("smoke-1", 1, clk.now())))
 	if inc := open(e); len(inc) != 1 || inc[0].ID == i.ID {
 		t.Fatalf("new alarm after review: %+v", inc)
-	}
-}
-
-func TestDeadlineEscalatesAtTheExactMoment(t *testing.T) {
-	clk := &clock{t: t0}
-	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
-	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
-	id := open(e)[0].ID
-	deadline := t0.Add(5 * time.Minute)
-	e.Tick(ctx, deadline.Add(-time.Nanosecond))
-	if i, _ := e.Get(ops, id); i.Overdue || i.Level != LevelTownship {
-		t.Fatalf("one ns before the deadline: %+v", i)
-	}
-	e.Tick(ctx, deadline)
-	i, _ := e.Get(ops, id)
-	if !i.Overdue || i.Level != LevelCounty || !i.Escalated || i.History[len(i.History)-1].Action != "escalate" {
-		t.Fatalf("at the deadline: %+v", i)
-	}
-	// The township now sees it read-only; the county acts.
-	if _, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{}); event.HTTPStatus(err) != http.StatusForbidden {
-		t.Fatalf("township accept after escalation: %v", err)
-	}
-	if _, err := e.Get(zhaoren, id); err != nil {
-		t.Fatalf("township no longer sees its escalated incident: %v", err)
-	}
-	if got, err := e.Act(ctx, ops, id, "accept", event.ActionRequest{}); err != nil || got.Overdue {
-		t.Fatalf("county accept: %+v %v", got, err)
-	}
-}
-
-func TestHoldPausesTheClock(t *testing.T) {
-	clk := &clock{t: t0}
-	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
-	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
-	id := open(e)[0].ID
-	clk.set(t0.Add(2 * time.Minute)) // 3 minutes of the 5 left
-	if _, err := e.Act(ctx, zhaoren, id, "hold", event.ActionRequest{}); event.HTTPStatus(err) != http.StatusBadRequest {
-		t.Fatalf("hold without a reason: %v", err)
-	}
-	if _, err := e.Act(ctx, zhaoren, id, "hold", event.ActionRequest{Reason: "road closed by snow"}); err != nil {
-		t.Fatal(err)
-	}
-	e.Tick(ctx, t0.Add(time.Hour))
-	if i, _ := e.Get(ops, id); i.Overdue || i.State != StateHeld {
-		t.Fatalf("held incident went overdue: %+v", i)
-	}
-	clk.set(t0.Add(time.Hour))
-	i, err := e.Act(ctx, zhaoren, id, "resume", event.ActionRequest{})
-	if err != nil || i.State != StateDispatched || !i.Deadline.Equal(t0.Add(time.Hour+3*time.Minute)) {
-		t.Fatalf("resume: %+v %v", i, err)
-	}
-	e.Tick(ctx, t0.Add(time.Hour+3*time.Minute))
-	if i, _ := e.Get(ops, id); !i.Overdue {
-		t.Fatalf("not overdue after the remaining time: %+v", i)
 	}
 }
 
@@ -329,7 +290,7 @@ func TestMaintenanceSuppresses(t *testing.T) {
 	if _, err := e.SetMaintenance(ctx, tech, event.Maintenance{Device: "cam-1", Until: t0.Add(time.Hour), Note: "new lens"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.SetMaintenance(ctx, xiang, event.Maintenance{Device: "cam-1", Until: t0.Add(time.Hour)}); event.HTTPStatus(err) != http.StatusForbidden {
+	if _, err := e.SetMaintenance(ctx, xiang, event.Maintenance{Device: "cam-1", Until: t0.Add(time.Hour)}); !errors.Is(err, event.ErrForbidden) {
 		t.Fatalf("other township's maintenance: %v", err)
 	}
 	must(t, e.Handle(ctx, camState("cam-1", "offline", t0)))
@@ -372,91 +333,5 @@ func TestRestartKeepsIncidentsAndTimers(t *testing.T) {
 	}
 	if a, err := e2.Audit(ops, time.Time{}, 10); err != nil || len(a) != 1 || a[0].Action != "accept" || a[0].User != "zr-desk" {
 		t.Fatalf("audit = %+v %v", a, err)
-	}
-}
-
-// Every role × every action × own or other township.
-func TestAuthorizationMatrix(t *testing.T) {
-	ctx := context.Background()
-	type want int
-	const ok, forbidden = 200, 403
-	roles := []struct {
-		name string
-		p    auth.Principal
-	}{{"operator", ops}, {"admin", auth.Principal{Name: "adm", Role: auth.RoleAdmin}}, {"own-township", zhaoren}, {"other-township", xiang}, {"technician", tech}}
-	// setup brings a fresh incident to the state each action starts from.
-	setups := map[string][]string{
-		"dispatch": {}, "accept": {"dispatch"}, "resolve": {"dispatch", "accept"}, "evaluate": {"dispatch", "accept", "resolve"},
-		"review": {"dispatch", "accept", "resolve", "evaluate"}, "escalate": {"dispatch"}, "hold": {"dispatch"},
-		"resume": {"dispatch", "hold"}, "reopen": {"dispatch", "accept", "resolve"}, "reassign": {"dispatch"},
-	}
-	expect := map[string]map[string]int{
-		"operator":       {},
-		"admin":          {},
-		"own-township":   {"dispatch": forbidden, "review": forbidden, "reassign": forbidden},
-		"other-township": {"*": forbidden},
-		"technician":     {"*": forbidden},
-	}
-	extra := "alerts:\n  hold_for_county: [critical]\n" // incidents start opened, for dispatch
-	for _, role := range roles {
-		for _, action := range Actions {
-			t.Run(role.name+"/"+action, func(t *testing.T) {
-				clk := &clock{t: t0}
-				e, _ := newEngine(t, testConfig(t, extra), t.TempDir(), clk)
-				must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
-				id := open(e)[0].ID
-				for _, s := range setups[action] {
-					if _, err := e.Act(ctx, ops, id, s, event.ActionRequest{Note: "n", Reason: "r", Rating: "neutral"}); err != nil {
-						t.Fatalf("setup %s: %v", s, err)
-					}
-				}
-				want := ok
-				if w, found := expect[role.name]["*"]; found {
-					want = w
-				} else if w, found := expect[role.name][action]; found {
-					want = w
-				}
-				req := event.ActionRequest{Note: "n", Reason: "r", Rating: "neutral"}
-				if action == "reassign" {
-					req.To = "county"
-				}
-				_, err := e.Act(ctx, role.p, id, action, req)
-				got := ok
-				if err != nil {
-					got = event.HTTPStatus(err)
-				}
-				if got != want {
-					t.Fatalf("%s %s: status %d (%v), want %d", role.name, action, got, err, want)
-				}
-				if got == forbidden && err.Error() == "" {
-					t.Fatal("a refusal without a reason")
-				}
-			})
-		}
-	}
-}
-
-func TestStepOrderIsEnforced(t *testing.T) {
-	clk := &clock{t: t0}
-	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
-	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
-	id := open(e)[0].ID
-	for _, tt := range []struct {
-		action string
-		req    event.ActionRequest
-		status int
-	}{
-		{"review", event.ActionRequest{}, 409},
-		{"evaluate", event.ActionRequest{Rating: "satisfied"}, 409},
-		{"resolve", event.ActionRequest{}, 400}, // no note
-		{"frobnicate", event.ActionRequest{}, 400},
-	} {
-		if _, err := e.Act(ctx, ops, id, tt.action, tt.req); event.HTTPStatus(err) != tt.status {
-			t.Errorf("%s: %v, want %d", tt.action, err, tt.status)
-		}
-	}
-	if _, err := e.Act(ctx, ops, "INC-nope", "accept", event.ActionRequest{}); event.HTTPStatus(err) != 404 {
-		t.Errorf("unknown incident: %v", err)
 	}
 }

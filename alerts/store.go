@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,27 +22,77 @@ var (
 	bucketMaintenance = []byte("maintenance")
 	bucketAudit       = []byte("audit")
 	bucketMeta        = []byte("meta")
+	bucketOutbox      = []byte("outbox")
+	bucketCursors     = []byte("cursors")
+	bucketQuarantine  = []byte("quarantine")
 	keySeq            = []byte("seq")
+	keyOutboxSeq      = []byte("outbox_seq")
+	allBuckets        = [][]byte{bucketIncidents, bucketMaintenance, bucketAudit, bucketMeta, bucketOutbox, bucketCursors, bucketQuarantine}
 )
 
-// store keeps incidents, maintenance windows and the audit log in bbolt:
-// each change is committed (fsync) before the engine answers.
+// outboxKeep is how many outbox entries stay once every cursor is past
+// them: a consumer that comes back within that many steps resumes.
+const outboxKeep = 200_000
+
+// store keeps incidents, maintenance windows, the audit log and the outbox
+// in bbolt: each change is committed (fsync) before the engine answers.
 type store struct {
 	db       *bbolt.DB
+	path     string
+	log      *slog.Logger
 	auditSeq atomic.Uint64
+	outSeq   atomic.Uint64 // last outbox id written
+	outFirst atomic.Uint64 // first outbox id kept
 }
 
-func openStore(dir string) (*store, error) {
+func openStore(dir string, log *slog.Logger) (*store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "incidents.db")
-	db, err := bbolt.Open(path, 0o640, &bbolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	s := &store{path: filepath.Join(dir, "incidents.db"), log: log}
+	if err := s.open(); err != nil {
+		if !isDamage(err) {
+			return nil, err
+		}
+		log.Error("incident store damaged: moving it aside and recovering what can be read", "path", s.path, "err", err)
+		if err := s.salvage(); err != nil {
+			return nil, err
+		}
 	}
+	return s, nil
+}
+
+// damage is a store that bbolt cannot read: a bad page, a bad meta page.
+type damage struct{ err error }
+
+func (d damage) Error() string { return "damaged: " + d.err.Error() }
+func isDamage(err error) bool  { _, ok := err.(damage); return ok }
+
+// open opens the file and makes the buckets; a panic inside bbolt (a bad
+// page) is turned into damage.
+func (s *store) open() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if s.db != nil {
+				s.db.Close()
+				s.db = nil
+			}
+			err = damage{fmt.Errorf("%v", p)}
+		}
+	}()
+	db, err := bbolt.Open(s.path, 0o640, &bbolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		if err == bbolt.ErrTimeout {
+			return fmt.Errorf("open %s: another process holds it: %w", s.path, err)
+		}
+		if os.IsPermission(err) {
+			return fmt.Errorf("open %s: %w", s.path, err)
+		}
+		return damage{fmt.Errorf("open %s: %w", s.path, err)}
+	}
+	s.db = db
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketIncidents, bucketMaintenance, bucketAudit, bucketMeta} {
+		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -48,22 +101,96 @@ func openStore(dir string) (*store, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, err
+		s.db = nil
+		return damage{err}
 	}
-	return &store{db: db}, nil
+	return nil
 }
 
-func (s *store) load() (recs []*record, seq int, maint []event.Maintenance, err error) {
+// loaded is what load read.
+type loaded struct {
+	recs  []*record
+	seq   int
+	maint []event.Maintenance
+}
+
+// load reads every incident and window. A record that does not decode is
+// quarantined (moved to the quarantine bucket and named in the log) and the
+// rest load; a bad page makes the whole file move aside and what can be
+// read is copied to a new one. The sequence is the highest of the stored
+// key and the ids present, so a lost key never makes a new incident
+// overwrite an old one.
+func (s *store) load() (loaded, error) {
+	l, bad, err := s.read()
+	if isDamage(err) {
+		s.log.Error("incident store damaged while reading: moving it aside and recovering what can be read", "path", s.path, "err", err)
+		if err := s.salvage(); err != nil {
+			return loaded{}, err
+		}
+		l, bad, err = s.read()
+	}
+	if err != nil {
+		return loaded{}, err
+	}
+	if len(bad) > 0 {
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			q := tx.Bucket(bucketQuarantine)
+			for _, b := range bad {
+				qk := append(append([]byte{}, b.bucket...), append([]byte{'/'}, b.key...)...)
+				if err := q.Put(qk, b.val); err != nil {
+					return err
+				}
+				if err := tx.Bucket(b.bucket).Delete(b.key); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return loaded{}, fmt.Errorf("quarantine unreadable records: %w", err)
+		}
+		for _, b := range bad {
+			s.log.Error("unreadable record quarantined; the others loaded", "bucket", string(b.bucket), "key", string(b.key), "err", b.err)
+		}
+	}
+	return l, nil
+}
+
+type badRecord struct {
+	bucket, key, val []byte
+	err              error
+}
+
+func (s *store) read() (l loaded, bad []badRecord, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = damage{fmt.Errorf("%v", p)}
+		}
+	}()
 	err = s.db.View(func(tx *bbolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keySeq); len(v) == 8 {
-			seq = int(binary.BigEndian.Uint64(v))
+			l.seq = int(binary.BigEndian.Uint64(v))
+		}
+		if v := tx.Bucket(bucketMeta).Get(keyOutboxSeq); len(v) == 8 {
+			s.outSeq.Store(binary.BigEndian.Uint64(v))
+		}
+		if k, _ := tx.Bucket(bucketOutbox).Cursor().Last(); len(k) == 8 {
+			s.outSeq.Store(max(s.outSeq.Load(), binary.BigEndian.Uint64(k)))
+		}
+		if k, _ := tx.Bucket(bucketOutbox).Cursor().First(); len(k) == 8 {
+			s.outFirst.Store(binary.BigEndian.Uint64(k))
 		}
 		if err := tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
 			r := &record{}
-			if err := json.Unmarshal(v, r); err != nil {
-				return fmt.Errorf("incident %s: %w", k, err)
+			if err := json.Unmarshal(v, r); err != nil || r.ID != string(k) {
+				if err == nil {
+					err = fmt.Errorf("id %q under key %q", r.ID, k)
+				}
+				bad = append(bad, badRecord{bucketIncidents, clone(k), clone(v), err})
+				return nil
 			}
-			recs = append(recs, r)
+			l.seq = max(l.seq, idSeq(r.ID))
+			l.recs = append(l.recs, r)
 			return nil
 		}); err != nil {
 			return err
@@ -71,9 +198,11 @@ func (s *store) load() (recs []*record, seq int, maint []event.Maintenance, err 
 		if err := tx.Bucket(bucketMaintenance).ForEach(func(k, v []byte) error {
 			var m event.Maintenance
 			if err := json.Unmarshal(v, &m); err != nil {
-				return err
+				bad = append(bad, badRecord{bucketMaintenance, clone(k), clone(v), err})
+				return nil
 			}
-			maint = append(maint, m)
+			l.seq = max(l.seq, idSeq(m.ID))
+			l.maint = append(l.maint, m)
 			return nil
 		}); err != nil {
 			return err
@@ -86,33 +215,203 @@ func (s *store) load() (recs []*record, seq int, maint []event.Maintenance, err 
 	return
 }
 
-func seqBytes(seq int) []byte {
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// idSeq is the sequence number at the end of an id (INC-20261124-0042, MW-0007).
+func idSeq(id string) int {
+	i := strings.LastIndexByte(id, '-')
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(id[i+1:])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// salvage moves the damaged file aside (incidents.db.damaged-TIME, kept for
+// a person to look at) and copies every record that can still be read into
+// a fresh store.
+func (s *store) salvage() error {
+	if s.db != nil {
+		s.db.Close()
+		s.db = nil
+	}
+	aside := fmt.Sprintf("%s.damaged-%s", s.path, time.Now().UTC().Format("20060102T150405"))
+	if err := os.Rename(s.path, aside); err != nil {
+		return fmt.Errorf("move the damaged store aside: %w", err)
+	}
+	s.log.Error("damaged incident store moved aside", "path", aside)
+	if err := s.open(); err != nil {
+		return fmt.Errorf("new incident store: %w", err)
+	}
+	copied, lost := copyReadable(aside, s.db, s.log)
+	s.log.Warn("incident store recovered", "records_copied", copied, "buckets_cut_short", lost, "damaged_copy", aside)
+	return nil
+}
+
+// copyReadable copies what it can read of src into dst, bucket by bucket;
+// a bad page ends its bucket's copy, not the others'.
+func copyReadable(src string, dst *bbolt.DB, log *slog.Logger) (copied, lost int) {
+	db, err := openReadOnly(src)
+	if err != nil {
+		log.Error("damaged store cannot be opened at all; starting empty", "path", src, "err", err)
+		return 0, len(allBuckets)
+	}
+	defer db.Close()
+	for _, name := range allBuckets {
+		var kvs [][2][]byte
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					lost++
+					log.Error("bad page: the rest of this bucket is lost", "bucket", string(name), "copied", len(kvs), "err", p)
+				}
+			}()
+			_ = db.View(func(tx *bbolt.Tx) error {
+				b := tx.Bucket(name)
+				if b == nil {
+					return nil
+				}
+				c := b.Cursor()
+				for k, v := c.First(); k != nil; k, v = c.Next() {
+					if v != nil {
+						kvs = append(kvs, [2][]byte{clone(k), clone(v)})
+					}
+				}
+				return nil
+			})
+		}()
+		if err := dst.Update(func(tx *bbolt.Tx) error {
+			b := tx.Bucket(name)
+			for _, kv := range kvs {
+				if err := b.Put(kv[0], kv[1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			log.Error("copy recovered records", "bucket", string(name), "err", err)
+		}
+		copied += len(kvs)
+	}
+	return copied, lost
+}
+
+func openReadOnly(path string) (db *bbolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	return bbolt.Open(path, 0o400, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+}
+
+func u64(n uint64) []byte {
 	b := make([]byte, 8)
-	binary.BigEndian.PutUint64(b, uint64(seq))
+	binary.BigEndian.PutUint64(b, n)
 	return b
 }
 
-// save commits incidents in one transaction (one fsync). The engine calls
-// it under its lock, so bbolt's Batch, which waits for company, would only
-// add its delay.
-func (s *store) save(recs []*record, seq int) error {
+// commit writes changed incidents and one outbox entry per new step (or an
+// "update" entry for a record changed without a step) in one transaction:
+// one fsync. Step ids are set on the records before they are encoded.
+func (s *store) commit(recs []*record, base map[string]int, seq int) ([]uint64, error) {
+	next := s.outSeq.Load()
+	var ids []uint64
+	type entry struct {
+		id  uint64
+		val []byte
+	}
+	var entries []entry
+	pending := make([][2]int, 0, len(recs)) // record index, history index (-1: update)
+	for i, r := range recs {
+		from := base[r.ID]
+		if from >= len(r.History) {
+			next++
+			ids = append(ids, next)
+			pending = append(pending, [2]int{i, -1})
+			continue
+		}
+		for h := from; h < len(r.History); h++ {
+			next++
+			r.History[h].ID = next
+			ids = append(ids, next)
+			pending = append(pending, [2]int{i, h})
+		}
+	}
 	vals := make([][]byte, len(recs))
 	for i, r := range recs {
 		b, err := json.Marshal(r)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		vals[i] = b
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	for n, p := range pending {
+		r := recs[p[0]]
+		en := Entry{ID: ids[n], Action: "update", At: r.LastSeen, Incident: r.view()}
+		if p[1] >= 0 {
+			st := r.History[p[1]]
+			en.Action, en.At, en.Step = st.Action, st.At, st.ID
+		}
+		b, err := json.Marshal(en)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, entry{ids[n], b})
+	}
+	first := s.outFirst.Load()
+	err := s.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketIncidents)
 		for i, r := range recs {
 			if err := b.Put([]byte(r.ID), vals[i]); err != nil {
 				return err
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keySeq, seqBytes(seq))
+		ob := tx.Bucket(bucketOutbox)
+		for _, en := range entries {
+			if err := ob.Put(u64(en.id), en.val); err != nil {
+				return err
+			}
+		}
+		if first == 0 && len(entries) > 0 {
+			first = entries[0].id
+		}
+		first = pruneOutbox(tx, first, next)
+		if err := tx.Bucket(bucketMeta).Put(keyOutboxSeq, u64(next)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySeq, u64(uint64(seq)))
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.outSeq.Store(next)
+	s.outFirst.Store(first)
+	return ids, nil
+}
+
+// pruneOutbox drops the oldest entries past outboxKeep that every cursor
+// has passed, a few at a time.
+func pruneOutbox(tx *bbolt.Tx, first, last uint64) uint64 {
+	if first == 0 || last-first < outboxKeep {
+		return first
+	}
+	low := last
+	_ = tx.Bucket(bucketCursors).ForEach(func(_, v []byte) error {
+		if len(v) == 8 {
+			low = min(low, binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	ob := tx.Bucket(bucketOutbox)
+	for n := 0; n < 64 && first <= low && last-first >= outboxKeep; n++ {
+		_ = ob.Delete(u64(first))
+		first++
+	}
+	return first
 }
 
 func (s *store) saveMaintenance(m event.Maintenance, seq int) error {
@@ -124,7 +423,7 @@ func (s *store) saveMaintenance(m event.Maintenance, seq int) error {
 		if err := tx.Bucket(bucketMaintenance).Put([]byte(m.ID), b); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keySeq, seqBytes(seq))
+		return tx.Bucket(bucketMeta).Put(keySeq, u64(uint64(seq)))
 	})
 }
 
@@ -151,7 +450,7 @@ func (s *store) auditSince(since time.Time, limit int) ([]event.AuditEntry, erro
 			}
 			var a event.AuditEntry
 			if err := json.Unmarshal(v, &a); err != nil {
-				return err
+				continue // one bad entry does not hide the others
 			}
 			out = append(out, a)
 		}
@@ -160,4 +459,31 @@ func (s *store) auditSince(since time.Time, limit int) ([]event.AuditEntry, erro
 	return out, err
 }
 
-func (s *store) close() error { return s.db.Close() }
+// getIncidents reads incidents from the store (the archive).
+func (s *store) getIncidents(ids []string) ([]*record, error) {
+	out := make([]*record, 0, len(ids))
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketIncidents)
+		for _, id := range ids {
+			v := b.Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			r := &record{}
+			if err := json.Unmarshal(v, r); err != nil {
+				continue
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *store) close() error {
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	return err
+}

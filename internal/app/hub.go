@@ -331,11 +331,16 @@ func (h *Hub) topo() *topo { return h.top.Load() }
 
 func (h *Hub) setTokens(cfg *configs.Config) {
 	m := make(map[[32]byte]auth.Principal, len(cfg.Users))
+	top := configs.NewTopology(cfg)
 	for _, u := range cfg.Users {
 		if u.Token == "" {
 			continue
 		}
-		m[sha256.Sum256([]byte(u.Token))] = auth.Principal{Name: u.Name, Role: u.Role, Township: u.Township}
+		p := auth.Principal{Name: u.Name, Role: u.Role, Township: u.Township, Village: u.Village, Department: u.Department}
+		if p.Role == auth.RoleVillage {
+			p.Township = top.VillageTownship[u.Village] // a village center acts within its township
+		}
+		m[sha256.Sum256([]byte(u.Token))] = p
 	}
 	h.tokens.Store(&m)
 }

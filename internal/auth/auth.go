@@ -91,6 +91,17 @@ type Scope struct {
 // wrapping event.ErrNotFound (p may not even see it) or event.ErrForbidden
 // (p sees it, but this is not p's to do), with the reason in Chinese first.
 func Allow(p Principal, action string, s Scope) error {
+	if action == Create {
+		switch {
+		case p.County():
+			return nil
+		case p.Role == RoleTownship && s.Township == p.Township:
+			return nil
+		case p.Role == RoleVillage && s.Village == p.Village:
+			return nil
+		}
+		return forbid("只能为本辖区制单 / you raise incidents for your own villages only")
+	}
 	if !visible(p, s) {
 		if p.Role == RoleDepartment || p.Role == RoleVillage {
 			return event.Refuse(event.ErrNotFound, "不可见 / not visible to %s", p.Name)
@@ -115,16 +126,6 @@ func Allow(p Principal, action string, s Scope) error {
 			return nil
 		}
 		return forbid("无权设置维护 / not allowed to set maintenance")
-	case Create:
-		switch {
-		case p.County():
-			return nil
-		case p.Role == RoleTownship && s.Township == p.Township:
-			return nil
-		case p.Role == RoleVillage && s.Village == p.Village:
-			return nil
-		}
-		return forbid("只能为本辖区制单 / you raise incidents for your own villages only")
 	}
 	// Incident steps.
 	switch {

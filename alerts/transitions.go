@@ -1,0 +1,428 @@
+package alerts
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"snowhub/configs"
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+)
+
+// Who may take a step, for the table and the docs; auth.Allow decides.
+const (
+	whoCounty     = "county"
+	whoOwner      = "owner"      // the township desk holding it (or its village center), or the county
+	whoDepartment = "department" // a summoned department
+)
+
+// transition is one row of the table: state × action → who may, guard,
+// effect, next deadlines.
+type transition struct {
+	Action string
+	From   []string // states it starts from
+	To     string   // "" : the state stays
+	Who    string
+	Needs  []string // request fields it requires
+	Starts []string // clocks it starts
+	Ends   []string // clocks it ends (recorded in timeliness)
+	apply  func(e *Engine, c *actCtx) error
+}
+
+// actCtx is one action in progress.
+type actCtx struct {
+	t    *tx
+	r    *record
+	p    auth.Principal
+	req  event.ActionRequest
+	now  time.Time
+	step event.Step
+}
+
+var openStates = []string{StateOpened, StateDispatched, StateAccepted, StateResolved, StateEvaluated}
+
+// Transitions is the table of the closed loop, in the order of the process.
+var Transitions = []transition{
+	{Action: "dispatch", From: []string{StateOpened}, To: StateDispatched, Who: whoCounty, Ends: []string{"dispatch"}, Starts: []string{"accept"},
+		apply: func(e *Engine, c *actCtx) error {
+			to := c.r.Township
+			if c.req.To != "" {
+				to = c.req.To
+			}
+			if _, ok := e.top.TownshipName[to]; !ok {
+				return event.BadRequest(fmt.Sprintf("未知乡镇 %s / unknown township %s", to, to))
+			}
+			e.doDispatch(c.t, c.r, to, c.now, c.step)
+			return nil
+		}},
+	{Action: "accept", From: []string{StateDispatched}, To: StateAccepted, Who: whoOwner, Ends: []string{"accept"}, Starts: []string{"assign", "resolve"},
+		apply: func(e *Engine, c *actCtx) error {
+			e.finishDue(c.r, "accept", c.now)
+			e.transition(c.t, c.r, "accept", StateAccepted, c.now, c.step)
+			e.setDues(c.r, c.now, []string{"assign", "resolve"})
+			return nil
+		}},
+	{Action: "assign", From: []string{StateAccepted}, Who: whoOwner, Needs: []string{"person"}, Ends: []string{"assign"},
+		apply: func(e *Engine, c *actCtx) error {
+			if c.req.Person == "" {
+				return event.BadRequest(`派人需要 person（花名册中的人员） / assign needs "person": an id from the roster`)
+			}
+			per, ok := e.top.People[c.req.Person]
+			if !ok {
+				return event.BadRequest(fmt.Sprintf("花名册中没有 %s / unknown person %s", c.req.Person, c.req.Person))
+			}
+			tw := c.r.Owner
+			if tw == LevelCounty {
+				tw = c.r.Township
+			}
+			if per.Township != tw {
+				return event.BadRequest(fmt.Sprintf("%s 不属于 %s / %s is not of township %s", per.Name, tw, per.ID, tw))
+			}
+			c.r.Assignee = &event.Assignee{ID: per.ID, Name: per.Name, At: c.now, By: c.p.Name}
+			c.step.Person = per.ID
+			if c.step.Note == "" {
+				c.step.Note = "派 " + per.Name + " 实地走访 / sent on site"
+			}
+			e.finishDue(c.r, "assign", c.now)
+			e.transition(c.t, c.r, "assign", c.r.State, c.now, c.step)
+			return nil
+		}},
+	{Action: "resolve", From: []string{StateAccepted}, To: StateResolved, Who: whoOwner, Needs: []string{"note"}, Ends: []string{"resolve"}, Starts: []string{"evaluate"},
+		apply: func(e *Engine, c *actCtx) error {
+			if strings.TrimSpace(c.req.Note) == "" {
+				return event.BadRequest("办结需要说明处理情况 / resolve needs a note saying what was done")
+			}
+			e.finishDue(c.r, "resolve", c.now)
+			e.dropDue(c.r, "assign", "")
+			c.r.ResolvedBy = c.p.Name
+			e.transition(c.t, c.r, "resolve", StateResolved, c.now, c.step)
+			e.setDues(c.r, c.now, []string{"evaluate"})
+			return nil
+		}},
+	{Action: "evaluate", From: []string{StateResolved}, To: StateEvaluated, Who: whoOwner, Needs: []string{"rating", "method", "asked"}, Ends: []string{"evaluate"}, Starts: []string{"review"},
+		apply: (*Engine).evaluate},
+	{Action: "review", From: []string{StateEvaluated}, To: StateReviewed, Who: whoCounty, Needs: []string{"score"}, Ends: []string{"review"},
+		apply: func(e *Engine, c *actCtx) error {
+			if c.req.Score == nil || *c.req.Score < 0 || *c.req.Score > 100 {
+				return event.BadRequest(`考单需要 0-100 的评分 score / review needs "score": 0 to 100`)
+			}
+			sc := *c.req.Score
+			c.r.Score, c.step.Score = &sc, &sc
+			e.finishDue(c.r, "review", c.now)
+			c.r.Dues = nil
+			c.r.ReviewedAt = c.now
+			e.transition(c.t, c.r, "review", StateReviewed, c.now, c.step)
+			return nil
+		}},
+	{Action: "escalate", From: []string{StateOpened, StateDispatched, StateAccepted, StateResolved, StateEvaluated}, Who: whoOwner, Needs: []string{"reason"},
+		apply: func(e *Engine, c *actCtx) error {
+			if strings.TrimSpace(c.req.Reason) == "" {
+				return event.BadRequest(`上报需要写明原因 reason / escalate needs "reason": why this exceeds the township's power`)
+			}
+			if c.r.Level == LevelCounty && c.p.Role != auth.RoleOperator && c.p.Role != auth.RoleAdmin {
+				return event.Conflict("已在县级 / already with the county")
+			}
+			c.step.Reason = c.req.Reason
+			c.r.Escalated = true
+			c.r.Escalations++
+			c.r.EscalatedManual++
+			if c.r.Owner != LevelCounty {
+				c.r.Owners = appendNew(c.r.Owners, c.r.Owner)
+				c.r.Owner = LevelCounty
+				e.reown(c.r)
+			}
+			c.r.Level = LevelCounty
+			c.step.Owner = LevelCounty
+			e.transition(c.t, c.r, "escalate", c.r.State, c.now, c.step)
+			return nil
+		}},
+	{Action: "reassign", From: openStates, Who: whoCounty, Needs: []string{"to"},
+		apply: func(e *Engine, c *actCtx) error {
+			to := c.req.To
+			switch {
+			case to == "":
+				return event.BadRequest(`改派需要 to：乡镇编号或 county / reassign needs "to": a township id or "county"`)
+			case to == LevelCounty:
+			case e.top.TownshipName[to] == "":
+				return event.BadRequest(fmt.Sprintf("未知乡镇 %s / unknown township %s", to, to))
+			}
+			if c.r.Owner != to && c.r.Owner != LevelCounty && c.r.Owner != "" {
+				c.r.Owners = appendNew(c.r.Owners, c.r.Owner)
+			}
+			c.r.Owner, c.r.Level = to, LevelTownship
+			if to == LevelCounty {
+				c.r.Level = LevelCounty
+			}
+			e.reown(c.r)
+			c.step.Owner = to
+			e.transition(c.t, c.r, "reassign", c.r.State, c.now, c.step)
+			return nil
+		}},
+	{Action: "hold", From: []string{StateOpened, StateDispatched, StateAccepted, StateResolved, StateEvaluated}, To: StateHeld, Who: whoOwner, Needs: []string{"reason"}, Starts: []string{"hold"},
+		apply: func(e *Engine, c *actCtx) error {
+			reason := strings.TrimSpace(strings.TrimSpace(c.req.Reason) + " " + strings.TrimSpace(c.req.Note))
+			if reason == "" {
+				return event.BadRequest("挂起需要原因 / hold needs a reason")
+			}
+			c.step.Note, c.step.Reason = reason, c.req.Reason
+			c.r.HeldFrom = c.r.State
+			c.r.Paused = nil
+			for _, d := range c.r.Dues {
+				c.r.Paused = append(c.r.Paused, pausedDue{Due: d, Left: max(d.Due.Sub(c.now), 0)})
+			}
+			c.r.Dues = nil
+			e.transition(c.t, c.r, "hold", StateHeld, c.now, c.step)
+			e.setDues(c.r, c.now, []string{"hold"}) // a hold longer than max_hold is overdue
+			c.r.History[len(c.r.History)-1].Deadline = c.r.Deadline
+			return nil
+		}},
+	{Action: "resume", From: []string{StateHeld}, To: "(held_from)", Who: whoOwner, Ends: []string{"hold"},
+		apply: func(e *Engine, c *actCtx) error {
+			e.finishDue(c.r, "hold", c.now)
+			from := c.r.HeldFrom
+			// The clocks go on from where hold stopped them.
+			for _, pd := range c.r.Paused {
+				d := pd.Due
+				d.Due = c.now.Add(pd.Left)
+				c.r.Dues = append(c.r.Dues, d)
+			}
+			c.r.Paused, c.r.HeldFrom, c.r.Remaining = nil, "", 0
+			c.r.sync()
+			c.step.Deadline = c.r.Deadline
+			e.transition(c.t, c.r, "resume", from, c.now, c.step)
+			return nil
+		}},
+	{Action: "reopen", From: []string{StateResolved, StateEvaluated}, To: StateDispatched, Who: whoOwner, Starts: []string{"accept"},
+		apply: func(e *Engine, c *actCtx) error {
+			e.reopen(c.t, c.r, c.now, c.step)
+			return nil
+		}},
+	{Action: "extend", From: []string{StateAccepted}, Who: whoOwner, Needs: []string{"cause", "crux", "by"},
+		apply: (*Engine).extend},
+	{Action: "approve_extension", From: []string{StateAccepted}, Who: whoCounty,
+		apply: func(e *Engine, c *actCtx) error {
+			x := c.r.Extension
+			if x == nil || x.Approved {
+				return event.Conflict("没有待批的延期申请 / no extension waiting for approval")
+			}
+			x.Approved, x.ApprovedBy, x.ApprovedAt = true, c.p.Name, c.now
+			e.dropDue(c.r, "resolve", "")
+			c.r.Dues = append(c.r.Dues, event.Due{Step: "resolve", Owner: ownerOfStep(c.r, "resolve"), Due: x.Until})
+			c.r.sync()
+			c.step.Deadline = x.Until
+			e.transition(c.t, c.r, "approve_extension", c.r.State, c.now, c.step)
+			return nil
+		}},
+	{Action: "summon", From: []string{StateDispatched, StateAccepted}, Who: whoOwner, Needs: []string{"departments"}, Starts: []string{"report"},
+		apply: (*Engine).summon},
+	{Action: "report", From: []string{StateDispatched, StateAccepted, StateResolved, StateHeld}, Who: whoDepartment, Ends: []string{"report"},
+		apply: func(e *Engine, c *actCtx) error { return e.deptStep(c, "report") }},
+	{Action: "done", From: []string{StateDispatched, StateAccepted, StateResolved, StateHeld}, Who: whoDepartment, Needs: []string{"note"},
+		apply: func(e *Engine, c *actCtx) error { return e.deptStep(c, "done") }},
+}
+
+// Actions are the action names, in the table's order.
+var Actions = func() []string {
+	out := make([]string, len(Transitions))
+	for i, t := range Transitions {
+		out[i] = t.Action
+	}
+	return out
+}()
+
+func transitionOf(action string) (*transition, bool) {
+	for i := range Transitions {
+		if Transitions[i].Action == action {
+			return &Transitions[i], true
+		}
+	}
+	return nil, false
+}
+
+// reown moves the township's clocks to the new holder: what it holds, it
+// answers for from now on.
+func (e *Engine) reown(r *record) {
+	for i := range r.Dues {
+		if r.Dues[i].Owner != LevelCounty && !strings.HasPrefix(r.Dues[i].Owner, "department:") {
+			r.Dues[i].Owner = r.Owner
+		}
+	}
+}
+
+func (e *Engine) reopen(t *tx, r *record, now time.Time, s event.Step) {
+	e.dropDue(r, "evaluate", "")
+	e.dropDue(r, "review", "")
+	r.Reopened++
+	if r.Fingerprint != "" && e.byFP[r.Fingerprint] == nil {
+		t.setFP(r.Fingerprint, r)
+	}
+	if r.Owner == LevelCounty {
+		r.Level = LevelCounty
+	} else {
+		r.Level = LevelTownship
+	}
+	e.transition(t, r, "reopen", StateDispatched, now, s)
+	e.setDues(r, now, []string{"accept"})
+	r.History[len(r.History)-1].Deadline = r.Deadline
+}
+
+// Rating values and how they were asked.
+var (
+	ratings = []string{"satisfied", "neutral", "unsatisfied"}
+	methods = []string{"phone", "visit", "on_site"}
+	askeds  = []string{"reporter", "household", "village_head", "other"}
+)
+
+// evaluate records the people's rating (评单). The old form, a rating with
+// neither method nor asked, still works and is recorded as "unrecorded".
+func (e *Engine) evaluate(c *actCtx) error {
+	q := c.req
+	if !slices.Contains(ratings, q.Rating) {
+		return event.BadRequest(`评单需要 rating：satisfied、neutral 或 unsatisfied / evaluate needs "rating": satisfied, neutral or unsatisfied`)
+	}
+	method, asked := q.Method, q.Asked
+	if method == "" && asked == "" {
+		method, asked = "unrecorded", "unrecorded"
+	}
+	if !slices.Contains(methods, method) && method != "unrecorded" {
+		return event.BadRequest(`评单需要 method：phone、visit 或 on_site / evaluate needs "method": phone, visit or on_site`)
+	}
+	if !slices.Contains(askeds, asked) && asked != "unrecorded" {
+		return event.BadRequest(`评单需要 asked：reporter、household、village_head 或 other / evaluate needs "asked": reporter, household, village_head or other`)
+	}
+	if !e.cfg.Alerts.SelfEvaluation && c.r.ResolvedBy != "" && c.r.ResolvedBy == c.p.Name {
+		return event.Forbidden("办结人不能给自己评单 / the user who resolved it may not evaluate it")
+	}
+	c.r.Rating = q.Rating
+	c.r.Ratings = append(c.r.Ratings, event.Rating{At: c.now, Rating: q.Rating, Method: method, Asked: asked, By: c.p.Name, Note: q.Note})
+	c.step.Rating, c.step.Method, c.step.Asked = q.Rating, method, asked
+	e.finishDue(c.r, "evaluate", c.now)
+	e.transition(c.t, c.r, "evaluate", StateEvaluated, c.now, c.step)
+	e.setDues(c.r, c.now, []string{"review"})
+	if q.Rating == "unsatisfied" {
+		switch e.cfg.Alerts.OnUnsatisfied {
+		case "reopen":
+			e.reopen(c.t, c.r, c.now, event.Step{By: system, Level: LevelCounty, Note: "群众不满意，自动重办 / unsatisfied: reopened"})
+		case "county":
+			c.r.History[len(c.r.History)-1].Note = strings.TrimSpace(c.step.Note + " [群众不满意，由县级决定重办或考单 / unsatisfied: the county decides]")
+		}
+	}
+	return nil
+}
+
+// extend asks for more time on a hard case (疑难): cause and crux written
+// down, capped by the class's maximum, approved by the county.
+func (e *Engine) extend(c *actCtx) error {
+	q := c.req
+	switch {
+	case strings.TrimSpace(q.Cause) == "":
+		return event.BadRequest(`延期需要 cause（原因） / extend needs "cause"`)
+	case strings.TrimSpace(q.Crux) == "":
+		return event.BadRequest(`延期需要 crux（症结） / extend needs "crux"`)
+	case q.By == "":
+		return event.BadRequest(`延期需要 by，如 10wd 或 5d / extend needs "by", like 10wd or 5d`)
+	}
+	by, err := configs.ParseSpan(q.By)
+	if err != nil || by.IsZero() {
+		return event.BadRequest(fmt.Sprintf("by: %v", err))
+	}
+	if c.r.Extension != nil && !c.r.Extension.Approved {
+		return event.Conflict("已有待批的延期申请 / an extension is already waiting for approval")
+	}
+	base := c.now
+	var accepted time.Time
+	for _, s := range c.r.History {
+		if s.Action == "accept" {
+			accepted = s.At
+		}
+	}
+	for _, d := range c.r.Dues {
+		if d.Step == "resolve" {
+			base = d.Due
+		}
+	}
+	until := e.cal.Add(base, by)
+	limit := e.classMax(c.r)
+	if capAt := e.cal.Add(accepted, limit); until.After(capAt) {
+		return event.Conflict(fmt.Sprintf("超过%s类最长期限 %s（至 %s） / beyond the class maximum %s (until %s)",
+			c.r.Class, limit, capAt.In(e.cal.loc).Format("2006-01-02 15:04"), limit, capAt.In(e.cal.loc).Format("2006-01-02 15:04")))
+	}
+	c.r.Extension = &event.Extension{Cause: q.Cause, Crux: q.Crux, Until: until, RequestedBy: c.p.Name, RequestedAt: c.now}
+	c.step.Reason = q.Cause
+	c.step.Note = strings.TrimSpace(fmt.Sprintf("原因：%s；症结：%s。%s", q.Cause, q.Crux, q.Note))
+	c.step.Deadline = until
+	e.transition(c.t, c.r, "extend", c.r.State, c.now, c.step)
+	return nil
+}
+
+// classMax is the longest a matter of r's class may take to resolve.
+func (e *Engine) classMax(r *record) configs.Span {
+	if cl, ok := e.cfg.Alerts.Classes[r.Class]; ok && !cl.Max.IsZero() {
+		return cl.Max
+	}
+	return scale(e.limitFor(r, "resolve"), 2)
+}
+
+// summon calls departments into the matter (街区吹哨).
+func (e *Engine) summon(c *actCtx) error {
+	if len(c.req.Departments) == 0 {
+		return event.BadRequest(`召集需要 departments / summon needs "departments"`)
+	}
+	for _, d := range c.req.Departments {
+		if _, ok := e.top.Departments[d]; !ok {
+			return event.BadRequest(fmt.Sprintf("未知部门 %s / unknown department %s", d, d))
+		}
+	}
+	lim := e.limitFor(c.r, "report")
+	for _, d := range c.req.Departments {
+		already := false
+		for _, s := range c.r.Summoned {
+			if s.Department == d && s.DoneAt.IsZero() {
+				already = true
+			}
+		}
+		if already {
+			continue
+		}
+		sm := event.Summon{Department: d, At: c.now, By: c.p.Name}
+		if !lim.IsZero() {
+			sm.Due = e.cal.Add(c.now, lim)
+			c.r.Dues = append(c.r.Dues, event.Due{Step: "report", Owner: "department:" + d, Due: sm.Due, Of: d})
+		}
+		c.r.Summoned = append(c.r.Summoned, sm)
+	}
+	c.r.sync()
+	c.step.Departments = c.req.Departments
+	e.transition(c.t, c.r, "summon", c.r.State, c.now, c.step)
+	return nil
+}
+
+// deptStep is a summoned department's 报到 or done.
+func (e *Engine) deptStep(c *actCtx, action string) error {
+	d := c.p.Department
+	for i := range c.r.Summoned {
+		s := &c.r.Summoned[i]
+		if s.Department != d || !s.DoneAt.IsZero() {
+			continue
+		}
+		switch {
+		case action == "report" && !s.ReportedAt.IsZero():
+			return event.Conflict("已报到 / already reported")
+		case action == "report":
+			s.ReportedAt = c.now
+			e.finishDueOf(c.r, "report", d, c.now)
+		case s.ReportedAt.IsZero():
+			return event.Conflict("请先报到 / report first")
+		case strings.TrimSpace(c.req.Note) == "":
+			return event.BadRequest("办结需要说明 / done needs a note")
+		default:
+			s.DoneAt, s.Note = c.now, c.req.Note
+		}
+		c.step.Departments = []string{d}
+		e.transition(c.t, c.r, action, c.r.State, c.now, c.step)
+		return nil
+	}
+	return event.Conflict("没有待办的召集 / no open summons for this department")
+}
