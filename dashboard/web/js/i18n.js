@@ -36,6 +36,7 @@ export const labels = {
     timeline: '离线时段', range24h: '24小时', range7d: '7天', range30d: '30天', maintDevice: '设备',
     maintFrom: '开始时间', maintUntil: '结束时间', maintNote: '说明', save: '保存', cancel: '取消',
     maintBy: '设置人', noneDown: '当前没有离线的摄像机', perCamera: '各摄像机在线率', rangeLabel: '统计区间',
+    role_operator: '县级值班', role_admin: '管理员', role_township: '乡镇', role_technician: '运维', role_village: '村/社区', role_department: '部门',
   },
   en: {
     login: 'Enter your access token', tokenLabel: 'Access token', enter: 'Enter', badToken: 'Token not valid',
@@ -68,6 +69,7 @@ export const labels = {
     timeline: 'Outages', range24h: '24 h', range7d: '7 d', range30d: '30 d', maintDevice: 'Device',
     maintFrom: 'From', maintUntil: 'Until', maintNote: 'Note', save: 'Save', cancel: 'Cancel',
     maintBy: 'Set by', noneDown: 'No camera is down', perCamera: 'Uptime per camera', rangeLabel: 'Range',
+    role_operator: 'county operator', role_admin: 'admin', role_township: 'township', role_technician: 'technician', role_village: 'village', role_department: 'department',
   },
 };
 

@@ -1,24 +1,49 @@
-import { api, el, L, ago, header, token, askToken } from './common.js';
+// The uptime page, for technicians and the county: what is down now (key
+// crossings first), the online rate (在线率) per township worst first,
+// uptime per camera with its outages, and maintenance windows. The page is
+// built once; the 10-second refresh replaces table bodies only, so the
+// search box keeps its focus and its text.
+import { api, el, L, clock, dur, header, token, askToken, causeText, villageIndex, csvDownload, notice } from './common.js';
 
-let report = null, range = 24 * 3600 * 1000, sortKey = 'uptime', filterText = '', filterTownship = '', filterState = '';
-let me = null;
-let windows = [];
+let report = null, month = null, range = 24 * 3600 * 1000, sortKey = 'uptime', sortDir = 1;
+let filterText = '', filterTownship = '', filterState = '';
+let me = null, topo = { townships: [] }, villages = new Map(), cams = new Map(), windows = [];
+const bodies = {};
+
+const keyCam = (c) => villages.get(c.village)?.key_cameras?.includes(c.id) || false;
+const pct = (x) => `${(x * 100).toFixed(2)}%`;
+const rfc = (d) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 async function load() {
   const to = new Date(), from = new Date(to.getTime() - range);
-  const q = new URLSearchParams({ from: from.toISOString().replace(/\.\d+Z$/, 'Z'), to: to.toISOString().replace(/\.\d+Z$/, 'Z') });
   try {
-    [report, windows] = await Promise.all([api('/api/v1/uptime?' + q), api('/api/v1/maintenance')]);
+    const q = new URLSearchParams({ from: rfc(from), to: rfc(to) });
+    const [r, list, w] = await Promise.all([api('/api/v1/uptime?' + q), api('/api/v1/cameras'), api('/api/v1/maintenance')]);
+    report = r; windows = w || [];
+    cams = new Map(list.map((c) => [c.id, c]));
+    if (range === 30 * 86400e3) month = r;
     render();
   } catch (e) {
-    document.getElementById('main').replaceChildren(el('section', 'panel card err', e.message));
+    notice(e.message, true);
   }
+}
+
+// The down-now list counts outages over 30 days whatever range is shown.
+async function loadMonth() {
+  if (range === 30 * 86400e3) return;
+  const to = new Date(), from = new Date(to.getTime() - 30 * 86400e3);
+  try {
+    month = await api('/api/v1/uptime?' + new URLSearchParams({ from: rfc(from), to: rfc(to) }));
+    render();
+  } catch (e) { /* the 30-day column stays empty */ }
 }
 
 function bar(c) {
   const b = el('div', 'bar');
+  b.setAttribute('role', 'img');
   const total = new Date(report.to) - new Date(report.from);
   let x = new Date(report.from).getTime();
+  const spans = [];
   for (const o of c.outages) {
     const from = Math.max(new Date(o.from).getTime(), new Date(report.from).getTime());
     const to = o.to ? new Date(o.to).getTime() : new Date(report.to).getTime();
@@ -27,125 +52,299 @@ function bar(c) {
     gap.style.width = `${((from - x) / total) * 100}%`;
     const down = el('span');
     down.style.width = `${Math.max(((to - from) / total) * 100, 0.5)}%`;
-    down.title = `${new Date(from).toLocaleString()} – ${o.to ? new Date(to).toLocaleString() : '…'} ${o.cause || ''}`;
+    spans.push(`${clock(from)}–${o.to ? clock(to) : '…'} ${causeText(o.cause)}`);
     b.append(gap, down);
     x = to;
   }
+  b.setAttribute('aria-label', spans.length ? spans.join('；') : L('online'));
+  b.title = spans.join('\n');
   return b;
 }
 
-function townshipName(id) {
-  return report.townships.find((t) => t.id === id)?.name || id;
+function table(id, heads) {
+  const t = el('table');
+  const thead = el('thead');
+  const tr = el('tr');
+  for (const h of heads) {
+    const th = el('th', h.num ? 'num' : '');
+    th.scope = 'col';
+    if (h.sort) {
+      const b = el('button', 'sort', h.label);
+      b.type = 'button';
+      b.onclick = () => { sortDir = sortKey === h.sort ? -sortDir : 1; sortKey = h.sort; renderCameras(); markSort(t); };
+      th.dataset.sort = h.sort;
+      th.append(b);
+    } else if (h.label) th.textContent = h.label;
+    else th.append(el('span', 'sr-only', h.sr || '—'));
+    tr.append(th);
+  }
+  thead.append(tr);
+  const tbody = el('tbody');
+  t.append(thead, tbody);
+  bodies[id] = tbody;
+  return t;
 }
 
-function render() {
+function markSort(t) {
+  for (const th of t.querySelectorAll('th[data-sort]')) {
+    if (th.dataset.sort === sortKey) th.setAttribute('aria-sort', sortDir > 0 ? 'ascending' : 'descending');
+    else th.removeAttribute('aria-sort');
+  }
+}
+
+function panel(title, id, ...children) {
+  const p = el('section', 'panel');
+  const h = el('h2', '', title);
+  h.id = id;
+  p.setAttribute('aria-labelledby', id);
+  p.append(h, ...children);
+  return p;
+}
+
+function build() {
   const main = document.getElementById('main');
-  const cams = report.cameras.filter((c) => (!filterTownship || c.township === filterTownship) && (!filterState || c.state === filterState) &&
-    (!filterText || (c.name + c.id + c.village).toLowerCase().includes(filterText.toLowerCase())));
-  const down = report.cameras.filter((c) => c.state === 'offline')
-    .sort((a, b) => new Date(a.outages.at(-1)?.from || 0) - new Date(b.outages.at(-1)?.from || 0));
+  const p0 = panel(L('downNow'), 'down-title', scroll(table('down', [
+    { label: L('keyCrossing'), sr: L('keyCrossing') }, { label: L('cameras') }, { label: L('id') }, { label: L('township') }, { label: L('village') },
+    { label: L('offlineSince') }, { label: L('downFor') }, { label: L('cause') }, { label: L('outages30'), num: true }])));
+  const p1 = panel(`${L('rate')}（${L('worstFirst')}）`, 'rate-title', scroll(table('townships', [
+    { label: L('township') }, { label: L('cameras'), num: true }, { label: L('rate'), num: true }, { label: L('downNow'), num: true }])));
 
-  const p0 = el('section', 'panel');
-  const t0 = el('table');
-  for (const c of down) {
-    const o = c.outages.at(-1);
-    const tr = el('tr');
-    tr.append(el('td', '', c.name || c.id), el('td', '', townshipName(c.township)), el('td', 'overdue', o ? `${L('offlineSince')} ${new Date(o.from).toLocaleString()} (${ago(o.from)})` : L('offline')), el('td', 'status', o?.cause || ''));
-    t0.append(tr);
-  }
-  p0.append(el('h2', '', `${L('downNow')} (${down.length})`), t0);
-
-  const p1 = el('section', 'panel');
-  const t1 = el('table');
-  const h1 = el('tr');
-  h1.append(el('th', '', L('township')), el('th', '', L('cameras')), el('th', '', L('rate')), el('th', '', L('downNow')));
-  t1.append(h1);
-  for (const t of report.townships) {
-    const tr = el('tr');
-    tr.append(el('td', '', t.name || t.id), el('td', '', t.cameras), el('td', '', `${(t.online_rate * 100).toFixed(2)}%`), el('td', '', t.down_now));
-    t1.append(tr);
-  }
-  p1.append(el('h2', '', L('rate')), t1);
-
-  const p2 = el('section', 'panel');
   const filters = el('div', 'filters');
-  for (const [label, ms] of [['24 h', 86400e3], ['7 d', 7 * 86400e3], ['30 d', 30 * 86400e3]]) {
+  filters.setAttribute('role', 'group');
+  filters.setAttribute('aria-label', L('rangeLabel'));
+  for (const [label, ms] of [[L('range24h'), 86400e3], [L('range7d'), 7 * 86400e3], [L('range30d'), 30 * 86400e3]]) {
     const b = el('button', range === ms ? 'primary' : '', label);
-    b.onclick = () => { range = ms; load(); };
+    b.type = 'button';
+    b.dataset.range = String(ms);
+    b.setAttribute('aria-pressed', range === ms ? 'true' : 'false');
+    b.onclick = () => {
+      range = ms;
+      for (const x of filters.querySelectorAll('[data-range]')) {
+        const on = Number(x.dataset.range) === ms;
+        x.classList.toggle('primary', on);
+        x.setAttribute('aria-pressed', on ? 'true' : 'false');
+      }
+      load();
+    };
     filters.append(b);
   }
   const tsel = el('select');
-  tsel.append(new Option(L('all'), ''), ...report.townships.map((t) => new Option(t.name || t.id, t.id)));
-  tsel.value = filterTownship; tsel.onchange = () => { filterTownship = tsel.value; render(); };
+  tsel.id = 'f-township';
+  tsel.setAttribute('aria-label', L('township'));
+  tsel.append(new Option(`${L('township')}：${L('all')}`, ''), ...topo.townships.map((t) => new Option(t.name, t.id)));
+  tsel.onchange = () => { filterTownship = tsel.value; renderCameras(); };
   const ssel = el('select');
-  ssel.append(new Option(L('all'), ''), ...['online', 'degraded', 'offline', 'maintenance', 'unknown'].map((s) => new Option(L(s), s)));
-  ssel.value = filterState; ssel.onchange = () => { filterState = ssel.value; render(); };
-  const search = el('input'); search.placeholder = L('search'); search.value = filterText;
-  search.oninput = () => { filterText = search.value; render(); search.focus(); };
+  ssel.id = 'f-state';
+  ssel.setAttribute('aria-label', L('state'));
+  ssel.append(new Option(`${L('state')}：${L('all')}`, ''), ...['online', 'degraded', 'offline', 'maintenance', 'unknown'].map((s) => new Option(L(s), s)));
+  ssel.onchange = () => { filterState = ssel.value; renderCameras(); };
+  const search = el('input');
+  search.type = 'search';
+  search.id = 'f-search';
+  search.placeholder = L('search');
+  search.setAttribute('aria-label', L('search'));
+  search.oninput = () => { filterText = search.value; renderCameras(); };
   const csv = el('button', '', L('exportCsv'));
-  csv.onclick = async () => {
-    const res = await fetch(`/api/v1/uptime?format=csv&from=${encodeURIComponent(report.from)}&to=${encodeURIComponent(report.to)}`, { headers: { Authorization: 'Bearer ' + token() } });
-    const a = el('a'); a.href = URL.createObjectURL(await res.blob()); a.download = 'uptime.csv'; a.click(); URL.revokeObjectURL(a.href);
-  };
+  csv.id = 'csv';
+  csv.type = 'button';
+  csv.onclick = () => { window.__lastCsv = csvDownload(`在线率-${clock(new Date()).replace(/[: ]/g, '')}.csv`, csvRows()); };
   filters.append(tsel, ssel, search, csv);
-  const t2 = el('table');
-  const h2 = el('tr');
-  for (const [k, label] of [['name', L('cameras')], ['township', L('township')], ['uptime', L('uptime')], ['outages', '']]) {
-    const th = el('th', '', label); th.onclick = () => { sortKey = k; render(); }; h2.append(th);
-  }
-  h2.append(el('th', '', ''), el('th', '', ''));
-  t2.append(h2);
-  const sorted = [...cams].sort((a, b) => sortKey === 'uptime' ? a.uptime - b.uptime : sortKey === 'outages' ? b.outages.length - a.outages.length : String(a[sortKey]).localeCompare(String(b[sortKey])));
-  for (const c of sorted) {
-    const tr = el('tr');
-    tr.dataset.id = c.id;
-    const st = el('td'); st.append(el('span', `badge ${c.state}`, L(c.state)));
-    const barTd = el('td'); barTd.append(bar(c));
-    const mt = el('td');
-    if (me && me.role !== 'township') {
-      const b = el('button', '', L('setMaint'));
-      b.onclick = async () => {
-        const hours = Number(prompt('hours', '2')); if (!hours) return;
-        const note = prompt(L('note'), '') || '';
-        try {
-          await api('/api/v1/maintenance', { method: 'POST', body: JSON.stringify({ device: c.id, until: new Date(Date.now() + hours * 3600e3).toISOString(), note }) });
-          load();
-        } catch (e) { alert(e.message); }
-      };
-      mt.append(b);
-    }
-    tr.append(el('td', '', `${c.name || c.id}`), el('td', '', townshipName(c.township)), el('td', '', `${(c.uptime * 100).toFixed(2)}%`), el('td', '', c.outages.length), barTd, st, mt);
-    t2.append(tr);
-  }
-  p2.append(el('h2', '', L('uptime')), filters, t2);
-
-  const p3 = el('section', 'panel');
-  const t3 = el('table');
-  for (const w of windows) {
-    const tr = el('tr');
-    const end = el('td');
-    if (me && me.role !== 'township') {
-      const b = el('button', '', L('end'));
-      b.onclick = async () => {
-        try { await api(`/api/v1/maintenance/${encodeURIComponent(w.id)}`, { method: 'DELETE' }); load(); } catch (e) { alert(e.message); }
-      };
-      end.append(b);
-    }
-    tr.append(el('td', '', w.device || w.village), el('td', '', `${new Date(w.from).toLocaleString()} – ${new Date(w.until).toLocaleString()}`),
-      el('td', '', w.note), el('td', 'status', w.by), end);
-    t3.append(tr);
-  }
-  p3.append(el('h2', '', `${L('maintenance')} (${windows.length})`), t3);
+  const camTable = table('cameras', [
+    { label: L('keyCrossing'), sr: L('keyCrossing') }, { label: L('cameras'), sort: 'name' }, { label: L('id'), sort: 'id' },
+    { label: L('township'), sort: 'township' }, { label: L('village'), sort: 'village' }, { label: L('uptime'), sort: 'uptime', num: true },
+    { label: L('outages'), sort: 'outages', num: true }, { label: L('timeline') }, { label: L('state'), sort: 'state' }, { label: '', sr: L('setMaint') }]);
+  markSort(camTable);
+  const p2 = panel(L('perCamera'), 'cams-title', filters, scroll(camTable));
+  const p3 = panel(L('maintenanceTitle'), 'maint-title', scroll(table('maint', [
+    { label: L('maintDevice') }, { label: L('maintFrom') }, { label: L('maintUntil') }, { label: L('maintNote') }, { label: L('maintBy') }, { label: '', sr: L('end') }])));
   main.replaceChildren(p0, p1, p2, p3);
+}
+
+function scroll(t) { const d = el('div', 'scroll'); d.append(t); return d; }
+
+function names(c) {
+  const v = villages.get(c.village);
+  return { village: v?.name || c.village || '', township: v?.townshipName || c.township || '' };
+}
+
+function row(...cells) {
+  const tr = el('tr');
+  for (const c of cells) {
+    if (c instanceof Node) { const td = el('td'); td.append(c); tr.append(td); } else if (c && typeof c === 'object') tr.append(el('td', c.cls || '', c.text));
+    else tr.append(el('td', '', c ?? ''));
+  }
+  return tr;
+}
+
+function render() {
+  if (!report) return;
+  renderDown();
+  renderTownships();
+  renderCameras();
+  renderWindows();
+}
+
+function renderDown() {
+  const outages30 = new Map((month?.cameras || []).map((c) => [c.id, c.outages.length]));
+  const down = [...cams.values()].filter((c) => c.state === 'offline')
+    .sort((a, b) => (keyCam(b) - keyCam(a)) || (new Date(a.since) - new Date(b.since)));
+  const rows = down.map((c) => {
+    const n = names(c);
+    const k = keyCam(c) ? el('span', 'key', `★ ${L('keyCrossing')}`) : '';
+    const tr = row(k, c.name || c.id, c.id, n.township, n.village, clock(c.since), { cls: 'overdue', text: dur((Date.now() - new Date(c.since)) / 1000) },
+      causeText(c.cause), { cls: 'num', text: outages30.has(c.id) ? String(outages30.get(c.id)) : '—' });
+    tr.dataset.id = c.id;
+    return tr;
+  });
+  if (!rows.length) rows.push(row({ cls: 'empty', text: L('noneDown') }));
+  bodies.down.replaceChildren(...rows);
+  document.getElementById('down-title').textContent = `${L('downNow')}（${down.length}）`;
+}
+
+function renderTownships() {
+  const ts = [...report.townships].sort((a, b) => a.online_rate - b.online_rate);
+  bodies.townships.replaceChildren(...ts.map((t) => {
+    const tr = row(t.name || t.id, { cls: 'num', text: t.cameras }, { cls: 'num', text: pct(t.online_rate) }, { cls: 'num' + (t.down_now ? ' overdue' : ''), text: t.down_now });
+    tr.dataset.township = t.id;
+    return tr;
+  }));
+}
+
+function filtered() {
+  const q = filterText.trim().toLowerCase();
+  return report.cameras.filter((c) => {
+    if (filterTownship && c.township !== filterTownship) return false;
+    const st = cams.get(c.id)?.state || c.state;
+    if (filterState && st !== filterState) return false;
+    if (!q) return true;
+    const n = names(c);
+    return [c.name, c.id, n.village, n.township].some((s) => String(s || '').toLowerCase().includes(q));
+  });
+}
+
+function sortValue(c) {
+  const n = names(c);
+  return { uptime: c.uptime, outages: c.outages.length, name: c.name || c.id, id: c.id, township: n.township, village: n.village, state: cams.get(c.id)?.state || c.state }[sortKey];
+}
+
+function sorted() {
+  return filtered().sort((a, b) => (keyCam(b) - keyCam(a)) || (() => {
+    const x = sortValue(a), y = sortValue(b);
+    return (typeof x === 'number' ? x - y : String(x).localeCompare(String(y), 'zh-CN')) * sortDir;
+  })());
+}
+
+function renderCameras() {
+  if (!report) return;
+  const county = me && me.role !== 'township';
+  bodies.cameras.replaceChildren(...sorted().map((c) => {
+    const n = names(c);
+    const st = cams.get(c.id)?.state || c.state;
+    const badge = el('span', `badge ${st}`, L(st));
+    let m = '';
+    if (county || me?.role === 'township') {
+      m = el('button', '', L('setMaint'));
+      m.type = 'button';
+      m.dataset.maint = c.id;
+      m.onclick = () => maintenanceDialog(c);
+    }
+    const tr = row(keyCam(c) ? el('span', 'key', '★') : '', c.name || c.id, c.id, n.township, n.village, { cls: 'num', text: pct(c.uptime) },
+      { cls: 'num', text: c.outages.length }, bar(c), badge, m);
+    tr.dataset.id = c.id;
+    return tr;
+  }));
+}
+
+function csvRows() {
+  const head = ['摄像机编号 camera', '摄像机 name', '乡镇编号 township', '乡镇 township_name', '村编号 village', '村/社区 village_name', '重点路口 key',
+    '在线率 uptime', '离线次数 outages', '当前状态 state', '离线自 down_since', '原因 cause'];
+  return [head, ...sorted().map((c) => {
+    const n = names(c), now = cams.get(c.id);
+    const st = now?.state || c.state;
+    const since = st === 'offline' && now?.since ? new Date(now.since) : null;
+    return [c.id, c.name, c.township, n.township, c.village, n.village, keyCam(c) ? '是' : '', (c.uptime * 100).toFixed(2) + '%', c.outages.length, L(st),
+      since ? `${since.getFullYear()}-${localStamp(since)}` : '', st === 'offline' ? causeText(now?.cause) : ''];
+  })];
+}
+
+function localStamp(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+function renderWindows() {
+  const county = me && me.role !== 'township';
+  bodies.maint.replaceChildren(...windows.map((w) => {
+    let end = '';
+    if (county || me?.role === 'township') {
+      end = el('button', '', L('end'));
+      end.type = 'button';
+      end.onclick = async () => {
+        try { await api(`/api/v1/maintenance/${encodeURIComponent(w.id)}`, { method: 'DELETE' }); load(); } catch (e) { notice(e.message, true); }
+      };
+    }
+    const dev = w.device ? `${cams.get(w.device)?.name || w.device}（${w.device}）` : (villages.get(w.village)?.name || w.village);
+    return row(dev, clock(w.from), clock(w.until), w.note, w.by, end);
+  }));
+  if (!windows.length) bodies.maint.replaceChildren(row({ cls: 'empty', text: '—' }));
+}
+
+const localInput = (d) => {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+};
+
+// maintenanceDialog sets a window with start and end pickers, in local time.
+function maintenanceDialog(c) {
+  const d = el('dialog');
+  d.setAttribute('aria-labelledby', 'maint-dialog-title');
+  const f = el('form');
+  f.method = 'dialog';
+  const h = el('h2', '', `${L('setMaint')}：${c.name || c.id}`);
+  h.id = 'maint-dialog-title';
+  const field = (label, input) => { const l = el('label', '', label); l.append(input); return l; };
+  const from = el('input'); from.type = 'datetime-local'; from.required = true; from.name = 'from'; from.value = localInput(new Date());
+  const until = el('input'); until.type = 'datetime-local'; until.required = true; until.name = 'until'; until.value = localInput(new Date(Date.now() + 2 * 3600e3));
+  const note = el('textarea'); note.name = 'note'; note.maxLength = 500; note.placeholder = '例如：更换镜头、线路检修';
+  const err = el('p', 'err');
+  err.setAttribute('role', 'alert');
+  const ok = el('button', 'primary', L('save')); ok.type = 'submit'; ok.value = 'ok';
+  const cancel = el('button', '', L('cancel')); cancel.type = 'button'; cancel.onclick = () => d.close();
+  const rowEl = el('div', 'row'); rowEl.append(cancel, ok);
+  f.append(h, field(L('maintFrom'), from), field(L('maintUntil'), until), field(L('maintNote'), note), err, rowEl);
+  f.onsubmit = async (e) => {
+    e.preventDefault();
+    const a = new Date(from.value), b = new Date(until.value);
+    if (!(b > a)) { err.textContent = '结束时间必须晚于开始时间'; return; }
+    try {
+      await api('/api/v1/maintenance', { method: 'POST', body: JSON.stringify({ device: c.id, from: a.toISOString(), until: b.toISOString(), note: note.value.trim() }) });
+      d.close();
+      notice(`${L('setMaint')}：${c.name || c.id} ${clock(a)}–${clock(b)}`);
+      load();
+    } catch (x) { err.textContent = x.message; }
+  };
+  d.append(f);
+  d.onclose = () => d.remove();
+  document.body.append(d);
+  d.showModal();
+  from.focus();
 }
 
 async function main() {
   if (!token()) { askToken(); return; }
-  header('uptime');
-  document.getElementById('title').textContent = L('uptime');
-  try { me = await api('/api/v1/me'); } catch (e) { return; }
-  document.getElementById('status').textContent = `${me.name} (${me.role})`;
+  try {
+    me = await api('/api/v1/me');
+    topo = await api('/api/v1/topology');
+    villages = villageIndex(topo);
+  } catch (e) { if (e.status !== 401) notice(e.message, true); return; }
+  header('uptime', me);
+  document.getElementById('title').textContent = `${topo.county?.name || ''} ${L('uptime')}`.trim();
+  document.title = `${L('uptime')} · snowhub`;
+  document.getElementById('status').textContent = `${me.name}（${L('role_' + me.role) !== 'role_' + me.role ? L('role_' + me.role) : me.role}）`;
+  build();
   await load();
+  loadMonth();
   setInterval(load, 10000);
+  setInterval(loadMonth, 60000);
 }
 main();
