@@ -73,3 +73,7 @@ func splitEOL(l []byte) (content, eol []byte) {
 	}
 	return l, nil
 }
+
+// responseHook is the client's OnResponse; the corpus tests turn it off to
+// show what each quirk does to an unfixed client.
+var responseHook = FixResponse

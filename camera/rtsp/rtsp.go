@@ -53,7 +53,7 @@ type Options struct {
 
 func (o Options) client(u *base.URL) *gortsplib.Client {
 	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, ReadTimeout: o.Timeout, WriteTimeout: o.Timeout,
-		OnResponse: FixResponse}
+		OnResponse: responseHook}
 	switch o.Transport {
 	case "tcp":
 		t := gortsplib.TransportTCP

@@ -352,3 +352,7 @@ func (s *Server) Close() {
 //
 //	ffmpeg -f lavfi -i testsrc2=size=480x270:rate=25 -t 4 -c:v libx264 -profile:v baseline \
 //	  -bf 0 -g 25 -b:v 400k -pix_fmt yuv420p -x264-params aud=1 -f h264 clip.h264
+
+// Clip is the simulated cameras' clip: its access units (NALUs without
+// start codes), SPS and PPS. Other test servers stream it too.
+func Clip() (aus [][][]byte, sps, pps []byte) { return splitAnnexB(clip) }
