@@ -50,16 +50,16 @@ type Camera struct {
 
 // Server serves cameras by path.
 type Server struct {
-	ln      net.Listener
-	lookup  func(path string) *Camera
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	closed  bool
-	counts  sync.Map // path → *atomic.Int64 (DESCRIBEs)
-	Keeps   atomic.Int64 // keep-alives received (GET_PARAMETER, OPTIONS in a session)
-	Expired atomic.Int64 // sessions closed for want of a keep-alive
-	Setups  atomic.Int64
+	ln         net.Listener
+	lookup     func(path string) *Camera
+	wg         sync.WaitGroup
+	mu         sync.Mutex
+	conns      map[net.Conn]struct{}
+	closed     bool
+	counts     sync.Map     // path → *atomic.Int64 (DESCRIBEs)
+	Keeps      atomic.Int64 // keep-alives received (GET_PARAMETER, OPTIONS in a session)
+	Expired    atomic.Int64 // sessions closed for want of a keep-alive
+	Setups     atomic.Int64
 	OnDescribe func(path string, at time.Time)
 }
 
