@@ -429,7 +429,7 @@ func (s *store) saveMaintenance(m event.Maintenance, seq int) error {
 
 // audit appends an entry, keyed by time then sequence.
 func (s *store) audit(a event.AuditEntry) error {
-	b, err := json.Marshal(a)
+	b, err := json.Marshal(capAudit(a))
 	if err != nil {
 		return err
 	}
