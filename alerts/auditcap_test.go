@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestAuditFieldsCapped(t *testing.T) {
 // 101 MB) leave the store small.
 func TestAuditLogBoundedInBytes(t *testing.T) {
 	dir := t.TempDir()
-	s, err := openStore(dir)
+	s, err := openStore(dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
