@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -205,7 +206,14 @@ func TestManyCamerasFlapping(t *testing.T) {
 		}
 		cams = append(cams, simcam.Camera{Path: fmt.Sprintf("/c%03d", i), Behaviour: b})
 	}
-	s, err := simcam.New(simcam.Options{Listen: "127.0.0.1:0", Cameras: cams, FlapEvery: 4 * time.Second, FlapDown: 2 * time.Second})
+	var amu sync.Mutex
+	attempts := map[string][]time.Time{}
+	s, err := simcam.New(simcam.Options{Listen: "127.0.0.1:0", Cameras: cams, FlapEvery: 4 * time.Second, FlapDown: 2 * time.Second,
+		OnAttempt: func(path string, at time.Time) {
+			amu.Lock()
+			attempts[path] = append(attempts[path], at)
+			amu.Unlock()
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +268,40 @@ func TestManyCamerasFlapping(t *testing.T) {
 		t.Errorf("%d connection attempts in one second", maxRate)
 	}
 	t.Logf("most connection attempts in one second: %d", maxRate)
+	// No synchronized restarts: the 50 cameras that dropped at the same
+	// instant come back spread out by the jitter, not as one burst (which
+	// would hit a township's uplink and the hub at once, every time).
+	amu.Lock()
+	var spreads []time.Duration
+	for drop := s.Started().Add(4 * time.Second); drop.Before(time.Now().Add(-2 * time.Second)); drop = drop.Add(4 * time.Second) {
+		var first []time.Duration
+		for i := 0; i < 200; i += 4 {
+			for _, at := range attempts[fmt.Sprintf("/c%03d", i)] {
+				if at.After(drop) {
+					first = append(first, at.Sub(drop))
+					break
+				}
+			}
+		}
+		if len(first) < 40 {
+			continue
+		}
+		sort.Slice(first, func(i, j int) bool { return first[i] < first[j] })
+		spreads = append(spreads, first[len(first)*9/10]-first[len(first)/10])
+	}
+	amu.Unlock()
+	if len(spreads) == 0 {
+		t.Fatal("no drop of the flapping cameras observed")
+	}
+	for _, sp := range spreads {
+		// Full jitter over at least the 200 ms minimum backoff spreads
+		// the middle 80 % over ~140 ms or more; without jitter they come
+		// back within a few ms of each other.
+		if sp < 80*time.Millisecond {
+			t.Errorf("restarts after a common drop spread over %s (10th to 90th percentile): synchronized", sp)
+		}
+	}
+	t.Logf("restart spread after each common drop (p10..p90): %v", spreads)
 	m.Close()
 	testenv.WaitFor(t, 10*time.Second, "goroutines and fds back", func() bool {
 		return runtime.NumGoroutine() <= g0+2 && openFDs() <= fd0+2

@@ -41,11 +41,14 @@ type Options struct {
 	// checked (PLAY to the first keyframe); liveness (DESCRIBE, no media)
 	// is checked every ProbeInterval. Default 15 min.
 	MediaCheckInterval time.Duration
-	ViewerLinger       time.Duration
-	SampleEvery        time.Duration
-	OnTransition       func(Transition)
-	OnSample           func(Status)
-	Now                func() time.Time
+	// MediaSample is how long a media check reads after the first keyframe
+	// to estimate the frame rate and bitrate; default 1 s.
+	MediaSample  time.Duration
+	ViewerLinger time.Duration
+	SampleEvery  time.Duration
+	OnTransition func(Transition)
+	OnSample     func(Status)
+	Now          func() time.Time
 }
 
 // Transition is a change of a camera's state.
@@ -115,6 +118,7 @@ func NewManager(o Options) *Manager {
 	def(&o.ProbeInterval, time.Minute)
 	def(&o.ProbeTimeout, 10*time.Second)
 	def(&o.MediaCheckInterval, 15*time.Minute)
+	def(&o.MediaSample, time.Second)
 	def(&o.ViewerLinger, 30*time.Second)
 	def(&o.SampleEvery, 10*time.Second)
 	if o.MaxConnecting <= 0 {

@@ -74,7 +74,7 @@ func (w *worker) liveness(ctx context.Context) {
 // state; the next one is due after MediaCheckInterval, or sooner with
 // back-off when it failed.
 func (w *worker) media(ctx context.Context) {
-	const measure = time.Second
+	measure := w.m.o.MediaSample
 	cctx, cancel := context.WithTimeoutCause(ctx, w.m.o.ProbeTimeout, errNoKeyframe)
 	defer cancel()
 	sctx, stop := context.WithCancelCause(cctx)

@@ -51,6 +51,8 @@ type Options struct {
 	Logger    *slog.Logger
 	FlapEvery time.Duration // default 3 min
 	FlapDown  time.Duration // default 20 s
+	// OnAttempt, when set, is told of every DESCRIBE: a client's attempt.
+	OnAttempt func(path string, at time.Time)
 }
 
 const fps = 25
@@ -90,6 +92,10 @@ func (s *Server) DescribesOf(path string) int64 {
 	}
 	return 0
 }
+
+// Started is when the server started: flapping cameras go down at every
+// multiple of FlapEvery after it.
+func (s *Server) Started() time.Time { return s.start }
 
 // Describes counts DESCRIBE requests: connection attempts of clients.
 func (s *Server) Describes() int64 { return s.describes.Load() }
@@ -306,6 +312,9 @@ func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Re
 	s.describes.Add(1)
 	v, _ := s.perPath.LoadOrStore(ctx.Path, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)
+	if s.o.OnAttempt != nil {
+		s.o.OnAttempt(ctx.Path, time.Now())
+	}
 	return s.lookup(ctx.Path)
 }
 

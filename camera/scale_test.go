@@ -1,0 +1,91 @@
+package camera_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"snowhub/camera"
+	"snowhub/internal/simcam"
+	"snowhub/internal/simcam/rawrtsp"
+	"snowhub/internal/testenv"
+)
+
+// 2,000 probe-mode cameras at a 12 s interval: the rate of 10,000 at 60 s.
+// Every camera is checked within every interval, all stay online, and the
+// goroutines stay bounded by the connection cap, not one or two per
+// camera as with a goroutine and a ticker per probed camera.
+func TestProbeScale(t *testing.T) {
+	testenv.Short(t)
+	const n, interval = 2000, 12 * time.Second
+	aus, _, _ := simcam.Clip()
+	cam := &rawrtsp.Camera{Headers: []byte("Content-Type: application/sdp\r\n"), Codec: "H264", AUs: aus,
+		SDP: []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n")}
+	var mu sync.Mutex
+	seen := map[string][]time.Time{}
+	s, err := rawrtsp.Start(func(string) *rawrtsp.Camera { return cam })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.OnDescribe = func(path string, at time.Time) {
+		mu.Lock()
+		seen[path] = append(seen[path], at)
+		mu.Unlock()
+	}
+	g0 := runtime.NumGoroutine()
+	m := camera.NewManager(camera.Options{MaxConnecting: 64, ProbeInterval: interval, ProbeTimeout: 5 * time.Second,
+		MediaCheckInterval: time.Hour, MediaSample: time.Nanosecond})
+	m.Start(context.Background())
+	defer m.Close()
+	specs := make([]camera.Spec, n)
+	for i := range specs {
+		specs[i] = camera.Spec{ID: fmt.Sprintf("cam-%04d", i), URL: s.URL(fmt.Sprintf("/cam-%04d", i)), Transport: "tcp"}
+	}
+	start := time.Now()
+	m.Update(specs)
+	maxG := 0
+	for time.Since(start) < 2*interval+interval/2 {
+		time.Sleep(100 * time.Millisecond)
+		maxG = max(maxG, runtime.NumGoroutine()-g0)
+	}
+	end := time.Now()
+	st := m.CheckStats()
+	t.Logf("%d checks, lateness p50 %s p99 %s max %s, skipped %d, most goroutines %d", st.Checks, st.LatenessP50, st.LatenessP99, st.LatenessMax, st.Skipped, maxG)
+
+	const slack = 2 * time.Second // a check's own duration and scheduling on a loaded machine
+	mu.Lock()
+	defer mu.Unlock()
+	late := 0
+	for _, sp := range specs {
+		ts := seen["/"+sp.ID]
+		prev := start
+		for _, at := range append(ts, end) {
+			if at.Sub(prev) > interval+slack {
+				if late < 5 {
+					t.Errorf("%s: %s without a check (%s → %s)", sp.ID, at.Sub(prev).Round(time.Millisecond), prev.Sub(start).Round(time.Millisecond), at.Sub(start).Round(time.Millisecond))
+				}
+				late++
+			}
+			prev = at
+		}
+	}
+	if late > 0 {
+		t.Errorf("%d gaps longer than the interval", late)
+	}
+	online := 0
+	for _, st := range m.Statuses() {
+		if st.State == camera.StateOnline {
+			online++
+		}
+	}
+	if online != n {
+		t.Errorf("%d of %d cameras online", online, n)
+	}
+	if maxG > n/4 {
+		t.Errorf("up to %d goroutines for %d probed cameras", maxG, n)
+	}
+}
