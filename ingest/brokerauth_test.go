@@ -82,7 +82,7 @@ func startHubIngest(t *testing.T, b *Broker, cfg *configs.Config, sink event.Sin
 	if err := in.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(in.Close)
+	t.Cleanup(func() { in.Close() })
 	testenv.WaitFor(t, 10*time.Second, "ingest connected", func() bool { return in.Ready() == nil })
 	return in
 }

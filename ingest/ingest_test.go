@@ -251,8 +251,7 @@ func TestSilentSensorGoesOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.ctx = context.Background()
-	if err := in.handle(context.Background(), "snowbright/sensors/s-0000/event", []byte(`{"value":1}`), false); err != nil {
+	if err := in.handle(context.Background(), &delivery{msg: &fakeMsg{topic: "snowbright/sensors/s-0000/event", payload: []byte(`{"value":1}`), qos: 1}, at: clock}); err != nil {
 		t.Fatal(err)
 	}
 	clock = now.Add(3 * time.Minute) // water level reports every minute: exactly three missed is not yet silent

@@ -108,6 +108,7 @@ func parseTopic(prefix, z2m, topic string) (topicKind, string, error) {
 // Reading is a parsed sensor report.
 type Reading struct {
 	Time    time.Time
+	TS      string // the device's own timestamp as sent ("" when none): what identifies the reading
 	Value   float64
 	IsBool  bool
 	Unit    string
@@ -147,6 +148,7 @@ func ParseSensorEvent(payload []byte, now time.Time) (Reading, error) {
 		r.Battery = &b
 	}
 	if p.TS != nil {
+		r.TS = *p.TS
 		r.Time, r.Flags = deviceTime(*p.TS, now)
 	}
 	return r, nil
@@ -173,7 +175,7 @@ func number(raw json.RawMessage, key string) (float64, bool, error) {
 	var f float64
 	if err := json.Unmarshal(raw, &f); err != nil {
 		var s string
-		if json.Unmarshal(raw, &s) == nil && (strings.EqualFold(s, "nan") || strings.Contains(strings.ToLower(s), "inf")) {
+		if json.Unmarshal(raw, &s) == nil && notFinite[strings.ToLower(strings.TrimSpace(s))] {
 			return 0, false, reject(ReasonNotFinite, key+" is not finite")
 		}
 		return 0, false, reject(ReasonWrongType, key+" is not a number or boolean")
@@ -183,6 +185,12 @@ func number(raw json.RawMessage, key string) (float64, bool, error) {
 	}
 	return f, false, nil
 }
+
+// notFinite are the spellings of NaN and the infinities a device may send
+// as a string. Only the whole string counts: "infrared" or "info" in a
+// side field is text, not a number.
+var notFinite = map[string]bool{"nan": true, "inf": true, "+inf": true, "-inf": true,
+	"infinity": true, "+infinity": true, "-infinity": true}
 
 func strictJSON(payload []byte, v any) error {
 	if err := json.Unmarshal(payload, v); err != nil {
@@ -239,6 +247,7 @@ func ParseZ2M(payload []byte, kind string, now time.Time) (Reading, error) {
 		if k == "last_seen" {
 			var s string
 			if json.Unmarshal(raw, &s) == nil {
+				r.TS = s
 				r.Time, r.Flags = deviceTime(s, now)
 			}
 			continue
@@ -287,6 +296,7 @@ func ParseZ2M(payload []byte, kind string, now time.Time) (Reading, error) {
 // CameraEvent is a camera's own analytics event.
 type CameraEvent struct {
 	Time   time.Time
+	TS     string // the camera's own timestamp as sent ("" when none)
 	Kind   string
 	Detail map[string]any
 	Flags  []string
@@ -309,6 +319,7 @@ func ParseCameraEvent(payload []byte, now time.Time) (CameraEvent, error) {
 	}
 	e := CameraEvent{Time: now, Kind: p.Kind}
 	if p.TS != nil {
+		e.TS = *p.TS
 		e.Time, e.Flags = deviceTime(*p.TS, now)
 	}
 	var trimmed bool

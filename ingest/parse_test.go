@@ -90,6 +90,10 @@ func TestParseZ2M(t *testing.T) {
 		{"motion", `{"battery":100,"illuminance":12,"occupancy":true,"linkquality":51}`, 1, 100, "illuminance", ""},
 		{"temperature", `{"battery":88,"humidity":41.5,"temperature":21.3,"linkquality":70,"update":{"state":"idle"}}`, 21.3, 88, "humidity", ""},
 		{"panic", `{"action":"sos","battery":77,"linkquality":40}`, 1, 77, "linkquality", ""},
+		// A side field that merely contains "inf" is text, not a number.
+		{"smoke", `{"battery":90,"smoke":true,"mode":"infrared","linkquality":65}`, 1, 90, "linkquality", ""},
+		{"panic", `{"action":"sos","battery":70,"info":"info","linkquality":40}`, 1, 70, "linkquality", ""},
+		{"smoke", `{"battery":90,"smoke":true,"linkquality":65,"density":"Infinity"}`, 0, 0, "", ReasonNotFinite},
 		{"smoke", `{"battery":100,"linkquality":65}`, 0, 0, "", ReasonWrongType},
 		{"smoke", `{"smoke":"maybe"}`, 0, 0, "", ReasonWrongType},
 		{"smoke", `not json`, 0, 0, "", ReasonMalformedJSON},

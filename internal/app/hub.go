@@ -41,10 +41,15 @@ type Hub struct {
 	ingest *ingest.Ingest
 	cams   *camera.Manager
 
-	camEvents chan event.Event // camera transitions and samples, published in order by one goroutine
+	camEvents chan event.Event // camera transitions and samples, published in order by one goroutine; never closed
+	camStop   chan struct{}    // closed once the producers are cancelled: the publisher drains and ends
 	ctx       context.Context
 	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	// prodCtx is the camera producers' context: cancelled before the
+	// publisher stops, so a late transition gives up instead of blocking.
+	prodCtx         context.Context
+	cancelProducers context.CancelFunc
+	wg              sync.WaitGroup
 
 	reloadMu  sync.Mutex
 	reloadErr atomic.Pointer[string]
@@ -91,6 +96,7 @@ func (h *Hub) Config() *configs.Config { return h.cfg.Load() }
 func (h *Hub) Start(ctx context.Context) (err error) {
 	cfg := h.cfg.Load()
 	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	h.prodCtx, h.cancelProducers = context.WithCancel(h.ctx)
 	defer func() {
 		if err != nil {
 			h.Close()
@@ -175,10 +181,16 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	}
 
 	// 5. Sources, last: camera events go through one ordered publisher.
+	// The channel is never closed: a camera worker may still be sending
+	// when the hub stops (a send on a closed channel panics). Stopping
+	// cancels the producers' context first, so their sends give up, then
+	// the publisher drains what is queued and ends.
+	h.camStop = make(chan struct{})
 	h.wg.Add(1)
 	go h.publishCameraEvents()
 	h.defer_(func() {
-		close(h.camEvents)
+		h.cancelProducers()
+		close(h.camStop)
 		h.wg.Wait()
 	})
 
@@ -194,7 +206,11 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err := h.ingest.Start(h.ctx); err != nil {
 		return fmt.Errorf("mqtt ingest: %w", err)
 	}
-	h.defer_(h.ingest.Close)
+	h.defer_(func() {
+		if err := h.ingest.Close(); err != nil {
+			log.Warn("mqtt ingest close", "err", err)
+		}
+	})
 
 	cd := cfg.Camera
 	h.cams = camera.NewManager(camera.Options{
@@ -268,11 +284,14 @@ func (h *Hub) onCameraTransition(t camera.Transition) {
 	// camera's worker) unless the hub is stopping.
 	select {
 	case h.camEvents <- ev:
-	case <-h.ctx.Done():
+	case <-h.prodCtx.Done():
 	}
 }
 
 func (h *Hub) onCameraSample(s camera.Status) {
+	if h.prodCtx.Err() != nil {
+		return
+	}
 	select {
 	case h.camEvents <- h.cameraEvent(event.CameraSample, s, time.Now()):
 	default:
@@ -282,9 +301,24 @@ func (h *Hub) onCameraSample(s camera.Status) {
 
 func (h *Hub) publishCameraEvents() {
 	defer h.wg.Done()
-	for ev := range h.camEvents {
+	publish := func(ev event.Event) {
 		if err := h.publishDevice(h.ctx, ev); err != nil && !errors.Is(err, context.Canceled) {
 			h.log.Error("camera event not recorded", "camera", ev.Device, "type", ev.Type, "err", err)
+		}
+	}
+	for {
+		select {
+		case ev := <-h.camEvents:
+			publish(ev)
+		case <-h.camStop:
+			for { // what the producers queued before they were cancelled
+				select {
+				case ev := <-h.camEvents:
+					publish(ev)
+				default:
+					return
+				}
+			}
 		}
 	}
 }

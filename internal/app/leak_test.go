@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"snowhub/camera"
 	"snowhub/configs"
 	"snowhub/internal/testenv"
 )
@@ -56,5 +57,11 @@ users:
 	}
 	resp.Body.Close()
 	h.Close()
+	// A camera worker that reports after the hub stopped (a ticker that
+	// fired during Close) must not panic with a send on a closed channel.
+	late := camera.Transition{ID: "cam-1", At: time.Now(), From: "online", To: "offline", Cause: "late",
+		Status: camera.Status{ID: "cam-1", State: "offline"}}
+	h.onCameraTransition(late)
+	h.onCameraSample(late.Status)
 	http.DefaultClient.CloseIdleConnections()
 }

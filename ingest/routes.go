@@ -1,0 +1,279 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"snowhub/configs"
+	"snowhub/internal/event"
+)
+
+// prefixes are the topic prefixes ingest answers to: the configured ones,
+// and after a reload that changed them, the previous ones too, so messages
+// already on their way on the old topics are recorded, not discarded.
+type prefixes struct {
+	topic, z2m       string
+	oldTopic, oldZ2M string
+	hasOld           bool
+}
+
+func filters(topic, z2m string) map[string]byte {
+	return map[string]byte{
+		topic + "/sensors/+/event":  1,
+		topic + "/sensors/+/status": 1,
+		topic + "/cameras/+/event":  1,
+		z2m + "/+":                  1,
+		z2m + "/+/availability":     1,
+	}
+}
+
+// setPrefixes puts new topic prefixes in force: subscribe to the new
+// topics first, then unsubscribe the old ones, so nothing published in
+// between is lost; the old prefixes stay routable for what is in flight.
+func (in *Ingest) setPrefixes(m configs.MQTTConfig) {
+	cur := in.prefix.Load()
+	if cur != nil && cur.topic == m.TopicPrefix && cur.z2m == m.Z2MPrefix {
+		return
+	}
+	next := &prefixes{topic: m.TopicPrefix, z2m: m.Z2MPrefix}
+	if cur != nil {
+		next.oldTopic, next.oldZ2M, next.hasOld = cur.topic, cur.z2m, true
+	}
+	in.prefix.Store(next)
+	if cur == nil || in.client == nil || !in.connected.Load() {
+		return // onConnect subscribes to the new topics
+	}
+	if err := in.client.Subscribe(filters(next.topic, next.z2m), 30*time.Second); err != nil {
+		in.log.Error("MQTT subscribe to the new topic prefixes failed; the old ones are kept", "err", err)
+		return
+	}
+	old := filters(cur.topic, cur.z2m)
+	for f := range filters(next.topic, next.z2m) {
+		delete(old, f)
+	}
+	var drop []string
+	for f := range old {
+		drop = append(drop, f)
+	}
+	if len(drop) > 0 {
+		if err := in.client.Unsubscribe(drop, 30*time.Second); err != nil {
+			in.log.Warn("MQTT unsubscribe from the old topic prefixes failed; their messages are still recorded", "err", err)
+		}
+	}
+	in.log.Info("MQTT topic prefixes changed; resubscribed", "topic_prefix", next.topic, "z2m_prefix", next.z2m)
+}
+
+// route sorts a topic by what it carries and the device it names, under
+// the current prefixes, or the previous ones after a change.
+func (in *Ingest) route(topic string) (topicKind, string, error) {
+	p := in.prefix.Load()
+	kind, id, err := parseTopic(p.topic, p.z2m, topic)
+	if err == nil && kind == topicIgnored && p.hasOld {
+		return parseTopic(p.oldTopic, p.oldZ2M, topic)
+	}
+	return kind, id, err
+}
+
+// delivery is one message on its way through a worker. A message whose
+// sink failed is tried again with the same delivery, so it keeps its
+// receive time, its rate-limit admission and what was already stored.
+type delivery struct {
+	msg      Message
+	at       time.Time // receipt: the time of a reading without its own
+	admitted bool      // passed the rate limit once; never limited again
+	stored   bool      // the reading is durable; only the state change is left
+}
+
+// limiter is a device's rate limit. A reading that carries its own
+// timestamp is limited on the device's clock, so a backlog the broker
+// queued while the hub was away (published within the limit, delivered in
+// one burst) is all kept; other messages are limited on the receive time.
+type limiter struct{ device, receive *rate.Limiter }
+
+func (in *Ingest) allow(id string, devTime time.Time, now time.Time) bool {
+	r := in.cfg.Load().MQTT.DeviceRateLimit
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	l := in.limiters[id]
+	if l == nil {
+		burst := int(max(r, 1))
+		l = &limiter{rate.NewLimiter(rate.Limit(r), burst), rate.NewLimiter(rate.Limit(r), burst)}
+		if len(in.limiters) > 100000 { // bounded against a flood of random ids
+			clear(in.limiters)
+		}
+		in.limiters[id] = l
+	}
+	if !devTime.IsZero() {
+		return l.device.AllowN(devTime, 1)
+	}
+	return l.receive.AllowN(now, 1)
+}
+
+// handle turns one message into events. It returns an error only when an
+// event could not be made durable (the message is then not acknowledged);
+// bad input is counted, logged and acknowledged (redelivering it would not
+// make it better).
+func (in *Ingest) handle(ctx context.Context, d *delivery) error {
+	topic, payload, dup := d.msg.Topic(), d.msg.Payload(), d.msg.Duplicate()
+	cfg := in.cfg.Load()
+	now := d.at
+	kind, id, err := in.route(topic)
+	if err != nil {
+		in.bad(id, topic, payload, err)
+		return nil
+	}
+	if kind == topicIgnored {
+		return nil
+	}
+	if !d.admitted {
+		in.m.messages.WithLabelValues(kindName[kind]).Inc()
+	}
+	if len(payload) > cfg.MQTT.MaxPayload {
+		in.bad(id, topic, nil, reject(ReasonTooLarge, fmt.Sprintf("%d bytes, limit %d", len(payload), cfg.MQTT.MaxPayload)))
+		return nil
+	}
+
+	in.mu.Lock()
+	if kind == topicZ2MState || kind == topicZ2MAvailability {
+		sid, ok := in.z2m[id]
+		if !ok {
+			in.mu.Unlock()
+			in.noteUnknown(topic, id, now)
+			return nil
+		}
+		id = sid
+	}
+	var s *sensor
+	var cam camInfo
+	known := false
+	if kind == topicCameraEvent {
+		cam, known = in.cameras[id]
+	} else {
+		s = in.sensors[id]
+		known = s != nil
+	}
+	in.mu.Unlock()
+	if !known {
+		in.noteUnknown(topic, id, now)
+		return nil
+	}
+
+	// Parse first: what identifies a reading (its own timestamp) decides
+	// both the duplicate check and the clock of the rate limit.
+	var (
+		cev     CameraEvent
+		r       Reading
+		online  bool
+		ts      string
+		devTime time.Time
+	)
+	switch kind {
+	case topicCameraEvent:
+		cev, err = ParseCameraEvent(payload, now)
+		ts = cev.TS
+		if ts != "" {
+			devTime = cev.Time
+		}
+	case topicSensorStatus, topicZ2MAvailability:
+		online, err = ParseStatus(payload)
+	case topicZ2MState:
+		r, err = ParseZ2M(payload, s.cfg.Kind, now)
+	default:
+		r, err = ParseSensorEvent(payload, now)
+	}
+	if err != nil {
+		in.bad(id, topic, payload, err)
+		return nil
+	}
+	if r.TS != "" {
+		ts, devTime = r.TS, r.Time
+	}
+	key, keyed := readingKey(topic, ts)
+	if keyed && !d.stored && !d.admitted && in.seen.seen(key) {
+		in.m.rejected.WithLabelValues(ReasonDuplicate).Inc()
+		return nil
+	}
+	// A redelivery is never limited: the broker sends it again because we
+	// have not acknowledged it, and dropping it would lose it for good.
+	if !d.admitted && !dup && !in.allow(id, devTime, now) {
+		in.bad(id, topic, nil, reject(ReasonRateLimited, "device exceeds its rate limit"))
+		return nil
+	}
+	d.admitted = true
+
+	switch kind {
+	case topicCameraEvent:
+		if err := in.o.Sink.Handle(ctx, event.Event{Type: event.CameraEvent, Time: cev.Time, Township: cam.township,
+			Village: cam.village, Device: id, Data: event.CameraAnalytics{Camera: id, Kind: cev.Kind, Detail: cev.Detail, Flags: cev.Flags}}); err != nil {
+			return err
+		}
+		if keyed {
+			in.seen.add(key)
+		}
+		return nil
+	case topicSensorStatus, topicZ2MAvailability:
+		state, cause := event.StateOffline, "last_will"
+		if online {
+			state, cause = event.StateOnline, "status"
+		}
+		return in.transition(ctx, s, state, cause, now)
+	}
+	if !d.stored {
+		in.mu.Lock()
+		village, township := s.cfg.Village, s.township
+		in.mu.Unlock()
+		if err := in.o.Sink.Handle(ctx, event.Event{Type: event.SensorReading, Time: r.Time, Township: township, Village: village, Device: id,
+			Data: event.SensorReadingData{Sensor: id, Kind: s.cfg.Kind, Value: r.Value, IsBool: r.IsBool, Unit: r.Unit,
+				Battery: r.Battery, Fields: r.Fields, Flags: r.Flags}}); err != nil {
+			return err
+		}
+		d.stored = true
+		if keyed {
+			in.seen.add(key)
+		}
+		in.mu.Lock()
+		v := r.Value
+		s.status.LastValue, s.status.LastSeen = &v, now
+		if r.Battery != nil {
+			b := *r.Battery
+			s.status.Battery = &b
+		}
+		in.mu.Unlock()
+	}
+	// A report is proof of life.
+	return in.transition(ctx, s, event.StateOnline, "report", now)
+}
+
+var kindName = map[topicKind]string{topicSensorEvent: "sensor_event", topicSensorStatus: "sensor_status",
+	topicCameraEvent: "camera_event", topicZ2MState: "z2m", topicZ2MAvailability: "z2m_availability"}
+
+// bad counts a rejected message and logs it at most once a minute per device.
+func (in *Ingest) bad(device, topic string, payload []byte, err error) {
+	reason := ReasonOf(err)
+	in.m.rejected.WithLabelValues(reason).Inc()
+	now := in.o.Now()
+	// What a device sent is clipped before it is kept or logged.
+	device, topic = clipKey(device), clipKey(topic)
+	key := device
+	if key == "" {
+		key = topic
+	}
+	in.mu.Lock()
+	last, ok := in.logged[key]
+	if !ok || now.Sub(last) >= time.Minute {
+		in.logged[key] = now
+		if len(in.logged) > maxLogged { // a flood of random ids must not grow this for ever
+			clear(in.logged)
+		}
+		in.mu.Unlock()
+		in.log.Warn("MQTT message rejected", "device", device, "topic", topic, "reason", reason, "err", err)
+	} else {
+		in.mu.Unlock()
+	}
+	if dl := in.cfg.Load().MQTT.DeadLetterTopic; dl != "" && in.client != nil && payload != nil {
+		in.client.Publish(dl+"/"+reason, 0, false, payload) // fire and forget: never wait in a handler
+	}
+}
