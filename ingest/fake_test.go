@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"crypto/tls"
 	"sync"
 	"sync/atomic"
@@ -88,4 +89,9 @@ func fakeFactory() (ClientFactory, func() *fakeClient) {
 			defer mu.Unlock()
 			return c
 		}
+}
+
+// handleRaw handles one QoS 1 message as a worker would, received now.
+func (in *Ingest) handleRaw(ctx context.Context, topic string, payload []byte, dup bool) error {
+	return in.handle(ctx, &delivery{msg: &fakeMsg{topic: topic, payload: payload, dup: dup, qos: 1}, at: in.o.Now()})
 }

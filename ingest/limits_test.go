@@ -35,7 +35,7 @@ func TestUnknownDevicesBoundedInBytes(t *testing.T) {
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("%05d", i) + strings.Repeat("x", 30000)
 		for _, topic := range []string{"snowbright/sensors/" + id + "/event", "zigbee2mqtt/" + id, "snowbright/cameras/" + id + "/event"} {
-			if err := in.handle(context.Background(), topic, []byte(`{"value":1,"kind":"motion"}`), false); err != nil {
+			if err := in.handleRaw(context.Background(), topic, []byte(`{"value":1,"kind":"motion"}`), false); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -56,7 +56,7 @@ func TestUnknownDevicesBoundedInBytes(t *testing.T) {
 
 	// Short unknown ids: listed up to the bound, then expire.
 	for i := 0; i < maxUnknown+500; i++ {
-		in.handle(context.Background(), fmt.Sprintf("snowbright/sensors/ghost-%d/event", i), []byte(`{"value":1}`), false)
+		in.handleRaw(context.Background(), fmt.Sprintf("snowbright/sensors/ghost-%d/event", i), []byte(`{"value":1}`), false)
 	}
 	if got := len(in.Unknown()); got != maxUnknown {
 		t.Fatalf("%d unknown devices listed; bound %d", got, maxUnknown)
