@@ -246,6 +246,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", page("wall.html"))
 	mux.HandleFunc("GET /township/{id}", page("township.html"))
 	mux.HandleFunc("GET /uptime", page("uptime.html"))
+	mux.HandleFunc("GET /county", page("county.html"))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", files))
 	return securityHeaders(mux)
 }
@@ -353,9 +354,15 @@ func (s *Server) topology(w http.ResponseWriter, r *http.Request, p auth.Princip
 		sens[x.Village] = append(sens[x.Village], x.ID)
 	}
 	out := struct {
-		County    configs.Area   `json:"county"`
-		Townships []topoTownship `json:"townships"`
-	}{County: cfg.County, Townships: []topoTownship{}}
+		County      configs.Area   `json:"county"`
+		Townships   []topoTownship `json:"townships"`
+		People      []topoPerson   `json:"people"`      // whom the caller's desks can assign (派人)
+		Departments []topoDept     `json:"departments"` // whom they can summon (吹哨)
+		NoteLimit   int            `json:"note_limit"`  // characters a note may have
+	}{County: cfg.County, Townships: []topoTownship{}, People: s.people(cfg, p), Departments: []topoDept{}, NoteLimit: cfg.Alerts.NoteLimit}
+	for _, d := range cfg.Departments {
+		out.Departments = append(out.Departments, topoDept{ID: d.ID, Name: d.Name, Kinds: nonNil(d.Kinds)})
+	}
 	for _, t := range cfg.Townships {
 		if !p.CanSee(t.ID) {
 			continue
@@ -367,6 +374,44 @@ func (s *Server) topology(w http.ResponseWriter, r *http.Request, p auth.Princip
 		out.Townships = append(out.Townships, tt)
 	}
 	writeJSON(w, 200, out)
+}
+
+type topoPerson struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Township string `json:"township"`
+	Village  string `json:"village,omitempty"`
+	Grid     string `json:"grid,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+}
+
+type topoDept struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Kinds []string `json:"kinds"`
+}
+
+// people lists the roster of the townships p may see.
+func (s *Server) people(cfg *configs.Config, p auth.Principal) []topoPerson {
+	township := map[string]string{}
+	for _, t := range cfg.Townships {
+		for _, v := range t.Villages {
+			township[v.ID] = t.ID
+		}
+	}
+	out := []topoPerson{}
+	for _, x := range cfg.People {
+		t := x.Township
+		if x.Village != "" {
+			t = township[x.Village]
+		}
+		if !p.CanSee(t) {
+			continue
+		}
+		out = append(out, topoPerson{ID: x.ID, Name: x.Name, Role: x.Role, Township: t, Village: x.Village, Grid: x.Grid, Phone: x.Phone})
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

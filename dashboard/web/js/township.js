@@ -1,117 +1,218 @@
-import { api, connect, el, L, ago, countdown, header, token, askToken, historyLine } from './common.js';
+// The township (and village) desk: its own incidents with every step it may
+// take as an inline form, each deadline named with its step and clock time,
+// the full history, and its cameras and sensors. Another township's URL
+// gets a clear 无权查看 page. New incidents raise a browser notification
+// and flash the tab's title.
+import { api, connect, el, L, ago, clock, dur, deadlineText, isPast, header, token, askToken, historyLine, causeText, sevRank, villageIndex, notice } from './common.js';
+import { actionBar } from './actions.js';
+import { waitingStep } from './drawer.js';
 
 const township = decodeURIComponent(location.pathname.split('/')[2] || '');
 const incidents = new Map(), cameras = new Map(), sensors = new Map();
-let me = null, topo = null;
-const errors = new Map(); // incident id → last action error
+let me = null, topo = null, villages = new Map(), snapshotSeen = false;
+const cards = new Map(); // id → {el, stamp}
+let baseTitle = document.title;
 
-// What this desk may do in each state.
-const actionsFor = {
-  dispatched: ['accept', 'hold', 'escalate'],
-  accepted: ['resolve', 'hold', 'escalate'],
-  resolved: ['evaluate', 'reopen'],
-  evaluated: ['reopen'],
-  held: ['resume'],
-  opened: [],
-};
+function overdue(i) { return !!i.overdue || (i.state !== 'held' && isPast(i.deadline)); }
+const order = (a, b) => (overdue(b) - overdue(a)) || ((sevRank[b.severity] || 0) - (sevRank[a.severity] || 0)) || (new Date(b.opened_at) - new Date(a.opened_at));
+const mine = (i) => !i.owner || i.owner === township;
 
-function villageName(id) {
-  for (const t of topo?.townships || []) for (const v of t.villages) if (v.id === id) return v.name;
-  return id;
+function deadlineLine(i) {
+  if (i.state === 'held') {
+    const since = [...(i.history || [])].reverse().find((s) => s.action === 'hold')?.at;
+    return { cls: 'status', text: `挂起中${since ? '，已 ' + dur((Date.now() - new Date(since)) / 1000) : ''}（办理时限暂停）` + (i.deadline ? `；挂起时限 ${clock(i.deadline)}` : '') };
+  }
+  if (!i.deadline) return { cls: 'status', text: '' };
+  return { cls: overdue(i) ? 'overdue' : 'status', text: deadlineText(waitingStep(i), i.deadline) + (i.supervision_tier ? ` · 督办第${i.supervision_tier}级` : '') };
 }
 
-async function act(inc, action) {
-  const body = {};
-  if (action === 'resolve') { body.note = prompt(L('note')) || ''; if (!body.note) return; }
-  if (action === 'hold') { body.reason = prompt(L('reason')) || ''; if (!body.reason) return; }
-  if (action === 'evaluate') {
-    const r = prompt(`${L('satisfied')} / ${L('neutral')} / ${L('unsatisfied')}`, L('satisfied'));
-    body.rating = { [L('satisfied')]: 'satisfied', [L('neutral')]: 'neutral', [L('unsatisfied')]: 'unsatisfied' }[r] || r;
+function card(i, readOnly) {
+  const c = el('article', `card sev-${i.severity}`);
+  c.dataset.id = i.id;
+  const h = el('h3', 'inc-title');
+  h.append(el('span', `sev sev-${i.severity}`, L(i.severity)), document.createTextNode(i.title));
+  const v = villages.get(i.village);
+  const owner = i.owner === 'county' ? '县级' : (topo.townships.find((t) => t.id === i.owner)?.name || i.owner || '');
+  const meta = el('div', 'status', [i.id, v?.name || i.village, L(i.state), `${L('owner')}：${owner}`, `${ago(i.opened_at)}制单`]
+    .concat(i.assignee ? [`${L('assign')}：${i.assignee.name}`] : []).join(' · '));
+  const dl = deadlineLine(i);
+  const d = el('div', 'dl ' + dl.cls, dl.text);
+  d.dataset.deadline = i.id;
+  c.append(h, meta, d);
+  if (i.late_steps?.length) c.append(el('div', 'overdue', '超时环节：' + i.late_steps.map((s) => `${L('step_' + s.step)}${s.late_s ? ' ' + dur(s.late_s) : ''}`).join('、')));
+  const camIds = [...new Set([...(i.cameras || []), ...(i.devices || []), ...(cameras.has(i.device) ? [i.device] : []), ...(v?.cameras || [])])].filter((id) => cameras.has(id));
+  if (camIds.length) {
+    const a = el('a', 'camlink', `▶ ${L('showCamera')}（${cameras.get(camIds[0])?.name || camIds[0]}）`);
+    a.href = '/?camera=' + encodeURIComponent(camIds[0]);
+    c.append(a);
   }
-  try {
-    const updated = await api(`/api/v1/incidents/${encodeURIComponent(inc.id)}/${action}`, { method: 'POST', body: JSON.stringify(body) });
-    incidents.set(updated.id, updated);
-    errors.delete(inc.id);
-  } catch (e) { errors.set(inc.id, e.message); }
-  render();
-}
-
-function card(inc, readOnly) {
-  const c = el('div', `card sev-${inc.severity}`);
-  c.dataset.id = inc.id;
-  const cd = countdown(inc.deadline);
-  const meta = el('div', 'status');
-  meta.textContent = `${inc.id} · ${L(inc.severity)} · ${villageName(inc.village)} · ${L(inc.state)} · ${ago(inc.opened_at)}`;
-  const dl = el('span', inc.overdue || cd === L('overdue') ? 'overdue' : 'status', inc.overdue ? ` · ${L('overdue')}` : ` · ${cd}`);
-  meta.append(dl);
-  c.append(el('div', 'inc-title', inc.title), meta);
-  if (!readOnly) {
-    const bar = el('div', 'actions');
-    for (const a of actionsFor[inc.state] || []) {
-      const b = el('button', a === 'accept' || a === 'resolve' ? 'primary' : '', L(a));
-      b.dataset.action = a;
-      b.onclick = () => act(inc, a);
-      bar.append(b);
-    }
-    c.append(bar);
-  }
-  if (errors.has(inc.id)) c.append(el('div', 'err', errors.get(inc.id)));
-  const hist = el('ul', 'hist');
-  for (const s of inc.history.slice(-6)) {
-    hist.append(el('li', '', historyLine(s)));
-  }
+  if (!readOnly) c.append(actionBar(i, { me, desk: township, topo: () => topo, villages: () => villages, noteLimit: topo.note_limit, onDone: (u) => { incidents.set(u.id, u); render(); } }));
+  const hist = el('details', 'histbox');
+  const sum = el('summary', '', `${L('history')}（${(i.history || []).length}）`);
+  const ol = el('ol', 'hist');
+  for (const s of i.history || []) ol.append(el('li', '', historyLine(s)));
+  hist.append(sum, ol);
+  const last = (i.history || []).at(-1);
+  if (last) c.append(el('div', 'hist last', historyLine(last)));
   c.append(hist);
   return c;
 }
 
-function render() {
+function stamp(i) { return JSON.stringify([i.state, i.owner, i.history?.length, i.assignee?.id, i.deadline, i.overdue, i.supervision_tier, i.extension?.approved]); }
+
+function renderList(box, list, readOnly) {
+  const nodes = list.map((i) => {
+    const k = (readOnly ? 'r' : 'w') + i.id;
+    let c = cards.get(k);
+    const st = stamp(i);
+    if (!c || c.stamp !== st) {
+      const fresh = card(i, readOnly);
+      if (c?.el.parentNode) c.el.replaceWith(fresh);
+      c = { el: fresh, stamp: st };
+      cards.set(k, c);
+    }
+    return c.el;
+  });
+  const same = nodes.length === box.children.length && nodes.every((n, idx) => box.children[idx] === n);
+  if (!same) box.replaceChildren(...nodes);
+  if (!nodes.length) box.replaceChildren(el('p', 'empty', L('noIncidents')));
+}
+
+let built = false;
+function build() {
   const main = document.getElementById('main');
-  const mine = [...incidents.values()].filter((i) => i.state !== 'reviewed');
-  const own = mine.filter((i) => i.level !== 'county' || !i.escalated)
-    .sort((a, b) => (b.overdue - a.overdue) || (new Date(b.opened_at) - new Date(a.opened_at)));
-  const away = mine.filter((i) => i.level === 'county' && i.escalated);
-  const p1 = el('section', 'panel');
-  p1.append(el('h2', '', `${L('incidents')} (${own.length})`), ...own.map((i) => card(i, false)));
-  const p2 = el('section', 'panel');
-  p2.append(el('h2', '', `${L('escalatedAway')} (${away.length})`), ...away.map((i) => card(i, true)));
-  const p3 = el('section', 'panel');
-  const table = el('table');
+  const sec = (id, title) => {
+    const p = el('section', 'panel');
+    const h = el('h2', '', title);
+    h.id = id + '-title';
+    p.setAttribute('aria-labelledby', h.id);
+    const box = el('div');
+    box.id = id;
+    p.append(h, box);
+    return p;
+  };
+  const devs = sec('devices', `${L('cameras')} · ${L('sensors')}`);
+  main.replaceChildren(sec('own', L('incidents')), sec('away', L('escalatedAway')), devs);
+  built = true;
+}
+
+function render() {
+  if (!built) build();
+  const open = [...incidents.values()].filter((i) => i.state !== 'reviewed');
+  const own = open.filter(mine).sort(order);
+  const away = open.filter((i) => !mine(i)).sort(order);
+  renderList(document.getElementById('own'), own, false);
+  renderList(document.getElementById('away'), away, true);
+  document.getElementById('own-title').textContent = `${L('incidents')}（${own.length}）`;
+  document.getElementById('away-title').textContent = `${L('escalatedAway')}（${away.length}）`;
+  renderDevices();
+}
+
+function renderDevices() {
+  const t = el('table');
   const head = el('tr');
-  head.append(el('th', '', L('cameras') + ' / ' + L('sensors')), el('th', '', ''), el('th', '', L('since')));
-  table.append(head);
-  for (const d of [...cameras.values(), ...sensors.values()]) {
+  for (const x of [L('name'), L('village'), L('state'), L('since'), L('cause')]) { const th = el('th', '', x); th.scope = 'col'; head.append(th); }
+  const thead = el('thead'); thead.append(head);
+  const tb = el('tbody');
+  const devs = [...cameras.values(), ...sensors.values()].sort((a, b) => ((b.state === 'offline') - (a.state === 'offline')));
+  for (const d of devs) {
     const tr = el('tr');
     const st = el('td'); st.append(el('span', `badge ${d.state}`, L(d.state)));
-    tr.append(el('td', '', `${d.name || d.id} · ${villageName(d.village)}`), st, el('td', 'status', d.since ? ago(d.since) : ''));
-    table.append(tr);
+    tr.append(el('td', '', d.name || d.id), el('td', '', villages.get(d.village)?.name || d.village), st, el('td', 'status', d.since ? `${clock(d.since)}（${ago(d.since)}）` : ''),
+      el('td', 'status', d.state === 'online' ? '' : causeText(d.cause)));
+    tb.append(tr);
   }
-  p3.append(el('h2', '', `${L('cameras')} · ${L('sensors')}`), table);
-  main.replaceChildren(p1, p2, p3);
+  t.append(thead, tb);
+  document.getElementById('devices').replaceChildren(t);
+}
+
+function tick() {
+  for (const i of incidents.values()) {
+    for (const d of document.querySelectorAll(`[data-deadline="${CSS.escape(i.id)}"]`)) {
+      const x = deadlineLine(i);
+      d.textContent = x.text;
+      d.className = 'dl ' + x.cls;
+    }
+  }
+}
+
+// alert tells the desk of a new incident: a browser notification when
+// allowed, and the tab's title flashing until the desk looks.
+function alertNew(i) {
+  if ('Notification' in window && Notification.permission === 'granted') {
+    try { new Notification(`${L(i.severity)}：${i.title}`, { body: villages.get(i.village)?.name || '', tag: i.id }); } catch (e) { /* some browsers need a service worker */ }
+  }
+  flash(`【新事件】${i.title}`);
+}
+
+let flashTimer = null;
+function flash(text) {
+  clearInterval(flashTimer);
+  let on = false;
+  flashTimer = setInterval(() => {
+    on = !on;
+    document.title = on ? text : baseTitle;
+    if (!document.hidden && document.hasFocus()) { clearInterval(flashTimer); document.title = baseTitle; }
+  }, 1000);
+  window.__flashed = (window.__flashed || 0) + 1;
 }
 
 function onMessage(m) {
   if (m.type === 'snapshot') {
     incidents.clear(); cameras.clear(); sensors.clear();
-    for (const i of m.data.incidents) if (i.township === township) incidents.set(i.id, i);
+    for (const i of m.data.incidents) if (i.township === township || i.owner === township) incidents.set(i.id, i);
     for (const c of m.data.cameras) if (c.township === township) cameras.set(c.id, c);
     for (const s of m.data.sensors) if (s.township === township) sensors.set(s.id, s);
-  } else if (m.type === 'incident' && m.data.township === township) incidents.set(m.data.id, m.data);
-  else if (m.type === 'camera' && m.data.township === township) cameras.set(m.data.id, { ...cameras.get(m.data.id), ...m.data });
+    snapshotSeen = true;
+  } else if (m.type === 'incident' && (m.data.township === township || m.data.owner === township)) {
+    const isNew = !incidents.has(m.data.id);
+    incidents.set(m.data.id, m.data);
+    if (isNew && snapshotSeen) alertNew(m.data);
+  } else if (m.type === 'camera' && m.data.township === township) cameras.set(m.data.id, { ...cameras.get(m.data.id), ...m.data });
   else if (m.type === 'sensor' && m.data.township === township && m.data.state) sensors.set(m.data.id, { ...sensors.get(m.data.id), ...m.data });
+  else return;
   render();
+}
+
+function forbidden(name) {
+  const main = document.getElementById('main');
+  const p = el('section', 'panel forbidden');
+  p.append(el('h2', '', '无权查看'), el('p', '', `此页面属于${name || '其他乡镇'}。您的账号（${me.name}）只能查看${me.township ? '本乡镇' : '授权范围内'}的事件和设备。`),
+    el('p', 'status', 'Not allowed: this desk belongs to another township.'));
+  if (me.township) {
+    const a = el('a', '', '前往本乡镇工作台');
+    a.href = '/township/' + encodeURIComponent(me.township);
+    p.append(a);
+  }
+  main.replaceChildren(p);
+  document.title = '无权查看 · snowhub';
 }
 
 async function main() {
   if (!token()) { askToken(); return; }
-  header('desk');
   try {
     me = await api('/api/v1/me');
     topo = await api('/api/v1/topology');
-  } catch (e) { return; }
+    villages = villageIndex(topo);
+  } catch (e) { if (e.status !== 401) notice(e.message, true); return; }
+  header('desk', me);
   const t = topo.townships.find((x) => x.id === township);
-  document.getElementById('title').textContent = `${t ? t.name : township} ${L('desk')}`;
-  document.getElementById('status').textContent = `${me.name} (${me.role})`;
-  setInterval(render, 5000);
-  connect(onMessage);
+  document.getElementById('status').textContent = `${me.name}（${L('role_' + me.role)}）`;
+  if (!t) {
+    document.getElementById('title').textContent = L('desk');
+    forbidden('');
+    return;
+  }
+  document.getElementById('title').textContent = `${t.name} ${L('desk')}`;
+  baseTitle = document.title = `${t.name} ${L('desk')} · snowhub`;
+  if ('Notification' in window && Notification.permission === 'default') {
+    const b = el('button', '', '开启桌面通知');
+    b.id = 'notify-permission';
+    b.onclick = async () => { await Notification.requestPermission(); b.remove(); };
+    document.getElementById('status').after(b);
+  }
+  build();
+  setInterval(tick, 1000);
+  connect(onMessage, (up) => document.body.classList.toggle('disconnected', !up));
 }
 main();

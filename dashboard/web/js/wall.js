@@ -329,6 +329,8 @@ function onMessage(m) {
     // The most severe alarm waiting holds the front tile.
     const top = [...incidents.values()].filter(isAlarm).sort(tickerOrder)[0];
     if (top && !front) offerFront(top);
+    // A desk's "show camera" link: /?camera=ID brings it to the front.
+    if (params.get('camera') && cameras.has(params.get('camera'))) { bringToFront([params.get('camera')], null); params.delete('camera'); }
   } else if (m.type === 'camera') {
     const isNew = !cameras.has(m.data.id);
     cameras.set(m.data.id, { ...cameras.get(m.data.id), ...m.data });
