@@ -316,8 +316,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			}
 			out[k] = err.Error()
 			// A refused reload leaves the hub serving its old
-			// configuration: reported, but still ready.
-			if k != "config" {
+			// configuration, and quarantined spool data was moved aside
+			// with everything else served: reported, but still ready.
+			if k != "config" && k != "quarantine" {
 				status = http.StatusServiceUnavailable
 			}
 		}

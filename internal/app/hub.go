@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -339,6 +340,14 @@ func (h *Hub) readiness() map[string]error {
 	}
 	if h.ts != nil {
 		r["influx"] = h.ts.Ready()
+		// The disk under data_dir refusing writes (full, read-only): MQTT
+		// messages wait unacknowledged at the broker until it takes them.
+		r["spool"] = h.ts.SpoolReady()
+		if q := h.ts.Quarantined(); len(q) > 0 {
+			// Reported, not failing: the damaged bytes were moved aside and
+			// everything else is served.
+			r["quarantine"] = fmt.Errorf("damaged spool data moved aside: %s", strings.Join(q, ", "))
+		}
 	} else {
 		r["influx"] = errors.New("not started")
 	}

@@ -34,6 +34,14 @@ type spool struct {
 	bytes   int64 // on disk, all segments
 	cur     cursor
 	pending int64 // records appended, not yet committed (approximate after restart)
+
+	// Corrupt spans found (a CRC failure followed by valid records): their
+	// bytes are copied to quarantine/ once, skipped, and counted.
+	quarantined map[cursor]string // start → file the bytes were moved to
+	onCorrupt   func(seg, off, n int64, file string)
+	// writeFile is the append's write; tests make it fail part-way as a
+	// full disk does.
+	writeFile func(f *os.File, b []byte) (int, error)
 }
 
 type cursor struct {
@@ -72,10 +80,14 @@ func openSpool(dir string, segSize int64) (*spool, error) {
 		s.cur = cursor{seg: s.segs[0]}
 	}
 	// The last segment may end in a record torn by a crash: keep what is
-	// whole, cut the rest.
+	// whole, cut the rest. A bad record followed by good ones is not a torn
+	// tail but corruption: it is skipped (and quarantined) when read, and
+	// nothing after it is cut.
 	last := s.segs[len(s.segs)-1]
-	valid, _, err := scanValid(s.segPath(last), 0)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	valid := int64(0)
+	if data, err := os.ReadFile(s.segPath(last)); err == nil {
+		valid = scanSegment(data, 0).end
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	f, err := os.OpenFile(s.segPath(last), os.O_CREATE|os.O_RDWR, 0o640)
@@ -114,34 +126,75 @@ func openSpool(dir string, segSize int64) (*spool, error) {
 func (s *spool) segPath(n int64) string { return filepath.Join(s.dir, fmt.Sprintf("%016d.seg", n)) }
 
 // scanValid returns where the whole records of a file starting at off end,
-// and how many there are.
+// and how many there are (corrupt spans skipped).
 func scanValid(path string, off int64) (int64, int, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return 0, 0, err
+	if off > int64(len(data)) {
+		return off, 0, nil
 	}
-	r := bufio.NewReader(f)
-	n := 0
-	hdr := make([]byte, headerSize)
-	for {
-		if _, err := io.ReadFull(r, hdr); err != nil {
-			return off, n, nil
-		}
-		l := binary.LittleEndian.Uint32(hdr)
-		if l > 1<<24 {
-			return off, n, nil
-		}
-		buf := make([]byte, l)
-		if _, err := io.ReadFull(r, buf); err != nil || crc32.Checksum(buf, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
-			return off, n, nil
-		}
-		off += headerSize + int64(l)
-		n++
+	sc := scanSegment(data, off)
+	return sc.end, sc.records, nil
+}
+
+// span is a byte range [from, to) of a segment.
+type span struct{ from, to int64 }
+
+// scan is what a segment holds from an offset on.
+type scan struct {
+	records int
+	bad     []span // corrupt records, each followed by a valid one
+	end     int64  // after the last valid record: a torn tail starts here
+}
+
+const maxRecord = 1 << 24
+
+// recordAt reports the length of the valid record at off in data, or -1.
+func recordAt(data []byte, off int64) int64 {
+	if off+headerSize > int64(len(data)) {
+		return -1
 	}
+	l := int64(binary.LittleEndian.Uint32(data[off:]))
+	if l == 0 || l > maxRecord || off+headerSize+l > int64(len(data)) {
+		return -1
+	}
+	rec := data[off+headerSize : off+headerSize+l]
+	if crc32.Checksum(rec, crcTable) != binary.LittleEndian.Uint32(data[off+4:]) {
+		return -1
+	}
+	return headerSize + l
+}
+
+// scanSegment walks the records of data from off. A record that fails its
+// check is corruption when a valid record follows it somewhere in the
+// file (a flipped bit, a bad sector): the bad bytes up to that record are
+// a bad span and the walk goes on. Only when nothing valid follows is it a
+// torn tail (a crash in the middle of an append).
+func scanSegment(data []byte, off int64) scan {
+	sc := scan{end: off}
+	for off < int64(len(data)) {
+		if n := recordAt(data, off); n > 0 {
+			sc.records++
+			off += n
+			sc.end = off
+			continue
+		}
+		next := int64(-1)
+		for q := off + 1; q+headerSize < int64(len(data)); q++ {
+			if recordAt(data, q) > 0 {
+				next = q
+				break
+			}
+		}
+		if next < 0 {
+			return sc // a torn tail from off on
+		}
+		sc.bad = append(sc.bad, span{off, next})
+		off = next
+	}
+	return sc
 }
 
 // append adds records; they are in the page cache when it returns.
@@ -161,7 +214,20 @@ func (s *spool) append(recs ...[]byte) error {
 			return err
 		}
 	}
-	if _, err := s.w.Write(buf); err != nil {
+	write := (*os.File).Write
+	if s.writeFile != nil {
+		write = s.writeFile
+	}
+	if _, err := write(s.w, buf); err != nil {
+		// A short write (a full disk) leaves part of a record: cut the
+		// file back to the last whole record, so the next append and the
+		// reader find a clean end rather than a jam.
+		if terr := s.w.Truncate(s.wOff); terr != nil {
+			err = errors.Join(err, fmt.Errorf("truncate back to %d: %w", s.wOff, terr))
+		}
+		if _, serr := s.w.Seek(s.wOff, io.SeekStart); serr != nil {
+			err = errors.Join(err, serr)
+		}
 		return fmt.Errorf("spool write: %w", err)
 	}
 	s.wOff += int64(len(buf))
@@ -171,16 +237,19 @@ func (s *spool) append(recs ...[]byte) error {
 	return nil
 }
 
+// rollLocked starts the next segment. The new file is opened before the
+// current one is closed, so a failure (a full disk) leaves the spool
+// writing where it was rather than holding a closed file.
 func (s *spool) rollLocked() error {
 	if err := s.w.Sync(); err != nil {
 		return err
 	}
-	s.w.Close()
 	next := s.wSeg + 1
 	f, err := os.OpenFile(s.segPath(next), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o640)
 	if err != nil {
 		return err
 	}
+	s.w.Close()
 	s.w, s.wSeg, s.wOff = f, next, 0
 	s.segs = append(s.segs, next)
 	return nil
@@ -232,10 +301,32 @@ func (s *spool) read(max int) ([][]byte, cursor, error) {
 				break
 			}
 			l := binary.LittleEndian.Uint32(hdr)
-			rec := make([]byte, l)
-			if _, err := io.ReadFull(r, rec); err != nil || crc32.Checksum(rec, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
-				eof = true // a corrupt tail of a sealed segment: skip to the next
-				break
+			var rec []byte
+			ok := l > 0 && l <= maxRecord && (limit < 0 || cur.off+headerSize+int64(l) <= limit)
+			if ok {
+				rec = make([]byte, l)
+				_, err := io.ReadFull(r, rec)
+				ok = err == nil && crc32.Checksum(rec, crcTable) == binary.LittleEndian.Uint32(hdr[4:])
+			}
+			if !ok {
+				// Corruption (or the torn tail of a sealed segment): skip
+				// the bad bytes, quarantined, and read on after them.
+				next, err := s.skipCorrupt(cur, limit)
+				if err != nil {
+					f.Close()
+					return out, cur, err
+				}
+				if next.seg != cur.seg {
+					eof = true
+					break
+				}
+				cur = next
+				if _, err := f.Seek(cur.off, io.SeekStart); err != nil {
+					f.Close()
+					return out, cur, err
+				}
+				r.Reset(f)
+				continue
 			}
 			out = append(out, rec)
 			cur.off += headerSize + int64(l)
@@ -247,6 +338,67 @@ func (s *spool) read(max int) ([][]byte, cursor, error) {
 		cur = cursor{seg: cur.seg + 1}
 	}
 	return out, cur, nil
+}
+
+// skipCorrupt is called when the record at c fails its check. It finds
+// the next valid record of the segment (within limit for the segment being
+// written), copies the bad bytes to quarantine/ once, and returns where
+// reading goes on: that record, or the next segment when none follows.
+func (s *spool) skipCorrupt(c cursor, limit int64) (cursor, error) {
+	data, err := os.ReadFile(s.segPath(c.seg))
+	if err != nil {
+		return c, err
+	}
+	if limit >= 0 && limit < int64(len(data)) {
+		data = data[:limit]
+	}
+	sc := scanSegment(data, c.off)
+	next := cursor{seg: c.seg + 1}
+	to := int64(len(data))
+	if len(sc.bad) > 0 && sc.bad[0].from == c.off {
+		next, to = cursor{seg: c.seg, off: sc.bad[0].to}, sc.bad[0].to
+	} else if limit >= 0 {
+		// The segment being written: its bytes up to limit are ours and
+		// whole, so a failure here is corruption up to the end.
+		next = cursor{seg: c.seg, off: limit}
+	}
+	s.quarantine(c, data[c.off:to])
+	return next, nil
+}
+
+// quarantine copies a corrupt span aside, once, and reports it.
+func (s *spool) quarantine(c cursor, bad []byte) {
+	s.mu.Lock()
+	if s.quarantined == nil {
+		s.quarantined = map[cursor]string{}
+	}
+	if _, done := s.quarantined[c]; done {
+		s.mu.Unlock()
+		return
+	}
+	file := filepath.Join(s.dir, "quarantine", fmt.Sprintf("%016d-%d.bad", c.seg, c.off))
+	s.quarantined[c] = file
+	s.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(file), 0o750); err == nil {
+		if err := os.WriteFile(file, bad, 0o640); err != nil {
+			file = "(not saved: " + err.Error() + ")"
+		}
+	}
+	if s.onCorrupt != nil {
+		s.onCorrupt(c.seg, c.off, int64(len(bad)), file)
+	}
+}
+
+// quarantinedFiles lists the corrupt spans moved aside.
+func (s *spool) quarantinedFiles() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.quarantined))
+	for _, f := range s.quarantined {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // commit moves the cursor past delivered records and removes segments

@@ -76,6 +76,8 @@ type Writer struct {
 
 	rejectMu sync.Mutex
 	m        metrics
+
+	spoolErr atomic.Pointer[string] // the last append the disk refused; nil once one succeeds
 }
 
 type metrics struct {
@@ -84,6 +86,8 @@ type metrics struct {
 	backlog  prometheus.GaugeFunc
 	capped   prometheus.Counter
 	duration prometheus.Histogram
+	corrupt  prometheus.Counter
+	refused  prometheus.Counter
 }
 
 const segmentSize = 16 << 20
@@ -115,6 +119,13 @@ func New(o Options) (*Writer, error) {
 	if w.samples, err = openSpool(filepath.Join(o.Dir, "samples"), segmentSize); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
+	for _, sp := range []*spool{w.events, w.samples} {
+		sp.onCorrupt = func(seg, off, n int64, file string) {
+			w.m.corrupt.Inc()
+			w.log.Error("spool corruption: a damaged record was skipped and its bytes moved aside; the records after it are kept",
+				"segment", seg, "offset", off, "bytes", n, "quarantined", file)
+		}
+	}
 	opts := influxdb2.DefaultOptions().SetUseGZip(true).SetHTTPRequestTimeout(30)
 	w.client = influxdb2.NewClientWithOptions(c.URL, c.Token, opts)
 	w.write = w.client.WriteAPIBlocking(c.Org, c.Bucket)
@@ -132,9 +143,13 @@ func New(o Options) (*Writer, error) {
 			Help: "Times the spool reached its size cap and dropped the oldest health samples."}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "snowhub_timeseries_write_seconds",
 			Help: "Duration of batch writes to InfluxDB.", Buckets: prometheus.DefBuckets}),
+		corrupt: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_timeseries_spool_corrupt_total",
+			Help: "Damaged spool spans skipped and moved to the spool's quarantine/ directory."}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_timeseries_spool_write_errors_total",
+			Help: "Appends the disk refused (full, read-only): the event was not accepted and its source keeps it."}),
 	}
 	if o.Registry != nil {
-		for _, col := range []prometheus.Collector{w.m.points, w.m.spool, w.m.backlog, w.m.capped, w.m.duration} {
+		for _, col := range []prometheus.Collector{w.m.points, w.m.spool, w.m.backlog, w.m.capped, w.m.duration, w.m.corrupt, w.m.refused} {
 			if err := o.Registry.Register(col); err != nil {
 				return nil, err
 			}
@@ -168,7 +183,15 @@ func (w *Writer) Handle(_ context.Context, ev event.Event) error {
 		}
 	}
 	if err := sp.append(lines...); err != nil {
+		w.m.refused.Inc()
+		msg := "the spool's disk refuses writes: " + err.Error()
+		if w.spoolErr.Swap(&msg) == nil {
+			w.log.Error("time series spool refuses writes; sources keep their events unacknowledged", "err", err)
+		}
 		return err
+	}
+	if w.spoolErr.Load() != nil && w.spoolErr.Swap(nil) != nil {
+		w.log.Info("time series spool takes writes again")
 	}
 	select {
 	case w.wake <- struct{}{}:
@@ -357,6 +380,19 @@ func (w *Writer) Ready() error {
 		return errors.New(*p)
 	}
 	return errors.New("not started")
+}
+
+// SpoolReady is nil while the spool's disk takes writes.
+func (w *Writer) SpoolReady() error {
+	if p := w.spoolErr.Load(); p != nil {
+		return errors.New(*p)
+	}
+	return nil
+}
+
+// Quarantined lists the damaged spool spans moved aside (since start).
+func (w *Writer) Quarantined() []string {
+	return append(w.events.quarantinedFiles(), w.samples.quarantinedFiles()...)
 }
 
 // Stats reports the spool and counters.
