@@ -3,6 +3,7 @@ package timeseries
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -60,14 +61,19 @@ func (w *Writer) fluxBucket() string {
 func (w *Writer) transitions(ctx context.Context, q UptimeQuery) (map[string][]transition, error) {
 	filter := `r._measurement == "device_state" and r.kind == "camera" and (r._field == "state" or r._field == "cause")`
 	if q.Township != "" {
-		filter += fmt.Sprintf(` and r.township == %q`, q.Township)
+		// A township id has the configuration's form, so nothing a caller
+		// sends can change the query; it is quoted as a Flux string too.
+		if !idRE.MatchString(q.Township) {
+			return nil, event.BadRequest("township: 1-64 letters, digits, '.', '_' or '-'")
+		}
+		filter += ` and r.township == ` + fluxString(q.Township)
 	}
-	flux := fmt.Sprintf(`from(bucket: %q)
+	flux := fmt.Sprintf(`from(bucket: %s)
   |> range(start: %s, stop: %s)
   |> filter(fn: (r) => %s)
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> keep(columns: ["_time", "device", "state", "cause"])`,
-		w.fluxBucket(), q.From.Add(-lookback).UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano), filter)
+		fluxString(w.fluxBucket()), q.From.Add(-lookback).UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano), filter)
 	res, err := w.query.Query(ctx, flux)
 	if err != nil {
 		return nil, fmt.Errorf("uptime query: %w", err)
@@ -91,6 +97,38 @@ func (w *Writer) transitions(ctx context.Context, q UptimeQuery) (map[string][]t
 		sort.SliceStable(ts, func(i, j int) bool { return ts[i].at.Before(ts[j].at) })
 	}
 	return out, nil
+}
+
+// idRE is the form of the configuration's ids (configs).
+var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// fluxString quotes s as a Flux string literal: backslash, double quote and
+// "${" (Flux's string interpolation) are escaped, as are control characters.
+func fluxString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' || c == '"':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '$' && i+1 < len(s) && s[i+1] == '{':
+			b.WriteString(`\$`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20:
+			// Flux has no escape for other control characters; none
+			// belongs in a bucket name or an id.
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // computeUptime is the pure arithmetic of the report.
