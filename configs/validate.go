@@ -42,7 +42,7 @@ func validate(p *problems, c *Config) {
 	if b := c.MQTT.Broker; b != "" {
 		u, err := url.Parse(b)
 		if err != nil || u.Host == "" || !slices.Contains([]string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}, u.Scheme) {
-			p.add("mqtt.broker", "%q is not a broker URL like tcp://host:1883 (empty starts the embedded broker)", b)
+			p.add("mqtt.broker", "%q is not a broker URL like tcp://host:1883 (empty starts the embedded broker)", RedactURL(b))
 		}
 	} else if _, _, err := net.SplitHostPort(c.MQTT.EmbeddedListen); err != nil {
 		p.add("mqtt.embedded_listen", "%q is not host:port", c.MQTT.EmbeddedListen)
@@ -51,7 +51,7 @@ func validate(p *problems, c *Config) {
 		p.add("mqtt", "max_payload, workers and device_rate must not be negative")
 	}
 	if u, err := url.Parse(c.Influx.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		p.add("influx.url", "%q is not an http(s) URL", c.Influx.URL)
+		p.add("influx.url", "%q is not an http(s) URL", RedactURL(c.Influx.URL))
 	}
 
 	ids := map[string]string{} // id → path of its first use, unique across the tree

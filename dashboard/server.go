@@ -105,6 +105,7 @@ type Server struct {
 	shutdown chan struct{}
 	layouts  *layoutStore
 	refused  *refusals
+	redact   redactor
 }
 
 // New builds the server; Start listens.
@@ -314,7 +315,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 				out[k] = "ok"
 				continue
 			}
-			out[k] = err.Error()
+			// Needs no token: whatever a component says, no secret of the
+			// configuration leaves (configuration problems are named by key
+			// only, see configs.WhereOnly).
+			out[k] = s.redact.of(s.o.Config()).String(err.Error())
 			// A refused reload leaves the hub serving its old
 			// configuration, and quarantined spool data was moved aside
 			// with everything else served: reported, but still ready.

@@ -123,11 +123,13 @@ func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
 	if o.Listen != "" {
 		cfg.Listen = o.Listen
 	}
-	log := newLogger(cfg.Log, o.Stderr)
+	rw := newRedactWriter(o.Stderr, cfg)
+	log := newLogger(cfg.Log, rw)
 	h, err := New(cfg, log)
 	if err != nil {
 		return err
 	}
+	h.logSecrets = rw
 	if err := h.Start(ctx); err != nil {
 		h.Close()
 		return err

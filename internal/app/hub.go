@@ -29,6 +29,9 @@ import (
 // Hub is one running snowhub: every component and the wiring between them.
 type Hub struct {
 	log *slog.Logger
+	// logSecrets, when set, redacts the configuration's secrets from the
+	// log; a reload adds the new configuration's.
+	logSecrets *redactWriter
 	reg *prometheus.Registry
 	cfg atomic.Pointer[configs.Config]
 	top atomic.Pointer[topo]

@@ -81,7 +81,9 @@ func (h *Hub) Reload(path string) error {
 	defer h.reloadMu.Unlock()
 	next, err := configs.Load(path)
 	if err != nil {
-		msg := "reload refused, running configuration kept: " + strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+		// /readyz needs no token: it says where the file is wrong, never
+		// what it holds; the log has the whole error.
+		msg := "配置重载被拒绝，继续使用当前配置 (reload refused, running configuration kept): " + configs.WhereOnly(err)
 		h.reloadErr.Store(&msg)
 		h.metrics.reloads.WithLabelValues("invalid").Inc()
 		h.log.Error("configuration reload refused; the running configuration is kept", "path", path, "err", err)
@@ -106,6 +108,9 @@ func (h *Hub) Reload(path string) error {
 		h.broker.Update(next)
 	}
 	next.Log = cur.Log
+	if h.logSecrets != nil {
+		h.logSecrets.add(next)
+	}
 	h.setConfig(next)
 	h.cams.Update(cameraSpecs(next))
 	h.ingest.Update(next)
