@@ -32,9 +32,9 @@ type Hub struct {
 	// logSecrets, when set, redacts the configuration's secrets from the
 	// log; a reload adds the new configuration's.
 	logSecrets *redactWriter
-	reg *prometheus.Registry
-	cfg atomic.Pointer[configs.Config]
-	top atomic.Pointer[topo]
+	reg        *prometheus.Registry
+	cfg        atomic.Pointer[configs.Config]
+	top        atomic.Pointer[topo]
 
 	tokens atomic.Pointer[map[[32]byte]auth.Principal]
 

@@ -12,13 +12,13 @@ import (
 
 func TestFluxString(t *testing.T) {
 	for in, want := range map[string]string{
-		`snowhub/autogen`:     `"snowhub/autogen"`,
-		`a"b`:                 `"a\"b"`,
-		`a\b`:                 `"a\\b"`,
-		`${r._value}`:         `"\${r._value}"`,
-		"line\nfeed\x00":      `"line\nfeed"`,
-		`$ alone, {braces}$`:  `"$ alone, {braces}$"`,
-		`t1" or r.x != "`:     `"t1\" or r.x != \""`,
+		`snowhub/autogen`:    `"snowhub/autogen"`,
+		`a"b`:                `"a\"b"`,
+		`a\b`:                `"a\\b"`,
+		`${r._value}`:        `"\${r._value}"`,
+		"line\nfeed\x00":     `"line\nfeed"`,
+		`$ alone, {braces}$`: `"$ alone, {braces}$"`,
+		`t1" or r.x != "`:    `"t1\" or r.x != \""`,
 		"村\"}) |> drop() //": `"村\"}) |> drop() //"`,
 	} {
 		if got := fluxString(in); got != want {
