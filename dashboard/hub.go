@@ -25,6 +25,7 @@ type message struct {
 // others or the producers.
 type hub struct {
 	mu      sync.Mutex
+	epoch   uint64 // this process's; sent in every message, checked on ?epoch=
 	seq     uint64
 	history []message // ring
 	start   int       // index of the oldest
@@ -56,7 +57,14 @@ func (c *client) kick(reason string) {
 }
 
 func newHub(history, queue int) *hub {
-	h := &hub{history: make([]message, history), clients: map[*client]struct{}{}, queue: queue}
+	// The epoch is this process's start in microseconds, and the sequence
+	// starts there: every number of this process is above every number an
+	// earlier process handed out (it would have needed more than one event
+	// a microsecond to catch up), so a wall resuming with a since from
+	// before a restart always gets a snapshot, never a partial replay that
+	// happens to line up with the new numbers.
+	epoch := uint64(time.Now().UnixMicro())
+	h := &hub{history: make([]message, history), clients: map[*client]struct{}{}, queue: queue, epoch: epoch, seq: epoch}
 	h.mClients = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "snowhub_ws_clients", Help: "Websocket clients connected."},
 		func() float64 { h.mu.Lock(); defer h.mu.Unlock(); return float64(len(h.clients)) })
 	h.mEvents = prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_ws_events_total", Help: "Events sequenced for websocket clients."})
@@ -92,12 +100,13 @@ type sensorReading struct {
 	LastSeen  time.Time `json:"last_seen"`
 }
 
-func encode(seq uint64, typ string, data any) []byte {
+func encode(epoch, seq uint64, typ string, data any) []byte {
 	b, _ := json.Marshal(struct {
-		Seq  uint64 `json:"seq"`
-		Type string `json:"type"`
-		Data any    `json:"data"`
-	}{seq, typ, data})
+		Seq   uint64 `json:"seq"`
+		Epoch uint64 `json:"epoch"`
+		Type  string `json:"type"`
+		Data  any    `json:"data"`
+	}{seq, epoch, typ, data})
 	return b
 }
 
@@ -114,7 +123,7 @@ func (h *hub) publish(ev event.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
-	m := message{seq: h.seq, township: ev.Township, bytes: encode(h.seq, typ, data)}
+	m := message{seq: h.seq, township: ev.Township, bytes: encode(h.epoch, h.seq, typ, data)}
 	idx := (h.start + h.size) % len(h.history)
 	if h.size == len(h.history) {
 		h.histBytes -= len(h.history[h.start].bytes)
@@ -144,8 +153,10 @@ func (h *hub) publish(ev event.Event) {
 // subscribe registers a client under the hub's lock, so nothing falls
 // between what it is first sent and the live events that follow. With
 // since > 0 and the history still holding it, the first messages are the
-// events after since; otherwise snapshot() builds a fresh one.
-func (h *hub) subscribe(p auth.Principal, since uint64, resume bool, snapshot func(seq uint64, reason string) []byte) *client {
+// events after since; otherwise snapshot() builds a fresh one. A since
+// from another process (epoch given and not ours, or a number below this
+// process's first) gets a snapshot.
+func (h *hub) subscribe(p auth.Principal, since, epoch uint64, resume bool, snapshot func(seq uint64, reason string) []byte) *client {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	oldest := h.seq + 1
@@ -153,8 +164,9 @@ func (h *hub) subscribe(p auth.Principal, since uint64, resume bool, snapshot fu
 		oldest = h.history[h.start].seq
 	}
 	var first [][]byte
-	if resume && since+1 >= oldest && since <= h.seq {
-		first = append(first, encode(h.seq, "resume", map[string]any{"from": since}))
+	otherProcess := epoch != 0 && epoch != h.epoch
+	if resume && !otherProcess && since+1 >= oldest && since <= h.seq {
+		first = append(first, encode(h.epoch, h.seq, "resume", map[string]any{"from": since}))
 		for i := 0; i < h.size; i++ {
 			m := h.history[(h.start+i)%len(h.history)]
 			if m.seq > since && p.CanSee(m.township) {
@@ -163,7 +175,10 @@ func (h *hub) subscribe(p auth.Principal, since uint64, resume bool, snapshot fu
 		}
 	} else {
 		reason := ""
-		if resume {
+		switch {
+		case otherProcess:
+			reason = "epoch_changed"
+		case resume:
 			reason = "history_expired"
 		}
 		first = append(first, snapshot(h.seq, reason))

@@ -618,7 +618,7 @@ func (s *Server) snapshot(p auth.Principal) func(seq uint64, reason string) []by
 		if incs == nil {
 			incs = []event.Incident{}
 		}
-		return encode(seq, "snapshot", map[string]any{"cameras": s.visibleCameras(p), "sensors": s.visibleSensors(p),
+		return encode(s.hub.epoch, seq, "snapshot", map[string]any{"cameras": s.visibleCameras(p), "sensors": s.visibleSensors(p),
 			"incidents": incs, "resumed": false, "reason": reason})
 	}
 }
@@ -634,11 +634,22 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		}
 		since, resume = n, true
 	}
+	// ?epoch= is the epoch of the messages the client saw: another
+	// process's gets a snapshot whatever its since.
+	var epoch uint64
+	if v := r.URL.Query().Get("epoch"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, 400, "epoch: not a number")
+			return
+		}
+		epoch = n
+	}
 	conn, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader answered
 	}
-	c := s.hub.subscribe(p, since, resume, s.snapshot(p))
+	c := s.hub.subscribe(p, since, epoch, resume, s.snapshot(p))
 	s.hub.serve(conn, c, s.shutdown)
 }
 

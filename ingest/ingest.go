@@ -115,6 +115,15 @@ func New(o Options) (*Ingest, error) {
 		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_mqtt_store_retries_total",
 			Help: "Attempts to store a message again after the store refused it."}),
 	}
+	// Every reason and kind is exported from the start (at 0), so a
+	// dashboard or alert rule sees the series before the first rejection.
+	for _, r := range []string{ReasonMalformedJSON, ReasonWrongType, ReasonNotFinite, ReasonTooLarge, ReasonUnknownDevice,
+		ReasonBadTopic, ReasonDuplicate, ReasonRateLimited, ReasonBadStatus, ReasonOverflow} {
+		in.m.rejected.WithLabelValues(r)
+	}
+	for _, k := range kindName {
+		in.m.messages.WithLabelValues(k)
+	}
 	if o.Registry != nil {
 		for _, c := range []prometheus.Collector{in.m.messages, in.m.rejected, in.m.connected, in.m.latency, in.m.unacked, in.m.retries} {
 			if err := o.Registry.Register(c); err != nil {

@@ -81,6 +81,12 @@ func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) {
 			Help: "Events a sink could not accept, by sink."}, []string{"sink"}),
 	}
 	h.reg.MustRegister(h.metrics.reloads, h.metrics.camSamplesDropped, h.metrics.publishErrors)
+	for _, r := range []string{"ok", "invalid"} {
+		h.metrics.reloads.WithLabelValues(r) // exported at 0 from the start
+	}
+	for _, sink := range []string{"timeseries", "alerts"} {
+		h.metrics.publishErrors.WithLabelValues(sink)
+	}
 	h.setConfig(cfg)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
@@ -123,6 +129,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		Video:       videoSource{h},
 		Ready:       h.readiness,
 		Gatherer:    h.reg,
+		Registry:    h.reg,
 		Logger:      log.With("component", "dashboard"),
 	})
 	if err != nil {

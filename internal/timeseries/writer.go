@@ -148,6 +148,9 @@ func New(o Options) (*Writer, error) {
 		refused: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_timeseries_spool_write_errors_total",
 			Help: "Appends the disk refused (full, read-only): the event was not accepted and its source keeps it."}),
 	}
+	for _, outcome := range []string{"written", "rejected", "dropped"} {
+		w.m.points.WithLabelValues(outcome) // exported at 0 from the start
+	}
 	if o.Registry != nil {
 		for _, col := range []prometheus.Collector{w.m.points, w.m.spool, w.m.backlog, w.m.capped, w.m.duration, w.m.corrupt, w.m.refused} {
 			if err := o.Registry.Register(col); err != nil {

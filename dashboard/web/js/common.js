@@ -75,7 +75,7 @@ export function backoff(attempt) {
 // sequence number it saw and shows an overlaid banner while the connection
 // is lost. onState(connected) lets the page grey what it can no longer vouch for.
 export function connect(onMessage, onState = () => {}) {
-  let last = 0, attempt = 0, lostAt = null;
+  let last = 0, epoch = 0, attempt = 0, lostAt = null;
   const banner = document.getElementById('banner');
   const lost = () => {
     if (!lostAt) {
@@ -91,11 +91,12 @@ export function connect(onMessage, onState = () => {}) {
   const open = () => {
     const q = new URLSearchParams({ token: token() });
     if (last > 0) q.set('since', String(last));
+    if (epoch > 0) q.set('epoch', String(epoch)); // another hub process answers with a snapshot
     const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws?' + q);
     ws.onopen = () => { attempt = 0; };
     ws.onmessage = (e) => {
       const m = JSON.parse(e.data);
-      if (m.type === 'snapshot' || m.seq > last) last = m.seq;
+      if (m.type === 'snapshot' || m.epoch !== epoch || m.seq > last) { last = m.seq; epoch = m.epoch || 0; }
       if (lostAt || m.type === 'snapshot') {
         lostAt = null;
         banner?.classList.remove('show');

@@ -1,0 +1,94 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"snowhub/configs"
+	"snowhub/internal/testenv"
+)
+
+// Every metric the documentation names is exported by a running hub (the
+// websocket metrics were once built but never registered).
+func TestDocumentedMetricsAreExported(t *testing.T) {
+	y := fmt.Sprintf(`listen: 127.0.0.1:0
+data_dir: %s
+mqtt: {broker: "", embedded_listen: "127.0.0.1:%d"}
+influx: {url: "http://127.0.0.1:1"}
+county: {id: c, name: C}
+townships:
+  - id: t1
+    name: T1
+    villages:
+      - {id: v1, name: V1}
+cameras:
+  - {id: cam-1, village: v1, url: "rtsp://127.0.0.1:1/x", watch: true}
+sensors:
+  - {id: s-1, kind: smoke, village: v1}
+users:
+  - {name: ops, role: operator, token: ops-token-0123456789}
+`, t.TempDir(), testenv.FreePort(t))
+	cfg, err := configs.Parse("metrics.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+
+	docs, _ := filepath.Glob("../../docs/*.md")
+	docs = append(docs, "../../README.md")
+	names := map[string][]string{}
+	re := regexp.MustCompile(`snowhub_[a-z0-9_]+[a-z0-9]`)
+	for _, f := range docs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range re.FindAllString(string(b), -1) {
+			names[n] = append(names[n], filepath.Base(f))
+		}
+	}
+	if len(names) < 10 && os.Getenv("DUMP") == "" {
+		t.Fatalf("the docs name only %d metrics: %v", len(names), names)
+	}
+	var body string
+	testenv.WaitFor(t, 10*time.Second, "metrics served", func() bool {
+		resp, err := http.Get("http://" + h.Addr() + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == 200
+	})
+	if os.Getenv("DUMP") != "" {
+		t.Log(body)
+	}
+	var missing []string
+	for n, where := range names {
+		if !strings.Contains(body, "# TYPE "+n+" ") {
+			missing = append(missing, n+" ("+strings.Join(where, ", ")+")")
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatalf("documented but not exported:\n%s", strings.Join(missing, "\n"))
+	}
+}
