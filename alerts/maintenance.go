@@ -49,6 +49,9 @@ func (e *Engine) SetMaintenance(ctx context.Context, p auth.Principal, m event.M
 			err = event.Forbidden("镇只能为本镇设置维护 / a township desk sets maintenance for its own villages only")
 		}
 	}
+	if err == nil {
+		err = e.maintenanceBounds(p, &m)
+	}
 	result := "ok"
 	if err != nil {
 		result = err.Error()
@@ -118,7 +121,8 @@ func (e *Engine) InMaintenance(dev string, at time.Time) bool {
 
 func (e *Engine) inMaintenance(d configs.DeviceInfo, at time.Time) bool {
 	for _, m := range e.maint {
-		if (m.Device == d.ID || (m.Village != "" && m.Village == d.Village)) && !at.Before(m.From) && at.Before(m.Until) {
+		if (m.Device == d.ID || (m.Village != "" && m.Village == d.Village)) && !at.Before(m.From) && at.Before(m.Until) &&
+			e.windowSilences(m, d.Kind) {
 			return true
 		}
 	}

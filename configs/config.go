@@ -20,12 +20,13 @@ type Config struct {
 	Users     []User       `yaml:"users"`
 	// People are the grid workers and cadres an incident can be assigned
 	// to (派人); departments are those summoned into a matter.
-	People      []Person        `yaml:"people"`
-	Departments []Department    `yaml:"departments"`
-	Camera      CameraDefaults  `yaml:"camera"`
-	Alerts      AlertsConfig    `yaml:"alerts"`
-	Dashboard   DashboardConfig `yaml:"dashboard"`
-	Notify      NotifyConfig    `yaml:"notify"`
+	People      []Person          `yaml:"people"`
+	Departments []Department      `yaml:"departments"`
+	Camera      CameraDefaults    `yaml:"camera"`
+	Alerts      AlertsConfig      `yaml:"alerts"`
+	Dashboard   DashboardConfig   `yaml:"dashboard"`
+	Notify      NotifyConfig      `yaml:"notify"`
+	Maintenance MaintenanceConfig `yaml:"maintenance"`
 
 	// Path is the file the configuration was loaded from ("" for embedded).
 	Path string `yaml:"-"`

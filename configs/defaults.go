@@ -133,6 +133,7 @@ func applyDefaults(c *Config) {
 		def(&a.Rules[i].Severity, "major")
 	}
 
+	applyMaintenanceDefaults(&c.Maintenance)
 	def(&c.Dashboard.History, 10000)
 	def(&c.Dashboard.ClientQueue, 256)
 }

@@ -54,7 +54,8 @@ type IncidentService interface {
 type MaintenanceService interface {
 	Set(ctx context.Context, p auth.Principal, m event.Maintenance) (event.Maintenance, error)
 	End(ctx context.Context, p auth.Principal, id string) error
-	List(now time.Time) []event.Maintenance
+	// List is the windows p may see, in force at now or later.
+	List(p auth.Principal, now time.Time) []event.Maintenance
 }
 
 // UptimeSource reports uptime from the time series.
@@ -558,7 +559,7 @@ func (s *Server) maintenanceList(w http.ResponseWriter, r *http.Request, p auth.
 		unavailable(w, "maintenance")
 		return
 	}
-	writeJSON(w, 200, s.o.Maintenance.List(s.o.Now()))
+	writeJSON(w, 200, s.o.Maintenance.List(p, s.o.Now()))
 }
 
 func (s *Server) maintenanceSet(w http.ResponseWriter, r *http.Request, p auth.Principal) {

@@ -87,8 +87,8 @@ func (s maintenanceService) End(ctx context.Context, p auth.Principal, id string
 	return nil
 }
 
-func (s maintenanceService) List(now time.Time) []event.Maintenance {
-	return s.h.alerts.Maintenance(now)
+func (s maintenanceService) List(p auth.Principal, now time.Time) []event.Maintenance {
+	return s.h.alerts.MaintenanceFor(p, now)
 }
 
 // applyMaintenance makes the cameras' states match the maintenance windows

@@ -206,6 +206,9 @@ type Maintenance struct {
 	Until   time.Time `json:"until"`
 	Note    string    `json:"note"`
 	By      string    `json:"by"`
+	// ExceptAlarms: a village window set below the county leaves the
+	// village's alarm sensors (smoke, panic, gas) watched.
+	ExceptAlarms bool `json:"except_alarms,omitempty"`
 }
 
 // AuditEntry records one action by a person.
