@@ -13,15 +13,8 @@ import (
 	"snowhub/internal/event"
 )
 
-// Entry is one committed step in the outbox: its stable id (the order of
-// commits), the step, and the incident as it stood after it.
-type Entry struct {
-	ID       uint64         `json:"id"`
-	Step     uint64         `json:"step,omitempty"` // the history step's id (equal to ID); 0 for "update"
-	Action   string         `json:"action"`         // the step's action, or "update" (count, devices)
-	At       time.Time      `json:"at"`
-	Incident event.Incident `json:"incident"`
-}
+// Entry is one committed step in the outbox.
+type Entry = event.OutboxEntry
 
 // Outbox is the ordered, durable record of committed steps. Consumers read
 // it by cursor, at least once, and resume after a restart from the cursor

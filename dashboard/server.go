@@ -220,9 +220,8 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/cameras", s.cameras)
 	api("GET /api/v1/cameras/{id}/live", s.live)
 	api("GET /api/v1/sensors", s.sensors)
-	api("GET /api/v1/incidents", s.incidents)
-	api("GET /api/v1/incidents/{id}", s.incident)
-	api("POST /api/v1/incidents/{id}/{action}", s.act)
+	s.incidentRoutes(api)
+	s.statsRoutes(api)
 	api("GET /api/v1/uptime", s.uptime)
 	api("GET /api/v1/maintenance", s.maintenanceList)
 	api("POST /api/v1/maintenance", s.maintenanceSet)
@@ -474,47 +473,6 @@ func (s *Server) sensors(w http.ResponseWriter, r *http.Request, p auth.Principa
 		return
 	}
 	writeJSON(w, 200, s.visibleSensors(p))
-}
-
-func (s *Server) incidents(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	if s.o.Incidents == nil {
-		unavailable(w, "incidents")
-		return
-	}
-	q := r.URL.Query()
-	f := event.IncidentFilter{State: q.Get("state"), Township: q.Get("township"), Severity: q.Get("severity"), Overdue: q.Get("overdue") != ""}
-	writeJSON(w, 200, s.o.Incidents.List(p, f))
-}
-
-func (s *Server) incident(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	if s.o.Incidents == nil {
-		unavailable(w, "incidents")
-		return
-	}
-	inc, err := s.o.Incidents.Get(p, r.PathValue("id"))
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, 200, inc)
-}
-
-func (s *Server) act(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	if s.o.Incidents == nil {
-		unavailable(w, "incidents")
-		return
-	}
-	var req event.ActionRequest
-	if r.ContentLength != 0 && !s.decodeBody(w, r, &req, true) {
-		return
-	}
-	req.Remote = r.RemoteAddr
-	inc, err := s.o.Incidents.Act(r.Context(), p, r.PathValue("id"), r.PathValue("action"), req)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, 200, inc)
 }
 
 func (s *Server) uptime(w http.ResponseWriter, r *http.Request, p auth.Principal) {

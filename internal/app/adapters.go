@@ -66,6 +66,25 @@ func (s incidentService) Audit(p auth.Principal, since time.Time, limit int) ([]
 	return s.h.alerts.Audit(p, since, limit)
 }
 
+func (s incidentService) Create(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error) {
+	return s.h.alerts.Create(ctx, p, req)
+}
+
+func (s incidentService) Query(p auth.Principal, f event.IncidentFilter) ([]event.Incident, int, error) {
+	return s.h.alerts.Query(p, f)
+}
+
+func (s incidentService) Stats(p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, error) {
+	return s.h.alerts.Stats(p, from, to, group)
+}
+
+func (s incidentService) Outbox(p auth.Principal, after uint64, limit int) ([]event.OutboxEntry, error) {
+	if err := auth.Allow(p, auth.Outbox, auth.Scope{}); err != nil {
+		return nil, err
+	}
+	return s.h.alerts.Outbox().Read(after, limit)
+}
+
 // maintenanceService keeps the incident engine (which owns the windows,
 // durably) and the camera health model (which shows the state) in step.
 type maintenanceService struct{ h *Hub }

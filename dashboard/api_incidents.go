@@ -1,0 +1,203 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+)
+
+// IncidentCreator raises incidents by hand (制单). The incident service
+// offers it when it can; a service without it answers 503.
+type IncidentCreator interface {
+	Create(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error)
+}
+
+// IncidentQuerier lists with paging and the archive from the store.
+type IncidentQuerier interface {
+	Query(p auth.Principal, f event.IncidentFilter) ([]event.Incident, int, error)
+}
+
+// OutboxSource reads the ordered outbox of committed steps.
+type OutboxSource interface {
+	Outbox(p auth.Principal, after uint64, limit int) ([]event.OutboxEntry, error)
+}
+
+type apiFunc = func(pattern string, h func(w http.ResponseWriter, r *http.Request, p auth.Principal))
+
+func (s *Server) incidentRoutes(api apiFunc) {
+	api("GET /api/v1/incidents", s.incidents)
+	api("POST /api/v1/incidents", s.createIncident)
+	api("GET /api/v1/incidents/{id}", s.incident)
+	api("POST /api/v1/incidents/{id}/{action}", s.act)
+	api("GET /api/v1/outbox", s.outbox)
+}
+
+// parseTimes reads from and to (RFC3339) of a query; zero when absent.
+func parseTimes(q map[string][]string) (from, to time.Time, err error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if v := get("from"); v != "" {
+		if from, err = time.Parse(time.RFC3339, v); err != nil {
+			return from, to, event.BadRequest("from 须为 RFC3339 时间 / from: not RFC3339")
+		}
+	}
+	if v := get("to"); v != "" {
+		if to, err = time.Parse(time.RFC3339, v); err != nil {
+			return from, to, event.BadRequest("to 须为 RFC3339 时间 / to: not RFC3339")
+		}
+	}
+	return from, to, nil
+}
+
+func atoiParam(v, name string, max int) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > max {
+		return 0, event.BadRequest(fmt.Sprintf("%s 须为 0-%d 的整数 / %s: a whole number 0-%d", name, max, name, max))
+	}
+	return n, nil
+}
+
+// incidents lists incidents; with state=reviewed&from&to it is the
+// archive (销号归档); offset and limit page the JSON, X-Total-Count says
+// how many matched; format=csv gives every match as CSV.
+func (s *Server) incidents(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Incidents == nil {
+		unavailable(w, "incidents")
+		return
+	}
+	q := r.URL.Query()
+	from, to, err := parseTimes(q)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	f := event.IncidentFilter{State: q.Get("state"), Township: q.Get("township"), Severity: q.Get("severity"), Overdue: q.Get("overdue") != "",
+		Source: q.Get("source"), Village: q.Get("village"), From: from, To: to}
+	csvOut := q.Get("format") == "csv"
+	if f.Offset, err = atoiParam(q.Get("offset"), "offset", 1<<30); err == nil {
+		f.Limit, err = atoiParam(q.Get("limit"), "limit", 10000)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if csvOut {
+		f.Offset, f.Limit = 0, 0
+	}
+	var list []event.Incident
+	total := -1
+	if qs, ok := s.o.Incidents.(IncidentQuerier); ok {
+		list, total, err = qs.Query(p, f)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+	} else {
+		list = s.o.Incidents.List(p, f)
+	}
+	if total >= 0 {
+		w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	}
+	if csvOut {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="incidents-%s.csv"`, s.o.Now().Format("20060102")))
+		_ = event.WriteArchiveCSV(w, list)
+		return
+	}
+	writeJSON(w, 200, list)
+}
+
+func (s *Server) incident(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Incidents == nil {
+		unavailable(w, "incidents")
+		return
+	}
+	inc, err := s.o.Incidents.Get(p, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, inc)
+}
+
+func (s *Server) act(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Incidents == nil {
+		unavailable(w, "incidents")
+		return
+	}
+	var req event.ActionRequest
+	if r.ContentLength != 0 && !s.decodeBody(w, r, &req, true) {
+		return
+	}
+	req.Remote = r.RemoteAddr
+	inc, err := s.o.Incidents.Act(r.Context(), p, r.PathValue("id"), r.PathValue("action"), req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, inc)
+}
+
+// createIncident is 制单 by a person: 201 and the incident.
+func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	c, ok := s.o.Incidents.(IncidentCreator)
+	if s.o.Incidents == nil || !ok {
+		unavailable(w, "incidents")
+		return
+	}
+	var req event.CreateRequest
+	if !s.decodeBody(w, r, &req, false) {
+		return
+	}
+	req.Remote = r.RemoteAddr
+	inc, err := c.Create(r.Context(), p, req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+inc.ID)
+	writeJSON(w, http.StatusCreated, inc)
+}
+
+// outbox reads committed steps after a cursor (county only): what other
+// hubs and notifiers consume.
+func (s *Server) outbox(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	src, ok := s.o.Incidents.(OutboxSource)
+	if s.o.Incidents == nil || !ok {
+		unavailable(w, "outbox")
+		return
+	}
+	q := r.URL.Query()
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, 400, "after 须为步骤编号 / after: a step id")
+			return
+		}
+		after = n
+	}
+	limit, err := atoiParam(q.Get("limit"), "limit", 10000)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out, err := src.Outbox(p, after, limit)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, out)
+}

@@ -1,0 +1,58 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+)
+
+// StatsSource computes the figures for 通报 and 考核.
+type StatsSource interface {
+	Stats(p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, error)
+}
+
+func (s *Server) statsRoutes(api apiFunc) {
+	api("GET /api/v1/stats", s.stats)
+}
+
+// stats answers GET /api/v1/stats?from&to&group[&format=csv]: incidents
+// opened in [from, to) (default: the 30 days to now), grouped by township
+// (default), village, assignee or department.
+func (s *Server) stats(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	src, ok := s.o.Incidents.(StatsSource)
+	if s.o.Incidents == nil || !ok {
+		unavailable(w, "stats")
+		return
+	}
+	q := r.URL.Query()
+	from, to, err := parseTimes(q)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if to.IsZero() {
+		to = s.o.Now()
+	}
+	if from.IsZero() {
+		from = to.Add(-30 * 24 * time.Hour)
+	}
+	group := q.Get("group")
+	if group == "" {
+		group = "township"
+	}
+	rows, err := src.Stats(p, from, to, group)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if q.Get("format") == "csv" || r.Header.Get("Accept") == "text/csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="stats-%s-%s.csv"`, group, to.Format("20060102")))
+		_ = event.WriteStatsCSV(w, rows)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"from": from, "to": to, "group": group, "rows": rows})
+}
