@@ -256,36 +256,6 @@ func (h *Hub) Close() {
 
 func (h *Hub) defer_(f func()) { h.cleanup = append(h.cleanup, f) }
 
-// publishDevice is the event stream for device events: the time series
-// spool first (durable), then the rule engine (which commits any incident it
-// opens), then the walls. It returns once the event is durable, so MQTT can
-// acknowledge after it.
-func (h *Hub) publishDevice(ctx context.Context, ev event.Event) error {
-	if err := h.ts.Handle(ctx, ev); err != nil {
-		h.metrics.publishErrors.WithLabelValues("timeseries").Inc()
-		return fmt.Errorf("time series: %w", err)
-	}
-	if ev.Type != event.CameraSample {
-		if err := h.alerts.Handle(ctx, ev); err != nil {
-			h.metrics.publishErrors.WithLabelValues("alerts").Inc()
-			return fmt.Errorf("incidents: %w", err)
-		}
-	}
-	_ = h.dash.Handle(ctx, ev)
-	return nil
-}
-
-// publishIncident carries incident steps from the rule engine to the time
-// series and the walls.
-func (h *Hub) publishIncident(ctx context.Context, ev event.Event) error {
-	if err := h.ts.Handle(ctx, ev); err != nil {
-		h.metrics.publishErrors.WithLabelValues("timeseries").Inc()
-		h.log.Error("incident step not written to the time series spool", "err", err)
-	}
-	_ = h.dash.Handle(ctx, ev)
-	return nil
-}
-
 func (h *Hub) onCameraTransition(t camera.Transition) {
 	ev := h.cameraEvent(event.CameraState, t.Status, t.At)
 	st := ev.Data.(event.CameraStatus)
