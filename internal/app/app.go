@@ -36,6 +36,9 @@ type Options struct {
 	Stderr            io.Writer
 	// Ready, when set, is called once the hub serves, with its address.
 	Ready func(h *Hub)
+	// Stopping, when set, is called once ctx ends, before the hub closes
+	// (the demo stops its simulated sensors while their broker still runs).
+	Stopping func()
 }
 
 // exitError carries a process exit code.
@@ -140,6 +143,9 @@ func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
 	}
 	stopWatch := h.watchConfig(ctx, o.Reload)
 	<-ctx.Done()
+	if o.Stopping != nil {
+		o.Stopping()
+	}
 	stopWatch()
 	log.Info("shutting down")
 	start := time.Now()

@@ -81,6 +81,13 @@ func runDemo(ctx context.Context, o Options) error {
 			ready(h)
 		}
 	}
+	o.Stopping = func() {
+		// Before the hub and its embedded broker stop: the sensors' last
+		// "offline" still has a broker to go to.
+		if sensors != nil {
+			sensors.Close()
+		}
+	}
 	o.Listen = ""
 	err = Serve(ctx, cfg, o)
 	if sensors != nil {

@@ -37,6 +37,7 @@ type Simulator struct {
 	battery map[string]float64
 	cancel  context.CancelFunc
 	done    chan struct{}
+	close   sync.Once
 }
 
 // New prepares one MQTT client per sensor, as real devices are.
@@ -183,16 +184,32 @@ func (s *Simulator) Trigger(id string, v float64) {
 	}
 }
 
-// Close disconnects the sensors (their status goes offline).
-func (s *Simulator) Close() {
+// Close stops publishing and disconnects the sensors, all at once: each
+// says "offline" (retained) if the broker still takes it, within one
+// shared deadline, so a stopped broker cannot hold the demo's exit.
+// It returns once every goroutine it started has ended.
+func (s *Simulator) Close() { s.close.Do(s.stop) }
+
+func (s *Simulator) stop() {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done
 	}
+	const deadline = 500 * time.Millisecond
+	var wg sync.WaitGroup
 	for _, sn := range s.o.Sensors {
-		if c := s.clients[sn.ID]; c != nil {
-			c.Publish(s.statusTopic(sn), 1, true, "offline").WaitTimeout(time.Second)
-			c.Disconnect(100)
+		c := s.clients[sn.ID]
+		if c == nil {
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if c.IsConnectionOpen() {
+				c.Publish(s.statusTopic(sn), 1, true, "offline").WaitTimeout(deadline)
+			}
+			c.Disconnect(50)
+		}()
 	}
+	wg.Wait()
 }
