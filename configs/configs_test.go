@@ -53,6 +53,11 @@ func TestBadConfigs(t *testing.T) {
 			`wrong-type.yaml:8: cameras[0].watch: expected true or false, found "yes please"`,
 			`wrong-type.yaml:10: camera.stall_after: "5" is not a duration (use units: 500ms, 30s, 5m, 2h)`,
 			`wrong-type.yaml:11: users: expected a list, found a mapping`}},
+		// An unknown key does not hide the file's other problems.
+		{"many-problems.yaml", []string{
+			`many-problems.yaml:9: cameras[1].id: duplicate id "cam-0001" (first used at cameras[0].id)`,
+			`many-problems.yaml:9: cameras[1].village: unknown village "v-zr-99"`,
+			`many-problems.yaml:11: sensors[0].colour: unknown key`}},
 		{"tabs.yaml", []string{`tabs.yaml:3: tab in indentation: YAML indents with spaces`}},
 		{"empty.yaml", []string{`empty.yaml:1: the file is empty; a configuration needs at least county, townships and users`}},
 		{"deep-nesting.yaml", []string{`deep-nesting.yaml:1: nested deeper than 32 levels`}},

@@ -85,11 +85,13 @@ func Parse(name string, data []byte) (*Config, error) {
 	} else {
 		p.addAt(1, "", "expected one YAML document with a mapping at the top")
 	}
-	if len(p.errs) > 0 {
-		return nil, p.errs.sorted()
-	}
+	// Unknown keys and wrong types do not stop the reading: the rest of
+	// the file is decoded and validated too, so one run reports every
+	// problem of the file (what -check promises). What follows from a key
+	// already reported (a list that was a mapping, say) is not repeated.
+	shape := len(p.errs)
 	var cfg Config
-	if err := root.Decode(&cfg); err != nil {
+	if err := root.Decode(&cfg); err != nil && shape == 0 {
 		// check() validated every scalar already; this is a backstop.
 		p.addAt(yamlErrLine(err), "", "%s", yamlErrMsg(err))
 		return nil, p.errs
@@ -99,10 +101,32 @@ func Parse(name string, data []byte) (*Config, error) {
 	applyEnv(&cfg)
 	readSecrets(p, &cfg, filepath.Dir(name))
 	validate(p, &cfg)
+	if shape > 0 {
+		p.errs = append(p.errs[:shape:shape], consequential(p.errs[:shape], p.errs[shape:])...)
+	}
 	if len(p.errs) > 0 {
 		return nil, p.errs.sorted()
 	}
 	return &cfg, nil
+}
+
+// consequential drops from later the problems about a key (or a key under
+// it) that first already reports: they follow from it.
+func consequential(first, later Errors) Errors {
+	var out Errors
+	for _, e := range later {
+		follows := false
+		for _, f := range first {
+			if f.Path != "" && (e.Path == f.Path || strings.HasPrefix(e.Path, f.Path+".") || strings.HasPrefix(e.Path, f.Path+"[")) {
+				follows = true
+				break
+			}
+		}
+		if !follows {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)
