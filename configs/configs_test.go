@@ -2,6 +2,7 @@ package configs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,4 +217,29 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Zigbee2MQTT's names for sensor kinds are read as the kinds they name.
+func TestZ2MKindAliases(t *testing.T) {
+	y := "county: {id: c, name: C}\ntownships:\n  - id: t\n    name: T\n    villages:\n      - {id: v, name: V}\nsensors:\n"
+	want := map[string]string{"water_leak": "leak", "contact": "door", "occupancy": "motion", "gas": "gas", "smoke": "smoke"}
+	i := 0
+	for alias := range want {
+		y += fmt.Sprintf("  - {id: s-%d, kind: %s, village: v, z2m: dev%d}\n", i, alias, i)
+		i++
+	}
+	y += "users:\n  - {name: ops, role: operator, token: ops-token-0123456789}\n"
+	cfg, err := Parse("aliases.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, s := range cfg.Sensors {
+		got[s.Kind] = true
+	}
+	for _, kind := range want {
+		if !got[kind] {
+			t.Errorf("no sensor of kind %q after the aliases: %v", kind, got)
+		}
+	}
 }

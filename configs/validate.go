@@ -13,6 +13,11 @@ import (
 // names any other.
 var SensorKinds = []string{"smoke", "water_level", "leak", "door", "motion", "panic", "power", "temperature", "humidity", "gas"}
 
+// KindAliases are Zigbee2MQTT's names for sensor kinds (the key its
+// devices report the value under), accepted in sensors[].kind and read as
+// the kind they name: people copy them from the gateway's device page.
+var KindAliases = map[string]string{"water_leak": "leak", "contact": "door", "occupancy": "motion", "gas": "gas", "smoke": "smoke"}
+
 // Roles are the user roles of the public interface.
 var Roles = []string{"operator", "township", "technician", "admin", "village", "department"}
 
@@ -109,6 +114,11 @@ func validate(p *problems, c *Config) {
 		cameras[cam.ID] = true
 	}
 	z2m := map[string]bool{}
+	for i := range c.Sensors {
+		if k, ok := KindAliases[c.Sensors[i].Kind]; ok {
+			c.Sensors[i].Kind = k
+		}
+	}
 	for i, s := range c.Sensors {
 		base := pathf("sensors[%d]", i)
 		unique(base+".id", s.ID, "sensor")
