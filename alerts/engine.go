@@ -126,6 +126,7 @@ func New(o Options) (*Engine, error) {
 	e.applyConfig(o.Config)
 	keep := e.keepBefore(e.now())
 	for _, r := range loaded.recs {
+		upgrade(r, e)
 		if r.State == StateReviewed && !r.ReviewedAt.IsZero() && r.ReviewedAt.Before(keep) {
 			e.archived[r.ID] = archiveOf(r)
 			continue
@@ -135,7 +136,6 @@ func New(o Options) (*Engine, error) {
 			if r.Fingerprint != "" {
 				e.byFP[r.Fingerprint] = r
 			}
-			upgrade(r, e)
 			if at, ok := e.nextTimer(r); ok {
 				heap.Push(&e.timers, timer{at: at, kind: timerDeadline, key: r.ID})
 			}
