@@ -94,7 +94,13 @@ func (t *tx) delFP(r *record) {
 func (t *tx) newID(at time.Time) string {
 	for {
 		t.seq++
-		id := fmt.Sprintf("INC-%s-%04d", at.In(t.e.cal.loc).Format("20060102"), t.seq)
+		// In a prefecture the hub's id is part of the id, so incidents of
+		// several hubs never share one (INC-north-20261124-0042).
+		hub := ""
+		if t.e.cfg.Hub.ID != "" {
+			hub = t.e.cfg.Hub.ID + "-"
+		}
+		id := fmt.Sprintf("INC-%s%s-%04d", hub, at.In(t.e.cal.loc).Format("20060102"), t.seq)
 		if t.e.incidents[id] == nil && t.work[id] == nil && !t.e.isArchived(id) {
 			return id
 		}

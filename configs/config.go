@@ -27,6 +27,8 @@ type Config struct {
 	Dashboard   DashboardConfig   `yaml:"dashboard"`
 	Notify      NotifyConfig      `yaml:"notify"`
 	Maintenance MaintenanceConfig `yaml:"maintenance"`
+	// Hub places this hub in a prefecture of several hubs (hub.go).
+	Hub HubConfig `yaml:"hub"`
 
 	// Path is the file the configuration was loaded from ("" for embedded).
 	Path string `yaml:"-"`

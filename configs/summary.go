@@ -81,6 +81,7 @@ func Diff(old, cur *Config) Change {
 		{"mqtt.embedded_listen", old.MQTT.EmbeddedListen != cur.MQTT.EmbeddedListen},
 		{"mqtt.client_id", old.MQTT.ClientID != cur.MQTT.ClientID},
 		{"influx", old.Influx != cur.Influx},
+		{"hub", !reflect.DeepEqual(old.Hub, cur.Hub)},
 	}
 	for _, r := range restart {
 		if r.changed {

@@ -267,6 +267,7 @@ func validate(p *problems, c *Config) {
 	}
 	validateLoop(p, &c.Alerts)
 	validateMaintenance(p, c.Maintenance)
+	validateHub(p, c, townships)
 	if c.Dashboard.History < 1 || c.Dashboard.ClientQueue < 1 {
 		p.add("dashboard", "history and client_queue must be at least 1")
 	}

@@ -84,6 +84,8 @@ func wsType(t event.Type) string {
 		return "incident"
 	case event.CameraEvent:
 		return "camera_event"
+	case event.HubState:
+		return "hub"
 	}
 	return ""
 }

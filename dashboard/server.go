@@ -87,6 +87,7 @@ type Options struct {
 	Maintenance MaintenanceService
 	Uptime      UptimeSource
 	Video       VideoSource
+	Hubs        HubSource // a view hub's other hubs (api_hubs.go); nil: none
 	Ready       func() map[string]error
 	Gatherer    prometheus.Gatherer
 	Registry    prometheus.Registerer
@@ -229,6 +230,7 @@ func (s *Server) routes() http.Handler {
 	api("POST /api/v1/maintenance", s.maintenanceSet)
 	api("DELETE /api/v1/maintenance/{id}", s.maintenanceEnd)
 	api("GET /api/v1/audit", s.audit)
+	api("GET /api/v1/hubs", s.hubs)
 	api("GET /ws", s.ws)
 	s.layoutRoutes(api)
 

@@ -43,6 +43,10 @@ type Handlers struct {
 	OnLost         func(error)
 	OnReconnecting func()
 	OnMessage      func(Message)
+	// WillTopic, when set, is the session's last will (QoS 1, retained):
+	// a prefecture hub's "offline" (HubHooks).
+	WillTopic   string
+	WillPayload []byte
 }
 
 // ClientFactory builds the MQTT client for a configuration.
@@ -70,6 +74,9 @@ func NewPahoClient(m configs.MQTTConfig, tc *tls.Config, h Handlers) (Client, er
 		SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) { h.OnReconnecting() })
 	if m.Username != "" {
 		opts.SetUsername(m.Username).SetPassword(m.Password)
+	}
+	if h.WillTopic != "" {
+		opts.SetBinaryWill(h.WillTopic, h.WillPayload, 1, true)
 	}
 	if tc != nil {
 		opts.SetTLSConfig(tc)

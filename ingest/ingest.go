@@ -29,6 +29,8 @@ type Options struct {
 	TLS *tls.Config
 	// NewClient builds the MQTT client; nil: paho (NewPahoClient).
 	NewClient ClientFactory
+	// Hub: a prefecture hub's hooks (hubfilter.go); zero on a county hub.
+	Hub HubHooks
 }
 
 // ReasonOverflow counts QoS 0 messages dropped at the edge because their
@@ -66,6 +68,8 @@ type Ingest struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup // workers and the silence check
 	subWG   sync.WaitGroup // subscriptions waiting for the broker's answer
+
+	subscribed map[string]byte // per-device filters in force (hubfilter.go)
 
 	connected atomic.Bool
 	lastErr   atomic.Pointer[string]
@@ -145,7 +149,8 @@ func (in *Ingest) Start(ctx context.Context) error {
 	}
 	m := in.cfg.Load().MQTT
 	client, err := in.o.NewClient(m, in.o.TLS, Handlers{OnConnect: in.onConnect, OnLost: in.onLost,
-		OnReconnecting: func() { in.setDown("reconnecting to " + configs.RedactURL(m.Broker)) }, OnMessage: in.receive})
+		OnReconnecting: func() { in.setDown("reconnecting to " + configs.RedactURL(m.Broker)) }, OnMessage: in.receive,
+		WillTopic: in.o.Hub.WillTopic, WillPayload: in.o.Hub.WillPayload})
 	if err != nil {
 		in.lifeMu.Unlock()
 		return fmt.Errorf("mqtt client: %w", err)
@@ -193,10 +198,15 @@ func (in *Ingest) onConnect() {
 	go func() {
 		defer in.subWG.Done()
 		p := in.prefix.Load()
-		if err := in.client.Subscribe(filters(p.topic, p.z2m), 30*time.Second); err != nil {
-			in.setDown(fmt.Sprintf("subscribe failed: %v", err))
-			in.log.Error("MQTT subscribe failed", "err", err)
-			return
+		if f := in.deviceFilters(p); len(f) > 0 { // a view hub may own no device
+			if err := in.client.Subscribe(f, 30*time.Second); err != nil {
+				in.setDown(fmt.Sprintf("subscribe failed: %v", err))
+				in.log.Error("MQTT subscribe failed", "err", err)
+				return
+			}
+		}
+		if in.o.Hub.OnConnect != nil {
+			in.o.Hub.OnConnect(in.client)
 		}
 		in.connected.Store(true)
 		in.m.connected.Set(1)
@@ -224,6 +234,9 @@ func (in *Ingest) shard(topic string) int {
 func (in *Ingest) receive(msg Message) {
 	if in.ctx.Err() != nil {
 		return // stopping: not acknowledged, so the broker keeps it
+	}
+	if in.o.Hub.OnMessage != nil && in.o.Hub.OnMessage(msg) {
+		return // the prefecture's feed or actions
 	}
 	d := &delivery{msg: msg, at: in.o.Now()}
 	q := in.queues[in.shard(msg.Topic())]

@@ -86,6 +86,7 @@ func (in *Ingest) Update(cfg *configs.Config) {
 	in.mu.Unlock()
 	in.setPrefixes(cfg.MQTT)
 	in.cfg.Store(cfg)
+	in.resubscribe(cfg)
 }
 
 // transition moves a sensor to state and emits the change, if it is one.
@@ -147,6 +148,9 @@ func (in *Ingest) CheckSilence(now time.Time) {
 }
 
 func (in *Ingest) noteUnknown(topic, id string, now time.Time) {
+	if in.o.Hub.Foreign != nil && in.o.Hub.Foreign(id) {
+		return // another hub's device: neither unknown nor ours
+	}
 	// Only ids of at most 64 bytes are listed (their topics are then
 	// bounded too); longer ones are bad topics, counted and logged clipped.
 	if !listableID(id) {

@@ -20,6 +20,11 @@ import (
 type cameraSource struct{ h *Hub }
 
 func (s cameraSource) Cameras() []event.CameraStatus {
+	return append(s.local(), s.h.viewCameras()...)
+}
+
+// local are this hub's own cameras.
+func (s cameraSource) local() []event.CameraStatus {
 	if s.h.cams == nil {
 		return nil
 	}
@@ -36,9 +41,9 @@ type sensorSource struct{ h *Hub }
 
 func (s sensorSource) Sensors() []event.SensorStatus {
 	if s.h.ingest == nil {
-		return nil
+		return s.h.viewSensors()
 	}
-	return s.h.ingest.Sensors()
+	return append(s.h.ingest.Sensors(), s.h.viewSensors()...)
 }
 
 func (s sensorSource) Unknown() any {
@@ -51,15 +56,15 @@ func (s sensorSource) Unknown() any {
 type incidentService struct{ h *Hub }
 
 func (s incidentService) List(p auth.Principal, f event.IncidentFilter) []event.Incident {
-	return s.h.alerts.List(p, f)
+	return s.h.listIncidents(p, f)
 }
 
 func (s incidentService) Get(p auth.Principal, id string) (event.Incident, error) {
-	return s.h.alerts.Get(p, id)
+	return s.h.getIncident(p, id)
 }
 
 func (s incidentService) Act(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
-	return s.h.alerts.Act(ctx, p, id, action, req)
+	return s.h.actIncident(ctx, p, id, action, req)
 }
 
 func (s incidentService) Audit(p auth.Principal, since time.Time, limit int) ([]event.AuditEntry, error) {
@@ -184,6 +189,7 @@ func (s videoSource) Watch(ctx context.Context, id string) (dashboard.VideoViewe
 
 // cameraSpecs are the cameras of cfg as the camera manager wants them.
 func cameraSpecs(cfg *configs.Config) []camera.Spec {
+	cfg = cfg.Owned() // in a prefecture, only this hub's townships' cameras
 	out := make([]camera.Spec, 0, len(cfg.Cameras))
 	for _, c := range cfg.Cameras {
 		out = append(out, camera.Spec{ID: c.ID, Name: c.Name, URL: c.URL, Transport: c.Transport, Watch: c.Watch, FPS: c.FPS})

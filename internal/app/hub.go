@@ -59,6 +59,7 @@ type Hub struct {
 	reloadErr atomic.Pointer[string]
 
 	cleanup []func() // LIFO: the reverse of start order
+	fed     fedParts // a prefecture's feed, view and action responder (federation.go)
 	metrics hubMetrics
 }
 
@@ -113,6 +114,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		}
 	}()
 	log := h.log
+	h.buildView(cfg)
 
 	// 1. Pages and websocket hub (a sink of the event stream; never blocks).
 	// Created first and closed last, so the final incident steps still reach
@@ -127,6 +129,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		Maintenance: maintenanceService{h},
 		Uptime:      uptimeSource{h},
 		Video:       videoSource{h},
+		Hubs:        hubSource{h},
 		Ready:       h.readiness,
 		Gatherer:    h.reg,
 		Registry:    h.reg,
@@ -155,7 +158,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	})
 
 	// 3. Incidents: rules, the store, deadlines.
-	h.alerts, err = alerts.New(alerts.Options{Config: cfg, DataDir: cfg.DataDir,
+	h.alerts, err = alerts.New(alerts.Options{Config: cfg.Owned(), DataDir: cfg.DataDir,
 		Emit: event.SinkFunc(h.publishIncident), Logger: log.With("component", "alerts"), Registry: h.reg})
 	if err != nil {
 		return fmt.Errorf("incidents: %w", err)
@@ -205,8 +208,8 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		h.wg.Wait()
 	})
 
-	io := ingest.Options{Config: cfg, Sink: event.SinkFunc(h.publishDevice),
-		Logger: log.With("component", "mqtt"), Registry: h.reg}
+	io := ingest.Options{Config: cfg.Owned(), Sink: event.SinkFunc(h.publishDevice),
+		Logger: log.With("component", "mqtt"), Registry: h.reg, Hub: h.ingestHooks(cfg)}
 	if h.broker != nil {
 		io.TLS = h.broker.ClientTLS()
 	}
@@ -222,6 +225,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 			log.Warn("mqtt ingest close", "err", err)
 		}
 	})
+	h.startFederation()
 
 	cd := cfg.Camera
 	h.cams = camera.NewManager(camera.Options{

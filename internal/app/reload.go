@@ -108,13 +108,14 @@ func (h *Hub) Reload(path string) error {
 		h.broker.Update(next)
 	}
 	next.Log = cur.Log
+	next.Hub = cur.Hub // a hub's place in the prefecture is bound at start
 	if h.logSecrets != nil {
 		h.logSecrets.add(next)
 	}
 	h.setConfig(next)
 	h.cams.Update(cameraSpecs(next))
-	h.ingest.Update(next)
-	h.alerts.Update(next)
+	h.ingest.Update(next.Owned())
+	h.alerts.Update(next.Owned())
 	h.applyMaintenance()
 	h.metrics.reloads.WithLabelValues("ok").Inc()
 	if len(change.NeedsRestart) > 0 {

@@ -29,6 +29,7 @@ func (h *Hub) publishDevice(ctx context.Context, ev event.Event) error {
 		}
 	}
 	_ = h.dash.Handle(ctx, ev)
+	h.feedDevice(ev) // a prefecture hub's feed (federation.go)
 	return nil
 }
 

@@ -1,0 +1,177 @@
+package app
+
+import (
+	"context"
+	"sort"
+
+	"snowhub/configs"
+	"snowhub/ingest"
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+	"snowhub/internal/federation"
+)
+
+// fedParts are a prefecture hub's parts (internal/federation): the feed it
+// publishes as an owner, the view of other hubs, and the answering of
+// actions views forward. All nil on a single county hub.
+type fedParts struct {
+	feed    *federation.Feed
+	view    *federation.View
+	actions *federation.Actions
+}
+
+// buildView builds the view and the action responder before the pages, so
+// the pages never see them change.
+func (h *Hub) buildView(cfg *configs.Config) {
+	if !cfg.Federated() {
+		return
+	}
+	client := h.ingestClient
+	if len(cfg.Hub.View) > 0 {
+		h.fed.view = federation.NewView(federation.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
+			Client: client, Connected: h.ingestConnected, Logger: h.log.With("component", "view"),
+			Emit: func(ev event.Event) { _ = h.dash.Handle(h.ctx, ev) }})
+	}
+	if len(cfg.Hub.Townships) > 0 {
+		h.fed.actions = federation.NewActions(federation.ActionsOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
+			Config: h.Config, Logger: h.log.With("component", "hub-actions"),
+			Act: func(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
+				return h.alerts.Act(ctx, p, id, action, req)
+			}})
+	}
+}
+
+// ingestHooks builds the owner's feed (the incident engine is up) and what
+// the broker session must do for the prefecture.
+func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
+	if !cfg.Federated() {
+		return ingest.HubHooks{}
+	}
+	if len(cfg.Hub.Townships) > 0 {
+		h.fed.feed = federation.NewFeed(federation.FeedOptions{Hub: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
+			Townships: cfg.Hub.Townships, Client: h.ingestClient, Connected: h.ingestConnected, Outbox: h.alerts.Outbox(),
+			Open: func() []event.Incident {
+				return h.alerts.List(auth.Principal{Name: "feed", Role: auth.RoleOperator}, event.IncidentFilter{State: "open"})
+			},
+			Devices: func() ([]event.CameraStatus, []event.SensorStatus) {
+				var sensors []event.SensorStatus
+				if h.ingest != nil {
+					sensors = h.ingest.Sensors()
+				}
+				return cameraSource{h}.local(), sensors
+			},
+			Logger: h.log.With("component", "feed")})
+	}
+	f := h.fed
+	return federation.IngestHooks(cfg, func(c ingest.Client) {
+		if f.feed != nil {
+			f.feed.OnConnect(c)
+		}
+		if f.view != nil {
+			f.view.OnConnect(c)
+		}
+		if f.actions != nil {
+			f.actions.OnConnect(c)
+		}
+	}, federation.Router(cfg.MQTT.TopicPrefix, h.ingestClient, f.view, f.actions))
+}
+
+// startFederation starts the feed once the session exists; the feed and
+// the responder stop before the session closes (they publish on it).
+func (h *Hub) startFederation() {
+	if f := h.fed.feed; f != nil {
+		f.Start(h.ctx)
+		h.defer_(f.Close)
+	}
+	if a := h.fed.actions; a != nil {
+		h.defer_(a.Close)
+	}
+}
+
+func (h *Hub) ingestClient() ingest.Client {
+	if h.ingest == nil {
+		return nil
+	}
+	return h.ingest.Client()
+}
+
+func (h *Hub) ingestConnected() bool { return h.ingest != nil && h.ingest.Connected() }
+
+// feedDevice hands a device state change to the feed.
+func (h *Hub) feedDevice(ev event.Event) {
+	if h.fed.feed != nil && (ev.Type == event.CameraState || ev.Type == event.SensorState) {
+		h.fed.feed.Device(ev)
+	}
+}
+
+// The view's part of the pages' lists: the other hubs' devices and
+// incidents beside this hub's own.
+
+func (h *Hub) viewCameras() []event.CameraStatus {
+	if h.fed.view == nil {
+		return nil
+	}
+	return h.fed.view.Cameras()
+}
+
+func (h *Hub) viewSensors() []event.SensorStatus {
+	if h.fed.view == nil {
+		return nil
+	}
+	return h.fed.view.Sensors()
+}
+
+// listIncidents merges this hub's incidents with the viewed hubs', sorted
+// and paged as the engine does it.
+func (h *Hub) listIncidents(p auth.Principal, f event.IncidentFilter) []event.Incident {
+	if h.fed.view == nil {
+		return h.alerts.List(p, f)
+	}
+	all := f
+	all.Offset, all.Limit = 0, 0
+	out := append(h.alerts.List(p, all), h.fed.view.Incidents(p, all)...)
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].OpenedAt.Equal(out[j].OpenedAt) {
+			return out[i].OpenedAt.After(out[j].OpenedAt)
+		}
+		return out[i].ID > out[j].ID
+	})
+	if f.Offset > 0 {
+		out = out[min(f.Offset, len(out)):]
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	if out == nil {
+		out = []event.Incident{}
+	}
+	return out
+}
+
+func (h *Hub) getIncident(p auth.Principal, id string) (event.Incident, error) {
+	if h.fed.view != nil {
+		if inc, ok, err := h.fed.view.Get(p, id); ok {
+			return inc, err
+		}
+	}
+	return h.alerts.Get(p, id)
+}
+
+func (h *Hub) actIncident(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
+	if h.fed.view != nil {
+		if _, ok := h.fed.view.Owner(id); ok {
+			return h.fed.view.Act(ctx, p, id, action, req)
+		}
+	}
+	return h.alerts.Act(ctx, p, id, action, req)
+}
+
+// hubSource lists the viewed hubs for GET /api/v1/hubs.
+type hubSource struct{ h *Hub }
+
+func (s hubSource) Hubs() []event.HubStatus {
+	if s.h.fed.view == nil {
+		return []event.HubStatus{}
+	}
+	return s.h.fed.view.Hubs()
+}

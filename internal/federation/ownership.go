@@ -1,0 +1,117 @@
+package federation
+
+import (
+	"strings"
+
+	"encoding/json"
+
+	"snowhub/configs"
+	"snowhub/ingest"
+)
+
+// IngestHooks are what a hub of a prefecture asks of ingest's session:
+// only its own devices' topics (unless it reports unknown devices), no
+// other hub's device listed as unknown, and the hub's last will; the feed,
+// the view and the action responder subscribe and read through onConnect
+// and onMessage.
+func IngestHooks(cfg *configs.Config, onConnect func(c ingest.Client), onMessage func(ingest.Message) bool) ingest.HubHooks {
+	if !cfg.Federated() {
+		return ingest.HubHooks{}
+	}
+	h := ingest.HubHooks{WillTopic: Topics{cfg.MQTT.TopicPrefix}.Status(cfg.Hub.ID), WillPayload: willPayload(cfg.Hub.ID)}
+	if !cfg.Hub.ReportUnknown {
+		h.Subscriptions = DeviceTopics
+	} else {
+		h.Foreign = foreign(cfg)
+	}
+	h.OnConnect, h.OnMessage = onConnect, onMessage
+	return h
+}
+
+// DeviceTopics are the exact topics of the devices a hub owns: the broker
+// sends it nothing of another hub's devices.
+func DeviceTopics(cfg *configs.Config) map[string]byte {
+	own := cfg.Owned()
+	m, z := cfg.MQTT.TopicPrefix, cfg.MQTT.Z2MPrefix
+	out := make(map[string]byte, 2*len(own.Sensors)+len(own.Cameras))
+	for _, s := range own.Sensors {
+		out[m+"/sensors/"+s.ID+"/event"] = 1
+		out[m+"/sensors/"+s.ID+"/status"] = 1
+		if s.Z2M != "" {
+			out[z+"/"+s.Z2M] = 1
+			out[z+"/"+s.Z2M+"/availability"] = 1
+		}
+	}
+	for _, c := range own.Cameras {
+		out[m+"/cameras/"+c.ID+"/event"] = 1
+	}
+	return out
+}
+
+// foreign reports the devices (and Zigbee2MQTT names) of the configuration
+// that another hub owns.
+func foreign(cfg *configs.Config) func(id string) bool {
+	own := cfg.Owned()
+	mine := map[string]bool{}
+	for _, s := range own.Sensors {
+		mine[s.ID], mine[s.Z2M] = true, true
+	}
+	for _, c := range own.Cameras {
+		mine[c.ID] = true
+	}
+	other := map[string]bool{}
+	for _, s := range cfg.Sensors {
+		if !mine[s.ID] {
+			other[s.ID] = true
+			if s.Z2M != "" {
+				other[s.Z2M] = true
+			}
+		}
+	}
+	for _, c := range cfg.Cameras {
+		if !mine[c.ID] {
+			other[c.ID] = true
+		}
+	}
+	return func(id string) bool { return other[id] }
+}
+
+// willPayload is the retained status the broker publishes when the hub's
+// session dies: "offline", with no time (the view notes when it came).
+func willPayload(hub string) []byte {
+	b, _ := json.Marshal(Status{Hub: hub, State: "offline"})
+	return b
+}
+
+// Router offers the session's messages to the view and the action
+// responder (either may be nil); it takes every message under
+// {prefix}/hubs/, so none of them reaches device ingest as a bad topic.
+func Router(prefix string, client func() ingest.Client, v *View, a *Actions) func(ingest.Message) bool {
+	t := Topics{prefix}
+	return func(msg ingest.Message) bool {
+		_, what, _, ok := t.parse(msg.Topic())
+		if !ok {
+			if _, under := cutHubs(prefix, msg.Topic()); under {
+				msg.Ack() // under hubs/ but no topic of ours: not a device's either
+				return true
+			}
+			return false
+		}
+		switch {
+		case what == "actions" && a != nil:
+			if c := client(); c != nil {
+				a.receive(c, msg)
+				return true
+			}
+		case what != "actions" && v != nil:
+			v.receive(msg)
+			return true
+		}
+		msg.Ack()
+		return true
+	}
+}
+
+func cutHubs(prefix, topic string) (string, bool) {
+	return strings.CutPrefix(topic, prefix+"/hubs/")
+}
