@@ -356,6 +356,11 @@ func (v *Viewer) Close() {
 	v.f.mu.Lock()
 	delete(v.f.viewers, v)
 	v.f.nviewers.Store(int32(len(v.f.viewers)))
+	if len(v.f.viewers) == 0 {
+		// Nothing is written while nobody watches: the next viewer starts
+		// at a fresh keyframe, not at a GOP kept from before.
+		v.f.started, v.f.prev, v.f.gop = false, nil, v.f.gop[:0]
+	}
 	v.f.mu.Unlock()
 	v.end()
 }

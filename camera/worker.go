@@ -290,15 +290,27 @@ func (s *session) Connected(codec string, params [][]byte) {
 	}
 }
 
-// AccessUnit implements rtsp.Parent.
+// AccessUnit implements rtsp.Parent: access units come while someone
+// watches the camera.
 func (s *session) AccessUnit(ts int64, au [][]byte, key bool) {
-	w := s.w
 	size := 0
 	for _, n := range au {
 		size += len(n)
 	}
+	s.Frame(ts, size, key, frameHash(au))
+	if s.live && s.w.fan.Viewers() > 0 {
+		s.w.fan.WriteAccessUnit(ts, au, key)
+	}
+}
+
+// WantAccessUnits implements rtsp.FrameObserver: the bytes are needed
+// only for viewers; the health model needs a frame's size, kind and hash.
+func (s *session) WantAccessUnits() bool { return s.live && s.w.fan.Viewers() > 0 }
+
+// Frame implements rtsp.FrameObserver.
+func (s *session) Frame(ts int64, size int, key bool, hash uint64) {
+	w := s.w
 	now := w.m.o.Now()
-	hash := frameHash(au)
 	w.mu.Lock()
 	w.h.frame(now, size, key, hash)
 	// Packets received, estimated from the frame's size (one RTP packet
@@ -308,9 +320,6 @@ func (s *session) AccessUnit(ts int64, au [][]byte, key bool) {
 	w.mu.Unlock()
 	if s.onFrame != nil {
 		s.onFrame(now, size, key)
-	}
-	if s.live && w.fan.Viewers() > 0 {
-		w.fan.WriteAccessUnit(ts, au, key)
 	}
 }
 

@@ -46,6 +46,7 @@ func vendorCamera(t testing.TB, name, codec string, pt uint8) *rawrtsp.Camera {
 // recorder is a Parent that keeps what a session reports and ends the
 // session at the first keyframe.
 type recorder struct {
+	light  bool // take frames on the light path (no depacketizing)
 	mu     sync.Mutex
 	codec  string
 	params [][]byte
@@ -75,6 +76,15 @@ func (r *recorder) AccessUnit(ts int64, au [][]byte, key bool) {
 }
 
 func (r *recorder) PacketsLost(uint64) {}
+
+func (r *recorder) WantAccessUnits() bool { return !r.light }
+
+func (r *recorder) Frame(ts int64, size int, key bool, hash uint64) {
+	if size == 0 || hash == 0 {
+		panic("empty light frame")
+	}
+	r.AccessUnit(ts, nil, key)
+}
 
 var corpus = []struct {
 	name  string
@@ -107,8 +117,8 @@ func serveCorpus(t *testing.T) *rawrtsp.Server {
 	return s
 }
 
-func readFirstKeyframe(url string) (*recorder, error) {
-	r := &recorder{}
+func readFirstKeyframe(url string, light bool) (*recorder, error) {
+	r := &recorder{light: light}
 	ctx, cancel := context.WithTimeoutCause(context.Background(), 10*time.Second, errors.New("no keyframe within 10 s"))
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
@@ -127,22 +137,28 @@ func readFirstKeyframe(url string) (*recorder, error) {
 func TestVendorCorpus(t *testing.T) {
 	s := serveCorpus(t)
 	for _, c := range corpus {
-		t.Run(c.name, func(t *testing.T) {
-			r, err := readFirstKeyframe(s.URL("/" + c.name))
-			if err != nil {
-				t.Fatalf("not read as a working camera: %v", err)
+		for _, light := range []bool{false, true} {
+			name := c.name
+			if light {
+				name += "/light"
 			}
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			if r.codec != c.codec || r.keys == 0 {
-				t.Fatalf("codec %q, %d keyframes", r.codec, r.keys)
-			}
-			for i, p := range r.params {
-				if len(p) == 0 {
-					t.Errorf("parameter set %d unknown after a keyframe", i)
+			t.Run(name, func(t *testing.T) {
+				r, err := readFirstKeyframe(s.URL("/"+c.name), light)
+				if err != nil {
+					t.Fatalf("not read as a working camera: %v", err)
 				}
-			}
-		})
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				if r.codec != c.codec || r.keys == 0 {
+					t.Fatalf("codec %q, %d keyframes", r.codec, r.keys)
+				}
+				for i, p := range r.params {
+					if len(p) == 0 {
+						t.Errorf("parameter set %d unknown after a keyframe", i)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -157,7 +173,7 @@ func TestVendorQuirksNeedTheirFix(t *testing.T) {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := readFirstKeyframe(s.URL("/" + c.name)); err == nil {
+			if _, err := readFirstKeyframe(s.URL("/"+c.name), false); err == nil {
 				t.Fatalf("read without the fix for %s: the quirk is not one", c.quirk)
 			} else {
 				t.Logf("without the fix: %v", err)

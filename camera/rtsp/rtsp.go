@@ -132,8 +132,14 @@ func readH264(c *gortsplib.Client, medi *description.Media, forma *format.H264, 
 	}
 	ps := paramSet{codec: H264, sets: [][]byte{forma.SPS, forma.PPS}}
 	p.Connected(H264, ps.copy())
-	var clock rtpClock
+	r := reader{p: p, ps: &ps, light: lightFrame{codec: H264}, fresh: func() {
+		dec, _ = forma.CreateDecoder()
+	}}
+	r.fo, _ = p.(FrameObserver)
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
+		if r.lightPacket(pkt) {
+			return
+		}
 		au, err := dec.Decode(pkt)
 		if err != nil {
 			return // more packets needed, or a fragment lost: counted by gortsplib
@@ -152,11 +158,7 @@ func readH264(c *gortsplib.Client, medi *description.Media, forma *format.H264, 
 				ps.set(1, nalu)
 			}
 		}
-		if ps.changed {
-			ps.changed = false
-			p.Connected(H264, ps.copy())
-		}
-		p.AccessUnit(clock.unwrap(pkt.Timestamp), au, key)
+		r.accessUnit(pkt, au, key)
 	})
 	return nil
 }
@@ -168,8 +170,14 @@ func readH265(c *gortsplib.Client, medi *description.Media, forma *format.H265, 
 	}
 	ps := paramSet{codec: H265, sets: [][]byte{forma.VPS, forma.SPS, forma.PPS}}
 	p.Connected(H265, ps.copy())
-	var clock rtpClock
+	r := reader{p: p, ps: &ps, light: lightFrame{codec: H265}, fresh: func() {
+		dec, _ = forma.CreateDecoder()
+	}}
+	r.fo, _ = p.(FrameObserver)
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
+		if r.lightPacket(pkt) {
+			return
+		}
 		au, err := dec.Decode(pkt)
 		if err != nil {
 			return
@@ -190,13 +198,54 @@ func readH265(c *gortsplib.Client, medi *description.Media, forma *format.H265, 
 				ps.set(2, nalu)
 			}
 		}
-		if ps.changed {
-			ps.changed = false
-			p.Connected(H265, ps.copy())
-		}
-		p.AccessUnit(clock.unwrap(pkt.Timestamp), au, key)
+		r.accessUnit(pkt, au, key)
 	})
 	return nil
+}
+
+// reader is one session's packet path: depacketized access units while
+// the parent wants them, the light path otherwise.
+type reader struct {
+	p       Parent
+	fo      FrameObserver
+	ps      *paramSet
+	clock   rtpClock
+	light   lightFrame
+	inLight bool
+	fresh   func() // a new depacketizer, when leaving the light path mid-stream
+}
+
+// lightPacket handles pkt on the light path and reports true, or reports
+// false when the parent wants access units.
+func (r *reader) lightPacket(pkt *rtp.Packet) bool {
+	if r.fo == nil || r.fo.WantAccessUnits() {
+		if r.inLight {
+			r.inLight = false
+			r.light.reset()
+			r.fresh()
+		}
+		return false
+	}
+	r.inLight = true
+	if r.light.packet(pkt, r.ps) {
+		f := r.light
+		r.light.reset()
+		r.paramsChanged()
+		r.fo.Frame(r.clock.unwrap(f.ts), f.size, f.key, f.hash)
+	}
+	return true
+}
+
+func (r *reader) paramsChanged() {
+	if r.ps.changed {
+		r.ps.changed = false
+		r.p.Connected(r.ps.codec, r.ps.copy())
+	}
+}
+
+func (r *reader) accessUnit(pkt *rtp.Packet, au [][]byte, key bool) {
+	r.paramsChanged()
+	r.p.AccessUnit(r.clock.unwrap(pkt.Timestamp), au, key)
 }
 
 // paramSet tracks the parameter sets seen, in-band or from the SDP.

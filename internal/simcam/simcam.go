@@ -51,6 +51,9 @@ type Options struct {
 	Logger    *slog.Logger
 	FlapEvery time.Duration // default 3 min
 	FlapDown  time.Duration // default 20 s
+	// Clip, when set, replaces the demo clip: Annex-B H.264 with access
+	// unit delimiters (the benchmarks stream a 2 Mbit/s 720p clip).
+	Clip []byte
 	// OnAttempt, when set, is told of every DESCRIBE: a client's attempt.
 	OnAttempt func(path string, at time.Time)
 }
@@ -112,7 +115,11 @@ func New(o Options) (*Server, error) {
 		o.FlapDown = 20 * time.Second
 	}
 	s := &Server{o: o, cams: map[string]*cam{}}
-	s.aus, s.sps, s.pps = splitAnnexB(clip)
+	b := clip
+	if o.Clip != nil {
+		b = o.Clip
+	}
+	s.aus, s.sps, s.pps = splitAnnexB(b)
 	if len(s.aus) == 0 || s.sps == nil {
 		return nil, fmt.Errorf("simcam: clip has no access units")
 	}

@@ -1,5 +1,7 @@
 // Command serve runs simulated cameras in their own process, so a camera
-// benchmark measures the hub's CPU alone.
+// benchmark measures the hub's CPU alone: gortsplib's server streaming the
+// demo clip (or a 2 Mbit/s clip) on n paths, or with -raw the small
+// net.Conn server answering any path cheaply (for probe benchmarks).
 package main
 
 import (
@@ -10,23 +12,49 @@ import (
 	"os/signal"
 
 	"snowhub/internal/simcam"
+	"snowhub/internal/simcam/rawrtsp"
 )
 
 func main() {
 	n := flag.Int("n", 100, "cameras")
 	listen := flag.String("listen", "127.0.0.1:18554", "address")
+	raw := flag.Bool("raw", false, "answer any path with the net.Conn server (probe benchmarks)")
+	clip := flag.String("clip", "", "an Annex-B H.264 file with access unit delimiters to stream instead of the demo clip")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *raw {
+		aus, _, _ := simcam.Clip()
+		cam := &rawrtsp.Camera{Headers: []byte("Content-Type: application/sdp\r\n"), Codec: "H264", AUs: aus,
+			SDP: []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n")}
+		s, err := rawrtsp.Listen(*listen, func(string) *rawrtsp.Camera { return cam })
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println("ready")
+		<-ctx.Done()
+		s.Close()
+		return
+	}
 	var cams []simcam.Camera
 	for i := 0; i < *n; i++ {
 		cams = append(cams, simcam.Camera{Path: fmt.Sprintf("/cam-%04d", i), Behaviour: simcam.Normal})
 	}
-	s, err := simcam.New(simcam.Options{Listen: *listen, Cameras: cams})
+	o := simcam.Options{Listen: *listen, Cameras: cams}
+	if *clip != "" {
+		b, err := os.ReadFile(*clip)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		o.Clip = b
+	}
+	s, err := simcam.New(o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	if err := s.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

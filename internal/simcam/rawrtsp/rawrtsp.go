@@ -65,7 +65,12 @@ type Server struct {
 
 // Start listens on a free loopback port.
 func Start(lookup func(path string) *Camera) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return Listen("127.0.0.1:0", lookup)
+}
+
+// Listen serves on addr.
+func Listen(addr string, lookup func(path string) *Camera) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
