@@ -123,6 +123,7 @@ func writeMosquitto(o Options) error {
 
 // Serve runs a hub on cfg until ctx is cancelled.
 func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
+	asFiled := *cfg // what the file says: a reload compares against it
 	if o.Listen != "" {
 		cfg.Listen = o.Listen
 	}
@@ -132,6 +133,7 @@ func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	h.started, h.filed = &asFiled, &asFiled
 	h.logSecrets = rw
 	if err := h.Start(ctx); err != nil {
 		h.Close()

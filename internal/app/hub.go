@@ -57,6 +57,10 @@ type Hub struct {
 
 	reloadMu  sync.Mutex
 	reloadErr atomic.Pointer[string]
+	// started is the configuration file as the hub started on it, filed
+	// as the last reload read it: a restart key that differs from started
+	// waits for a restart; a live key that differs from filed was applied.
+	started, filed *configs.Config
 
 	cleanup []func() // LIFO: the reverse of start order
 	fed     fedParts // a prefecture's feed, view and action responder (federation.go)
@@ -65,6 +69,7 @@ type Hub struct {
 
 type hubMetrics struct {
 	reloads           *prometheus.CounterVec
+	restartPending    prometheus.Gauge
 	camSamplesDropped prometheus.Counter
 	publishErrors     *prometheus.CounterVec
 }
@@ -76,12 +81,14 @@ func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) {
 	h.metrics = hubMetrics{
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_config_reloads_total",
 			Help: "Configuration reloads by result (ok, invalid)."}, []string{"result"}),
+		restartPending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snowhub_config_restart_pending",
+			Help: "Configuration keys changed in the file that take effect only after a restart (the running values are kept)."}),
 		camSamplesDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_camera_samples_dropped_total",
 			Help: "Camera health samples dropped because the event queue was full (transitions are never dropped)."}),
 		publishErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_publish_errors_total",
 			Help: "Events a sink could not accept, by sink."}, []string{"sink"}),
 	}
-	h.reg.MustRegister(h.metrics.reloads, h.metrics.camSamplesDropped, h.metrics.publishErrors)
+	h.reg.MustRegister(h.metrics.reloads, h.metrics.restartPending, h.metrics.camSamplesDropped, h.metrics.publishErrors)
 	for _, r := range []string{"ok", "invalid"} {
 		h.metrics.reloads.WithLabelValues(r) // exported at 0 from the start
 	}
@@ -89,6 +96,8 @@ func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) {
 		h.metrics.publishErrors.WithLabelValues(sink)
 	}
 	h.setConfig(cfg)
+	asFiled := *cfg
+	h.started, h.filed = &asFiled, &asFiled
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}

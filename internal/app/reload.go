@@ -89,26 +89,27 @@ func (h *Hub) Reload(path string) error {
 		h.log.Error("configuration reload refused; the running configuration is kept", "path", path, "err", err)
 		return err
 	}
-	cur := h.cfg.Load()
-	if h.broker != nil {
-		// The running configuration names the embedded broker's address;
-		// the file says "" for it, which is no change.
-		c := *cur
-		c.MQTT.Broker = ""
-		cur = &c
+	running := h.cfg.Load()
+	change := configs.Diff(h.filed, next)
+	var pending, applied []string
+	for _, k := range changedKeys(h.started, next) {
+		if covered(restartKeys, k) {
+			pending = append(pending, k)
+		}
 	}
-	change := configs.Diff(cur, next)
-	cur = h.cfg.Load()
-	// Settings bound at start stay as they are until a restart.
-	next.Listen, next.DataDir, next.Influx = cur.Listen, cur.DataDir, cur.Influx
-	next.MQTT.Broker, next.MQTT.EmbeddedListen, next.MQTT.ClientID = cur.MQTT.Broker, cur.MQTT.EmbeddedListen, cur.MQTT.ClientID
+	for _, k := range changedKeys(h.filed, next) {
+		if !covered(restartKeys, k) {
+			applied = append(applied, k)
+		}
+	}
+	filed := *next
+	h.filed = &filed
+	// Settings bound at start stay as they are until a restart (the
+	// embedded broker's address and the hub's own login on it included).
+	keepRestartKeys(next, running)
 	if h.broker != nil {
-		// The hub's own login on its broker is the one made at start.
-		next.MQTT.Username, next.MQTT.Password = cur.MQTT.Username, cur.MQTT.Password
 		h.broker.Update(next)
 	}
-	next.Log = cur.Log
-	next.Hub = cur.Hub // a hub's place in the prefecture is bound at start
 	if h.logSecrets != nil {
 		h.logSecrets.add(next)
 	}
@@ -118,12 +119,16 @@ func (h *Hub) Reload(path string) error {
 	h.alerts.Update(next.Owned())
 	h.applyMaintenance()
 	h.metrics.reloads.WithLabelValues("ok").Inc()
-	if len(change.NeedsRestart) > 0 {
-		msg := fmt.Sprintf("configuration reloaded, but %s needs restart", strings.Join(change.NeedsRestart, ", "))
+	h.metrics.restartPending.Set(float64(len(pending)))
+	if len(pending) > 0 {
+		msg := fmt.Sprintf("configuration reloaded, but %s needs restart", strings.Join(pending, ", "))
 		h.reloadErr.Store(&msg)
-		h.log.Warn("configuration reloaded; some settings need a restart to take effect", "keys", change.NeedsRestart)
+		h.log.Warn("configuration reloaded; some settings need a restart to take effect (their running values are kept)", "keys", pending)
 	} else {
 		h.reloadErr.Store(nil)
+	}
+	if len(applied) > 0 {
+		h.log.Info("configuration keys applied live", "keys", applied)
 	}
 	h.log.Info("configuration reloaded", "path", path, "summary", next.Summary(), "change", change.String())
 	return nil
