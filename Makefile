@@ -26,9 +26,10 @@ check: ## validate the example configuration
 bench: ## benchmarks; figures go to docs/performance.md
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
-lint:
+lint: ## vet, gofmt, govulncheck (skipped with a warning when its database is unreachable; SNOWHUB_VULN=required fails then)
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@GO=$(GO) scripts/vulncheck.sh $(PKGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
