@@ -86,7 +86,7 @@ type hub struct {
 // spec describes the county the hub serves.
 type spec struct {
 	mqttURL, influxURL string
-	dataDir            string // "" : under the test's directory
+	dataDir            string   // "" : under the test's directory
 	sensors            []string // "id kind"
 	deviceRate         float64
 	clientID           string
