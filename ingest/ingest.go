@@ -314,7 +314,7 @@ func (in *Ingest) Ready() error {
 		if p := in.sinkErr.Load(); p != nil {
 			why = *p
 		}
-		return fmt.Errorf("MQTT messages wait unacknowledged (%d workers held, the broker keeps them): %s", n, why)
+		return fmt.Errorf("MQTT 消息未确认，等待存储恢复，代理保留这些消息 (MQTT messages wait unacknowledged, %d workers held, the broker keeps them): %s", n, why)
 	}
 	if in.connected.Load() {
 		return nil

@@ -339,7 +339,7 @@ func (h *Hub) readiness() map[string]error {
 		if q := h.ts.Quarantined(); len(q) > 0 {
 			// Reported, not failing: the damaged bytes were moved aside and
 			// everything else is served.
-			r["quarantine"] = fmt.Errorf("damaged spool data moved aside: %s", strings.Join(q, ", "))
+			r["quarantine"] = fmt.Errorf("已隔离损坏的缓存数据 (damaged spool data moved aside): %s", strings.Join(q, ", "))
 		}
 	} else {
 		r["influx"] = errors.New("not started")
