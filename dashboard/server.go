@@ -469,8 +469,10 @@ func (s *Server) sensors(w http.ResponseWriter, r *http.Request, p auth.Principa
 		return
 	}
 	if r.URL.Query().Get("unknown") != "" {
-		if p.Role == auth.RoleTownship {
-			writeError(w, http.StatusForbidden, "unknown devices are for technicians and the county")
+		// Unknown devices belong to no township yet: the county's and the
+		// technicians' to sort out.
+		if !p.County() && p.Role != auth.RoleTechnician {
+			writeError(w, http.StatusForbidden, "未配置的设备仅限县级与技术员 / unknown devices are for technicians and the county")
 			return
 		}
 		writeJSON(w, 200, s.o.Sensors.Unknown())

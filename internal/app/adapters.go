@@ -156,11 +156,20 @@ func (h *Hub) applyMaintenance() {
 type uptimeSource struct{ h *Hub }
 
 func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to time.Time, township string) (*event.UptimeReport, error) {
-	if p.Role == auth.RoleTownship {
-		if township != "" && township != p.Township {
-			return nil, event.Forbidden("a township desk sees its own township's uptime only")
+	if township != "" {
+		// The one decision: the figures of a township are for those who
+		// may see its devices.
+		if err := auth.Allow(p, auth.View, auth.Scope{Township: township}); err != nil || p.Role == auth.RoleVillage {
+			if p.Role != auth.RoleVillage || township != p.Township {
+				return nil, event.Forbidden("只能查看本辖区的在线率 / uptime of your own township only")
+			}
 		}
+	}
+	switch p.Role {
+	case auth.RoleTownship, auth.RoleVillage:
 		township = p.Township
+	case auth.RoleDepartment:
+		return nil, event.Forbidden("部门无在线率 / departments see no uptime")
 	}
 	t := s.h.topo()
 	q := timeseries.UptimeQuery{From: from, To: to, Township: township}
@@ -168,6 +177,9 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 		tw := t.villageTownship[c.Village]
 		if township != "" && tw != township {
 			continue
+		}
+		if auth.Allow(p, auth.View, auth.Scope{Township: tw, Village: c.Village}) != nil {
+			continue // a village user: its own village's cameras
 		}
 		q.Cameras = append(q.Cameras, timeseries.CameraInfo{ID: c.ID, Name: c.Name, Township: tw, Village: c.Village, TownshipName: t.townshipName[tw]})
 	}

@@ -93,6 +93,7 @@ var rules = map[string]rule{
 		e.sees(t, "/api/v1/sensors", zrToken, []string{"smoke-zr"}, []string{"smoke-xg"})
 		e.sees(t, "/api/v1/sensors", villToken, nil, []string{"smoke-xg"})
 		e.is(t, "GET", "/api/v1/sensors?unknown=1", zrToken, "", refused...)
+		e.is(t, "GET", "/api/v1/sensors?unknown=1", villToken, "", refused...)
 		e.is(t, "GET", "/api/v1/sensors?unknown=1", techToken, "", 200)
 	},
 	"GET /api/v1/incidents": func(t *testing.T, e *env, x ids) {
@@ -124,6 +125,8 @@ var rules = map[string]rule{
 	"GET /api/v1/uptime": func(t *testing.T, e *env, _ ids) {
 		e.is(t, "GET", "/api/v1/uptime?township=xiangong", zrToken, "", refused...)
 		e.sees(t, "/api/v1/uptime", zrToken, nil, []string{"cam-xg"})
+		e.sees(t, "/api/v1/uptime", villToken, nil, []string{"cam-xg"})
+		e.is(t, "GET", "/api/v1/uptime?township=xiangong", villToken, "", refused...)
 		e.is(t, "GET", "/api/v1/uptime?township="+url.QueryEscape(`${r.township}`), opsToken, "", 400)
 		e.sees(t, "/api/v1/uptime?township=xiangong", techToken, []string{"cam-xg"}, nil)
 	},
@@ -159,6 +162,12 @@ var rules = map[string]rule{
 	"GET /api/v1/stats": func(t *testing.T, e *env, _ ids) {
 		e.sees(t, "/api/v1/stats", zrToken, nil, []string{"xiangong"})
 		e.is(t, "GET", "/api/v1/stats", techToken, "", refused...)
+	},
+	"GET /api/v1/hubs": func(t *testing.T, e *env, _ ids) {
+		// Hubs sharing the county: a township sees those that own it.
+		e.sees(t, "/api/v1/hubs", zrToken, nil, []string{"xiangong"})
+		e.sees(t, "/api/v1/hubs", villToken, nil, []string{"xiangong"})
+		e.is(t, "GET", "/api/v1/hubs", opsToken, "", 200)
 	},
 	"GET /api/v1/layouts": func(t *testing.T, e *env, _ ids) {
 		e.is(t, "PUT", "/api/v1/layouts/zr-only", zrToken, `{"name":"zr-only","layout":"4","cameras":["cam-zr"]}`, 200, 201, 204)
