@@ -147,7 +147,20 @@ func TestWallResumesAcrossRestart(t *testing.T) {
 	if err := c.ReadJSON(&last); err != nil {
 		t.Fatal(err)
 	}
+	// The wall sees some events, so its since is well past zero.
+	burst(t, mq.URL, "chaos-wall-0", 5, 4, time.Now().Add(-2*time.Minute), nil)
+	for {
+		var m msg
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if err := c.ReadJSON(&m); err != nil {
+			break
+		}
+		last = m
+	}
 	c.Close()
+	if last.Type == "snapshot" {
+		t.Fatal("the wall saw no event before the restart")
+	}
 	h.kill()
 	h.start()
 	pub := publisher(t, mq.URL, "chaos-wall")
