@@ -38,6 +38,10 @@ func (o *Outbox) changed() <-chan struct{} {
 	return o.notify
 }
 
+// Changed is closed at the next commit: a consumer outside this package
+// takes it before reading and waits on it after (the notifier).
+func (o *Outbox) Changed() <-chan struct{} { return o.changed() }
+
 // Last is the id of the last committed entry.
 func (o *Outbox) Last() uint64 { return o.s.outSeq.Load() }
 

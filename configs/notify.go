@@ -232,6 +232,10 @@ func notifyLoad(p *problems, c *Config) {
 			}
 		}
 	}
+	people := map[string]bool{}
+	for _, pp := range c.People {
+		people[pp.ID] = pp.Phone != ""
+	}
 	townships, villages := map[string]bool{}, map[string]bool{}
 	for _, t := range c.Townships {
 		townships[t.ID] = true
@@ -272,6 +276,15 @@ func notifyLoad(p *problems, c *Config) {
 				if !slices.Contains(NotifySteps, s) {
 					p.add(pathf("%s.%s[%d]", base, list.key, j), "%q: use one of %s", s, strings.Join(NotifySteps, ", "))
 				}
+			}
+		}
+		for j, id := range r.People {
+			hasPhone, ok := people[id]
+			switch {
+			case !ok:
+				p.add(pathf("%s.people[%d]", base, j), "no person %q in people", id)
+			case !hasPhone:
+				p.add(pathf("%s.people[%d]", base, j), "person %q has no phone to text or @", id)
 			}
 		}
 		for j, ph := range r.Phones {

@@ -62,6 +62,14 @@ func (c *Config) Secrets() []string {
 					add(s[i+1:])
 				}
 			}
+			// A robot's webhook URL carries its credential in the query
+			// (DingTalk access_token, WeCom key).
+			if strings.Contains(s, "://") && (strings.Contains(s, "access_token=") || strings.Contains(s, "key=")) {
+				if u, err := url.Parse(s); err == nil {
+					add(u.Query().Get("access_token"))
+					add(u.Query().Get("key"))
+				}
+			}
 			if strings.Contains(s, "://") && strings.Contains(s, "@") {
 				if u, err := url.Parse(s); err == nil && u.User != nil {
 					if p, ok := u.User.Password(); ok {

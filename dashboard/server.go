@@ -325,8 +325,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			out[k] = s.redact.of(s.o.Config()).String(err.Error())
 			// A refused reload leaves the hub serving its old
 			// configuration, and quarantined spool data was moved aside
-			// with everything else served: reported, but still ready.
-			if k != "config" && k != "quarantine" {
+			// with everything else served: reported, but still ready. So is
+			// a failing notify channel: its notices stay queued.
+			if k != "config" && k != "quarantine" && k != "notify" {
 				status = http.StatusServiceUnavailable
 			}
 		}

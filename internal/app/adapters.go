@@ -60,7 +60,11 @@ func (s incidentService) List(p auth.Principal, f event.IncidentFilter) []event.
 }
 
 func (s incidentService) Get(p auth.Principal, id string) (event.Incident, error) {
-	return s.h.getIncident(p, id)
+	inc, err := s.h.getIncident(p, id)
+	if err != nil {
+		return inc, err
+	}
+	return s.h.withNotices(inc), nil
 }
 
 func (s incidentService) Act(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {

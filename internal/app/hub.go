@@ -23,6 +23,7 @@ import (
 	"snowhub/ingest"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
+	"snowhub/internal/notify"
 	"snowhub/internal/timeseries"
 )
 
@@ -64,6 +65,7 @@ type Hub struct {
 
 	cleanup []func() // LIFO: the reverse of start order
 	fed     fedParts // a prefecture's feed, view and action responder (federation.go)
+	notify  *notify.Notifier
 	metrics hubMetrics
 }
 
@@ -201,6 +203,11 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		c.MQTT.Username, c.MQTT.Password = h.broker.HubCredential()
 		cfg = &c
 		h.setConfig(cfg)
+	}
+
+	// Notifications: a consumer of the incident outbox (notify.go).
+	if err := h.startNotify(cfg); err != nil {
+		return err
 	}
 
 	// 5. Sources, last: camera events go through one ordered publisher.
@@ -347,6 +354,9 @@ func (h *Hub) readiness() map[string]error {
 	if h.cams != nil {
 		// Checks running late: the hub is overloaded, not the cameras down.
 		r["camera_checks"] = h.cams.Ready()
+	}
+	if h.notify != nil {
+		r["notify"] = h.notify.Ready() // reported; the hub stays ready (notify.go)
 	}
 	if p := h.reloadErr.Load(); p != nil {
 		r["config"] = errors.New(*p)

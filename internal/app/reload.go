@@ -117,6 +117,7 @@ func (h *Hub) Reload(path string) error {
 	h.cams.Update(cameraSpecs(next))
 	h.ingest.Update(next.Owned())
 	h.alerts.Update(next.Owned())
+	h.reloadNotify(next)
 	h.applyMaintenance()
 	h.metrics.reloads.WithLabelValues("ok").Inc()
 	h.metrics.restartPending.Set(float64(len(pending)))

@@ -33,6 +33,8 @@ var liveKeys = []string{
 	"mqtt.device_users",
 	// alerts.Engine.Update: rules, deadlines, calendar, classes, limits.
 	"alerts", "maintenance",
+	// notify.Notifier.Update: channels, routes, templates (queues kept).
+	"notify",
 }
 
 // restartKeys are read once at start.
@@ -47,8 +49,6 @@ var restartKeys = []string{
 	"camera",
 	// The websocket hub's history and queues are sized at start.
 	"dashboard.history", "dashboard.client_queue",
-	// Notifications are built at start.
-	"notify",
 	// A hub's place in the prefecture (federation) is bound at start.
 	"hub",
 }

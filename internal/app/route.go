@@ -10,8 +10,8 @@ import (
 // Event routing between the components: devices → time series → rules →
 // walls; committed incident steps come back out of the incident outbox
 // (alerts.Relay, in order, at least once, resumed from its cursor after a
-// restart) → time series → walls. A notifier or MQTT-out consumer is one
-// more alerts.NewRelay(h.alerts.Outbox(), NAME, ...) with its own cursor.
+// restart) → time series → walls; and, by notify's own cursor, to the
+// notifier (WeCom, DingTalk, SMS, webhooks, MQTT out; notify.go).
 
 // publishDevice is the event stream for device events: the time series
 // spool first (durable), then the rule engine (which commits any incident it
@@ -29,7 +29,8 @@ func (h *Hub) publishDevice(ctx context.Context, ev event.Event) error {
 		}
 	}
 	_ = h.dash.Handle(ctx, ev)
-	h.feedDevice(ev) // a prefecture hub's feed (federation.go)
+	h.feedDevice(ev)   // a prefecture hub's feed (federation.go)
+	h.notifyDevice(ev) // MQTT out for devices (notify.go)
 	return nil
 }
 

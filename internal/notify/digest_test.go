@@ -135,3 +135,22 @@ func TestRepeatsUntilAcceptedOrAcknowledged(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordLine(t *testing.T) {
+	at := time.Date(2026, 11, 25, 0, 14, 3, 0, time.UTC)
+	tests := []struct {
+		r    Record
+		want string
+	}{
+		{Record{Type: "dingtalk", ChannelName: "昭仁街道群", Result: "delivered", Action: "open", At: at}, "钉钉 昭仁街道群 已送达 08:14:03（新事件）"},
+		{Record{Type: "wecom", ChannelName: "相公镇群", Result: "delivered", Action: "supervise", Digest: true, Repeat: 2, At: at},
+			"企业微信 相公镇群 已送达 08:14:03（督办，汇总，第2次提醒）"},
+		{Record{Type: "sms", ChannelName: "阿里云短信", To: "13800000001", Result: "moved", Action: "open", At: at, Detail: "isv.BUSINESS_LIMIT_CONTROL 触发天级流控Permits:50"},
+			"短信 阿里云短信 13800000001 转下一渠道 08:14:03（新事件）：isv.BUSINESS_LIMIT_CONTROL 触发天级流控Permits:50"},
+	}
+	for _, tt := range tests {
+		if got := tt.r.Line(nil); got != tt.want {
+			t.Errorf("got  %s\nwant %s", got, tt.want)
+		}
+	}
+}

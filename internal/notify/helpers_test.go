@@ -21,6 +21,9 @@ townships:
   - id: xianggong
     name: 相公镇
     villages: [{id: v-xg-01, name: 相公村}]
+people:
+  - {id: li, name: 李网格, role: grid_worker, village: v-zr-01, phone: "13800000001"}
+  - {id: wang, name: 王书记, role: cadre, village: v-xg-01, phone: "13800000002"}
 users:
   - {name: ops, role: operator, token: "0123456789abcdef0123"}
 `

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -66,7 +67,8 @@ func (s *webhookSender) send(ctx context.Context, m *message) error {
 // MQTTOptions is how the MQTT channel reaches the broker (the hub's own).
 type MQTTOptions struct {
 	Broker, ClientID, Username, Password string
-	TopicPrefix                          string // "snowbright"
+	TopicPrefix                          string      // "snowbright"
+	TLS                                  *tls.Config // the embedded broker's pinned certificate, or nil
 }
 
 type mqttSender struct {
@@ -81,6 +83,9 @@ func newMQTTSender(ch configs.NotifyChannel, o MQTTOptions, r *renderer) *mqttSe
 		SetUsername(o.Username).SetPassword(o.Password).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(10 * time.Second).SetCleanSession(true).SetOrderMatters(true)
+	if o.TLS != nil {
+		opts.SetTLSConfig(o.TLS)
+	}
 	c := mqtt.NewClient(opts)
 	c.Connect() // retries in the background; publishes wait for it
 	return &mqttSender{ch: ch, o: o, client: c, r: r}

@@ -264,14 +264,18 @@ func (n *Notifier) runRouter() {
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	var nextRepeat time.Time
+	// The wake-up is taken before reading, so a commit between the last
+	// read and the wait is not missed.
+	wake := n.o.Source.Wake()
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
-		case <-n.o.Source.Wake():
+		case <-wake:
 		case <-n.routerWake:
 		case <-poll.C:
 		}
+		wake = n.o.Source.Wake()
 		for n.ctx.Err() == nil {
 			steps, err := n.o.Source.After(n.ctx, cursor, n.o.Batch)
 			if err != nil {
@@ -289,6 +293,11 @@ func (n *Notifier) runRouter() {
 				break
 			}
 			cursor = r.cursor
+			if a, ok := n.o.Source.(Acker); ok {
+				if err := a.Ack(cursor); err != nil {
+					n.log.Warn("outbox cursor not saved (the outbox keeps more)", "err", err)
+				}
+			}
 			n.wakeChannels(r.notices)
 			if len(r.repeats) > 0 && (nextRepeat.IsZero() || r.repeats[0].Next.Before(nextRepeat)) {
 				nextRepeat = r.repeats[0].Next

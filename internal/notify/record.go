@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -35,14 +36,15 @@ func (r Record) Line(loc *time.Location) string {
 	if r.To != "" && r.Type == "sms" {
 		s += " " + r.To
 	}
-	s += " " + resultNames[r.Result]
+	s += " " + resultNames[r.Result] + " " + r.At.In(loc).Format("15:04:05")
+	tags := []string{StepName(r.Action)}
 	if r.Digest {
-		s += "（汇总）"
+		tags = append(tags, "汇总")
 	}
 	if r.Repeat > 0 {
-		s += fmt.Sprintf("（第%d次提醒）", r.Repeat)
+		tags = append(tags, fmt.Sprintf("第%d次提醒", r.Repeat))
 	}
-	s += " " + r.At.In(loc).Format("15:04:05")
+	s += "（" + strings.Join(tags, "，") + "）"
 	if r.Detail != "" && r.Result != "delivered" {
 		s += "：" + r.Detail
 	}

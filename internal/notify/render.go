@@ -143,17 +143,13 @@ func (r *renderer) action(s *Step) string {
 // fields are the template's data (configs.NotifyTemplateFields).
 func (r *renderer) fields(n *Notice) map[string]any {
 	s := &n.Step
-	var mentions []string
-	for _, p := range n.People {
-		mentions = append(mentions, p.Phone)
-	}
 	place := strings.TrimSpace(r.township(s.Township) + " " + r.village(s.Village))
 	return map[string]any{"StepID": s.ID, "Incident": s.Incident, "Action": r.action(s), "Step": StepName(r.action(s)),
 		"Severity": s.Severity, "SeverityName": severityName(s.Severity), "Title": s.Title, "Kind": s.Kind,
 		"Township": s.Township, "TownshipName": r.township(s.Township), "Village": s.Village,
 		"VillageName": r.village(s.Village), "Place": place, "Deadline": r.when(s.Deadline),
 		"At": s.At.In(r.loc).Format("01-02 15:04:05"), "Link": r.link(s), "Repeat": n.Repeat, "Tier": s.Tier,
-		"Assignee": s.Assignee, "Mentions": mentions, "Note": s.Note, "Source": s.Source, "State": s.State, "By": s.By}
+		"Assignee": s.Assignee, "Mentions": mentions(n), "Note": s.Note, "Source": s.Source, "State": s.State, "By": s.By}
 }
 
 func severityName(s string) string {
@@ -216,10 +212,23 @@ func (r *renderer) noticeText(n *Notice, markdown bool) (title, text string) {
 			b.WriteString("查看：" + l + "\n")
 		}
 	}
-	for _, p := range n.People {
-		fmt.Fprintf(&b, "@%s ", p.Phone)
+	for _, p := range mentions(n) {
+		fmt.Fprintf(&b, "@%s ", p)
 	}
 	return title, strings.TrimRight(b.String(), " \n")
+}
+
+// mentions are the phones a group message @s: the route's people and the
+// incident's assignee.
+func mentions(n *Notice) []string {
+	var out []string
+	for _, p := range n.People {
+		out = append(out, p.Phone)
+	}
+	if ph := n.Step.AssigneePhone; ph != "" && !slices.Contains(out, ph) {
+		out = append(out, ph)
+	}
+	return out
 }
 
 // smsText is the short text for the HTTP gateway, and smsParams the clouds'
@@ -370,10 +379,10 @@ func (r *renderer) digest(ns []*Notice, markdown bool, maxBytes int, keyword str
 		for _, i := range idx {
 			b.WriteString(lines[i] + "\n")
 			m.Notices = append(m.Notices, sorted[i])
-			for _, p := range sorted[i].People {
-				if !seen[p.Phone] {
-					seen[p.Phone] = true
-					m.Mentions = append(m.Mentions, p.Phone)
+			for _, p := range mentions(sorted[i]) {
+				if !seen[p] {
+					seen[p] = true
+					m.Mentions = append(m.Mentions, p)
 				}
 			}
 		}

@@ -50,7 +50,13 @@ func (r *route) matches(s *Step, action string, loc *time.Location) bool {
 		!in(c.Sources, s.Source) {
 		return false
 	}
-	if len(c.Steps) > 0 && !slices.Contains(c.Steps, action) && !(action == "unsatisfied" && slices.Contains(c.Steps, "evaluate")) {
+	if len(c.Steps) == 0 {
+		// An alarm folded into an open incident ("update") is news only
+		// to a route that names it.
+		if action == "update" {
+			return false
+		}
+	} else if !slices.Contains(c.Steps, action) && !(action == "unsatisfied" && slices.Contains(c.Steps, "evaluate")) {
 		return false
 	}
 	if len(c.Tiers) > 0 && (s.Action == "supervise" || s.Tier > 0) && !slices.Contains(c.Tiers, s.Tier) {

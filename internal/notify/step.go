@@ -25,11 +25,13 @@ type Step struct {
 	Township string    `json:"township"`
 	Village  string    `json:"village,omitempty"`
 	Source   string    `json:"source,omitempty"`
-	Deadline time.Time `json:"deadline,omitzero"` // of the step now awaited
-	Tier     int       `json:"tier,omitempty"`    // supervision tier
-	Assignee string    `json:"assignee,omitempty"`
-	Rating   string    `json:"rating,omitempty"`
-	Note     string    `json:"note,omitempty"`
+	Deadline time.Time `json:"deadline,omitzero"`  // of the step now awaited
+	Tier     int       `json:"tier,omitempty"`     // supervision tier
+	Assignee string    `json:"assignee,omitempty"` // the person's name
+	// AssigneePhone is @-mentioned in group messages.
+	AssigneePhone string `json:"assignee_phone,omitempty"`
+	Rating        string `json:"rating,omitempty"`
+	Note          string `json:"note,omitempty"`
 	// Data is the incident as the public API shows it after the step, for
 	// webhooks and MQTT out (nil when the source does not carry it).
 	Data any `json:"data,omitempty"`
@@ -42,6 +44,13 @@ type Step struct {
 type Source interface {
 	After(ctx context.Context, cursor uint64, max int) ([]Step, error)
 	Wake() <-chan struct{}
+}
+
+// Acker is a Source that wants to know how far notify has routed, so the
+// outbox keeps what notify has not read yet (its pruning waits for every
+// consumer's cursor).
+type Acker interface {
+	Ack(cursor uint64) error
 }
 
 // MemSource is a Source held in memory: for tests, the benchmark, and as the

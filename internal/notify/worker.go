@@ -225,10 +225,7 @@ func (w *worker) stepRobot(ctx context.Context, pend []*Notice) time.Duration {
 			if w.ch.Keyword != "" && !strings.Contains(text, w.ch.Keyword) {
 				text = w.ch.Keyword + " " + text
 			}
-			m := &message{Title: title, Text: truncBytes(text, w.maxBytes), Notices: []*Notice{no}}
-			for _, p := range no.People {
-				m.Mentions = append(m.Mentions, p.Phone)
-			}
+			m := &message{Title: title, Text: truncBytes(text, w.maxBytes), Notices: []*Notice{no}, Mentions: mentions(no)}
 			msgs = append(msgs, m)
 		}
 	} else {
