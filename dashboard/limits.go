@@ -120,6 +120,10 @@ func (l Limits) wsReader(conn *websocket.Conn, limit int64, wait time.Duration) 
 		return websocket.ErrReadLimit
 	}
 	conn.SetPongHandler(func(string) error {
+		// Unsolicited pongs count like pings: the hub pings every 30 s.
+		if !lim.Allow() {
+			return flood()
+		}
 		if wait > 0 {
 			conn.SetReadDeadline(time.Now().Add(wait))
 		}

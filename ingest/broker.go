@@ -122,11 +122,33 @@ func listenerTLS(m configs.MQTTConfig) (*tls.Config, *x509.Certificate, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("mqtt.embedded_client_ca_file: %w", err)
 		}
-		tc.ClientCAs = x509.NewCertPool()
-		if !tc.ClientCAs.AppendCertsFromPEM(pem) {
+		cas := x509.NewCertPool()
+		if !cas.AppendCertsFromPEM(pem) {
 			return nil, nil, fmt.Errorf("mqtt.embedded_client_ca_file: no certificate found")
 		}
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
+		// Devices present a certificate of the CA. The hub's own client
+		// presents the listener's certificate, which is accepted as itself
+		// (byte for byte), not as a client certificate of the CA.
+		tc.ClientAuth = tls.RequireAnyClientCert
+		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 1 && bytes.Equal(raw[0], leaf.Raw) {
+				return nil
+			}
+			certs := make([]*x509.Certificate, 0, len(raw))
+			for _, r := range raw {
+				c, err := x509.ParseCertificate(r)
+				if err != nil {
+					return err
+				}
+				certs = append(certs, c)
+			}
+			opts := x509.VerifyOptions{Roots: cas, Intermediates: x509.NewCertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+			for _, c := range certs[1:] {
+				opts.Intermediates.AddCert(c)
+			}
+			_, err := certs[0].Verify(opts)
+			return err
+		}
 	}
 	return tc, leaf, nil
 }
@@ -154,7 +176,7 @@ func (b *Broker) ClientTLS() *tls.Config {
 			}
 			return nil
 		}}
-	if b.tls.ClientAuth == tls.RequireAndVerifyClientCert {
+	if b.tls.ClientAuth != tls.NoClientCert {
 		tc.Certificates = b.tls.Certificates
 	}
 	return tc

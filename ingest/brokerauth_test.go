@@ -297,3 +297,43 @@ func TestBrokerTLS(t *testing.T) {
 	// The hub's own pinned client, as internal/app wires it.
 	startHubIngest(t, b, cfg, newRecorder())
 }
+
+// With embedded_client_ca_file, a device needs a certificate of that CA;
+// the hub's own client gets in with the listener's certificate.
+func TestBrokerTLSClientCertificates(t *testing.T) {
+	files := testenv.TLSCert(t)
+	other := testenv.TLSCert(t) // another CA's client certificate
+	cfg := withDeviceUsers()
+	cfg.MQTT.EmbeddedCertFile, cfg.MQTT.EmbeddedKeyFile, cfg.MQTT.EmbeddedClientCAFile = files.CertFile, files.KeyFile, files.CAFile
+	b := startBroker(t, cfg)
+	rec := newRecorder()
+	startHubIngest(t, b, cfg, rec)
+
+	connect := func(certFile, keyFile string) error {
+		tc, err := tlsConfig(configs.MQTTConfig{CAFile: files.CAFile, CertFile: certFile, KeyFile: keyFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(b.Addr()).SetClientID("gw-v1").
+			SetUsername("gw-v1").SetPassword("gw-v1-password").SetTLSConfig(tc).SetAutoReconnect(false))
+		tok := c.Connect()
+		if !tok.WaitTimeout(5 * time.Second) {
+			return fmt.Errorf("timeout")
+		}
+		if tok.Error() == nil {
+			c.Publish("snowbright/sensors/s-0000/event", 1, false, `{"value":9}`).WaitTimeout(5 * time.Second)
+			c.Disconnect(50)
+		}
+		return tok.Error()
+	}
+	if err := connect("", ""); err == nil {
+		t.Fatal("a device without a certificate got in")
+	}
+	if err := connect(other.ClientCertFile, other.ClientKeyFile); err == nil {
+		t.Fatal("a certificate of another CA got in")
+	}
+	if err := connect(files.ClientCertFile, files.ClientKeyFile); err != nil {
+		t.Fatalf("a device with the CA's certificate: %v", err)
+	}
+	testenv.WaitFor(t, 5*time.Second, "the reading over mutual TLS", func() bool { return len(rec.sensorValues("s-0000")) == 1 })
+}
