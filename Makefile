@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: run test build check bench lint fmt peers clean
+.PHONY: run test build check bench lint fmt peers clean soak fuzz
 
 run: ## the demo on http://127.0.0.1:8080 (builds InfluxDB 1.8 once)
 	@SNOWHUB_INFLUXD="$$(scripts/peers.sh influxd)" $(GO) run ./cmd/snowhub -demo
@@ -14,8 +14,20 @@ test: ## installs and starts the real peers, vet, all tests with -race, stops th
 	status=0; \
 	$(GO) vet $(PKGS) || status=$$?; \
 	if [ $$status -eq 0 ]; then $(GO) test -race -count=1 -timeout 20m $(PKGS) || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then GO=$(GO) FUZZTIME=3s scripts/fuzz.sh || status=$$?; fi; \
 	scripts/peers.sh stop; \
 	exit $$status
+
+soak: ## 30 minutes of camera churn, sensor floods and websocket clients; goroutines, fds and RSS must stay flat (figures: docs/reliability.md)
+	@scripts/peers.sh install
+	@eval "$$(scripts/peers.sh env)"; \
+	status=0; \
+	SNOWHUB_SOAK=$${SNOWHUB_SOAK:-30m} $(GO) test -count=1 -timeout 40m -v -run '^TestSoak$$' ./internal/chaos || status=$$?; \
+	scripts/peers.sh stop; \
+	exit $$status
+
+fuzz: ## every fuzz target for FUZZTIME each (default 2m)
+	@GO=$(GO) FUZZTIME=$${FUZZTIME:-2m} scripts/fuzz.sh
 
 build: ## bin/snowhub
 	$(GO) build -trimpath -o bin/snowhub ./cmd/snowhub

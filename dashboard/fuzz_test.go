@@ -81,7 +81,10 @@ func FuzzAPI(f *testing.F) {
 			t.Fatalf("%s %s: %d %s", method, path, code, rec.Body.String())
 		}
 		_, known := principals[strings.TrimSpace(token)]
-		if strings.HasPrefix(u.Path, "/api/") && !known && code < 400 {
+		// A redirect to the cleaned path ("/api/." → "/api/") answers
+		// nothing: the cleaned path asks for the token in turn.
+		redirect := code/100 == 3 && rec.Header().Get("Location") != ""
+		if strings.HasPrefix(u.Path, "/api/") && !known && code < 400 && !redirect {
 			t.Fatalf("%s %s without a known token: %d", method, path, code)
 		}
 		if id := u.Path; len(id) > 200 && bytes.Contains(rec.Body.Bytes(), []byte(id[len(id)-100:])) && code != http.StatusNotFound {

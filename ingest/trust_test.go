@@ -232,3 +232,23 @@ func TestStartCloseLeaksNothing(t *testing.T) {
 		t.Fatal("Start after Close accepted")
 	}
 }
+
+// FuzzHandle sends the whole path (routing, parsing, dedup, rate limit,
+// state) any topic and payload: it never panics, and with a sink that
+// takes everything it never holds a message back.
+func FuzzHandle(f *testing.F) {
+	f.Add("snowbright/sensors/s-0000/event", []byte(`{"ts":"2026-11-24T06:00:00Z","value":1}`), false)
+	f.Add("snowbright/sensors/s-0001/status", []byte(`offline`), true)
+	f.Add("zigbee2mqtt/door_gate", []byte(`{"contact":false,"mode":"infrared"}`), false)
+	f.Add("zigbee2mqtt/door_gate/availability", []byte(`{"state":"online"}`), false)
+	f.Add("snowbright/cameras/cam-1/event", []byte(`{"kind":"tamper","detail":{"a":1}}`), false)
+	in, err := New(Options{Config: county(2), Sink: newRecorder()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, topic string, payload []byte, dup bool) {
+		if err := in.handleRaw(context.Background(), topic, payload, dup); err != nil {
+			t.Fatalf("%q %q: %v", topic, payload, err)
+		}
+	})
+}

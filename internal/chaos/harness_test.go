@@ -90,6 +90,7 @@ type spec struct {
 	sensors            []string // "id kind"
 	deviceRate         float64
 	clientID           string
+	cameras            []string // "id url"
 }
 
 func newHub(t *testing.T, s spec) *hub {
@@ -115,6 +116,13 @@ func newHub(t *testing.T, s spec) *hub {
 	for _, sn := range s.sensors {
 		f := strings.Fields(sn)
 		fmt.Fprintf(&b, "  - {id: %s, kind: %s, village: v1}\n", f[0], f[1])
+	}
+	if len(s.cameras) > 0 {
+		b.WriteString("cameras:\n")
+		for _, c := range s.cameras {
+			f := strings.Fields(c)
+			fmt.Fprintf(&b, "  - {id: %s, village: v1, url: %q, transport: tcp, watch: true}\n", f[0], f[1])
+		}
 	}
 	fmt.Fprintf(&b, "users:\n  - {name: ops, role: operator, token: %s}\n", opsToken)
 	h.path = filepath.Join(h.dir, "snowhub.yaml")
