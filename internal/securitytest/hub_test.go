@@ -164,12 +164,18 @@ func (e *env) do(method, path, token, body string) (int, string) {
 // alarm publishes a smoke alarm as the village's gateway.
 func (e *env) alarm(user, pass, sensor string) {
 	e.t.Helper()
+	e.publish(user, pass, "snowbright/sensors/"+sensor+"/event", `{"value":1}`)
+}
+
+// publish sends one QoS 1 message as a device user.
+func (e *env) publish(user, pass, topic, payload string) {
+	e.t.Helper()
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(e.mqtt).SetClientID(user).SetUsername(user).SetPassword(pass))
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		e.t.Fatalf("%s connect: %v", user, tok.Error())
 	}
 	defer c.Disconnect(50)
-	if tok := c.Publish("snowbright/sensors/"+sensor+"/event", 1, false, `{"value":1}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := c.Publish(topic, 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		e.t.Fatalf("publish: %v", tok.Error())
 	}
 }

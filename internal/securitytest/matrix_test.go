@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,38 +183,79 @@ var rules = map[string]rule{
 		e.sees(t, "/api/v1/layouts", zrToken, []string{"zr-only"}, nil)
 	},
 	"GET /ws": func(t *testing.T, e *env, x ids) {
-		for _, c := range []struct {
+		type sub struct {
 			token          string
 			shown, hiddens []string
-		}{
-			{zrToken, []string{"cam-zr", x.incZR}, []string{"cam-xg", "smoke-xg", x.incXG}},
-			{villToken, nil, []string{"cam-xg", "smoke-xg", x.incXG}},
-			{opsToken, []string{"cam-zr", "cam-xg", x.incZR, x.incXG}, nil},
-		} {
+			conn           *websocket.Conn
+			got            strings.Builder
+			types          map[string]bool
+		}
+		subs := []*sub{
+			{token: zrToken, shown: []string{"cam-zr", x.incZR, "smoke-zr"}, hiddens: []string{"cam-xg", "smoke-xg", x.incXG, "xiangong"}},
+			{token: villToken, hiddens: []string{"cam-xg", "smoke-xg", x.incXG, "xiangong"}},
+			{token: opsToken, shown: []string{"cam-zr", "cam-xg", x.incZR, x.incXG}},
+		}
+		for _, c := range subs {
 			u := "ws" + strings.TrimPrefix(e.base, "http") + "/ws?token=" + c.token
 			conn, _, err := websocket.DefaultDialer.Dial(u, nil)
 			if err != nil {
 				t.Fatalf("ws as %s: %v", who(c.token), err)
 			}
-			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			_, b, err := conn.ReadMessage()
-			conn.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			defer conn.Close()
+			c.conn, c.types = conn, map[string]bool{}
+		}
+		// Every message type, in both townships: a sensor reading, a camera's
+		// own event, an incident step (the reading clears the alarm).
+		for _, d := range []struct{ user, pass, tw string }{{"gw-zr", gwZrPass, "zr"}, {"gw-xg", gwXgPass, "xg"}} {
+			e.publish(d.user, d.pass, "snowbright/sensors/smoke-"+d.tw+"/event", `{"value":0}`)
+			e.publish(d.user, d.pass, "snowbright/cameras/cam-"+d.tw+"/event", `{"kind":"motion","detail":{"zone":"gate-`+d.tw+`"}}`)
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		var wg sync.WaitGroup
+		for _, c := range subs {
+			wg.Add(1)
+			go func() { // each reads its own until the deadline
+				defer wg.Done()
+				for {
+					c.conn.SetReadDeadline(deadline)
+					_, b, err := c.conn.ReadMessage()
+					if err != nil {
+						return
+					}
+					var m struct{ Type string }
+					json.Unmarshal(b, &m)
+					c.types[m.Type] = true
+					c.got.Write(b)
+					c.got.WriteByte('\n')
+				}
+			}()
+		}
+		wg.Wait()
+		for _, c := range subs {
+			got := c.got.String()
 			e.mu.Lock()
-			e.answers = append(e.answers, "ws "+who(c.token)+"\n"+string(b))
+			e.answers = append(e.answers, "ws "+who(c.token)+"\n"+got)
 			e.mu.Unlock()
 			for _, h := range c.hiddens {
-				if strings.Contains(string(b), h) {
-					t.Errorf("ws snapshot as %s shows %q", who(c.token), h)
+				if strings.Contains(got, h) {
+					t.Errorf("ws as %s shows %q", who(c.token), h)
 				}
 			}
 			for _, s := range c.shown {
-				if !strings.Contains(string(b), s) {
-					t.Errorf("ws snapshot as %s does not show %q", who(c.token), s)
+				if !strings.Contains(got, s) {
+					t.Errorf("ws as %s does not show %q", who(c.token), s)
 				}
 			}
+		}
+		// The county saw every type from both townships; so the others
+		// were filtered, not silent.
+		for _, typ := range []string{"snapshot", "sensor", "camera_event"} {
+			if !subs[2].types[typ] {
+				t.Errorf("the county's websocket got no %s message (got %v)", typ, subs[2].types)
+			}
+		}
+		if !strings.Contains(subs[2].got.String(), "gate-xg") || !strings.Contains(subs[0].got.String(), "gate-zr") {
+			t.Errorf("camera events did not arrive where they belong")
 		}
 	},
 }
