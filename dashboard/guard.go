@@ -116,3 +116,18 @@ func (f *refusals) guard(w http.ResponseWriter, r *http.Request, p auth.Principa
 		l.Allow()
 	}
 }
+
+// maxMaintenanceNote bounds a maintenance window's note.
+const maxMaintenanceNote = 4000
+
+// checkBodyIDs answers 400 when an id in a body is not of the documented
+// form (empty ones are the handler's to judge); the value is not echoed.
+func checkBodyIDs(w http.ResponseWriter, ids map[string]string) bool {
+	for key, id := range ids {
+		if id != "" && !pathIDRE.MatchString(id) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("%s 格式不对：1-64 个字母、数字、'.'、'_' 或 '-' (%s: 1-64 letters, digits, '.', '_' or '-'; got %d bytes)", key, key, len(id)))
+			return false
+		}
+	}
+	return true
+}

@@ -2,10 +2,12 @@ package dashboard
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
@@ -96,4 +98,41 @@ func TestRefusedAttemptsRateLimitedPerUser(t *testing.T) {
 	if code := post(t, "http://"+s.Addr()+"/api/v1/incidents/INC-1/accept", "ops-token"); code != http.StatusOK {
 		t.Fatalf("another user: %d", code)
 	}
+}
+
+// Ids in bodies are checked like ids in paths, before the service sees them.
+func TestBodyIDsValidated(t *testing.T) {
+	s := startLimited(t, Limits{})
+	m := &recordingMaintenance{}
+	s.o.Maintenance = m
+	for _, body := range []string{
+		`{"device":"` + strings.Repeat("d", 30000) + `","until":"2026-12-01T00:00:00Z"}`,
+		`{"village":"v1\u0000x","until":"2026-12-01T00:00:00Z"}`,
+	} {
+		req, _ := http.NewRequest("POST", "http://"+s.Addr()+"/api/v1/maintenance", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer ops-token")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || len(b) > 512 {
+			t.Errorf("%.40s: %d, %d bytes answered", body, res.StatusCode, len(b))
+		}
+	}
+	if m.calls.Load() != 0 {
+		t.Fatalf("%d bad ids reached the maintenance service", m.calls.Load())
+	}
+}
+
+type recordingMaintenance struct{ calls atomic.Int64 }
+
+func (r *recordingMaintenance) Set(_ context.Context, _ auth.Principal, m event.Maintenance) (event.Maintenance, error) {
+	r.calls.Add(1)
+	return m, nil
+}
+func (r *recordingMaintenance) End(context.Context, auth.Principal, string) error { return nil }
+func (r *recordingMaintenance) List(auth.Principal, time.Time) []event.Maintenance {
+	return nil
 }

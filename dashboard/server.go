@@ -536,6 +536,13 @@ func (s *Server) maintenanceSet(w http.ResponseWriter, r *http.Request, p auth.P
 	if !s.decodeBody(w, r, &m, false) {
 		return
 	}
+	if !checkBodyIDs(w, map[string]string{"device": m.Device, "village": m.Village}) {
+		return
+	}
+	if len(m.Note) > maxMaintenanceNote {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("备注超过 %d 字节 / note over %d bytes", maxMaintenanceNote, maxMaintenanceNote))
+		return
+	}
 	out, err := s.o.Maintenance.Set(r.Context(), p, m)
 	if err != nil {
 		writeErr(w, err)
