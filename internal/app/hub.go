@@ -161,7 +161,9 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("time series: %w", err)
 	}
-	h.ts.Start(h.ctx)
+	if err := h.ts.Start(h.ctx); err != nil {
+		return fmt.Errorf("time series: %w", err)
+	}
 	h.defer_(func() {
 		if err := h.ts.Close(); err != nil {
 			log.Warn("time series close", "err", err)

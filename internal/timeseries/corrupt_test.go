@@ -1,12 +1,19 @@
 package timeseries
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"snowhub/configs"
+	"snowhub/internal/event"
 )
 
 func readAll(t *testing.T, s *spool) []string {
@@ -133,5 +140,32 @@ func TestSpoolShortWriteIsCutBack(t *testing.T) {
 	defer s.close()
 	if got := readAll(t, s); len(got) != 10 {
 		t.Fatalf("after restart read %d of the 10 undelivered records", len(got))
+	}
+}
+
+// Start and Close leave no goroutine behind (strict: nothing ignored), and
+// nothing is accepted after Close.
+func TestWriterStartCloseLeaksNothing(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	w, err := New(Options{Config: configs.InfluxConfig{URL: "http://127.0.0.1:1", Bucket: "x"}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle(context.Background(), event.Event{Type: event.SensorReading, Time: time.Now(), Device: "s-1",
+		Data: event.SensorReadingData{Sensor: "s-1", Kind: "smoke", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle(context.Background(), event.Event{Type: event.SensorReading, Time: time.Now(), Device: "s-1",
+		Data: event.SensorReadingData{Sensor: "s-1", Kind: "smoke", Value: 1}}); err == nil {
+		t.Fatal("Handle after Close accepted")
+	}
+	if err := w.Start(context.Background()); err == nil {
+		t.Fatal("Start after Close accepted")
 	}
 }

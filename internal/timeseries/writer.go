@@ -76,6 +76,7 @@ type Writer struct {
 
 	rejectMu sync.Mutex
 	m        metrics
+	startMu  sync.Mutex // Start against Close
 
 	spoolErr atomic.Pointer[string] // the last append the disk refused; nil once one succeeds
 }
@@ -161,10 +162,17 @@ func New(o Options) (*Writer, error) {
 	return w, nil
 }
 
-// Start runs the writing goroutine until Close.
-func (w *Writer) Start(ctx context.Context) {
+// Start runs the writing goroutine until Close (not until ctx ends: the
+// hub stops the writer after its sources, so what they sent is spooled).
+func (w *Writer) Start(ctx context.Context) error {
+	w.startMu.Lock()
+	defer w.startMu.Unlock()
+	if w.closed.Load() || w.cancel != nil {
+		return errors.New("time series writer: Start after Start or Close")
+	}
 	w.ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go w.run()
+	return nil
 }
 
 // Handle converts an event to points and appends them to the spool. When it
@@ -411,6 +419,8 @@ func (w *Writer) Stats() Stats {
 // Close stops accepting, gives InfluxDB a few seconds to take what is
 // spooled, and keeps the rest on disk for the next start.
 func (w *Writer) Close() error {
+	w.startMu.Lock()
+	defer w.startMu.Unlock()
 	if w.closed.Swap(true) {
 		return nil
 	}
