@@ -337,3 +337,22 @@ func TestBrokerTLSClientCertificates(t *testing.T) {
 	}
 	testenv.WaitFor(t, 5*time.Second, "the reading over mutual TLS", func() bool { return len(rec.sensorValues("s-0000")) == 1 })
 }
+
+// A reload's device users apply at once: a new one logs in, a removed one
+// no longer does.
+func TestBrokerUpdateAppliesDeviceUsers(t *testing.T) {
+	cfg := withDeviceUsers()
+	b := startBroker(t, cfg)
+	if _, err := device(t, b.Addr(), "gw-new", "gw-new-password", "gw-new"); err == nil {
+		t.Fatal("an unconfigured user got in")
+	}
+	next := *cfg
+	next.MQTT.DeviceUsers = []configs.DeviceUser{{Username: "gw-new", Password: "gw-new-password", Devices: []string{"s-0001"}}}
+	b.Update(&next)
+	if _, err := device(t, b.Addr(), "gw-new", "gw-new-password", "gw-new"); err != nil {
+		t.Fatalf("the new device user: %v", err)
+	}
+	if _, err := device(t, b.Addr(), "gw-v1", "gw-v1-password", "gw-v1"); err == nil {
+		t.Fatal("a removed device user still gets in")
+	}
+}
