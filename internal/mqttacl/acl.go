@@ -132,6 +132,12 @@ func (m *Model) MaySubscribe(user, filter string, anonymous bool) bool {
 	if !anonymous {
 		return false
 	}
+	// A shared subscription "$share/GROUP/FILTER" reads what FILTER does.
+	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
+		if _, f, ok := strings.Cut(rest, "/"); ok {
+			filter = f
+		}
+	}
 	for _, ns := range []string{m.Prefix, m.Z2M, m.DeadLetter} {
 		if ns != "" && overlaps(filter, ns) {
 			return false
