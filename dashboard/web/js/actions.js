@@ -151,6 +151,7 @@ function open(inc, action, slot, ctx) {
   const simple = ['accept', 'resume', 'acknowledge', 'approve_extension'];
   if (simple.includes(action)) { submit(inc, action, {}, ctx, slot); return; }
   const f = el('form', 'form');
+  f.noValidate = true; // the form says what is missing, in Chinese
   f.dataset.form = action;
   const fields = [];
   let body = () => ({});

@@ -36,7 +36,7 @@ export class Alarm {
   renderMute() {
     this.mute.textContent = this.muted ? `✕ ${L('muted')}` : `♪ ${L('soundOn')}`;
     this.mute.setAttribute('aria-pressed', this.muted ? 'true' : 'false');
-    this.mute.setAttribute('aria-label', this.muted ? L('unmute') : L('mute'));
+    this.mute.title = this.muted ? L('unmute') : L('mute');
     this.mute.classList.toggle('muted', this.muted);
   }
 
@@ -67,9 +67,12 @@ export class Alarm {
   play(audio, inc) {
     audio.currentTime = 0;
     audio.play().then(() => {
+      this.unlock.hidden = true;
       if (inc && !window.__soundAt[inc.id]) window.__soundAt[inc.id] = Date.now();
-    }).catch(() => {
-      // Autoplay refused until someone clicks the page: say so loudly.
+    }).catch((e) => {
+      // Autoplay refused until someone clicks the page: say so loudly. (A
+      // play cut short by the next one is no refusal.)
+      if (e?.name !== 'NotAllowedError') return;
       this.blocked = true;
       this.playing = null;
       this.unlock.hidden = false;

@@ -121,7 +121,8 @@ export function L(key) {
 
 export function langToggle() {
   const b = el('button', 'lang', L('lang'));
-  b.setAttribute('aria-label', L('langAria'));
+  b.title = L('langAria');
+  b.lang = lang() === 'zh' ? 'en' : 'zh-CN';
   b.onclick = () => {
     localStorage.setItem('snowhub.lang', lang() === 'zh' ? 'en' : 'zh');
     location.reload();
@@ -194,12 +195,16 @@ export function causeText(cause) {
   return causes[lang()]?.[cause] ?? causes.zh[cause] ?? cause;
 }
 
+// The hub writes some reasons and notes as "中文 / English".
+const bilingual = /^([^/]*[\u4e00-\u9fff][^/]*?)\s+\/\s+([\x20-\x7e]+)$/s;
+
 // errText turns an API refusal into what a person reads: the known reasons
 // in Chinese, the rest under a Chinese heading by status, the server's own
 // words kept after it.
 export function errText(status, reason) {
   reason = String(reason || '');
-  if (lang() === 'en') return reason || `HTTP ${status}`;
+  const both = reason.match(bilingual);
+  if (lang() === 'en') return (both ? both[2] : reason) || `HTTP ${status}`;
   for (const [re, zh] of errorPatterns) {
     const m = reason.match(re);
     if (m) return typeof zh === 'function' ? zh(m) : zh;
@@ -213,7 +218,10 @@ export function errText(status, reason) {
 // person's note as they wrote it.
 export function stepNote(s) {
   const note = s.note || '';
-  if (s.by !== 'system' || !note || lang() === 'en') return note;
+  if (!note) return note;
+  const both = note.match(bilingual);
+  if (both) return lang() === 'en' ? both[2] : both[1];
+  if (s.by !== 'system' || lang() === 'en') return note;
   for (const [re, zh] of systemNotes) {
     const m = note.match(re);
     if (m) return typeof zh === 'function' ? zh(m) : zh;

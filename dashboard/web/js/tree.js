@@ -54,12 +54,12 @@ export class Tree {
         tIds = tIds.concat(ids);
         const d = this.group('village', v.id, `${v.name}`, ids, filtering);
         for (const id of ids) d.append(this.cameraRow(id, key.has(id)));
-        vs.push(d);
+        vs.push(this.wrap(d));
       }
       if (!vs.length) continue;
       const d = this.group('township', t.id, t.name, tIds, filtering);
       d.append(...vs);
-      out.push(d);
+      out.push(this.wrap(d));
     }
     if (!out.length) out.push(el('p', 'empty', '—'));
     this.list.replaceChildren(...out);
@@ -72,14 +72,22 @@ export class Tree {
     const s = el('summary');
     const off = ids.filter((x) => this.stateOf(x) === 'offline').length;
     s.append(el('span', 'nm', name), el('span', 'cnt', off ? `${ids.length} · ${L('offline')} ${off}` : String(ids.length)));
-    const tb = el('button', 'mini', L('tour'));
+    // The tour button sits beside the summary, not in it: no control
+    // inside another.
+    const tb = el('button', 'mini tourbtn', L('tour'));
     tb.type = 'button';
-    tb.setAttribute('aria-label', `${name} ${L('tour')}`);
+    tb.title = `${name} ${L('tour')}`;
     tb.dataset.tour = id;
-    tb.onclick = (e) => { e.preventDefault(); this.tour(name, ids, Number(document.getElementById('tour-every')?.value || 20)); };
-    s.append(tb);
+    tb.onclick = () => this.tour(name, ids, Number(document.getElementById('tour-every')?.value || 20));
     d.append(s);
+    d.tourButton = tb;
     return d;
+  }
+
+  wrap(d) {
+    const w = el('div', 'node-wrap');
+    w.append(d.tourButton, d);
+    return w;
   }
 
   cameraRow(id, key) {

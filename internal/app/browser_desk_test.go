@@ -1,0 +1,147 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"snowhub/internal/event"
+)
+
+// TestDeskAndCountyCloseTheLoop walks one matter through the pages: a
+// minor alarm goes late and the county sees it supervised while the
+// township still acts; the desk accepts, names a grid worker from its
+// roster and resolves with an inline note (an XSS payload stays text); the
+// resolver may not rate it (the refusal in Chinese); a colleague records
+// the people's rating with the method; the county reviews it with a score
+// and sees the late step. Another township's desk gets 无权查看.
+func TestDeskAndCountyCloseTheLoop(t *testing.T) {
+	e := startUI(t, uiOptions{minorAccept: "4s"})
+	inc := alarm(t, e, "door-0001")
+	sel := `.card[data-id="` + inc.ID + `"]`
+
+	b := newBrowser(t)
+	county := b.tab()
+	county.open(e.base + "/county?token=" + uiOps)
+	if inc.State == "opened" {
+		county.waitJS("the incident waiting for dispatch", `!!document.querySelector('#q-dispatch `+sel+`')`, 10*time.Second)
+		county.click(`#q-dispatch ` + sel + ` button[data-action="dispatch"]`)
+		county.click(`#q-dispatch ` + sel + ` form button[type=submit]`)
+	}
+	// Late: supervised (督办), and the township keeps its buttons.
+	county.waitJS("supervised on the county workbench", `!!document.querySelector('#q-supervised `+sel+`')`, 20*time.Second)
+	county.weight("county")
+	county.axe("county")
+	county.screenshot("county-workbench")
+
+	desk := b.tab()
+	desk.open(e.base + "/township/zhaoren?token=" + uiZhaoren)
+	desk.waitJS("the late incident with its accept button", `!!document.querySelector('`+sel+` button[data-action="accept"]') && document.querySelector('`+sel+` .dl').textContent.includes('接单时限')`, 10*time.Second)
+	desk.weight("desk")
+	desk.axe("desk")
+	desk.click(sel + ` button[data-action="accept"]`)
+	desk.waitJS("accepted", `!!document.querySelector('`+sel+` button[data-action="assign"]')`, 10*time.Second)
+
+	// 派人 from the roster.
+	desk.click(sel + ` button[data-action="assign"]`)
+	desk.waitJS("the roster", `[...document.querySelectorAll('`+sel+` form select[name=person] option')].some(o => o.textContent.includes('王建国'))`, 5*time.Second)
+	eval[bool](desk, `(() => { const s = document.querySelector('`+sel+` form select[name=person]'); s.value = 'p-zr-1'; return true; })()`)
+	desk.click(sel + ` form button[type=submit]`)
+	desk.waitJS("assigned", `document.querySelector('`+sel+`').textContent.includes('派人：王建国')`, 10*time.Second)
+
+	// 办结 with an inline note: an empty one is refused in the form, the
+	// counter counts, and markup stays text.
+	desk.click(sel + ` button[data-action="resolve"]`)
+	desk.click(sel + ` form button[type=submit]`)
+	desk.waitJS("an empty note refused in the form", `document.querySelector('`+sel+` form .err').textContent === '请填写办理结果'`, 3*time.Second)
+	const payload = `<img src=x onerror="window.__xss=1">已到场，门锁损坏，已更换`
+	desk.fill(sel+` form textarea`, payload)
+	desk.waitJS("the counter", `document.querySelector('`+sel+` form .counter').textContent.startsWith('`+itoa(len([]rune(payload)))+` / 4000')`, 3*time.Second)
+	desk.screenshot("desk-resolve-form")
+	desk.click(sel + ` form button[type=submit]`)
+	desk.waitJS("resolved", `!!document.querySelector('`+sel+` button[data-action="evaluate"]')`, 10*time.Second)
+	desk.waitJS("the note shown as text", `document.querySelector('`+sel+`').textContent.includes('<img src=x')`, 5*time.Second)
+	if eval[bool](desk, `window.__xss === 1 || !!document.querySelector('`+sel+` img')`) {
+		t.Fatal("the note's markup ran in the page")
+	}
+
+	// The resolver may not rate the work: the hub's refusal, in Chinese.
+	desk.click(sel + ` button[data-action="evaluate"]`)
+	desk.click(sel + ` form button[data-rating="satisfied"]`)
+	desk.click(sel + ` form button[data-method="phone"]`)
+	desk.click(sel + ` form button[data-asked="reporter"]`)
+	desk.click(sel + ` form button[type=submit]`)
+	desk.waitJS("self-evaluation refused in Chinese", `[...document.querySelectorAll('`+sel+` .err')].some(x => x.textContent === '办结人不能给自己评单')`, 5*time.Second)
+	desk.screenshot("desk-self-evaluation-refused")
+
+	// A colleague records the people's rating: 满意, by phone, the reporter.
+	visits := b.tab()
+	visits.open(e.base + "/township/zhaoren?token=" + uiVisits)
+	visits.waitJS("the evaluate button", `!!document.querySelector('`+sel+` button[data-action="evaluate"]')`, 10*time.Second)
+	visits.click(sel + ` button[data-action="evaluate"]`)
+	visits.click(sel + ` form button[data-rating="satisfied"]`)
+	visits.click(sel + ` form button[data-method="phone"]`)
+	visits.click(sel + ` form button[data-asked="reporter"]`)
+	visits.fill(sel+` form textarea`, "电话回访，报事人满意")
+	visits.screenshot("desk-evaluate-form")
+	visits.click(sel + ` form button[type=submit]`)
+	waitAPI(t, 10*time.Second, "evaluated", func() bool {
+		var got event.Incident
+		e.get(uiOps, "/api/v1/incidents/"+inc.ID, &got)
+		inc = got
+		return got.State == "evaluated"
+	})
+	if len(inc.Ratings) == 0 || inc.Ratings[0].Rating != "satisfied" || inc.Ratings[0].Method != "phone" || inc.Ratings[0].Asked != "reporter" {
+		t.Fatalf("ratings = %+v", inc.Ratings)
+	}
+
+	// 考单 on the county workbench, with the late step shown.
+	county.waitJS("waiting for review", `!!document.querySelector('#q-review `+sel+`')`, 10*time.Second)
+	county.click(`#q-review ` + sel + ` button[data-action="review"]`)
+	county.waitJS("the timeliness in the review form", `document.querySelector('#q-review `+sel+` form').textContent.includes('接单：超时')`, 3*time.Second)
+	county.fill(`#q-review `+sel+` form input[name=score]`, "85")
+	county.screenshot("county-review-form")
+	county.click(`#q-review ` + sel + ` form button[type=submit]`)
+	county.waitJS("the review done", `!document.querySelector('#q-review `+sel+`')`, 10*time.Second)
+	waitAPI(t, 10*time.Second, "reviewed", func() bool {
+		var got event.Incident
+		e.get(uiOps, "/api/v1/incidents/"+inc.ID, &got)
+		inc = got
+		return got.State == "reviewed"
+	})
+	if inc.Score == nil || *inc.Score != 85 {
+		t.Fatalf("score = %v", inc.Score)
+	}
+	late := false
+	for _, s := range inc.LateSteps {
+		late = late || s.Step == "accept"
+	}
+	if !late {
+		t.Errorf("late_steps = %+v, want accept", inc.LateSteps)
+	}
+
+	// Another township's desk: a clear 无权查看.
+	other := b.tab()
+	other.open(e.base + "/township/zhaoren?token=" + uiXiang)
+	other.waitJS("无权查看", `document.querySelector('.forbidden h2')?.textContent === '无权查看'`, 10*time.Second)
+	other.axe("desk-forbidden")
+	other.screenshot("desk-forbidden")
+	desk.screenshot("desk")
+}
+
+// incidentsAll lists every incident, whatever its state.
+func (e *e2eEnv) incidentsAll(token string) []event.Incident {
+	var list []event.Incident
+	e.get(token, "/api/v1/incidents", &list)
+	return list
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}
