@@ -252,6 +252,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /township/{id}", page("township.html"))
 	mux.HandleFunc("GET /uptime", page("uptime.html"))
 	mux.HandleFunc("GET /county", page("county.html"))
+	mux.HandleFunc("GET /stats", page("stats.html"))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", files))
 	return securityHeaders(mux)
 }

@@ -7,19 +7,41 @@ import (
 	"snowhub/internal/event"
 )
 
-// TestDeskAndCountyCloseTheLoop walks one matter through the pages: a
-// minor alarm goes late and the county sees it supervised while the
-// township still acts; the desk accepts, names a grid worker from its
+// TestDeskAndCountyCloseTheLoop walks one matter through the pages: the
+// county raises it from a wall tile (制单), it goes late and the county
+// sees it supervised while the township still acts; the desk accepts, names a grid worker from its
 // roster and resolves with an inline note (an XSS payload stays text); the
 // resolver may not rate it (the refusal in Chinese); a colleague records
 // the people's rating with the method; the county reviews it with a score
 // and sees the late step. Another township's desk gets 无权查看.
 func TestDeskAndCountyCloseTheLoop(t *testing.T) {
 	e := startUI(t, uiOptions{minorAccept: "4s"})
-	inc := alarm(t, e, "door-0001")
+	b := newBrowser(t)
+	// 制单 from a wall tile: its camera and village are filled in.
+	wall := b.tab()
+	wall.open(e.base + "/?token=" + uiOps)
+	wall.waitJS("the tile's 制单 button", `!!document.querySelector('.tile [data-raise="cam-gst"]')`, 15*time.Second)
+	wall.click(`.tile [data-raise="cam-gst"]`)
+	wall.waitJS("the 制单 dialog", `!!document.querySelector('dialog.raise[open]') && document.querySelector('dialog.raise select[name=village]').value === 'v-zr-01'`, 3*time.Second)
+	wall.fill(`dialog.raise input[name=title]`, `312国道昭仁路口 两车剐蹭 <b>堵塞</b>`)
+	wall.axe("wall-raise-dialog")
+	wall.screenshot("wall-raise-dialog")
+	wall.click(`dialog.raise button[type=submit]`)
+	var inc event.Incident
+	waitAPI(t, 10*time.Second, "the raised incident", func() bool {
+		for _, i := range e.incidentsAll(uiOps) {
+			if i.Source == "wall" {
+				inc = i
+			}
+		}
+		return inc.ID != ""
+	})
+	if inc.Village != "v-zr-01" || len(inc.Cameras) != 1 || inc.Cameras[0] != "cam-gst" || inc.Title != "312国道昭仁路口 两车剐蹭 <b>堵塞</b>" {
+		t.Fatalf("raised incident = %+v", inc)
+	}
+	wall.waitJS("in the ticker, as text", `[...document.querySelectorAll('#incidents .inc')].some(x => x.textContent.includes('<b>堵塞</b>')) && !document.querySelector('#incidents b')`, 5*time.Second)
 	sel := `.card[data-id="` + inc.ID + `"]`
 
-	b := newBrowser(t)
 	county := b.tab()
 	county.open(e.base + "/county?token=" + uiOps)
 	if inc.State == "opened" {

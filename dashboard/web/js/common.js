@@ -248,6 +248,7 @@ export function header(active, me) {
   if (!me || me.role === 'operator' || me.role === 'admin') links.push(['/county', 'county']);
   if (me?.township) links.push(['/township/' + encodeURIComponent(me.township), 'desk']);
   links.push(['/uptime', 'uptime']);
+  if (me && me.role !== 'technician') links.push(['/stats', 'stats']);
   for (const [href, key] of links) {
     const a = el('a', active === key ? 'active' : '', L(key));
     a.href = href;

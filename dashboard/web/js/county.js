@@ -5,6 +5,7 @@
 import { api, connect, el, L, ago, clock, dur, deadlineText, isPast, header, token, askToken, sevRank, villageIndex, notice } from './common.js';
 import { actionBar } from './actions.js';
 import { Drawer, waitingStep } from './drawer.js';
+import { raiseDialog } from './raise.js';
 
 const incidents = new Map(), cameras = new Map();
 let me = null, topo = null, villages = new Map();
@@ -77,7 +78,13 @@ function build() {
     p.append(h, box);
     grid.append(p);
   }
-  main.replaceChildren(grid);
+  const bar = el('div', 'toolbar');
+  const raise = el('button', 'primary', '制单');
+  raise.id = 'raise';
+  raise.type = 'button';
+  raise.onclick = () => raiseDialog({ topo, source: 'grid', noteLimit: topo.note_limit, onDone: (inc) => { incidents.set(inc.id, inc); render(); } });
+  bar.append(raise, el('span', 'status', '网格员上报、12345 热线、信访转办等人工制单'));
+  main.replaceChildren(bar, grid);
   built = true;
 }
 

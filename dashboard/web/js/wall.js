@@ -9,6 +9,7 @@ import { Alarm } from './alarm.js';
 import { Drawer, waitingStep } from './drawer.js';
 import { Layouts, LAYOUTS, tileCount } from './layouts.js';
 import { Tree } from './tree.js';
+import { raiseDialog } from './raise.js';
 
 const params = new URL(location.href).searchParams;
 const wallMode = params.get('wall') === '1';
@@ -30,6 +31,7 @@ const drawer = new Drawer(document.getElementById('drawer'), { villages: () => v
 const layouts = new Layouts({ apply: applySaved, current: currentLayout });
 let tree = null;
 
+const canRaise = () => !!me && me.role !== 'technician' && me.role !== 'department';
 const key = (id) => villages.get(cameras.get(id)?.village)?.key_cameras?.includes(id);
 
 // An incident still needing a person's eye: opened or dispatched, not yet
@@ -149,6 +151,7 @@ function updateTile(t) {
   const alarmed = inc && isAlarm(inc);
   t.el.className = `tile ${id ? state : 'empty'}` + (alarmed ? ` alarm sev-${inc.severity}` : '') + (t.note.textContent ? ' unsupported' : '') + (!connected ? ' stale' : '');
   t.label.textContent = alarmed ? `${L(inc.severity)} · ${inc.title}` : '';
+  t.el.dataset.camera = id || '';
   if (!id) {
     t.cap.replaceChildren(el('span', 'name', L('emptyTile')));
     t.el.setAttribute('aria-label', L('emptyTile'));
@@ -160,7 +163,20 @@ function updateTile(t) {
   if (k) k.title = L('keyCrossing');
   const fps = el('span', 'fps', connected && (state === 'online' || state === 'degraded') ? `${(c.fps || 0).toFixed(0)} ${L('fps')}` : '');
   const badge = el('span', `badge ${state}`, L(state));
-  t.cap.replaceChildren(...[k, name, fps, badge].filter(Boolean));
+  let raise = null;
+  if (canRaise()) {
+    // 制单 from what the operator sees on this tile.
+    raise = el('button', 'mini raise', '制单');
+    raise.type = 'button';
+    raise.title = `${c?.name || id} 制单`;
+    raise.dataset.raise = id;
+    raise.onclick = (ev) => {
+      ev.stopPropagation();
+      raiseDialog({ topo, village: c?.village, cameras: [id], cameraNames: { [id]: c?.name || id }, source: 'wall', noteLimit: topo.note_limit,
+        onDone: (inc) => { incidents.set(inc.id, inc); renderIncidents(); } });
+    };
+  }
+  t.cap.replaceChildren(...[k, name, fps, badge, raise].filter(Boolean));
   t.el.setAttribute('aria-label', `${c?.name || id} ${L(state)}`);
   t.down.textContent = connected && state === 'offline'
     ? `${L('offlineSince')} ${clock(c.since)}${c.cause ? ' · ' + causeText(c.cause) : ''}` : '';

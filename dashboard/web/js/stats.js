@@ -1,0 +1,205 @@
+// The 考单 board (/stats): for a period (本周, 本半月, 本月, or chosen
+// dates) the hub's figures per township, and per village or person on
+// drill-down: on-time rates per step, satisfaction, backlog, supervised and
+// reopened counts, mean score; bars where people would rather look than
+// read; CSV with a byte-order mark. Township users see their own rows (the
+// hub scopes them).
+import { api, el, L, header, token, askToken, villageIndex, notice, dur, csvDownload } from './common.js';
+import { init as chart } from '/static/vendor/charts.js';
+
+let me = null, topo = null, villages = new Map();
+let period = 'month', from = null, to = null, group = 'township', within = '';
+let rows = [];
+const steps = ['dispatch', 'accept', 'assign', 'resolve', 'evaluate', 'review'];
+const charts = {};
+
+const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
+const day = (d) => { const x = new Date(d); x.setHours(0, 0, 0, 0); return x; };
+
+// range gives the period's bounds in local time.
+function range() {
+  const now = new Date();
+  if (period === 'week') { const d = day(now); d.setDate(d.getDate() - ((d.getDay() + 6) % 7)); return [d, now]; }
+  if (period === 'half') { const d = day(now); d.setDate(d.getDate() >= 16 ? 16 : 1); return [d, now]; }
+  if (period === 'month') { const d = day(now); d.setDate(1); return [d, now]; }
+  return [from || day(now), to || now];
+}
+
+async function load() {
+  const [a, b] = range();
+  const q = new URLSearchParams({ from: a.toISOString(), to: b.toISOString(), group });
+  try {
+    const r = await api('/api/v1/stats?' + q);
+    rows = r.rows || [];
+    if (group === 'village' && within) rows = rows.filter((x) => villages.get(x.key)?.township === within);
+    render();
+  } catch (e) { notice(e.message, true); }
+}
+
+function label(x) {
+  if (group === 'village') return villages.get(x.key)?.name || x.name || x.key;
+  return x.name || x.key || '—';
+}
+
+function build() {
+  const main = document.getElementById('main');
+  const bar = el('div', 'filters panel');
+  bar.setAttribute('role', 'group');
+  bar.setAttribute('aria-label', '统计区间');
+  for (const [k, n] of [['week', '本周'], ['half', '本半月'], ['month', '本月'], ['custom', '自定义']]) {
+    const b = el('button', k === period ? 'primary' : '', n);
+    b.type = 'button';
+    b.dataset.period = k;
+    b.setAttribute('aria-pressed', k === period ? 'true' : 'false');
+    b.onclick = () => {
+      period = k;
+      for (const x of bar.querySelectorAll('[data-period]')) { x.classList.toggle('primary', x === b); x.setAttribute('aria-pressed', x === b ? 'true' : 'false'); }
+      custom.hidden = k !== 'custom';
+      load();
+    };
+    bar.append(b);
+  }
+  const custom = el('span', 'custom');
+  custom.hidden = true;
+  const f = el('input'); f.type = 'date'; f.id = 'from'; f.setAttribute('aria-label', '开始日期');
+  const t = el('input'); t.type = 'date'; t.id = 'to'; t.setAttribute('aria-label', '结束日期');
+  const go = el('button', '', '查询');
+  go.type = 'button';
+  go.onclick = () => {
+    if (!f.value || !t.value) { notice('请选择开始和结束日期', true); return; }
+    from = new Date(f.value + 'T00:00'); to = new Date(t.value + 'T00:00'); to.setDate(to.getDate() + 1);
+    load();
+  };
+  custom.append(f, el('span', '', '至'), t, go);
+  const gsel = el('select');
+  gsel.id = 'group';
+  gsel.setAttribute('aria-label', '统计单位');
+  for (const [k, n] of [['township', '按乡镇'], ['village', '按村/社区'], ['assignee', '按人员'], ['department', '按部门']]) gsel.append(new Option(n, k));
+  gsel.onchange = () => { group = gsel.value; within = ''; load(); };
+  const csv = el('button', '', L('exportCsv'));
+  csv.id = 'csv';
+  csv.type = 'button';
+  csv.onclick = exportCsv;
+  bar.append(custom, gsel, csv);
+  const chartsBox = el('div', 'charts');
+  for (const [id, title] of [['c-ontime', '按时率（接单、做单）'], ['c-sat', '满意率'], ['c-backlog', '积压事件']]) {
+    const p = el('section', 'panel chart');
+    p.setAttribute('aria-labelledby', id + '-t');
+    const h = el('h2', '', title);
+    h.id = id + '-t';
+    const c = el('div', 'chartbox');
+    c.id = id;
+    c.setAttribute('role', 'img');
+    c.setAttribute('aria-label', title);
+    p.append(h, c);
+    chartsBox.append(p);
+  }
+  const tp = el('section', 'panel');
+  tp.setAttribute('aria-labelledby', 'stats-t');
+  const th = el('h2', '', '考单');
+  th.id = 'stats-t';
+  const scroll = el('div', 'scroll');
+  const table = el('table');
+  table.id = 'stats-table';
+  scroll.append(table);
+  tp.append(th, scroll);
+  main.replaceChildren(bar, chartsBox, tp);
+}
+
+function render() {
+  const [a, b] = range();
+  const unit = { township: '乡镇', village: '村/社区', assignee: '人员', department: '部门' }[group];
+  const within_ = within ? `（${topo.townships.find((t) => t.id === within)?.name}）` : '';
+  document.getElementById('stats-t').textContent = `${a.toLocaleDateString('zh-CN')} – ${b.toLocaleDateString('zh-CN')} · 按${unit}${within_}`;
+  const table = document.getElementById('stats-table');
+  const head = el('tr');
+  const cols = [unit, '制单', '办结', '在办', '积压超7天', '积压超30天', ...steps.map((s) => `${L('step_' + s)}按时率`), '督办', '上报', '重办', '已评', '满意率', '平均得分', '平均接单用时', '平均办结用时'];
+  for (const c of cols) { const x = el('th', c === unit ? '' : 'num', c); x.scope = 'col'; head.append(x); }
+  const thead = el('thead'); thead.append(head);
+  const tb = el('tbody');
+  for (const x of rows) {
+    const tr = el('tr');
+    tr.dataset.key = x.key;
+    const name = el('td');
+    if (group === 'township') {
+      const b2 = el('button', 'linkish', label(x));
+      b2.type = 'button';
+      b2.title = '查看各村';
+      b2.onclick = () => { group = 'village'; within = x.key; document.getElementById('group').value = 'village'; load(); };
+      name.append(b2);
+    } else name.textContent = label(x);
+    tr.append(name);
+    const num = (v) => tr.append(el('td', 'num', v));
+    num(x.opened); num(x.closed); num(x.open_now); num(x.backlog_over_7d); num(x.backlog_over_30d);
+    for (const s of steps) num(pct(x.on_time_rate?.[s]));
+    num(x.supervised); num(x.escalated_manual); num(x.reopened); num(x.rated); num(pct(x.satisfaction_rate));
+    num(x.mean_score === null || x.mean_score === undefined ? '—' : x.mean_score.toFixed(1));
+    num(x.mean_time_to_accept_s ? dur(x.mean_time_to_accept_s) : '—');
+    num(x.mean_time_to_resolve_s ? dur(x.mean_time_to_resolve_s) : '—');
+    tb.append(tr);
+  }
+  if (!rows.length) { const tr = el('tr'); const td = el('td', 'empty', '本期没有事件'); td.colSpan = cols.length; tr.append(td); tb.append(tr); }
+  table.replaceChildren(thead, tb);
+  drawCharts();
+}
+
+const axisText = { color: '#c9d1d9', fontSize: 13 };
+function bars(id, names, series, opts = {}) {
+  const box = document.getElementById(id);
+  charts[id] ??= chart(box, null, { renderer: 'svg' });
+  charts[id].setOption({
+    aria: { enabled: true },
+    textStyle: { fontFamily: 'Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif' },
+    grid: { left: 48, right: 16, top: 36, bottom: 40 },
+    legend: { textStyle: axisText, top: 4 },
+    tooltip: { trigger: 'axis', valueFormatter: opts.pct ? (v) => (v === null ? '—' : `${v.toFixed(1)}%`) : undefined },
+    xAxis: { type: 'category', data: names, axisLabel: { ...axisText, interval: 0 } },
+    yAxis: { type: 'value', max: opts.pct ? 100 : undefined, axisLabel: { ...axisText, formatter: opts.pct ? '{value}%' : '{value}' }, splitLine: { lineStyle: { color: '#30363d' } } },
+    series: series.map((s) => ({ type: 'bar', barMaxWidth: 36, ...s })),
+  }, true);
+}
+
+function drawCharts() {
+  const names = rows.map(label);
+  const r = (v) => (v === null || v === undefined ? null : Math.round(v * 1000) / 10);
+  bars('c-ontime', names, [
+    { name: '接单按时率', data: rows.map((x) => r(x.on_time_rate?.accept)), itemStyle: { color: '#58a6ff' } },
+    { name: '做单按时率', data: rows.map((x) => r(x.on_time_rate?.resolve)), itemStyle: { color: '#3fb950' } },
+  ], { pct: true });
+  bars('c-sat', names, [{ name: '满意率', data: rows.map((x) => r(x.satisfaction_rate)), itemStyle: { color: '#e3b341' } }], { pct: true });
+  bars('c-backlog', names, [
+    { name: '在办', data: rows.map((x) => x.open_now), itemStyle: { color: '#8b949e' } },
+    { name: '积压超7天', data: rows.map((x) => x.backlog_over_7d), itemStyle: { color: '#f0883e' } },
+    { name: '积压超30天', data: rows.map((x) => x.backlog_over_30d), itemStyle: { color: '#ff7b72' } },
+  ]);
+}
+
+async function exportCsv() {
+  const [a, b] = range();
+  const q = new URLSearchParams({ from: a.toISOString(), to: b.toISOString(), group, format: 'csv' });
+  try {
+    const res = await fetch('/api/v1/stats?' + q, { headers: { Authorization: 'Bearer ' + token() } });
+    if (!res.ok) throw new Error(res.statusText);
+    const text = await res.text();
+    const lines = text.trim().split(/\r?\n/).map((l) => l.split(','));
+    window.__lastCsv = csvDownload(`考单-${group}-${a.toISOString().slice(0, 10)}.csv`, lines);
+  } catch (e) { notice(e.message, true); }
+}
+
+async function main() {
+  if (!token()) { askToken(); return; }
+  try {
+    me = await api('/api/v1/me');
+    topo = await api('/api/v1/topology');
+    villages = villageIndex(topo);
+  } catch (e) { if (e.status !== 401) notice(e.message, true); return; }
+  header('stats', me);
+  document.getElementById('status').textContent = `${me.name}（${L('role_' + me.role)}）`;
+  document.getElementById('title').textContent = `${topo.county.name} 考单`;
+  document.title = `${topo.county.name} 考单 · snowhub`;
+  build();
+  await load();
+  window.addEventListener('resize', () => { for (const c of Object.values(charts)) c.resize(); });
+  setInterval(load, 60000);
+}
+main();
