@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, on a fresh Debian 12 machine as
-# root: Mosquitto, GStreamer's RTSP server, Chromium (apt), and
+# root: Mosquitto, GStreamer's RTSP server, Chromium and a Chinese font for its
+# screenshots (apt), axe-core (npm, for the pages' accessibility), and
 # InfluxDB 1.8.10 (built once with the Go toolchain into the user's cache).
 # The tests start their own peer processes on free loopback ports through
 # internal/testenv; `start`/`stop` run a shared Mosquitto for manual work.
@@ -18,7 +19,11 @@ influxd="${SNOWHUB_INFLUXD:-$cache/influxdb/influxd}"
 piddir=var/peers
 apt_packages=(mosquitto mosquitto-clients chromium gir1.2-gst-rtsp-server-1.0 python3-gi
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav fonts-wqy-microhei)
+# axe-core checks the pages' accessibility in the browser tests; npm puts its
+# browser build in the cache (pinned; the tests inject it into each page).
+axe_version=4.14.1
+axe="$cache/npm/node_modules/axe-core/axe.min.js"
 
 log() { printf 'peers: %s\n' "$*" >&2; }
 
@@ -46,6 +51,18 @@ install() {
   # Debian starts no Mosquitto service in a container, but on a full system
   # its service would hold 1883; the tests use their own ports, so leave it.
   build_influxd
+  install_axe
+}
+
+install_axe() {
+  if [ -f "$axe" ] && grep -q "axe v$axe_version" "$axe" 2>/dev/null; then return; fi
+  if ! command -v npm >/dev/null; then
+    log "npm is missing: install Node.js with npm (apt-get install npm) for axe-core"
+    exit 1
+  fi
+  log "installing axe-core $axe_version into $cache/npm"
+  mkdir -p "$cache/npm"
+  npm install --silent --no-audit --no-fund --prefix "$cache/npm" "axe-core@$axe_version" >/dev/null
 }
 
 case "${1:-}" in
@@ -55,6 +72,7 @@ case "${1:-}" in
     echo "export SNOWHUB_PEERS=required"
     echo "export SNOWHUB_INFLUXD=$influxd"
     echo "export SNOWHUB_CHROMIUM=$(command -v chromium || echo /usr/bin/chromium)"
+    echo "export SNOWHUB_AXE=$axe"
     ;;
   start)
     mkdir -p "$piddir"
