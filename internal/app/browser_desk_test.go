@@ -141,6 +141,30 @@ func TestDeskAndCountyCloseTheLoop(t *testing.T) {
 		t.Errorf("late_steps = %+v, want accept", inc.LateSteps)
 	}
 
+	// The 考单 board shows this matter's figures exactly: one raised, one
+	// closed, accepted late (0 % on time), assigned and resolved on time,
+	// satisfied, scored 85. A township sees its own rows only.
+	stats := b.tab()
+	stats.open(e.base + "/stats?token=" + uiOps)
+	stats.waitJS("the zhaoren row", `!!document.querySelector('#stats-table tr[data-key="zhaoren"]')`, 10*time.Second)
+	row := eval[[]string](stats, `[...document.querySelector('#stats-table tr[data-key="zhaoren"]').children].map(td => td.textContent)`)
+	want := []string{"昭仁街道", "1", "1", "0", "0", "0", "100.0%", "0.0%", "100.0%", "100.0%", "100.0%", "100.0%", "1", "0", "0", "1", "100.0%", "85.0"}
+	for i, w := range want {
+		if i >= len(row) || row[i] != w {
+			t.Errorf("考单 row = %q, want %q (column %d)", row, want, i)
+			break
+		}
+	}
+	stats.weight("stats")
+	stats.axe("stats")
+	stats.screenshot("stats")
+	own := b.tab()
+	own.open(e.base + "/stats?token=" + uiXiang)
+	own.waitJS("the board for xiangong", `document.querySelector('#stats-t')?.textContent.includes('按乡镇')`, 10*time.Second)
+	if eval[bool](own, `!!document.querySelector('#stats-table tr[data-key="zhaoren"]')`) {
+		t.Error("xiangong's board shows zhaoren's row")
+	}
+
 	// Another township's desk: a clear 无权查看.
 	other := b.tab()
 	other.open(e.base + "/township/zhaoren?token=" + uiXiang)

@@ -25,6 +25,7 @@ import (
 type browser struct {
 	t   *testing.T
 	ctx context.Context
+	dir string // the profile directory, which names its processes
 }
 
 func newBrowser(t *testing.T) *browser { return newBrowserSized(t, 1920, 1080) }
@@ -32,7 +33,8 @@ func newBrowser(t *testing.T) *browser { return newBrowserSized(t, 1920, 1080) }
 func newBrowserSized(t *testing.T, w, h int) *browser {
 	t.Helper()
 	bin := testenv.Chromium(t)
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(bin), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(w, h)}
+	dir := t.TempDir()
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(bin), chromedp.UserDataDir(dir), chromedp.WindowSize(w, h)}
 	for _, f := range testenv.ChromiumFlags {
 		name, value, _ := strings.Cut(strings.TrimPrefix(f, "--"), "=")
 		if value == "" {
@@ -48,14 +50,14 @@ func newBrowserSized(t *testing.T, w, h int) *browser {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(w), int64(h))); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	return &browser{t: t, ctx: ctx}
+	return &browser{t: t, ctx: ctx, dir: dir}
 }
 
 // tab opens another tab of the same browser.
 func (b *browser) tab() *browser {
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	b.t.Cleanup(cancel)
-	nb := &browser{t: b.t, ctx: ctx}
+	nb := &browser{t: b.t, ctx: ctx, dir: b.dir}
 	nb.size(1920, 1080)
 	return nb
 }

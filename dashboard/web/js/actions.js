@@ -31,9 +31,13 @@ const table = [
 // hub's table has no such step yet).
 const missing = new Set(['acknowledge']);
 
+// desk is the township whose desk shows the incident, or 'county' on the
+// county workbench, which offers the owner's steps only for what the county
+// holds itself (the hub would allow more; the workbench keeps to its part).
 export function actionsFor(inc, me, desk) {
   const isCounty = county(me);
-  const owner = isCounty || (inc.owner && (inc.owner === me?.township || inc.owner === desk));
+  const owner = desk === 'county' ? inc.owner === 'county' && isCounty
+    : isCounty || (inc.owner && (inc.owner === me?.township || inc.owner === desk));
   return table.filter(([a, from, who]) => {
     if (!from.includes(inc.state)) return false;
     if (missing.has(a)) return false;

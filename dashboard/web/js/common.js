@@ -5,7 +5,11 @@ import { labels, causes, errorPatterns, systemNotes } from './i18n.js';
 
 const TOKEN_KEY = 'snowhub.token';
 
+// The token is read once per page: a tab keeps the identity it was opened
+// with even when another tab of the same browser signs in as someone else.
+let current = null;
 export function token() {
+  if (current !== null) return current;
   const u = new URL(location.href);
   const t = u.searchParams.get('token');
   if (t) {
@@ -13,7 +17,8 @@ export function token() {
     u.searchParams.delete('token');
     history.replaceState(null, '', u.pathname + u.search + u.hash);
   }
-  return localStorage.getItem(TOKEN_KEY) || '';
+  current = t || localStorage.getItem(TOKEN_KEY) || '';
+  return current;
 }
 
 export function askToken(message) {

@@ -16,7 +16,7 @@ const drawer = new Drawer(document.getElementById('drawer'), {
 });
 
 function ctx() {
-  return { me, topo: () => topo, villages: () => villages, noteLimit: topo?.note_limit,
+  return { me, desk: 'county', topo: () => topo, villages: () => villages, noteLimit: topo?.note_limit,
     onDone: (u, action) => { incidents.set(u.id, u); notice(`${L('step_' + action)}：${u.title}`); render(); drawer.refresh(u); } };
 }
 

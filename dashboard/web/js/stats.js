@@ -154,7 +154,7 @@ function bars(id, names, series, opts = {}) {
     legend: { textStyle: axisText, top: 4 },
     tooltip: { trigger: 'axis', valueFormatter: opts.pct ? (v) => (v === null ? '—' : `${v.toFixed(1)}%`) : undefined },
     xAxis: { type: 'category', data: names, axisLabel: { ...axisText, interval: 0 } },
-    yAxis: { type: 'value', max: opts.pct ? 100 : undefined, axisLabel: { ...axisText, formatter: opts.pct ? '{value}%' : '{value}' }, splitLine: { lineStyle: { color: '#30363d' } } },
+    yAxis: { type: 'value', max: opts.pct ? 100 : undefined, minInterval: opts.pct ? undefined : 1, axisLabel: { ...axisText, formatter: opts.pct ? '{value}%' : '{value}' }, splitLine: { lineStyle: { color: '#30363d' } } },
     series: series.map((s) => ({ type: 'bar', barMaxWidth: 36, ...s })),
   }, true);
 }
