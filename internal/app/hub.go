@@ -63,10 +63,11 @@ type Hub struct {
 	// waits for a restart; a live key that differs from filed was applied.
 	started, filed *configs.Config
 
-	cleanup []func() // LIFO: the reverse of start order
-	fed     fedParts // a prefecture's feed, view and action responder (federation.go)
-	notify  *notify.Notifier
-	metrics hubMetrics
+	cleanup   []func() // LIFO: the reverse of start order
+	closeErrs []error  // what the cleanups reported, for Close
+	fed       fedParts // a prefecture's feed, view and action responder (federation.go)
+	notify    *notify.Notifier
+	metrics   hubMetrics
 }
 
 type hubMetrics struct {
@@ -149,11 +150,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
-	h.defer_(func() {
-		if err := h.dash.Close(); err != nil {
-			log.Warn("dashboard close", "err", err)
-		}
-	})
+	h.deferClose("dashboard", h.dash.Close)
 
 	// 2. Time series: the durable write spool.
 	h.ts, err = timeseries.New(timeseries.Options{Config: cfg.Influx, Dir: filepath.Join(cfg.DataDir, "spool"),
@@ -164,11 +161,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err := h.ts.Start(h.ctx); err != nil {
 		return fmt.Errorf("time series: %w", err)
 	}
-	h.defer_(func() {
-		if err := h.ts.Close(); err != nil {
-			log.Warn("time series close", "err", err)
-		}
-	})
+	h.deferClose("time series", h.ts.Close)
 
 	// 3. Incidents: rules, the store, deadlines.
 	h.alerts, err = alerts.New(alerts.Options{Config: cfg.Owned(), DataDir: cfg.DataDir,
@@ -177,11 +170,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("incidents: %w", err)
 	}
 	h.alerts.Start(h.ctx)
-	h.defer_(func() {
-		if err := h.alerts.Close(); err != nil {
-			log.Warn("incidents close", "err", err)
-		}
-	})
+	h.deferClose("incidents", h.alerts.Close)
 
 	if err := h.dash.Start(h.ctx); err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
@@ -197,7 +186,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		if err := h.broker.Start(); err != nil {
 			return fmt.Errorf("embedded broker on %s: %w", cfg.MQTT.EmbeddedListen, err)
 		}
-		h.defer_(func() { _ = h.broker.Close() })
+		h.deferClose("embedded broker", h.broker.Close)
 		c := *cfg
 		c.MQTT.Broker = h.broker.Addr()
 		// The hub logs in to its own broker with a credential made for
@@ -238,11 +227,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err := h.ingest.Start(h.ctx); err != nil {
 		return fmt.Errorf("mqtt ingest: %w", err)
 	}
-	h.defer_(func() {
-		if err := h.ingest.Close(); err != nil {
-			log.Warn("mqtt ingest close", "err", err)
-		}
-	})
+	h.deferClose("mqtt ingest", h.ingest.Close)
 	h.startFederation()
 
 	cd := cfg.Camera
@@ -258,7 +243,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err := h.cams.Start(h.ctx); err != nil {
 		return fmt.Errorf("cameras: %w", err)
 	}
-	h.defer_(func() { _ = h.cams.Close() })
+	h.deferClose("cameras", h.cams.Close)
 	h.applyMaintenance()
 	h.cams.Update(cameraSpecs(cfg))
 	return nil
@@ -266,7 +251,10 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 
 // Close stops the hub along the data flow: sources first, then incidents
 // drain, the time series flushes, and the pages close their websockets.
-func (h *Hub) Close() {
+// It returns once every component's goroutines have ended, with the errors
+// of those that failed to close, each named.
+func (h *Hub) Close() error {
+	h.closeErrs = nil
 	for i := len(h.cleanup) - 1; i >= 0; i-- {
 		h.cleanup[i]()
 	}
@@ -274,9 +262,21 @@ func (h *Hub) Close() {
 	if h.cancel != nil {
 		h.cancel()
 	}
+	return errors.Join(h.closeErrs...)
 }
 
 func (h *Hub) defer_(f func()) { h.cleanup = append(h.cleanup, f) }
+
+// deferClose adds a named component's Close to the cleanup stack: its
+// error is logged and returned by Hub.Close.
+func (h *Hub) deferClose(name string, c func() error) {
+	h.defer_(func() {
+		if err := c(); err != nil {
+			h.log.Warn(name+" close", "err", err)
+			h.closeErrs = append(h.closeErrs, fmt.Errorf("%s: %w", name, err))
+		}
+	})
+}
 
 func (h *Hub) onCameraTransition(t camera.Transition) {
 	ev := h.cameraEvent(event.CameraState, t.Status, t.At)
