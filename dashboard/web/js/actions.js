@@ -4,7 +4,7 @@
 // township's roster, departments to summon, a score with the timeliness.
 // Which buttons show follows the hub's transition table (alerts/transitions.go);
 // the hub decides, and its refusal is shown in Chinese where it was made.
-import { api, el, L, clock, dur, stepName } from './common.js';
+import { api, el, L, clock, dur, goDur, stepName } from './common.js';
 
 const county = (me) => me?.role === 'operator' || me?.role === 'admin';
 
@@ -256,8 +256,8 @@ function open(inc, action, slot, ctx) {
       const t = el('div', 'field');
       t.append(el('span', 'lab', '各环节时效'));
       const ul = el('ul', 'hist');
-      for (const s of inc.timeliness || []) ul.append(el('li', s.on_time ? '' : 'overdue', `${stepName(s.step)}：${s.on_time ? '按时' : '超时 ' + (s.late_by || '')}${s.done_at ? '（' + clock(s.done_at) + '）' : ''}`));
-      for (const s of inc.late_steps || []) if (!(inc.timeliness || []).some((x) => x.step === s.step)) ul.append(el('li', 'overdue', `${stepName(s.step)}：超时 ${s.late_s ? dur(s.late_s) : s.late_by || ''}`));
+      for (const s of inc.timeliness || []) ul.append(el('li', s.on_time ? '' : 'overdue', `${stepName(s.step)}：${s.on_time ? '按时' : '超时 ' + goDur(s.late_by)}${s.done_at ? '（' + clock(s.done_at) + '）' : ''}`));
+      for (const s of inc.late_steps || []) if (!(inc.timeliness || []).some((x) => x.step === s.step)) ul.append(el('li', 'overdue', `${stepName(s.step)}：超时 ${s.late_s ? dur(s.late_s) : goDur(s.late_by)}`));
       if (!ul.children.length) ul.append(el('li', '', '无超时环节'));
       const r = (inc.ratings || []).at(-1);
       if (r) ul.append(el('li', '', `群众评价：${L(r.rating)}`));

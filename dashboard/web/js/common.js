@@ -149,6 +149,14 @@ export function dur(sec) {
   return out.trim();
 }
 
+// goDur reads a Go duration ("1h2m3.5s", as the hub writes late_by) and
+// writes it as dur does; anything else is returned as it is.
+export function goDur(v) {
+  const m = String(v || '').match(/^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:([\d.]+)s)?(?:([\d.]+)ms)?$/);
+  if (!m || !v) return v || '';
+  return dur((+m[1] || 0) * 3600 + (+m[2] || 0) * 60 + (+m[3] || 0) + (+m[4] || 0) / 1000);
+}
+
 // ago: 刚刚, 2分钟前, 3小时前, 2天前.
 export function ago(iso) {
   const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);

@@ -1,6 +1,6 @@
 // The incident detail drawer: what happened, where, who holds it and until
 // when, its cameras, and its full history. Pages add their own actions.
-import { el, L, clock, deadlineText, historyLine, causeText, dur, stepName } from './common.js';
+import { el, L, clock, deadlineText, historyLine, causeText, dur, goDur, stepName } from './common.js';
 
 export class Drawer {
   constructor(root, { villages, cameras, show, actions }) {
@@ -49,7 +49,7 @@ export class Drawer {
     if (i.assignee) row(L('assign'), `${i.assignee.name}（${clock(i.assignee.at)}）`);
     if (i.source) row('来源', i.source + (i.ref ? ` · ${i.ref}` : ''));
     if (i.count > 1) row('报警次数', String(i.count));
-    if (i.late_steps?.length) row('超时环节', i.late_steps.map((s) => `${stepName(s.step)} ${s.late_s ? dur(s.late_s) : (s.late_by || '')}`).join('；'));
+    if (i.late_steps?.length) row('超时环节', i.late_steps.map((s) => `${stepName(s.step)} ${s.late_s ? dur(s.late_s) : goDur(s.late_by)}`).join('；'));
     if (i.ratings?.length) row('评价', i.ratings.map((r) => `${L(r.rating)}（${clock(r.at)}）`).join('；'));
     if (i.score !== undefined && i.score !== null) row('考单得分', String(i.score));
     const cams = el('div', 'cams');
