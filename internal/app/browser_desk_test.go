@@ -155,6 +155,8 @@ func TestDeskAndCountyCloseTheLoop(t *testing.T) {
 			break
 		}
 	}
+	stats.click("#csv")
+	stats.waitJS("the CSV with a byte-order mark", `typeof window.__lastCsv === 'string' && window.__lastCsv.startsWith('\ufeffgroup,key,name,') && window.__lastCsv.includes('zhaoren,昭仁街道')`, 5*time.Second)
 	stats.weight("stats")
 	stats.axe("stats")
 	stats.screenshot("stats")

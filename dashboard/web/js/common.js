@@ -298,7 +298,13 @@ export function villageIndex(topo) {
 // Chinese Windows opens it as UTF-8.
 export function csvDownload(name, rows) {
   const esc = (v) => { const s = String(v ?? ''); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
-  const text = '\ufeff' + rows.map((r) => r.map(esc).join(',')).join('\r\n') + '\r\n';
+  return download(name, '\ufeff' + rows.map((r) => r.map(esc).join(',')).join('\r\n') + '\r\n');
+}
+
+// download saves text as a file (a CSV gets a byte-order mark first if it
+// has none).
+export function download(name, text) {
+  if (name.endsWith('.csv') && !text.startsWith('\ufeff')) text = '\ufeff' + text;
   const a = el('a');
   a.href = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
   a.download = name;

@@ -4,7 +4,7 @@
 // reopened counts, mean score; bars where people would rather look than
 // read; CSV with a byte-order mark. Township users see their own rows (the
 // hub scopes them).
-import { api, el, L, header, token, askToken, villageIndex, notice, dur, csvDownload } from './common.js';
+import { api, el, L, header, token, askToken, villageIndex, notice, dur, download } from './common.js';
 import { init as chart } from '/static/vendor/charts.js';
 
 let me = null, topo = null, villages = new Map();
@@ -180,9 +180,7 @@ async function exportCsv() {
   try {
     const res = await fetch('/api/v1/stats?' + q, { headers: { Authorization: 'Bearer ' + token() } });
     if (!res.ok) throw new Error(res.statusText);
-    const text = await res.text();
-    const lines = text.trim().split(/\r?\n/).map((l) => l.split(','));
-    window.__lastCsv = csvDownload(`考单-${group}-${a.toISOString().slice(0, 10)}.csv`, lines);
+    window.__lastCsv = download(`考单-${group}-${a.toISOString().slice(0, 10)}.csv`, await res.text());
   } catch (e) { notice(e.message, true); }
 }
 
