@@ -195,7 +195,7 @@ func (w *Writer) Handle(_ context.Context, ev event.Event) error {
 	}
 	if err := sp.append(lines...); err != nil {
 		w.m.refused.Inc()
-		msg := "the spool's disk refuses writes: " + err.Error()
+		msg := "数据目录磁盘拒绝写入 (the spool's disk refuses writes): " + err.Error()
 		if w.spoolErr.Swap(&msg) == nil {
 			w.log.Error("time series spool refuses writes; sources keep their events unacknowledged", "err", err)
 		}
