@@ -58,6 +58,7 @@ type Hub struct {
 
 	reloadMu  sync.Mutex
 	reloadErr atomic.Pointer[string]
+	closed    atomic.Bool // after Close: no Start, no Reload
 	// started is the configuration file as the hub started on it, filed
 	// as the last reload read it: a restart key that differs from started
 	// waits for a restart; a live key that differs from filed was applied.
@@ -117,6 +118,9 @@ func (h *Hub) Config() *configs.Config { return h.cfg.Load() }
 // pages, broker, then the sources (MQTT ingest and cameras). A component that
 // fails to start rolls back the ones started before it.
 func (h *Hub) Start(ctx context.Context) (err error) {
+	if h.closed.Load() || h.ctx != nil {
+		return errors.New("hub: Start after Start or Close")
+	}
 	cfg := h.cfg.Load()
 	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	h.prodCtx, h.cancelProducers = context.WithCancel(h.ctx)
@@ -254,6 +258,11 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 // It returns once every component's goroutines have ended, with the errors
 // of those that failed to close, each named.
 func (h *Hub) Close() error {
+	h.reloadMu.Lock() // a reload in progress finishes first; none starts after
+	defer h.reloadMu.Unlock()
+	if h.closed.Swap(true) {
+		return nil
+	}
 	h.closeErrs = nil
 	for i := len(h.cleanup) - 1; i >= 0; i-- {
 		h.cleanup[i]()

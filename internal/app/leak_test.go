@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -39,7 +41,11 @@ sensors:
 users:
   - {name: ops, role: operator, token: ops-token-0123456789}
 `, t.TempDir(), testenv.FreePort(t))
-	cfg, err := configs.Parse("leak.yaml", []byte(y))
+	path := filepath.Join(t.TempDir(), "leak.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,5 +69,12 @@ users:
 		Status: camera.Status{ID: "cam-1", State: "offline"}}
 	h.onCameraTransition(late)
 	h.onCameraSample(late.Status)
+	// Nothing is accepted after Close.
+	if err := h.Reload(cfg.Path); err == nil {
+		t.Error("Reload after Close accepted")
+	}
+	if err := h.Start(context.Background()); err == nil {
+		t.Error("Start after Close accepted")
+	}
 	http.DefaultClient.CloseIdleConnections()
 }

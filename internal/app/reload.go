@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,6 +80,9 @@ func (h *Hub) Reload(path string) error {
 	}
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
+	if h.closed.Load() || h.ingest == nil {
+		return errors.New("hub not running: reload refused")
+	}
 	next, err := configs.Load(path)
 	if err != nil {
 		// /readyz needs no token: it says where the file is wrong, never
