@@ -54,6 +54,12 @@ func TestDeskAndCountyCloseTheLoop(t *testing.T) {
 	county.weight("county")
 	county.axe("county")
 	county.screenshot("county-workbench")
+	// The drawer: the whole story, and the camera live.
+	county.click(`#q-supervised ` + sel + ` button.linkish`)
+	county.waitJS("the drawer with live video", `!document.getElementById('drawer').hidden && document.querySelector('#drawer video.live')?.currentTime > 0.5`, 20*time.Second)
+	county.axe("county-drawer")
+	county.screenshot("county-drawer")
+	county.click("#drawer .close")
 
 	desk := b.tab()
 	desk.open(e.base + "/township/zhaoren?token=" + uiZhaoren)

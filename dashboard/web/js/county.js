@@ -13,6 +13,7 @@ const drawer = new Drawer(document.getElementById('drawer'), {
   villages: () => villages, cameras: () => cameras,
   show: (ids) => { location.href = '/?camera=' + encodeURIComponent(ids[0]); },
   actions: (i) => [actionBar(i, ctx())],
+  liveView: true,
 });
 
 function ctx() {
@@ -143,6 +144,7 @@ async function main() {
   build();
   setInterval(tick, 1000);
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && drawer.isOpen()) drawer.close(); });
+
   connect(onMessage, () => {});
 }
 main();

@@ -1,10 +1,11 @@
 // The incident detail drawer: what happened, where, who holds it and until
 // when, its cameras, and its full history. Pages add their own actions.
+import { Player } from './player.js';
 import { el, L, clock, deadlineText, historyLine, causeText, dur, goDur, stepName } from './common.js';
 
 export class Drawer {
-  constructor(root, { villages, cameras, show, actions }) {
-    Object.assign(this, { root, villages, cameras, show, actions });
+  constructor(root, { villages, cameras, show, actions, liveView = false }) {
+    Object.assign(this, { root, villages, cameras, show, actions, liveView });
     this.inc = null;
   }
 
@@ -20,6 +21,8 @@ export class Drawer {
   close() {
     this.root.hidden = true;
     this.inc = null;
+    this.player?.stop();
+    this.player = null;
   }
 
   refresh(inc) {
@@ -52,6 +55,21 @@ export class Drawer {
     if (i.late_steps?.length) row('超时环节', i.late_steps.map((s) => `${stepName(s.step)} ${s.late_s ? dur(s.late_s) : goDur(s.late_by)}`).join('；'));
     if (i.ratings?.length) row('评价', i.ratings.map((r) => `${L(r.rating)}（${clock(r.at)}）`).join('；'));
     if (i.score !== undefined && i.score !== null) row('考单得分', String(i.score));
+    // Live view of the incident's first camera, in the drawer itself.
+    const liveId = [...(i.cameras || []), ...(this.cameras().has(i.device) ? [i.device] : []), ...(v?.key_cameras || []), ...(v?.cameras || [])].find((id) => this.cameras().has(id));
+    let live = null;
+    if (this.liveView && liveId) {
+      if (this.player?.id !== liveId) {
+        this.player?.stop();
+        this.video = el('video', 'live');
+        this.video.muted = true; this.video.autoplay = true; this.video.playsInline = true;
+        this.video.setAttribute('aria-label', `${this.cameras().get(liveId)?.name || liveId} 实时画面`);
+        this.player = new Player(this.video, liveId);
+        this.player.start();
+      }
+      live = el('figure', 'livebox');
+      live.append(this.video, el('figcaption', 'status', `${this.cameras().get(liveId)?.name || liveId} · 实时画面`));
+    }
     const cams = el('div', 'cams');
     const ids = [...new Set([...(i.cameras || []), ...(this.cameras().has(i.device) ? [i.device] : []), ...(v?.cameras || [])])].filter((id) => this.cameras().has(id));
     for (const id of ids.slice(0, 12)) {
@@ -64,7 +82,7 @@ export class Drawer {
     if (this.actions) acts.append(...this.actions(i));
     const hist = el('ol', 'hist');
     for (const s of i.history || []) hist.append(el('li', '', historyLine(s)));
-    this.root.replaceChildren(head, acts, dl, el('h3', '', L('showCamera')), cams, el('h3', '', L('history')), hist);
+    this.root.replaceChildren(...[head, acts, dl, live, el('h3', '', L('showCamera')), cams, el('h3', '', L('history')), hist].filter(Boolean));
   }
 
   townshipName(id) {
