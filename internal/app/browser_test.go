@@ -284,7 +284,11 @@ cameras:
 			v = "v-xg-01"
 		}
 		// Probe-mode cameras at the simulator: reachable, pulled only when a tile shows them.
-		fmt.Fprintf(&b, "  - {id: cam-x%02d, name: 村道 %02d 号, village: %s, url: %q, transport: tcp, watch: false}\n", i, i, v, simBase+"/cam-sim-2")
+		name := fmt.Sprintf("村道 %02d 号", i)
+		if i == 1 {
+			name = `<img src=x onerror="window.__xss=2">` + name // markup in a name stays text
+		}
+		fmt.Fprintf(&b, "  - {id: cam-x%02d, name: %q, village: %s, url: %q, transport: tcp, watch: false}\n", i, name, v, simBase+"/cam-sim-2")
 	}
 	b.WriteString("sensors:\n  - {id: smoke-0001, name: 东街 便民超市 烟感, kind: smoke, village: v-zr-01, camera: cam-gst}\n  - {id: smoke-0002, kind: smoke, village: v-xg-01}\n")
 	for i := 1; i <= 8; i++ {
