@@ -326,3 +326,37 @@ func TestFloodingSensorDoesNotBlindTheOthers(t *testing.T) {
 		t.Fatal("the flood was not rate limited")
 	}
 }
+
+// Each device's messages reach the sink in the order it published them,
+// under load from many devices at once (paho's ordered delivery into one
+// worker per device; unordered callbacks once let them overtake).
+func TestPerDeviceOrderIsKept(t *testing.T) {
+	mq := testenv.StartMosquitto(t)
+	cfg := county(20)
+	rec := newRecorder()
+	in, _ := startIngest(t, cfg, mq.URL, "hub-order", rec)
+	defer in.Close()
+	pub := publisher(t, mq.URL, "pub-order")
+	const per = 150
+	var last paho.Token
+	for i := 0; i < per; i++ {
+		for s := 0; s < 20; s++ {
+			last = pub.Publish(fmt.Sprintf("snowbright/sensors/s-%04d/event", s), 1, false, fmt.Sprintf(`{"value":%d}`, i))
+		}
+	}
+	last.WaitTimeout(10 * time.Second)
+	testenv.WaitFor(t, 20*time.Second, "every reading recorded", func() bool { d, _ := rec.counts(); return d == 20*per })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	next := map[string]float64{}
+	for _, ev := range rec.events {
+		d, ok := ev.Data.(event.SensorReadingData)
+		if !ok {
+			continue
+		}
+		if d.Value != next[d.Sensor] {
+			t.Fatalf("%s: reading %v arrived when %v was due", d.Sensor, d.Value, next[d.Sensor])
+		}
+		next[d.Sensor]++
+	}
+}
