@@ -48,8 +48,10 @@ type Files struct {
 }
 
 // Mosquitto renders cfg's model for Mosquitto 2.0: every login with its
-// PBKDF2 hash, per-user topic grants, client ids bound to usernames
-// (use_username_as_clientid), and the packet limit from mqtt.max_payload.
+// PBKDF2 hash, per-user topic grants, and the packet limit from
+// mqtt.max_payload. Client ids are bound to usernames by
+// use_username_as_clientid, which Mosquitto keeps per listener: it goes in
+// mosquitto.conf under each listener (deploy/compose/mosquitto.conf).
 // dir is where the files will be read from by Mosquitto.
 func Mosquitto(cfg *configs.Config, dir string) (Files, error) {
 	m := cfg.MQTT
@@ -96,9 +98,11 @@ per_listener_settings false
 allow_anonymous false
 password_file %[1]s
 acl_file %[2]s
-# A client's id is its username: no login can take another's session,
-# the hub's included.
-use_username_as_clientid true
+# Each listener in mosquitto.conf must also say, right under it:
+#   use_username_as_clientid true
+# (a client's id is then its username: no login can take another's
+# session, the hub's included). Mosquitto keeps that setting per listener,
+# and in an included file it would open a listener of its own on 1883.
 # mqtt.max_payload, and the whole packet with its topic.
 message_size_limit %[3]d
 max_packet_size %[4]d

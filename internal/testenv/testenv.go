@@ -440,18 +440,6 @@ func tail(s string, n int) string {
 	return b.String()
 }
 
-// StartMosquittoSecured starts Mosquitto on a free port with settings
-// (a generated snowhub.conf: password and ACL files, limits) instead of
-// anonymous access.
-func StartMosquittoSecured(t testing.TB, settings string) *Mosquitto {
-	t.Helper()
-	dir := t.TempDir()
-	return StartMosquittoConf(t, func(port int) string {
-		return fmt.Sprintf("listener %d 127.0.0.1\nuser root\npersistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n%s",
-			port, dir, settings)
-	})
-}
-
 // StartMosquittoConf starts Mosquitto with the configuration conf(port)
 // returns, for a free loopback port.
 func StartMosquittoConf(t testing.TB, conf func(port int) string) *Mosquitto {
