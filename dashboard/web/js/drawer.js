@@ -50,7 +50,8 @@ export class Drawer {
     row(L('deadline'), i.deadline ? deadlineText(waitingStep(i), i.deadline) : '');
     row(L('owner'), i.owner === 'county' ? L('countyLevel') : (this.townshipName(i.owner) || i.owner));
     if (i.assignee) row(L('assign'), `${i.assignee.name}（${clock(i.assignee.at)}）`);
-    if (i.source) row('来源', i.source + (i.ref ? ` · ${i.ref}` : ''));
+    const src = { sensor: '设备报警', wall: '视频墙发现', grid: '网格员上报', hotline_12345: '12345 热线', petition: '信访转办', department: '部门转办', other: '其他' };
+    if (i.source) row('来源', (src[i.source] || i.source) + (i.ref ? ` · ${i.ref}` : ''));
     if (i.count > 1) row('报警次数', String(i.count));
     if (i.late_steps?.length) row('超时环节', i.late_steps.map((s) => `${stepName(s.step)} ${s.late_s ? dur(s.late_s) : goDur(s.late_by)}`).join('；'));
     if (i.ratings?.length) row('评价', i.ratings.map((r) => `${L(r.rating)}（${clock(r.at)}）`).join('；'));

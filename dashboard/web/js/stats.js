@@ -149,6 +149,7 @@ function bars(id, names, series, opts = {}) {
   charts[id] ??= chart(box, null, { renderer: 'svg' });
   charts[id].setOption({
     aria: { enabled: true },
+    animation: false, // figures, not a show: drawn at once
     textStyle: { fontFamily: 'Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif' },
     grid: { left: 48, right: 16, top: 36, bottom: 40 },
     legend: { textStyle: axisText, top: 4 },
