@@ -43,6 +43,7 @@ func newBrowserSized(t *testing.T, w, h int) *browser {
 			opts = append(opts, chromedp.Flag(name, value))
 		}
 	}
+	opts = append(opts, chromedp.Flag("lang", "zh-CN")) // date pickers and the browser's own words as a county's PC shows them
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
