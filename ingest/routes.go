@@ -46,6 +46,9 @@ func (in *Ingest) setPrefixes(m configs.MQTTConfig) {
 	if cur == nil || in.client == nil || !in.connected.Load() {
 		return // onConnect subscribes to the new topics
 	}
+	if in.o.Hub.Subscriptions != nil {
+		return // per-device subscriptions: resubscribe moves them, new ones first
+	}
 	if err := in.client.Subscribe(filters(next.topic, next.z2m), 30*time.Second); err != nil {
 		in.log.Error("MQTT subscribe to the new topic prefixes failed; the old ones are kept", "err", err)
 		return
