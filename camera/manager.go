@@ -23,7 +23,26 @@ type Spec struct {
 	ID, Name, URL, Transport string // Transport: auto | tcp | udp
 	Watch                    bool   // pull continuously; false: probe periodically
 	FPS                      float64
+	// SubstreamURL is the camera's sub-stream (lower resolution and rate):
+	// when set, the camera is judged on it, the wall's grid tiles play it,
+	// and the main stream (URL) is pulled only while a focused tile plays it.
+	SubstreamURL string
 }
+
+// streamURL is the stream the camera is judged on and the grid plays.
+func (s Spec) streamURL() string {
+	if s.SubstreamURL != "" {
+		return s.SubstreamURL
+	}
+	return s.URL
+}
+
+// Streams a viewer can ask for.
+const (
+	StreamGrid = ""     // the sub-stream when there is one: for grid tiles
+	StreamMain = "main" // the main stream: for a focused or single tile
+	StreamSub  = "sub"  // the same as StreamGrid
+)
 
 // Options configure the manager; zero durations take the defaults.
 type Options struct {
@@ -198,7 +217,10 @@ func (m *Manager) Update(specs []Spec) {
 func (m *Manager) stopLocked(w *worker) {
 	w.cancel()
 	delete(m.live, w)
-	w.fan.Close()
+	w.grid.fan.Close()
+	if w.main != nil {
+		w.main.fan.Close()
+	}
 }
 
 func (m *Manager) worker(id string) (*worker, error) {
@@ -283,13 +305,30 @@ func (m *Manager) ClearMaintenance(id string) error {
 // pulled while someone watches it and let go ViewerLinger after the last
 // viewer left.
 func (m *Manager) Watch(ctx context.Context, id string) (*Viewer, error) {
+	return m.WatchStream(ctx, id, StreamGrid)
+}
+
+// WatchStream returns a viewer of one of a camera's streams: StreamMain
+// for a focused or single tile, StreamGrid (the sub-stream when the camera
+// has one) for the grid. A stream nobody pulls yet is pulled while watched.
+func (m *Manager) WatchStream(ctx context.Context, id, stream string) (*Viewer, error) {
 	w, err := m.worker(id)
 	if err != nil {
 		return nil, err
 	}
-	v := w.fan.Subscribe()
-	if !w.spec.Watch {
-		m.demand(w)
+	p := w.grid
+	switch stream {
+	case StreamMain:
+		if w.main != nil {
+			p = w.main
+		}
+	case StreamGrid, StreamSub:
+	default:
+		return nil, fmt.Errorf("camera %s: stream %q: %w", id, stream, ErrNotFound)
+	}
+	v := p.fan.Subscribe()
+	if p != w.grid || !w.spec.Watch {
+		m.demand(w, p)
 	}
 	return v, nil
 }

@@ -31,7 +31,7 @@ type probeState struct {
 // but its media has not yet been seen working.
 func (w *worker) liveness(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, w.m.o.ProbeTimeout)
-	err := rtsp.Check(cctx, w.options())
+	err := rtsp.Check(cctx, w.options(w.grid.url))
 	cancel()
 	if ctx.Err() != nil {
 		return
@@ -81,7 +81,7 @@ func (w *worker) media(ctx context.Context) {
 	defer stop(nil)
 	var firstKey time.Time
 	frames, bytes := 0, 0
-	s := &session{w: w, cancel: stop, noSlot: true}
+	s := &session{w: w, cancel: stop, noSlot: true, health: true}
 	s.onFrame = func(now time.Time, size int, key bool) {
 		if firstKey.IsZero() {
 			if !key {
@@ -96,7 +96,7 @@ func (w *worker) media(ctx context.Context) {
 		}
 	}
 	// The slot was taken by the scheduler; the session must not take one.
-	err := rtsp.Read(sctx, w.options(), s)
+	err := rtsp.Read(sctx, w.options(w.grid.url), s)
 	if ctx.Err() != nil {
 		return
 	}

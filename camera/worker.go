@@ -36,7 +36,12 @@ type worker struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	fan    *Fanout
+	// grid is the stream the camera is judged on and the wall's grid tiles
+	// play: the sub-stream when there is one, else the main stream. main is
+	// the main stream when a sub-stream exists (pulled only while a
+	// focused tile plays it), else nil. One pull per stream, whatever the
+	// number of viewers.
+	grid, main *pull
 
 	mu         sync.Mutex
 	h          *health
@@ -47,20 +52,46 @@ type worker struct {
 	reconnects uint64
 	sess       *session // the running session, if any
 
-	// on-demand pull of a probe-mode camera
-	pulling    bool
-	pullCancel context.CancelFunc
-	idleSince  time.Time
-
 	// probe mode
 	probe probeState
 }
 
 func newWorker(m *Manager, s Spec) *worker {
-	return &worker{m: m, spec: s, log: m.log.With("camera", s.ID),
+	w := &worker{m: m, spec: s, log: m.log.With("camera", s.ID),
 		h: newHealth(healthConfig{StallAfter: m.o.StallAfter, OfflineAfter: m.o.OfflineAfter, Settle: m.o.Settle,
 			Grace: m.o.Grace, FPS: s.FPS}, m.o.Now()),
-		fan: newFanout(64)}
+		grid: &pull{url: s.streamURL(), fan: newFanout(64), health: true}}
+	if s.SubstreamURL != "" {
+		w.main = &pull{url: s.URL, fan: newFanout(64)}
+	}
+	return w
+}
+
+// pull is one stream of a camera and its viewers.
+type pull struct {
+	url    string
+	fan    *Fanout
+	health bool // its frames feed the health model
+
+	// while pulled on demand (under the worker's lock)
+	pulling bool
+	cancel  context.CancelFunc
+	idle    time.Time
+}
+
+// linger ends an on-demand pull ViewerLinger after its last viewer left.
+func (p *pull) linger(now time.Time, after time.Duration) {
+	if !p.pulling || p.cancel == nil {
+		return
+	}
+	switch {
+	case p.fan.Viewers() > 0:
+		p.idle = time.Time{}
+	case p.idle.IsZero():
+		p.idle = now
+	case now.Sub(p.idle) >= after:
+		p.cancel()
+	}
 }
 
 func (w *worker) status() Status {
@@ -114,14 +145,9 @@ func (w *worker) tick(now time.Time) {
 	if s := w.sess; s != nil && w.h.stalled(now, s.connectedAt) {
 		s.cancel(errStalled)
 	}
-	if w.pulling && w.pullCancel != nil {
-		if w.fan.Viewers() > 0 {
-			w.idleSince = time.Time{}
-		} else if w.idleSince.IsZero() {
-			w.idleSince = now
-		} else if now.Sub(w.idleSince) >= w.m.o.ViewerLinger {
-			w.pullCancel()
-		}
+	w.grid.linger(now, w.m.o.ViewerLinger)
+	if w.main != nil {
+		w.main.linger(now, w.m.o.ViewerLinger)
 	}
 	w.mu.Unlock()
 	if w.spec.Watch {
@@ -135,7 +161,7 @@ func (w *worker) watch(ctx context.Context) {
 	backoff := w.m.o.BackoffMin
 	for ctx.Err() == nil {
 		started := w.m.o.Now()
-		err := w.session(ctx, true)
+		err := w.session(ctx, w.grid)
 		if ctx.Err() != nil {
 			return
 		}
@@ -176,60 +202,66 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// demand pulls a probe-mode camera while someone watches it; the tick loop
-// ends the pull ViewerLinger after the last viewer left.
-func (m *Manager) demand(w *worker) {
+// demand pulls a stream while someone watches it (a probe-mode camera's,
+// or a main stream behind its sub-stream); the tick loop ends the pull
+// ViewerLinger after the last viewer left.
+func (m *Manager) demand(w *worker, p *pull) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed || w.ctx.Err() != nil {
 		return
 	}
 	w.mu.Lock()
-	if w.pulling {
+	if p.pulling {
 		w.mu.Unlock()
 		return
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
-	w.pulling, w.pullCancel, w.idleSince = true, cancel, time.Time{}
+	p.pulling, p.cancel, p.idle = true, cancel, time.Time{}
 	w.mu.Unlock()
 	m.live[w] = struct{}{}
 	m.goLocked(func() {
 		defer func() {
 			cancel()
-			m.mu.Lock()
-			delete(m.live, w)
-			m.mu.Unlock()
 			w.mu.Lock()
-			w.pulling, w.pullCancel = false, nil
+			p.pulling, p.cancel = false, nil
+			still := w.spec.Watch || w.grid.pulling || (w.main != nil && w.main.pulling)
 			w.mu.Unlock()
+			if !still {
+				m.mu.Lock()
+				delete(m.live, w)
+				m.mu.Unlock()
+			}
 		}()
-		w.log.Info("pulling on demand for the wall")
+		w.log.Info("pulling on demand for the wall", "stream", RedactURL(p.url))
 		for ctx.Err() == nil {
-			if err := w.session(ctx, true); err != nil && ctx.Err() == nil {
-				sleep(ctx, w.m.o.BackoffMin)
+			if err := w.session(ctx, p); err != nil && ctx.Err() == nil {
+				sleep(ctx, jitter(w.m.o.BackoffMin))
 			}
 		}
-		w.log.Info("on-demand pull released")
+		w.log.Info("on-demand pull released", "stream", RedactURL(p.url))
 	})
 }
 
 // session connects and reads frames until the stream ends, stalls (the
 // tick loop cancels it) or ctx ends. The hub-wide connection slot is held
 // until the camera is connected.
-func (w *worker) session(ctx context.Context, live bool) error {
+func (w *worker) session(ctx context.Context, p *pull) error {
 	if err := w.m.acquire(ctx); err != nil {
 		return err
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	s := &session{w: w, cancel: cancel, live: live}
+	s := &session{w: w, cancel: cancel, fan: p.fan, health: p.health}
 	defer s.releaseSlot()
-	err := rtsp.Read(sctx, w.options(), s)
+	err := rtsp.Read(sctx, w.options(p.url), s)
 	w.mu.Lock()
 	if w.sess == s {
 		w.sess = nil
 	}
-	w.h.connected = false
+	if p.health {
+		w.h.connected = false
+	}
 	w.mu.Unlock()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil
@@ -237,8 +269,8 @@ func (w *worker) session(ctx context.Context, live bool) error {
 	return err
 }
 
-func (w *worker) options() rtsp.Options {
-	return rtsp.Options{URL: w.spec.URL, Transport: w.spec.Transport, Timeout: w.m.o.OfflineAfter,
+func (w *worker) options(url string) rtsp.Options {
+	return rtsp.Options{URL: url, Transport: w.spec.Transport, Timeout: w.m.o.OfflineAfter,
 		OnDecodeError: func(error) {
 			w.mu.Lock()
 			w.errors++
@@ -251,7 +283,8 @@ func (w *worker) options() rtsp.Options {
 type session struct {
 	w           *worker
 	cancel      context.CancelCauseFunc
-	live        bool // feeds the fan-out and the tick loop (false: a media check)
+	fan         *Fanout // the viewers of this stream; nil for a media check
+	health      bool    // feeds the health model and the stall watchdog
 	connectedAt time.Time
 	slotOnce    sync.Once
 	noSlot      bool                                    // a media check: the scheduler holds the slot for the whole check
@@ -272,21 +305,25 @@ func (s *session) Connected(codec string, params [][]byte) {
 	first := s.connectedAt.IsZero()
 	if first {
 		s.connectedAt = now
-		w.h.connect(now)
-		if s.live {
-			w.sess = s
-		}
 	}
-	w.setCodecLocked(codec, params)
+	if s.health {
+		if first {
+			w.h.connect(now)
+			if s.fan != nil {
+				w.sess = s
+			}
+		}
+		w.setCodecLocked(codec, params)
+	}
 	w.mu.Unlock()
 	if first {
 		s.releaseSlot() // connected: let the next camera try
-		if s.live {
-			w.fan.reset()
+		if s.fan != nil {
+			s.fan.reset()
 		}
 	}
-	if s.live {
-		w.fan.SetParams(codec, params)
+	if s.fan != nil {
+		s.fan.SetParams(codec, params)
 	}
 }
 
@@ -298,19 +335,22 @@ func (s *session) AccessUnit(ts int64, au [][]byte, key bool) {
 		size += len(n)
 	}
 	s.Frame(ts, size, key, frameHash(au))
-	if s.live && s.w.fan.Viewers() > 0 {
-		s.w.fan.WriteAccessUnit(ts, au, key)
+	if s.fan != nil && s.fan.Viewers() > 0 {
+		s.fan.WriteAccessUnit(ts, au, key)
 	}
 }
 
 // WantAccessUnits implements rtsp.FrameObserver: the bytes are needed
 // only for viewers; the health model needs a frame's size, kind and hash.
-func (s *session) WantAccessUnits() bool { return s.live && s.w.fan.Viewers() > 0 }
+func (s *session) WantAccessUnits() bool { return s.fan != nil && s.fan.Viewers() > 0 }
 
 // Frame implements rtsp.FrameObserver.
 func (s *session) Frame(ts int64, size int, key bool, hash uint64) {
 	w := s.w
 	now := w.m.o.Now()
+	if !s.health {
+		return
+	}
 	w.mu.Lock()
 	w.h.frame(now, size, key, hash)
 	// Packets received, estimated from the frame's size (one RTP packet
@@ -325,6 +365,9 @@ func (s *session) Frame(ts int64, size int, key bool, hash uint64) {
 
 // PacketsLost implements rtsp.Parent.
 func (s *session) PacketsLost(n uint64) {
+	if !s.health {
+		return
+	}
 	s.w.mu.Lock()
 	s.w.h.packets(0, n)
 	s.w.mu.Unlock()

@@ -134,17 +134,20 @@ type Department struct {
 }
 
 type Camera struct {
-	ID        string  `yaml:"id"`
-	Name      string  `yaml:"name"`
-	Village   string  `yaml:"village"`
-	URL       string  `yaml:"url"`
-	Transport string  `yaml:"transport"` // auto | tcp | udp
-	Watch     bool    `yaml:"watch"`
-	FPS       float64 `yaml:"fps"` // expected rate; 0: learn it
-	Key       bool    `yaml:"key"` // a key crossing: its outage is an incident sooner
-	Grid      string  `yaml:"grid"`
-	Lat       float64 `yaml:"lat"`
-	Lon       float64 `yaml:"lon"`
+	ID        string `yaml:"id"`
+	Name      string `yaml:"name"`
+	Village   string `yaml:"village"`
+	URL       string `yaml:"url"`
+	Transport string `yaml:"transport"` // auto | tcp | udp
+	Watch     bool   `yaml:"watch"`
+	// SubstreamURL: the camera's sub-stream, or "auto" to derive it from
+	// url (Hikvision, Dahua, Uniview URL forms). Empty: no sub-stream.
+	SubstreamURL string  `yaml:"substream_url"`
+	FPS          float64 `yaml:"fps"` // expected rate; 0: learn it
+	Key          bool    `yaml:"key"` // a key crossing: its outage is an incident sooner
+	Grid         string  `yaml:"grid"`
+	Lat          float64 `yaml:"lat"`
+	Lon          float64 `yaml:"lon"`
 }
 
 type Sensor struct {

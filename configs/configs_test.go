@@ -59,6 +59,9 @@ func TestBadConfigs(t *testing.T) {
 			`many-problems.yaml:9: cameras[1].id: duplicate id "cam-0001" (first used at cameras[0].id)`,
 			`many-problems.yaml:9: cameras[1].village: unknown village "v-zr-99"`,
 			`many-problems.yaml:11: sensors[0].colour: unknown key`}},
+		{"substream.yaml", []string{
+			"substream.yaml:8: cameras[0].substream_url: auto: cannot derive a sub-stream from this url (Hikvision …/Channels/101, …/h264/ch1/main/av_stream; Dahua …?subtype=0; Uniview …/media/video1); give the sub-stream's url",
+			`substream.yaml:9: cameras[1].substream_url: scheme "http": use rtsp:// or rtsps://`}},
 		{"tabs.yaml", []string{`tabs.yaml:3: tab in indentation: YAML indents with spaces`}},
 		{"empty.yaml", []string{`empty.yaml:1: the file is empty; a configuration needs at least county, townships and users`}},
 		{"deep-nesting.yaml", []string{`deep-nesting.yaml:1: nested deeper than 32 levels`}},
@@ -240,6 +243,24 @@ func TestZ2MKindAliases(t *testing.T) {
 	for _, kind := range want {
 		if !got[kind] {
 			t.Errorf("no sensor of kind %q after the aliases: %v", kind, got)
+		}
+	}
+}
+
+func TestDeriveSubstream(t *testing.T) {
+	tests := []struct{ main, want string }{
+		{"rtsp://admin:pw@10.20.0.5:554/Streaming/Channels/101", "rtsp://admin:pw@10.20.0.5:554/Streaming/Channels/102"},
+		{"rtsp://10.20.0.5/Streaming/Channels/1201?transportmode=unicast", "rtsp://10.20.0.5/Streaming/Channels/1202?transportmode=unicast"},
+		{"rtsp://10.20.0.5:554/h264/ch1/main/av_stream", "rtsp://10.20.0.5:554/h264/ch1/sub/av_stream"},
+		{"rtsp://10.20.0.7:554/cam/realmonitor?channel=1&subtype=0", "rtsp://10.20.0.7:554/cam/realmonitor?channel=1&subtype=1"},
+		{"rtsp://10.20.0.7:554/cam/realmonitor?channel=2", "rtsp://10.20.0.7:554/cam/realmonitor?channel=2&subtype=1"},
+		{"rtsp://10.20.0.9/media/video1", "rtsp://10.20.0.9/media/video2"},
+		{"rtsp://10.20.0.11/live/ch00_0", ""},
+	}
+	for _, tt := range tests {
+		got, ok := DeriveSubstream(tt.main)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("DeriveSubstream(%s) = %q %v, want %q", tt.main, got, ok, tt.want)
 		}
 	}
 }

@@ -102,6 +102,18 @@ func validate(p *problems, c *Config) {
 		if msg := checkRTSP(cam.URL); msg != "" {
 			p.add(base+".url", "%s", msg)
 		}
+		switch sub := cam.SubstreamURL; {
+		case sub == SubstreamAuto:
+			if _, ok := DeriveSubstream(cam.URL); !ok && checkRTSP(cam.URL) == "" {
+				p.add(base+".substream_url", "auto: cannot derive a sub-stream from this url (Hikvision …/Channels/101, …/h264/ch1/main/av_stream; Dahua …?subtype=0; Uniview …/media/video1); give the sub-stream's url")
+			}
+		case sub != "":
+			if msg := checkRTSP(sub); msg != "" {
+				p.add(base+".substream_url", "%s", msg)
+			} else if sub == cam.URL {
+				p.add(base+".substream_url", "is the main stream's url")
+			}
+		}
 		if !slices.Contains([]string{"auto", "tcp", "udp"}, cam.Transport) {
 			p.add(base+".transport", "%q: use auto, tcp or udp", cam.Transport)
 		}

@@ -71,6 +71,13 @@ type VideoViewer interface {
 	Close()
 }
 
+// VideoStreams is a VideoSource that can open a camera's main stream
+// ("main", for a focused or single tile) or its grid stream ("": the
+// sub-stream when the camera has one).
+type VideoStreams interface {
+	WatchStream(ctx context.Context, cameraID, stream string) (VideoViewer, error)
+}
+
 // VideoSource opens live video.
 type VideoSource interface {
 	Watch(ctx context.Context, cameraID string) (VideoViewer, error)
@@ -659,7 +666,12 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	closeWith := func(code int, reason string) {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	}
-	v, err := s.o.Video.Watch(ctx, id)
+	var v VideoViewer
+	if vs, ok := s.o.Video.(VideoStreams); ok && r.URL.Query().Get("stream") == "main" {
+		v, err = vs.WatchStream(ctx, id, "main")
+	} else {
+		v, err = s.o.Video.Watch(ctx, id)
+	}
 	if err != nil {
 		closeWith(4004, err.Error())
 		return

@@ -192,6 +192,17 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 
 type videoSource struct{ h *Hub }
 
+func (s videoSource) WatchStream(ctx context.Context, id, stream string) (dashboard.VideoViewer, error) {
+	if s.h.cams == nil {
+		return nil, errors.New("cameras not started")
+	}
+	v, err := s.h.cams.WatchStream(ctx, id, stream)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 func (s videoSource) Watch(ctx context.Context, id string) (dashboard.VideoViewer, error) {
 	if s.h.cams == nil {
 		return nil, errors.New("cameras not started")
@@ -208,7 +219,11 @@ func cameraSpecs(cfg *configs.Config) []camera.Spec {
 	cfg = cfg.Owned() // in a prefecture, only this hub's townships' cameras
 	out := make([]camera.Spec, 0, len(cfg.Cameras))
 	for _, c := range cfg.Cameras {
-		out = append(out, camera.Spec{ID: c.ID, Name: c.Name, URL: c.URL, Transport: c.Transport, Watch: c.Watch, FPS: c.FPS})
+		sub := c.SubstreamURL
+		if sub == configs.SubstreamAuto {
+			sub, _ = configs.DeriveSubstream(c.URL) // validated: derivable
+		}
+		out = append(out, camera.Spec{ID: c.ID, Name: c.Name, URL: c.URL, Transport: c.Transport, Watch: c.Watch, FPS: c.FPS, SubstreamURL: sub})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

@@ -10,6 +10,15 @@ export class Player {
     this.id = cameraId;
     this.delay = 1000;
     this.stopped = true;
+    this.stream = ''; // '' the grid stream (the sub-stream when there is one), 'main' the main stream
+  }
+
+  // setStream switches between the sub-stream (grid tiles) and the main
+  // stream (a focused or single tile), at once if playing.
+  setStream(stream) {
+    if (stream === this.stream) return;
+    this.stream = stream;
+    if (!this.stopped) { this.stop(); this.start(); }
   }
 
   start() {
@@ -32,7 +41,8 @@ export class Player {
 
   open() {
     const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host +
-      `/api/v1/cameras/${encodeURIComponent(this.id)}/live?token=${encodeURIComponent(token())}`);
+      `/api/v1/cameras/${encodeURIComponent(this.id)}/live?token=${encodeURIComponent(token())}` +
+      (this.stream ? `&stream=${this.stream}` : ''));
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.queue = [];
@@ -46,6 +56,7 @@ export class Player {
       this.pump();
     };
     ws.onclose = () => {
+      if (ws !== this.ws) return; // replaced by a switch of stream
       this.cleanup();
       if (!this.stopped) {
         // Capped near 4 s with jitter: a tile is back within seconds of a hub restart.

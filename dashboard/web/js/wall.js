@@ -198,7 +198,9 @@ function renderTiles() {
   while (tiles.length < n) tiles.push(makeTile(tiles.length));
   for (let i = n; i < tiles.length; i++) setCamera(tiles[i], null);
   const shown = tiles.slice(0, n);
-  shown.forEach((t, i) => { setCamera(t, order[page * n + i] || null); updateTile(t); });
+  // A single (enlarged) tile plays the main stream; grid tiles the
+  // sub-stream, where the camera has one (the hub falls back to the main).
+  shown.forEach((t, i) => { setCamera(t, order[page * n + i] || null); t.player?.setStream(n === 1 ? 'main' : ''); updateTile(t); });
   if (grid.children.length !== n || shown.some((t, i) => grid.children[i] !== t.el)) grid.replaceChildren(...shown.map((t) => t.el));
   renderToolbar();
 }
