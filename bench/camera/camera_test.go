@@ -143,43 +143,6 @@ func BenchmarkWatch(b *testing.B) {
 	b.ReportMetric(float64(minHeap)/streams/1024, "minimal-KiB/camera")
 }
 
-// BenchmarkProbe: probes per second with the connection cap (32), each a
-// DESCRIBE, SETUP, PLAY until the first keyframe, TEARDOWN; and heap per
-// probe-mode camera.
-func BenchmarkProbe(b *testing.B) {
-	root := serve(b, 100)
-	const cams = 2000
-	h0 := heap()
-	m := camera.NewManager(camera.Options{MaxConnecting: 32, ProbeInterval: 20 * time.Second, ProbeTimeout: 5 * time.Second})
-	m.Start(context.Background())
-	var specs []camera.Spec
-	for i := 0; i < cams; i++ {
-		specs = append(specs, camera.Spec{ID: fmt.Sprintf("p-%05d", i), URL: fmt.Sprintf("%s/cam-%04d", root, i%100), Transport: "tcp"})
-	}
-	c0 := cpu()
-	start := time.Now()
-	m.Update(specs)
-	for {
-		on := 0
-		for _, s := range m.Statuses() {
-			if s.State == camera.StateOnline {
-				on++
-			}
-		}
-		if on == cams || time.Since(start) > 60*time.Second {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	took := time.Since(start)
-	used := cpu() - c0
-	hp := heap() - h0
-	m.Close()
-	b.ReportMetric(float64(cams)/took.Seconds(), "probes/s")
-	b.ReportMetric(float64(cams)/used.Seconds(), "probes/cpu-s")
-	b.ReportMetric(float64(hp)/cams/1024, "KiB/camera")
-}
-
 // BenchmarkDeathToOffline: 100 cameras die at once (their server drops them
 // and refuses); the time from death to each camera's offline event, with the
 // default thresholds (offline after 10 s without frames).
