@@ -25,6 +25,9 @@ func isSDP(ct base.HeaderValue) bool {
 // FixSDP rewrites the lines of a session description that the SDP parser
 // refuses, keeping every other byte as sent.
 func FixSDP(body []byte) []byte {
+	if !needsFix(body) {
+		return body // the common case, read without allocating
+	}
 	lines := bytes.SplitAfter(body, []byte("\n"))
 	changed := false
 	out := make([][]byte, 0, len(lines))
@@ -62,6 +65,45 @@ func FixSDP(body []byte) []byte {
 		return body
 	}
 	return bytes.Join(out, nil)
+}
+
+// needsFix reports whether any line of body is one FixSDP rewrites.
+func needsFix(body []byte) bool {
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		switch {
+		case bytes.HasPrefix(line, []byte("o=")):
+			if fields(line[2:]) < 6 {
+				return true
+			}
+		case bytes.HasPrefix(line, []byte("c=")):
+			if fields(line[2:]) < 3 {
+				return true
+			}
+		case bytes.Equal(bytes.TrimSpace(line), []byte("a=sendonly")):
+			return true
+		}
+	}
+	return false
+}
+
+// fields counts space-separated fields, as strings.Fields would.
+func fields(b []byte) int {
+	n, in := 0, false
+	for _, c := range b {
+		sp := c == ' ' || c == '\t'
+		if !sp && !in {
+			n++
+		}
+		in = !sp
+	}
+	return n
 }
 
 func splitEOL(l []byte) (content, eol []byte) {
