@@ -3,7 +3,7 @@
 // server, and a ticker on which no alarm can be missed (ordered by overdue,
 // severity, time; sound until acknowledged; the front tile kept for the
 // most severe alarm).
-import { api, connect, el, L, ago, clock, countdown, deadlineText, isPast, header, token, askToken, causeText, sevRank, villageIndex, notice } from './common.js';
+import { api, connect, el, L, lang, ago, clock, countdown, deadlineText, isPast, header, token, askToken, causeText, sevRank, villageIndex, notice } from './common.js';
 import { Player } from './player.js';
 import { Alarm } from './alarm.js';
 import { Drawer, waitingStep } from './drawer.js';
@@ -153,15 +153,26 @@ function updateTile(t) {
   t.label.textContent = alarmed ? `${L(inc.severity)} · ${inc.title}` : '';
   t.el.dataset.camera = id || '';
   if (!id) {
+    t.capStamp = '';
     t.cap.replaceChildren(el('span', 'name', L('emptyTile')));
     t.el.setAttribute('aria-label', L('emptyTile'));
     t.down.textContent = '';
     return;
   }
+  // Rebuilt only when it changed (a focused 制单 button keeps its focus).
+  const capStamp = [id, c?.name, state, key(id), canRaise()].join('|');
+  const fpsText = connected && (state === 'online' || state === 'degraded') ? `${(c.fps || 0).toFixed(0)} ${L('fps')}` : '';
+  if (t.capStamp === capStamp) {
+    if (t.fps && t.fps.textContent !== fpsText) t.fps.textContent = fpsText;
+    t.down.textContent = connected && state === 'offline' ? `${L('offlineSince')} ${clock(c.since)}${c.cause ? ' · ' + causeText(c.cause) : ''}` : '';
+    return;
+  }
+  t.capStamp = capStamp;
   const name = el('span', 'name', c?.name || id);
   const k = key(id) ? el('span', 'key', '★') : null;
   if (k) k.title = L('keyCrossing');
-  const fps = el('span', 'fps', connected && (state === 'online' || state === 'degraded') ? `${(c.fps || 0).toFixed(0)} ${L('fps')}` : '');
+  const fps = el('span', 'fps', fpsText);
+  t.fps = fps;
   const badge = el('span', `badge ${state}`, L(state));
   let raise = null;
   if (canRaise()) {
@@ -295,9 +306,23 @@ function renderToolbar() {
   tb.setAttribute('aria-pressed', tour ? 'true' : 'false');
 }
 
+// The ticker is rebuilt only when what it lists changed; each second only
+// its clocks move, so a keyboard user's focus stays where it is.
+let tickerStamp = '';
 function renderIncidents() {
   const list = [...incidents.values()].filter((i) => i.state !== 'reviewed').sort(tickerOrder).slice(0, 200);
   const box = document.getElementById('incidents');
+  const stamp = list.map((i) => [i.id, i.state, i.severity, i.title, overdue(i), isAlarm(i), i.deadline].join('|')).join('\n') + lang();
+  if (stamp === tickerStamp) {
+    for (const d of box.querySelectorAll('.inc')) {
+      const i = incidents.get(d.dataset.id);
+      if (!i) continue;
+      d.querySelector('.age').textContent = ago(i.opened_at);
+      d.querySelector('.dl').textContent = i.deadline ? deadlineText(waitingStep(i), i.deadline) : '';
+    }
+    return;
+  }
+  tickerStamp = stamp;
   if (!list.length) {
     box.replaceChildren(el('p', 'empty', L('noIncidents')));
   } else {
@@ -310,10 +335,10 @@ function renderIncidents() {
       const meta = el('div', 'm');
       const v = villages.get(i.village);
       meta.append(el('span', '', v ? `${v.townshipName} ${v.name}` : (i.village || '')), el('span', '', L(i.state)),
-        el('span', '', ago(i.opened_at)));
+        el('span', 'age', ago(i.opened_at)));
       const dl = el('div', overdue(i) ? 'dl overdue' : 'dl', i.deadline ? deadlineText(waitingStep(i), i.deadline) : '');
       d.append(top, meta, dl);
-      d.onclick = () => { bringToFront(camerasOfIncident(i), isAlarm(i) ? i : null); drawer.open(i); };
+      d.onclick = () => { const x = incidents.get(i.id) || i; bringToFront(camerasOfIncident(x), isAlarm(x) ? x : null); drawer.open(x); };
       return d;
     }));
   }
