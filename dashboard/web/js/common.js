@@ -118,7 +118,13 @@ export function connect(onMessage, onState = () => {}) {
   open();
 }
 
-export function lang() { return localStorage.getItem('snowhub.lang') || 'zh'; }
+// lang is zh or en: the toggle's choice, or ?lang= in the address (a wall
+// PC's start-up link).
+export function lang() {
+  const q = typeof location !== 'undefined' ? new URLSearchParams(location.search).get('lang') : null;
+  if (q === 'zh' || q === 'en') localStorage.setItem('snowhub.lang', q);
+  return localStorage.getItem('snowhub.lang') || 'zh';
+}
 
 export function L(key) {
   return labels[lang()]?.[key] ?? labels.zh[key] ?? key;

@@ -36,6 +36,7 @@ export const labels = {
     timeline: '离线时段', range24h: '24小时', range7d: '7天', range30d: '30天', maintDevice: '设备',
     maintFrom: '开始时间', maintUntil: '结束时间', maintNote: '说明', save: '保存', cancel: '取消',
     maintBy: '设置人', noneDown: '当前没有离线的摄像机', perCamera: '各摄像机在线率', rangeLabel: '统计区间',
+    notifyOn: '开启桌面通知',
     role_operator: '县级值班', role_admin: '管理员', role_township: '乡镇', role_technician: '运维', role_village: '村/社区', role_department: '部门',
   },
   en: {
@@ -45,7 +46,7 @@ export const labels = {
     opened: 'to dispatch', dispatched: 'to accept', accepted: 'in hand', resolved: 'to evaluate', evaluated: 'to review', reviewed: 'reviewed', held: 'held',
     critical: 'critical', major: 'major', minor: 'minor',
     wall: 'Wall', county: 'County workbench', desk: 'Desk', uptime: 'Uptime', stats: 'Review board', incidents: 'Incidents', nav: 'Pages',
-    cameras: 'Cameras', sensors: 'Sensors', since: 'since', left: 'left', overdue: 'overdue', overdueBy: 'overdue by', offlineSince: 'offline since',
+    cameras: 'Cameras', sensors: 'Sensors', since: 'Since', left: 'left', overdue: 'overdue', overdueBy: 'overdue by', offlineSince: 'offline since',
     system: 'system', lang: '中文', langAria: '切换到中文', all: 'All', search: 'Search', updated: 'updated',
     step_open: 'opened', step_create: 'raised', step_dispatch: 'dispatch', step_accept: 'accept', step_assign: 'assign', step_resolve: 'resolve',
     step_evaluate: 'evaluate', step_review: 'review', step_escalate: 'escalate', step_hold: 'hold', step_resume: 'resume', step_reopen: 'reopen',
@@ -69,6 +70,7 @@ export const labels = {
     timeline: 'Outages', range24h: '24 h', range7d: '7 d', range30d: '30 d', maintDevice: 'Device',
     maintFrom: 'From', maintUntil: 'Until', maintNote: 'Note', save: 'Save', cancel: 'Cancel',
     maintBy: 'Set by', noneDown: 'No camera is down', perCamera: 'Uptime per camera', rangeLabel: 'Range',
+    notifyOn: 'Turn on notifications',
     role_operator: 'county operator', role_admin: 'admin', role_township: 'township', role_technician: 'technician', role_village: 'village', role_department: 'department',
   },
 };

@@ -206,7 +206,7 @@ async function main() {
   document.getElementById('title').textContent = `${t.name} ${L('desk')}`;
   baseTitle = document.title = `${t.name} ${L('desk')} · snowhub`;
   if ('Notification' in window && Notification.permission === 'default') {
-    const b = el('button', '', '开启桌面通知');
+    const b = el('button', '', L('notifyOn'));
     b.id = 'notify-permission';
     b.onclick = async () => { await Notification.requestPermission(); b.remove(); };
     document.getElementById('status').after(b);
