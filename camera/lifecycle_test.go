@@ -2,6 +2,7 @@ package camera_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -35,14 +36,18 @@ func cameraGoroutines() []string {
 func TestStartCloseLeavesNothing(t *testing.T) {
 	sim := startSim(t, simcam.Camera{Path: "/a", Behaviour: simcam.Normal}, simcam.Camera{Path: "/b", Behaviour: simcam.Normal})
 	before := goleak.IgnoreCurrent() // the camera server's own goroutines
-	var closed atomic.Bool
+	var closed, slow atomic.Bool
 	var after atomic.Int64
 	m := camera.NewManager(camera.Options{MaxConnecting: 8, BackoffMin: 100 * time.Millisecond, StallAfter: time.Second,
 		OfflineAfter: 2 * time.Second, Settle: 500 * time.Millisecond, ProbeInterval: 300 * time.Millisecond,
 		ProbeTimeout: 2 * time.Second, ViewerLinger: time.Hour, SampleEvery: 100 * time.Millisecond,
-		OnTransition: func(camera.Transition) {
+		OnTransition: func(tr camera.Transition) {
 			if closed.Load() {
 				after.Add(1)
+			}
+			if slow.Load() && tr.From == camera.StateMaintenance {
+				// The hub's event channel is full: reporting waits.
+				time.Sleep(1500 * time.Millisecond)
 			}
 		},
 		OnSample: func(camera.Status) {
@@ -70,6 +75,16 @@ func TestStartCloseLeavesNothing(t *testing.T) {
 	if _, err := v.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Maintenance ending while the hub is slow to take the transitions:
+	// Close comes while they are being reported, and must wait for them.
+	slow.Store(true)
+	until := time.Now().Add(300 * time.Millisecond)
+	for j := 0; j < 10; j++ {
+		if err := m.SetMaintenance(fmt.Sprintf("a%d", j), until, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(700 * time.Millisecond)
 	m.Close()
 	closed.Store(true)
 	if g := cameraGoroutines(); len(g) > 0 {
