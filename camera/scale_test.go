@@ -89,3 +89,42 @@ func TestProbeScale(t *testing.T) {
 		t.Errorf("up to %d goroutines for %d probed cameras", maxG, n)
 	}
 }
+
+// A hub that cannot keep the interval (one connection slot, checks that
+// take 300 ms, 20 cameras due every second) says so: the checks run late,
+// the lateness is reported and /readyz fails, and no camera is declared
+// offline for the hub's own delay.
+func TestOverloadedChecksAreLateNotOffline(t *testing.T) {
+	aus, _, _ := simcam.Clip()
+	cam := &rawrtsp.Camera{Headers: []byte("Content-Type: application/sdp\r\n"), Codec: "H264", AUs: aus, Delay: 300 * time.Millisecond,
+		SDP: []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n")}
+	s, err := rawrtsp.Start(func(string) *rawrtsp.Camera { return cam })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tr := &transitions{}
+	m := camera.NewManager(camera.Options{MaxConnecting: 1, ProbeInterval: time.Second, ProbeTimeout: 2 * time.Second,
+		MediaCheckInterval: time.Hour, MediaSample: time.Nanosecond, OnTransition: tr.add})
+	m.Start(context.Background())
+	defer m.Close()
+	var specs []camera.Spec
+	for i := 0; i < 20; i++ {
+		specs = append(specs, camera.Spec{ID: fmt.Sprintf("c%02d", i), URL: s.URL(fmt.Sprintf("/c%02d", i)), Transport: "tcp"})
+	}
+	m.Update(specs)
+	testenv.WaitFor(t, 30*time.Second, "checks behind schedule reported", func() bool { return m.Ready() != nil })
+	time.Sleep(3 * time.Second)
+	st := m.CheckStats()
+	t.Logf("%d checks, %d skipped, lateness p50 %s p99 %s; ready: %v", st.Checks, st.Skipped, st.LatenessP50, st.LatenessP99, m.Ready())
+	if st.Skipped == 0 || st.LatenessP99 < time.Second/2 {
+		t.Errorf("lateness p99 %s, %d skipped: the overload is not reported", st.LatenessP99, st.Skipped)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, x := range tr.all {
+		if x.To == camera.StateOffline {
+			t.Errorf("%s declared offline (%s) while the hub was the one behind", x.ID, x.Cause)
+		}
+	}
+}

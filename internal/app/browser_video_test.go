@@ -63,10 +63,11 @@ cameras:
   - {id: cam-h265, name: 甲 H265, village: v-zr-01, url: %q, transport: tcp, watch: true}
   - {id: cam-res, name: 乙 变分辨率, village: v-zr-01, url: %q, transport: tcp, watch: true}
   - {id: cam-sub, name: 丙 子码流, village: v-zr-01, url: %q, substream_url: %q, transport: tcp, watch: true}
+  - {id: cam-h265-sub, name: 丁 H265带子码流, village: v-zr-01, url: %q, substream_url: %q, transport: tcp, watch: true}
 users:
   - {name: county-ops, role: operator, token: %s}
 `, testenv.FreePort(t), filepath.Join(dir, "data"), testenv.FreePort(t), testenv.FreePort(t),
-		hevc.URL, srv.URL("/res"), srv.URL("/main"), srv.URL("/sub"), opsToken)
+		hevc.URL, srv.URL("/res"), srv.URL("/main"), srv.URL("/sub"), hevc.URL, srv.URL("/sub"), opsToken)
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ users:
 	tile := func(name string) string {
 		return fmt.Sprintf(`[...document.querySelectorAll('.tile')].find(t => t.textContent.includes(%q))`, name)
 	}
-	b.waitJS("three cameras on tiles", `document.querySelectorAll('.tile[data-slot]:not(.empty)').length === 3`, 10*time.Second)
+	b.waitJS("four cameras on tiles", `document.querySelectorAll('.tile[data-slot]:not(.empty)').length === 4`, 10*time.Second)
 	start := time.Now()
 	b.waitJS("the H.265 tile plays or says it cannot", `(() => { const t = `+tile("甲 H265")+`; if (!t) return false;
 	  return t.querySelector('video').currentTime > 0 || (t.classList.contains('unsupported') && t.querySelector('.note').textContent.includes('无法播放')); })()`, 3*time.Second)
@@ -103,4 +104,19 @@ users:
 		t.Errorf("main stream pulled %d times", n)
 	}
 	b.screenshot("wall-video")
+
+	// An H.265 camera with an H.264 sub-stream: its grid tile plays; enlarged
+	// (the main stream) it says the browser cannot play H.265 and offers the
+	// sub-stream, which then plays in the single tile.
+	b.open(e.base + "/?layout=2&token=" + opsToken)
+	b.waitJS("the H.265 camera's grid tile plays its sub-stream", `(() => { const t = `+tile("丁 H265带子码流")+`; if (!t) return false; const v = t.querySelector('video'); return v.videoWidth === 320 && v.currentTime > 0.5; })()`, 10*time.Second)
+	eval[bool](b, `(() => { `+tile("丁 H265带子码流")+`.dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); return true; })()`)
+	b.waitJS("enlarged: the main stream plays, or the notice offers the sub-stream", `(() => { const ts = document.querySelectorAll('.tile[data-slot]'); if (ts.length !== 1) return false;
+	  return ts[0].querySelector('video').currentTime > 0.5 || ts[0].querySelector('.note button') !== null; })()`, 5*time.Second)
+	if eval[bool](b, `document.querySelector('.tile[data-slot] .note button') !== null`) {
+		b.screenshot("wall-h265-notice")
+		b.click(`.tile[data-slot] .note button`)
+		b.waitJS("the sub-stream plays in the single tile", `(() => { const t = document.querySelector('.tile[data-slot]'); const v = t.querySelector('video');
+		  return !t.classList.contains('unsupported') && v.videoWidth === 320 && v.currentTime > 0.5; })()`, 10*time.Second)
+	}
 }

@@ -21,6 +21,13 @@ export class Player {
     if (!this.stopped) { this.stop(); this.start(); }
   }
 
+  // play (re)starts on a stream, also after a codec this browser could not play.
+  play(stream) {
+    this.stop();
+    this.stream = stream;
+    this.start();
+  }
+
   start() {
     if (!this.stopped || !window.MediaSource) return;
     this.stopped = false;

@@ -99,8 +99,20 @@ function makeTile(slot) {
   const t = { el: e, video, cap, down, note, label, id: null, player: null };
   // The browser cannot decode this camera's codec (H.265 in most): say so
   // rather than show a black tile that seems to load.
+  // On the main stream it offers the sub-stream, which is often H.264.
   video.addEventListener('unsupported', (ev) => {
-    note.textContent = `此浏览器无法播放该摄像机的视频编码（${ev.detail}），请改用子码流或支持 H.265 的浏览器 · This browser cannot play this codec`;
+    note.replaceChildren(`此浏览器无法播放该摄像机的视频编码（${ev.detail}），请改用子码流或支持 H.265 的浏览器 · This browser cannot play this codec`);
+    if (t.player?.stream === 'main') {
+      const b = el('button', 'sub', '改看子码流 · Watch the sub-stream');
+      b.onclick = (click) => {
+        click.stopPropagation();
+        t.forceSub = true;
+        note.textContent = '';
+        e.classList.remove('unsupported');
+        t.player.play('');
+      };
+      note.append(b);
+    }
     e.classList.add('unsupported');
   });
   e.onfocus = () => { focusedSlot = slot; };
@@ -138,6 +150,7 @@ function setCamera(t, id) {
   visible.unobserve(t.el);
   t.id = id;
   t.note.textContent = '';
+  t.forceSub = false;
   t.el.classList.remove('unsupported');
   t.player = id ? new Player(t.video, id) : null;
   if (id) visible.observe(t.el);
@@ -211,7 +224,7 @@ function renderTiles() {
   const shown = tiles.slice(0, n);
   // A single (enlarged) tile plays the main stream; grid tiles the
   // sub-stream, where the camera has one (the hub falls back to the main).
-  shown.forEach((t, i) => { setCamera(t, order[page * n + i] || null); t.player?.setStream(n === 1 ? 'main' : ''); updateTile(t); });
+  shown.forEach((t, i) => { setCamera(t, order[page * n + i] || null); t.player?.setStream(n === 1 && !t.forceSub ? 'main' : ''); updateTile(t); });
   if (grid.children.length !== n || shown.some((t, i) => grid.children[i] !== t.el)) grid.replaceChildren(...shown.map((t) => t.el));
   renderToolbar();
 }

@@ -44,8 +44,9 @@ type Camera struct {
 	// camera that changes resolution (new SPS in-band) mid-stream.
 	Switch    [][][]byte
 	SwitchAt  int
-	Timeout   int    // session timeout in s, announced in SETUP's Session header; no keep-alive for that long closes the session
-	User, Pwd string // digest credentials required when set
+	Delay     time.Duration // before answering DESCRIBE: a slow camera or link
+	Timeout   int           // session timeout in s, announced in SETUP's Session header; no keep-alive for that long closes the session
+	User, Pwd string        // digest credentials required when set
 }
 
 // Server serves cameras by path.
@@ -293,6 +294,9 @@ func (c *conn) handle(req *request) bool {
 		v.(*atomic.Int64).Add(1)
 		if c.s.OnDescribe != nil {
 			c.s.OnDescribe(c.path, time.Now())
+		}
+		if c.cam.Delay > 0 {
+			time.Sleep(c.cam.Delay)
 		}
 		if c.cam.Status != 0 && c.cam.Status != 200 {
 			return c.respond(req, c.cam.Status, "Error", "", nil)
