@@ -189,7 +189,9 @@ func (e *Engine) Query(p auth.Principal, f event.IncidentFilter) ([]event.Incide
 		recs = append(recs, r)
 	}
 	var ids []string
-	if f.State == StateReviewed || f.State == "" || f.State == "all" {
+	// The archive: reviewed incidents that left memory, when a caller asks
+	// for reviewed ones, or for all within a range.
+	if f.State == StateReviewed || ((f.State == "" || f.State == "all") && (!f.From.IsZero() || !f.To.IsZero())) {
 		for _, a := range e.archived {
 			if (f.From.IsZero() || !a.reviewedAt.Before(f.From)) && (f.To.IsZero() || a.reviewedAt.Before(f.To)) {
 				ids = append(ids, a.id)
@@ -203,25 +205,29 @@ func (e *Engine) Query(p auth.Principal, f event.IncidentFilter) ([]event.Incide
 		more, err = e.store.getIncidents(ids)
 		recs = append(recs, more...)
 	}
-	out := []event.Incident{}
+	// Filter and sort the records, then copy only the page handed out.
+	keep := recs[:0]
 	for _, r := range recs {
-		if !e.visible(p, r) || !matches(r, f) {
-			continue
+		if matches(r, f) && e.visible(p, r) {
+			keep = append(keep, r)
 		}
-		out = append(out, r.view())
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].OpenedAt.Equal(out[j].OpenedAt) {
-			return out[i].OpenedAt.After(out[j].OpenedAt)
+	sort.Slice(keep, func(i, j int) bool {
+		if !keep[i].OpenedAt.Equal(keep[j].OpenedAt) {
+			return keep[i].OpenedAt.After(keep[j].OpenedAt)
 		}
-		return out[i].ID > out[j].ID
+		return keep[i].ID > keep[j].ID
 	})
-	total := len(out)
+	total := len(keep)
 	if f.Offset > 0 {
-		out = out[min(f.Offset, len(out)):]
+		keep = keep[min(f.Offset, len(keep)):]
 	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+	if f.Limit > 0 && len(keep) > f.Limit {
+		keep = keep[:f.Limit]
+	}
+	out := make([]event.Incident, len(keep))
+	for i, r := range keep {
+		out[i] = r.view()
 	}
 	return out, total, err
 }

@@ -21,6 +21,19 @@ type record struct {
 	Escalations int           `json:"escalations,omitempty"`
 	Paused      []pausedDue   `json:"paused,omitempty"` // dues stopped by a hold, with what was left
 	ResolvedBy  string        `json:"resolved_by,omitempty"`
+
+	// stat caches what the figures need; a committed record never changes
+	// (a step works on a clone), so it is computed at most once.
+	stat *statRow
+}
+
+// statRow returns the record's figures, computed once. Called with e.mu held.
+func (r *record) statRow() statRow {
+	if r.stat == nil {
+		s := statOf(r)
+		r.stat = &s
+	}
+	return *r.stat
 }
 
 // pausedDue is a due stopped by hold.
@@ -44,6 +57,7 @@ func (r *record) handling() bool {
 // only after the store committed it.
 func (r *record) clone() *record {
 	c := *r
+	c.stat = nil
 	c.History = slices.Clone(r.History)
 	c.Devices = slices.Clone(r.Devices)
 	c.Cameras = slices.Clone(r.Cameras)

@@ -103,7 +103,7 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 		if !p.County() && r.Township != p.Township && r.Owner != p.Township {
 			continue
 		}
-		rows = append(rows, statOf(r))
+		rows = append(rows, r.statRow())
 	}
 	for _, a := range e.archived {
 		s := a.stat

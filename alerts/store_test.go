@@ -181,12 +181,31 @@ func TestBadPageDoesNotStopTheStart(t *testing.T) {
 	path := filepath.Join(dir, "incidents.db")
 	b, err := os.ReadFile(path)
 	must(t, err)
+	// The live leaf page holding incident 30: its key followed by its value
+	// (outbox entries have numeric keys), and not a freed copy.
 	const pageSize = 4096
-	at := bytes.Index(b, []byte(`"id":"INC-20261124-0030"`))
-	if at < 0 {
-		t.Fatal("incident 30 not found in the file")
+	needle := []byte(`INC-20261124-0030{"id":"INC-20261124-0030"`)
+	page := -1
+	db, err := bbolt.Open(path, 0o600, nil) // not read-only: the freelist tells live pages from freed ones
+	must(t, err)
+	must(t, db.View(func(tx *bbolt.Tx) error {
+		for id := 2; page < 0; id++ {
+			info, err := tx.Page(id)
+			if err != nil || info == nil {
+				return err
+			}
+			from, to := id*pageSize, (id+1+info.OverflowCount)*pageSize
+			if info.Type == "leaf" && bytes.Contains(b[from:min(to, len(b))], needle) {
+				page = from
+			}
+			id += info.OverflowCount
+		}
+		return nil
+	}))
+	must(t, db.Close())
+	if page < 0 {
+		t.Fatal("incident 30's leaf page not found")
 	}
-	page := at / pageSize * pageSize
 	copy(b[page:page+8], []byte{0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef}) // the page no longer says which it is
 	must(t, os.WriteFile(path, b, 0o600))
 

@@ -132,13 +132,24 @@ func BenchmarkAlertStorm(b *testing.B) {
 			b.Fatal(err)
 		}
 		ctx := context.Background()
+		e.Start(ctx) // the outbox relay delivers to the counter
 		base := time.Now()
 		start := time.Now()
 		for j, cam := range cfg.Cameras[:2000] {
 			at := base.Add(time.Duration(j) * 5 * time.Millisecond)
 			e.Handle(ctx, event.Event{Type: event.CameraState, Time: at, Data: event.CameraStatus{ID: cam.ID, State: "offline"}})
 		}
-		e.Tick(ctx, base.Add(time.Hour)) // any offline-for timers
+		e.Tick(ctx, base.Add(time.Hour)) // the offline rules come due: grouping
+		for n := -1; ; {                 // until the relay has delivered every step
+			time.Sleep(20 * time.Millisecond)
+			c.mu.Lock()
+			m := c.n
+			c.mu.Unlock()
+			if m == n {
+				break
+			}
+			n = m
+		}
 		open := e.List(auth.Principal{Name: "ops", Role: auth.RoleOperator}, event.IncidentFilter{State: "open"})
 		b.ReportMetric(float64(len(open)), "incidents")
 		b.ReportMetric(float64(c.first.Sub(start).Microseconds())/1000, "first-ms")
