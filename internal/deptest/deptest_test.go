@@ -44,6 +44,7 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "snowhub/alerts", forbidden: []string{"snowhub/dashboard", "snowhub/ingest", "snowhub/camera"}},
 		{pkg: "snowhub/dashboard", forbidden: []string{"snowhub/camera", "snowhub/ingest", "snowhub/alerts", "snowhub/internal/timeseries"}},
 		{pkg: "snowhub/ingest", forbidden: []string{"snowhub/alerts", "snowhub/dashboard", "snowhub/camera"}},
+		{pkg: "snowhub/internal/notify", forbidden: []string{"snowhub/alerts", "snowhub/dashboard", "snowhub/ingest", "snowhub/camera", "snowhub/internal/app"}},
 		{pkg: "snowhub/internal/timeseries", forbidden: []string{"snowhub/alerts", "snowhub/dashboard", "snowhub/ingest", "snowhub/camera"}},
 	}
 	for _, tt := range tests {

@@ -23,6 +23,7 @@ func TestDigestFitsTheCapAndListsEveryID(t *testing.T) {
 		{"WeCom markdown, 300 incidents", 300, true, 4096},
 		{"WeCom text, 300 incidents", 300, false, 2048},
 		{"DingTalk, 300 incidents", 300, true, 20000},
+		{"WeCom markdown, 60 incidents (full lines)", 60, true, 4096},
 		{"one incident", 1, true, 4096},
 	}
 	for _, tt := range tests {
@@ -59,13 +60,24 @@ func TestDigestFitsTheCapAndListsEveryID(t *testing.T) {
 				t.Errorf("parts carry %d notices, want %d", carried, tt.n)
 			}
 			first := msgs[0].Text
-			if tt.n > 1 && !strings.Contains(first, "昭仁街道：紧急 50 · 重要 50 · 一般 50") {
+			if tt.n == 300 && !strings.Contains(first, "昭仁街道：紧急 50 · 重要 50 · 一般 50") {
 				t.Errorf("counts by township and severity missing:\n%s", first[:min(len(first), 600)])
 			}
 			// Most severe first, across the parts.
-			all := strings.Join(texts, "\n")
-			if c, m := strings.LastIndex(all, "【紧急】"), strings.Index(all, "【重要】"); tt.n > 2 && c > m {
-				t.Errorf("a 紧急 line after the first 重要")
+			lastCrit, firstMajor := -1, -1
+			for i, l := range strings.Split(strings.Join(texts, "\n"), "\n") {
+				if !strings.Contains(l, "INC-") {
+					continue
+				}
+				if strings.Contains(l, "紧急") {
+					lastCrit = i
+				}
+				if strings.Contains(l, "重要") && firstMajor < 0 {
+					firstMajor = i
+				}
+			}
+			if tt.n > 2 && (lastCrit < 0 || firstMajor < 0 || lastCrit > firstMajor) {
+				t.Errorf("紧急 lines end at %d, 重要 lines begin at %d", lastCrit, firstMajor)
 			}
 		})
 	}

@@ -282,6 +282,9 @@ func truncBytes(s string, n int) string {
 	return s[:n]
 }
 
+// compactAbove is the digest size past which lines are short.
+const compactAbove = 100
+
 // digest merges notices into as few messages as fit maxBytes: counts by
 // township and severity, the most severe first, then every incident id
 // with its title and step. Parts are numbered (1/3) when it must split.
@@ -321,9 +324,20 @@ func (r *renderer) digest(ns []*Notice, markdown bool, maxBytes int, keyword str
 	}
 	// One line per notice; an incident's several steps each keep their line
 	// so every step id is there.
+	// A large digest lists each incident in a short line (id, severity,
+	// village, step), without a link of its own: a group's 20 messages a
+	// minute then carry thousands of ids.
+	compact := len(sorted) > compactAbove
 	lines := make([]string, len(sorted))
 	for i, n := range sorted {
 		s := &n.Step
+		if compact {
+			lines[i] = fmt.Sprintf("%s %s·%s·%s", s.Incident, severityName(s.Severity), r.village(s.Village), StepName(r.action(s)))
+			if n.Repeat > 0 {
+				lines[i] += fmt.Sprintf("·第%d次提醒", n.Repeat)
+			}
+			continue
+		}
 		l := fmt.Sprintf("%s【%s】%s %s %s · %s", s.Incident, severityName(s.Severity), truncRunes(s.Title, 24),
 			r.village(s.Village), StepName(r.action(s)), r.when(s.At))
 		if n.Repeat > 0 {
@@ -342,6 +356,13 @@ func (r *renderer) digest(ns []*Notice, markdown bool, maxBytes int, keyword str
 		h := fmt.Sprintf("事件汇总：%d 条待处理", len(sorted))
 		if total > 1 {
 			h += fmt.Sprintf("（%d/%d）", i, total)
+		}
+		if compact && r.publicURL != "" {
+			if markdown {
+				h += "，[查看全部](" + r.publicURL + "/)"
+			} else {
+				h += "，查看全部：" + r.publicURL + "/"
+			}
 		}
 		if keyword != "" && !strings.Contains(h, keyword) {
 			h = keyword + " " + h

@@ -53,6 +53,11 @@ func (n *Notifier) newWorker(ch configs.NotifyChannel, r *renderer) (*worker, er
 		hc = &http.Client{Timeout: ch.Timeout}
 	}
 	w := &worker{n: n, ch: ch, r: r, wake: make(chan struct{}, 1), state: "ok", maxBytes: ch.MaxBytes}
+	if ch.Type == "dingtalk" {
+		// DingTalk counts the whole request body: leave room for the
+		// JSON around the text and its escaped line breaks.
+		w.maxBytes = ch.MaxBytes * 9 / 10
+	}
 	switch ch.Type {
 	case "wecom":
 		w.kind, w.snd = kindRobot, &wecomSender{ch: ch, hc: hc}

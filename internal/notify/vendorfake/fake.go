@@ -29,11 +29,24 @@ type log struct {
 	mu       sync.Mutex
 	accepted []Received
 	refused  map[string]int // error code → count
+	onAccept func(Received)
 }
 
 func (l *log) accept(r Received) {
 	l.mu.Lock()
 	l.accepted = append(l.accepted, r)
+	f := l.onAccept
+	l.mu.Unlock()
+	if f != nil {
+		f(r)
+	}
+}
+
+// OnAccept calls f with every message accepted from now on (benchmarks
+// time their deliveries by it).
+func (l *log) OnAccept(f func(Received)) {
+	l.mu.Lock()
+	l.onAccept = f
 	l.mu.Unlock()
 }
 
