@@ -10,6 +10,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
 
@@ -165,4 +166,13 @@ func (r *Relay) save(cur uint64) {
 	if err := r.box.SetCursor(r.name, cur); err != nil {
 		r.log.Error("outbox cursor not saved", "err", err)
 	}
+}
+
+// ReadOutbox is the outbox for a person or another system over the API:
+// the county's to read.
+func (e *Engine) ReadOutbox(p auth.Principal, after uint64, limit int) ([]Entry, error) {
+	if err := auth.Allow(p, auth.Outbox, auth.Scope{}); err != nil {
+		return nil, err
+	}
+	return e.box.Read(after, limit)
 }

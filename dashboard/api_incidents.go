@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,7 +25,7 @@ type IncidentQuerier interface {
 
 // OutboxSource reads the ordered outbox of committed steps.
 type OutboxSource interface {
-	Outbox(p auth.Principal, after uint64, limit int) ([]event.OutboxEntry, error)
+	ReadOutbox(p auth.Principal, after uint64, limit int) ([]event.OutboxEntry, error)
 }
 
 type apiFunc = func(pattern string, h func(w http.ResponseWriter, r *http.Request, p auth.Principal))
@@ -113,6 +114,7 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if csvOut {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="incidents-%s.csv"`, s.o.Now().Format("20060102")))
+		io.WriteString(w, "\ufeff") // a byte-order mark, so Excel on Chinese Windows reads UTF-8
 		_ = event.WriteArchiveCSV(w, list)
 		return
 	}
@@ -194,7 +196,7 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeErr(w, err)
 		return
 	}
-	out, err := src.Outbox(p, after, limit)
+	out, err := src.ReadOutbox(p, after, limit)
 	if err != nil {
 		writeErr(w, err)
 		return

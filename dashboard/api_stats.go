@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -51,6 +52,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if q.Get("format") == "csv" || r.Header.Get("Accept") == "text/csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="stats-%s-%s.csv"`, group, to.Format("20060102")))
+		io.WriteString(w, "\ufeff") // a byte-order mark, so Excel on Chinese Windows reads UTF-8
 		_ = event.WriteStatsCSV(w, rows)
 		return
 	}
