@@ -131,6 +131,7 @@ func New(o Options) (*Engine, error) {
 			e.archived[r.ID] = archiveOf(r)
 			continue
 		}
+		r.statRow()
 		e.incidents[r.ID] = r
 		if r.open() {
 			if r.Fingerprint != "" {

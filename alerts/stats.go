@@ -94,31 +94,14 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 		return nil, err
 	}
 	now := e.now()
-	e.mu.Lock()
-	rows := make([]statRow, 0, len(e.incidents)+len(e.archived))
-	for _, r := range e.incidents {
-		if r.OpenedAt.Before(from) || !r.OpenedAt.Before(to) {
-			continue
-		}
-		if !p.County() && r.Township != p.Township && r.Owner != p.Township {
-			continue
-		}
-		rows = append(rows, r.statRow())
-	}
-	for _, a := range e.archived {
-		s := a.stat
-		if s.openedAt.Before(from) || !s.openedAt.Before(to) || (!p.County() && s.township != p.Township) {
-			continue
-		}
-		rows = append(rows, s)
-	}
-	top := e.top
-	e.mu.Unlock()
-
 	at := now
 	if to.Before(now) {
 		at = to
 	}
+	// Added up in place under the lock: no copy of 100,000 rows for the
+	// garbage collector to chase.
+	e.mu.Lock()
+	top := e.top
 	out := map[string]*acc{}
 	get := func(key, name string) *acc {
 		if r := out[key]; r != nil {
@@ -128,28 +111,42 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 		out[key] = r
 		return r
 	}
-	for _, s := range rows {
-		var targets []*acc
+	add := func(s *statRow) {
 		switch group {
 		case "township":
-			targets = []*acc{get(s.township, top.TownshipName[s.township])}
+			get(s.township, top.TownshipName[s.township]).add(s, at)
 		case "village":
-			targets = []*acc{get(s.village, top.VillageName[s.village])}
+			get(s.village, top.VillageName[s.village]).add(s, at)
 		case "assignee":
 			if s.assignee == "" {
-				targets = []*acc{get("", "未派人 / unassigned")}
+				get("", "未派人 / unassigned").add(s, at)
 			} else {
-				targets = []*acc{get(s.assignee, s.assigneeName)}
+				get(s.assignee, s.assigneeName).add(s, at)
 			}
 		case "department":
 			for _, d := range s.departments {
-				targets = append(targets, get(d, top.Departments[d].Name))
+				get(d, top.Departments[d].Name).add(s, at)
 			}
 		}
-		for _, r := range targets {
-			r.add(s, at)
-		}
 	}
+	for _, r := range e.incidents {
+		if r.OpenedAt.Before(from) || !r.OpenedAt.Before(to) {
+			continue
+		}
+		if !p.County() && r.Township != p.Township && r.Owner != p.Township {
+			continue
+		}
+		r.statRow()
+		add(r.stat)
+	}
+	for id := range e.archived {
+		s := e.archived[id].stat
+		if s.openedAt.Before(from) || !s.openedAt.Before(to) || (!p.County() && s.township != p.Township) {
+			continue
+		}
+		add(&s)
+	}
+	e.mu.Unlock()
 	list := make([]event.StatsRow, 0, len(out))
 	for _, r := range out {
 		r.finish()
@@ -159,7 +156,7 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 	return list, nil
 }
 
-func (a *acc) add(s statRow, at time.Time) {
+func (a *acc) add(s *statRow, at time.Time) {
 	r := &a.row
 	r.Opened++
 	if s.closed {

@@ -129,6 +129,7 @@ func (e *Engine) commit(t *tx) error {
 	}
 	_ = ids
 	for _, r := range t.order {
+		r.statRow() // figures ready before anyone asks
 		e.incidents[r.ID] = r
 		if t.created[r.ID] {
 			e.m.incidents.WithLabelValues(r.Severity).Inc()
