@@ -95,7 +95,7 @@ type metrics struct {
 	incidents *prometheus.CounterVec
 	steps     *prometheus.CounterVec
 	open      prometheus.GaugeFunc
-	byTown    *prometheus.GaugeVec
+	byTown    *townshipCollector
 	commitErr prometheus.Counter
 }
 
@@ -153,9 +153,9 @@ func New(o Options) (*Engine, error) {
 			Help: "Incident steps, by action."}, []string{"action"}),
 		open: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "snowhub_incidents_open", Help: "Incidents not yet reviewed."},
 			func() float64 { e.mu.Lock(); defer e.mu.Unlock(); return float64(len(e.byFP)) }),
-		byTown: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "snowhub_incidents_by_township",
-			Help: "Incidents by origin township and stage: open (being handled), supervised (a step late now), closed (resolved or later)."},
-			[]string{"township", "stage"}),
+		byTown: &townshipCollector{e: e, desc: prometheus.NewDesc("snowhub_incidents_by_township",
+			"Incidents in memory by origin township and stage: open (being handled), supervised (a step late now), closed (resolved or later).",
+			[]string{"township", "stage"}, nil)},
 		commitErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_incident_commit_errors_total",
 			Help: "Incident changes the store refused; nothing of them was applied."}),
 	}
@@ -167,7 +167,6 @@ func New(o Options) (*Engine, error) {
 			}
 		}
 	}
-	e.refreshTownshipGauges()
 	return e, nil
 }
 
@@ -239,17 +238,18 @@ func (e *Engine) Close() error {
 	return e.store.close()
 }
 
-// refreshTownshipGauges sets the per-township counts on /metrics.
-func (e *Engine) refreshTownshipGauges() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.refreshTownshipGaugesLocked()
+// townshipCollector counts incidents by township when /metrics is
+// scraped, not at every commit.
+type townshipCollector struct {
+	e    *Engine
+	desc *prometheus.Desc
 }
 
-func (e *Engine) refreshTownshipGaugesLocked() {
-	if e.m.byTown == nil {
-		return
-	}
+func (c *townshipCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *townshipCollector) Collect(ch chan<- prometheus.Metric) {
+	e := c.e
+	e.mu.Lock()
 	counts := map[[2]string]float64{}
 	for _, r := range e.incidents {
 		stage := "closed"
@@ -261,10 +261,14 @@ func (e *Engine) refreshTownshipGaugesLocked() {
 			counts[[2]string{r.Township, "supervised"}]++
 		}
 	}
-	e.m.byTown.Reset()
+	towns := make([]string, 0, len(e.top.TownshipName))
 	for tw := range e.top.TownshipName {
+		towns = append(towns, tw)
+	}
+	e.mu.Unlock()
+	for _, tw := range towns {
 		for _, st := range []string{"open", "supervised", "closed"} {
-			e.m.byTown.WithLabelValues(tw, st).Set(counts[[2]string{tw, st}])
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, counts[[2]string{tw, st}], tw, st)
 		}
 	}
 }

@@ -48,6 +48,9 @@ var Transitions = []transition{
 	{Action: "dispatch", From: []string{StateOpened}, To: StateDispatched, Who: whoCounty, Ends: []string{"dispatch"}, Starts: []string{"accept"},
 		apply: func(e *Engine, c *actCtx) error {
 			to := c.r.Township
+			if c.r.Owner != LevelCounty && c.r.Owner != "" {
+				to = c.r.Owner // the county handed it to another township first
+			}
 			if c.req.To != "" {
 				to = c.req.To
 			}

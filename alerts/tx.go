@@ -155,7 +155,6 @@ func (e *Engine) commit(t *tx) error {
 		e.m.steps.WithLabelValues(a).Inc()
 	}
 	e.box.wakeAll()
-	e.refreshTownshipGaugesLocked()
 	return nil
 }
 
