@@ -16,7 +16,27 @@ import (
 type message struct {
 	seq      uint64
 	township string
+	scope    *auth.Scope // an incident's: who may see it is auth.Allow's decision
 	bytes    []byte
+}
+
+// maysee: an incident by the one decision (its current owner, the
+// townships that held it, summoned departments, its village); a device
+// event by its township.
+func (m *message) maysee(p auth.Principal) bool {
+	if m.scope != nil {
+		return auth.Allow(p, auth.View, *m.scope) == nil
+	}
+	return p.CanSee(m.township)
+}
+
+// incidentScope is what auth.Allow needs of an incident.
+func incidentScope(inc event.Incident) *auth.Scope {
+	s := &auth.Scope{Township: inc.Township, Village: inc.Village, Owner: inc.Owner, Owners: inc.Owners, Incident: true}
+	for _, d := range inc.Summoned {
+		s.Departments = append(s.Departments, d.Department)
+	}
+	return s
 }
 
 // hub sequences events, keeps a bounded history for ?since= resumes, and
@@ -126,6 +146,9 @@ func (h *hub) publish(ev event.Event) {
 	defer h.mu.Unlock()
 	h.seq++
 	m := message{seq: h.seq, township: ev.Township, bytes: encode(h.epoch, h.seq, typ, data)}
+	if inc, ok := data.(event.Incident); ok {
+		m.scope = incidentScope(inc)
+	}
 	idx := (h.start + h.size) % len(h.history)
 	if h.size == len(h.history) {
 		h.histBytes -= len(h.history[h.start].bytes)
@@ -138,7 +161,7 @@ func (h *hub) publish(ev event.Event) {
 	h.trimHistory()
 	h.mEvents.Inc()
 	for c := range h.clients {
-		if !c.p.CanSee(m.township) {
+		if !m.maysee(c.p) {
 			continue
 		}
 		select {
@@ -171,7 +194,7 @@ func (h *hub) subscribe(p auth.Principal, since, epoch uint64, resume bool, snap
 		first = append(first, encode(h.epoch, h.seq, "resume", map[string]any{"from": since}))
 		for i := 0; i < h.size; i++ {
 			m := h.history[(h.start+i)%len(h.history)]
-			if m.seq > since && p.CanSee(m.township) {
+			if m.seq > since && m.maysee(p) {
 				first = append(first, m.bytes)
 			}
 		}
