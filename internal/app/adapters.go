@@ -229,29 +229,22 @@ func cameraSpecs(cfg *configs.Config) []camera.Spec {
 // topo indexes where each device stands, rebuilt with each configuration so
 // lookups on hot paths are map reads.
 type topo struct {
-	cfg             *configs.Config
+	cfg *configs.Config
+	*configs.Topology
 	villageTownship map[string]string
-	cameraVillage   map[string]string
 	townshipName    map[string]string
 }
 
+// newTopo is the configuration's one index of the county tree, with the
+// short names the assembly used before it.
 func newTopo(cfg *configs.Config) *topo {
-	t := &topo{cfg: cfg, villageTownship: map[string]string{}, cameraVillage: map[string]string{}, townshipName: map[string]string{}}
-	for _, tw := range cfg.Townships {
-		t.townshipName[tw.ID] = tw.Name
-		for _, v := range tw.Villages {
-			t.villageTownship[v.ID] = tw.ID
-		}
-	}
-	for _, c := range cfg.Cameras {
-		t.cameraVillage[c.ID] = c.Village
-	}
-	return t
+	t := configs.NewTopology(cfg)
+	return &topo{cfg: cfg, Topology: t, villageTownship: t.VillageTownship, townshipName: t.TownshipName}
 }
 
 // cameraStatus joins a camera's live status with where it stands.
 func (t *topo) cameraStatus(s camera.Status) event.CameraStatus {
-	v := t.cameraVillage[s.ID]
+	v := t.Devices[s.ID].Village
 	return event.CameraStatus{
 		ID: s.ID, Name: s.Name, Township: t.villageTownship[v], Village: v, State: s.State, Cause: s.Cause,
 		Since: s.Since, Watch: s.Watch, FPS: s.FPS, BitrateKbps: s.BitrateKbps,

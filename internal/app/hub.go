@@ -388,7 +388,7 @@ func (h *Hub) topo() *topo { return h.top.Load() }
 
 func (h *Hub) setTokens(cfg *configs.Config) {
 	m := make(map[[32]byte]auth.Principal, len(cfg.Users))
-	top := configs.NewTopology(cfg)
+	top := h.topo()
 	for _, u := range cfg.Users {
 		if u.Token == "" {
 			continue
