@@ -142,3 +142,50 @@ func TestStatsOnAFixedTimeline(t *testing.T) {
 	}
 	_ = c
 }
+
+// Reviewed incidents leave memory after keep_in_memory and stay in the
+// archive, the figures and Get, read from the store.
+func TestArchiveAfterKeepInMemory(t *testing.T) {
+	clk := &clock{t: t0}
+	dir := t.TempDir()
+	cfg := testConfig(t, "alerts:\n  keep_in_memory: 1d\n")
+	e, _ := newEngine(t, cfg, dir, clk)
+	ctx := context.Background()
+	i, err := e.Create(ctx, ops, event.CreateRequest{Title: "归档", Village: "v-zr-01", Source: "petition", Ref: "XF-1"})
+	must(t, err)
+	for _, s := range []struct {
+		p      auth.Principal
+		action string
+	}{{zhaoren, "accept"}, {zhaoren, "resolve"}, {ops, "evaluate"}, {ops, "review"}} {
+		_, err := e.Act(ctx, s.p, i.ID, s.action, event.ActionRequest{Note: "n", Rating: "satisfied", Method: "visit", Asked: "household", Score: ptr(88)})
+		must(t, err)
+	}
+	e.Tick(ctx, t0.Add(3*24*time.Hour))
+	e.mu.Lock()
+	_, inMemory := e.incidents[i.ID]
+	e.mu.Unlock()
+	if inMemory {
+		t.Fatal("still in memory after keep_in_memory")
+	}
+	l := e.List(ops, event.IncidentFilter{State: StateReviewed, From: t0, To: t0.Add(24 * time.Hour)})
+	if len(l) != 1 || l[0].ID != i.ID || l[0].Ref != "XF-1" || *l[0].Score != 88 {
+		t.Fatalf("archive: %+v", l)
+	}
+	if _, err := e.Get(zhaoren, i.ID); err != nil {
+		t.Fatalf("get archived: %v", err)
+	}
+	if _, err := e.Act(ctx, ops, i.ID, "reopen", event.ActionRequest{}); !errors.Is(err, event.ErrConflict) {
+		t.Fatalf("act on archived: %v", err)
+	}
+	rows, err := e.Stats(ops, t0, t0.Add(24*time.Hour), "township")
+	must(t, err)
+	if len(rows) != 1 || rows[0].Opened != 1 || rows[0].MeanScore == nil || *rows[0].MeanScore != 88 {
+		t.Fatalf("figures of archived: %+v", rows)
+	}
+	// After a restart too.
+	must(t, e.Close())
+	e2, _ := newEngine(t, cfg, dir, clk)
+	if l := e2.List(ops, event.IncidentFilter{State: StateReviewed, From: t0, To: t0.Add(24 * time.Hour)}); len(l) != 1 {
+		t.Fatalf("archive after restart: %d", len(l))
+	}
+}
