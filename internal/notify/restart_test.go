@@ -93,6 +93,7 @@ func TestSIGKILLMidStormLosesNothing(t *testing.T) {
 		cmd.Env = append(os.Environ(), "NOTIFY_HELPER=1", "NOTIFY_DIR="+dir,
 			"NOTIFY_WECOM="+wc.RobotURL("k"), "NOTIFY_HOOK="+hook.URL)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
