@@ -73,10 +73,20 @@ func Config(listen, dataDir, rtspBase, mqttListen, influxURL string) []byte {
 	for _, t := range county {
 		fmt.Fprintf(&b, "  - id: %s\n    name: %s\n    villages:\n", t.id, t.name)
 		for _, v := range t.villages {
-			fmt.Fprintf(&b, "      - {id: %s, name: %s}\n", v.id, v.name)
+			fmt.Fprintf(&b, "      - {id: %s, name: %s, grids: [{id: %s-g1, name: 第一网格}]}\n", v.id, v.name, v.id)
 			villages = append(villages, v)
 		}
 	}
+	// The people incidents are assigned to (派人): a grid worker per
+	// village and a cadre per township; the departments summoned.
+	b.WriteString("people:\n")
+	for _, t := range county {
+		fmt.Fprintf(&b, "  - {id: cadre-%s, name: %s包村干部, role: cadre, township: %s}\n", t.id, t.name, t.id)
+		for _, v := range t.villages {
+			fmt.Fprintf(&b, "  - {id: gw-%s, name: %s网格员, role: grid_worker, village: %s, grid: %s-g1}\n", v.id, v.name, v.id, v.id)
+		}
+	}
+	b.WriteString("departments:\n  - {id: power, name: 供电所, kinds: [power]}\n  - {id: water, name: 水利站, kinds: [water_level]}\n  - {id: fire, name: 消防, kinds: [smoke]}\n")
 	b.WriteString("cameras:\n")
 	for i, name := range cameraNames {
 		id := fmt.Sprintf("cam-%04d", i+1)
