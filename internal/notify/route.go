@@ -77,7 +77,7 @@ func (r *route) matches(s *Step, action string, loc *time.Location) bool {
 }
 
 // quiet are steps no person took: they do not answer a reminder.
-var quiet = []string{"update", "overdue", "supervise", "clear", "acknowledge"}
+var quiet = []string{"update", "overdue", "supervise", "clear", "acknowledge", "flapping", "maintenance", "maintenance_end"}
 
 // stopsRepeat says whether a later step of the incident ends a reminder
 // waiting for until (empty: any step a person takes).
