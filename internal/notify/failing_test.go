@@ -56,3 +56,59 @@ func TestWrongDingTalkSecretThenReload(t *testing.T) {
 	})
 	waitFor(t, 2*time.Second, "the channel ok", func() bool { return n.Ready() == nil && n.Status()[0].Queued == 0 })
 }
+
+// A robot whose cap is smaller than configured (40058): the digest is split
+// smaller until it fits, and every id arrives.
+func TestTooLongSplitsSmaller(t *testing.T) {
+	wc := vendorfake.NewWeCom()
+	defer wc.Close()
+	wc.AddRobot("k")
+	src := NewMemSource()
+	n := startNotifier(t, t.TempDir(), parseNotify(t, `  channels:
+    - {id: g, name: 群, type: wecom, url: "`+wc.RobotURL("k")+`", max_bytes: 16000, rate_limit: 3}
+  routes:
+    - {channels: [g]}
+`), src, nil)
+	var ids []string
+	for i := range 80 {
+		s := openStep(i, "zhaoren", "minor")
+		ids = append(ids, s.Incident)
+		src.Add(s)
+	}
+	waitFor(t, 10*time.Second, "every id", func() bool {
+		var texts []string
+		for _, m := range wc.Messages() {
+			texts = append(texts, m.Content)
+		}
+		return len(missing(ids, texts)) == 0
+	})
+	if wc.Refused()["40058"] == 0 {
+		t.Errorf("the fake never refused a long body; the test did not test the split")
+	}
+	if st := n.Status()[0]; st.State == "failing" {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// A webhook that refuses a step for good (400) hands it to the route's
+// next channel, and the history says so.
+func TestRejectedFallsToNextChannel(t *testing.T) {
+	gw := vendorfake.NewGateway("tok-123456")
+	defer gw.Close()
+	rejecting := newStatusServer(t, 400)
+	src := NewMemSource()
+	n := startNotifier(t, t.TempDir(), parseNotify(t, `  channels:
+    - {id: hook, name: 12345平台, type: webhook, url: "`+rejecting+`", secret: s3cret}
+    - {id: gw, name: 短信网关, type: sms, provider: http, url: "`+gw.URL+`", secret: tok-123456}
+  routes:
+    - {channels: [hook, gw], people: [li]}
+`), src, nil)
+	s := openStep(1, "zhaoren", "critical")
+	src.Add(s)
+	waitFor(t, 5*time.Second, "the text", func() bool { return len(gw.Messages()) == 1 })
+	lines, _ := n.HistoryLines(s.Incident)
+	joined := strings.Join(lines, "\n")
+	if !strings.Contains(joined, "接口推送 12345平台 转下一渠道") || !strings.Contains(joined, "短信 短信网关 13800000001 已送达") {
+		t.Errorf("history:\n%s", joined)
+	}
+}

@@ -52,3 +52,12 @@ func (h *hookRecorder) repeats(step string) []int {
 	}
 	return out
 }
+
+// newStatusServer answers every request with status.
+func newStatusServer(t *testing.T, status int) string {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"bad request"}`, status)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
