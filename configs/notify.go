@@ -71,6 +71,7 @@ type NotifyRoute struct {
 	Tiers      []int    `yaml:"tiers"` // supervision tiers this route hears (empty: all)
 	From       string   `yaml:"from"`  // time of day, "08:00"
 	To         string   `yaml:"to"`    // "18:00"; from > to spans midnight
+	Days       string   `yaml:"days"`  // workdays | offdays (alerts.calendar); empty: every day
 	// Channels is a chain: the first that can deliver does; the next takes
 	// over when one cannot (over its SMS budget, refused).
 	Channels    []string      `yaml:"channels"`
@@ -296,6 +297,9 @@ func notifyLoad(p *problems, c *Config) {
 			if tod.v != "" && !todRE.MatchString(tod.v) {
 				p.add(base+"."+tod.key, "%q is not a time of day like 08:00", tod.v)
 			}
+		}
+		if r.Days != "" && r.Days != "workdays" && r.Days != "offdays" {
+			p.add(base+".days", "%q: use workdays or offdays (empty: every day)", r.Days)
 		}
 		if (r.From == "") != (r.To == "") {
 			p.add(base, "from and to go together")

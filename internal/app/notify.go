@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"snowhub/alerts"
 	"snowhub/configs"
@@ -28,7 +29,7 @@ func (h *Hub) startNotify(cfg *configs.Config) error {
 		mo.TLS = h.broker.ClientTLS()
 	}
 	n, err := notify.New(notify.Options{Config: cfg.Notify, DataDir: cfg.DataDir,
-		Source: &outboxSteps{box: h.alerts.Outbox(), names: names}, Names: names, People: names.person,
+		Source: &outboxSteps{box: h.alerts.Outbox(), names: names}, Names: names, People: names.person, Working: names.working,
 		MQTT: mo, Logger: h.log.With("component", "notify"), Registry: h.reg})
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
@@ -146,6 +147,7 @@ type notifyNames struct {
 	mu  sync.Mutex
 	cfg *configs.Config
 	t   *configs.Topology
+	cal *alerts.Calendar
 }
 
 func (n *notifyNames) top() *configs.Topology {
@@ -153,9 +155,17 @@ func (n *notifyNames) top() *configs.Topology {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if cfg != n.cfg {
-		n.cfg, n.t = cfg, configs.NewTopology(cfg)
+		n.cfg, n.t, n.cal = cfg, configs.NewTopology(cfg), alerts.NewCalendar(cfg.Alerts.Calendar)
 	}
 	return n.t
+}
+
+// working is the county's calendar (alerts.calendar): holidays and 调休 included.
+func (n *notifyNames) working(t time.Time) bool {
+	n.top()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cal.Working(t)
 }
 
 func (n *notifyNames) Township(id string) string { return n.top().TownshipName[id] }

@@ -166,3 +166,39 @@ func TestRecordLine(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteMatching(t *testing.T) {
+	loc := time.FixedZone("CST", 8*3600)
+	sat := time.Date(2026, 11, 28, 23, 30, 0, 0, loc) // Saturday night
+	mon := time.Date(2026, 11, 30, 10, 0, 0, 0, loc)  // Monday morning
+	step := func(at time.Time, town, sev, action string, tier int) *Step {
+		return &Step{At: at, Township: town, Severity: sev, Action: action, Tier: tier}
+	}
+	tests := []struct {
+		name  string
+		route configs.NotifyRoute
+		s     *Step
+		want  bool
+	}{
+		{"empty matches all", configs.NotifyRoute{}, step(mon, "zhaoren", "minor", "open", 0), true},
+		{"empty skips update", configs.NotifyRoute{}, step(mon, "zhaoren", "minor", "update", 0), false},
+		{"named update", configs.NotifyRoute{Steps: []string{"update"}}, step(mon, "zhaoren", "minor", "update", 0), true},
+		{"other township", configs.NotifyRoute{Townships: []string{"zhaoren"}}, step(mon, "xianggong", "critical", "open", 0), false},
+		{"severity", configs.NotifyRoute{Severities: []string{"critical"}}, step(mon, "zhaoren", "major", "open", 0), false},
+		{"night window across midnight", configs.NotifyRoute{From: "22:00", To: "07:00"}, step(sat, "zhaoren", "major", "open", 0), true},
+		{"night window, morning", configs.NotifyRoute{From: "22:00", To: "07:00"}, step(mon, "zhaoren", "major", "open", 0), false},
+		{"workdays, Saturday", configs.NotifyRoute{Days: "workdays"}, step(sat, "zhaoren", "major", "open", 0), false},
+		{"offdays, Saturday", configs.NotifyRoute{Days: "offdays"}, step(sat, "zhaoren", "major", "open", 0), true},
+		{"tier 3 only, tier 2", configs.NotifyRoute{Steps: []string{"supervise"}, Tiers: []int{3}}, step(mon, "zhaoren", "major", "supervise", 2), false},
+		{"tier 3 only, tier 3", configs.NotifyRoute{Steps: []string{"supervise"}, Tiers: []int{3}}, step(mon, "zhaoren", "major", "supervise", 3), true},
+		{"unsatisfied", configs.NotifyRoute{Steps: []string{"unsatisfied"}}, &Step{At: mon, Action: "evaluate", Rating: "unsatisfied"}, true},
+		{"satisfied is not unsatisfied", configs.NotifyRoute{Steps: []string{"unsatisfied"}}, &Step{At: mon, Action: "evaluate", Rating: "satisfied"}, false},
+	}
+	r := &renderer{}
+	for _, tt := range tests {
+		rt := newRoutes([]configs.NotifyRoute{tt.route})[0]
+		if got := rt.matches(tt.s, r.action(tt.s), loc, weekdays(loc)); got != tt.want {
+			t.Errorf("%s: matches = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

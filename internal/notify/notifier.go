@@ -34,6 +34,9 @@ type Options struct {
 	Source  Source
 	Names   Names                          // township and village names
 	People  func(id string) (Person, bool) // the roster: a route's people
+	// Working says whether t falls on a working day (alerts.calendar), for
+	// routes with days: workdays | offdays; default Monday to Friday.
+	Working func(t time.Time) bool
 	MQTT    MQTTOptions
 	Logger  *slog.Logger
 	// Registry, when set, gets the notify metrics.
@@ -330,13 +333,17 @@ func (n *Notifier) route(steps []Step) *routed {
 	routes, rend := n.routes, n.render
 	n.mu.Unlock()
 	now := n.now()
+	working := n.o.Working
+	if working == nil {
+		working = weekdays(rend.loc)
+	}
 	r := &routed{cursor: steps[len(steps)-1].Seq}
 	for i := range steps {
 		s := steps[i]
 		action := rend.action(&s)
 		r.stop = append(r.stop, stopRepeat{incident: s.Incident, action: s.Action, ack: s.Action == "acknowledge"})
 		for _, rt := range routes {
-			if !rt.matches(&s, action, rend.loc) {
+			if !rt.matches(&s, action, rend.loc, working) {
 				continue
 			}
 			no := Notice{Channel: rt.cfg.Channels[0], Step: s, Route: rt.name, Chain: rt.cfg.Channels[1:], Queued: now}

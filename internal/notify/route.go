@@ -44,7 +44,7 @@ func in[T comparable](list []T, v T) bool { return len(list) == 0 || slices.Cont
 // matches says whether the route hears step s. A route naming townships
 // hears only their incidents: that is how a township's group never receives
 // another township's.
-func (r *route) matches(s *Step, action string, loc *time.Location) bool {
+func (r *route) matches(s *Step, action string, loc *time.Location, working func(time.Time) bool) bool {
 	c := &r.cfg
 	if !in(c.Townships, s.Township) || !in(c.Villages, s.Village) || !in(c.Severities, s.Severity) ||
 		!in(c.Sources, s.Source) {
@@ -62,6 +62,12 @@ func (r *route) matches(s *Step, action string, loc *time.Location) bool {
 	if len(c.Tiers) > 0 && (s.Action == "supervise" || s.Tier > 0) && !slices.Contains(c.Tiers, s.Tier) {
 		return false
 	}
+	if c.Days != "" {
+		w := working(s.At)
+		if (c.Days == "workdays") != w {
+			return false
+		}
+	}
 	if r.from >= 0 {
 		t := s.At.In(loc)
 		m := t.Hour()*60 + t.Minute()
@@ -74,6 +80,14 @@ func (r *route) matches(s *Step, action string, loc *time.Location) bool {
 		}
 	}
 	return true
+}
+
+// weekdays is the working week when the hub gives no calendar.
+func weekdays(loc *time.Location) func(time.Time) bool {
+	return func(t time.Time) bool {
+		wd := t.In(loc).Weekday()
+		return wd != time.Saturday && wd != time.Sunday
+	}
 }
 
 // quiet are steps no person took: they do not answer a reminder.
