@@ -31,8 +31,10 @@ var (
 )
 
 // outboxKeep is how many outbox entries stay once every cursor is past
-// them: a consumer that comes back within that many steps resumes.
-const outboxKeep = 200_000
+// them: a consumer that comes back within that many steps resumes. An
+// entry holds the incident as it stood (a few KiB), so a consumer whose
+// cursor stopped moving holds back at most four times as many.
+const outboxKeep = 50_000
 
 // store keeps incidents, maintenance windows, the audit log and the outbox
 // in bbolt: each change is committed (fsync) before the engine answers.
@@ -406,6 +408,9 @@ func pruneOutbox(tx *bbolt.Tx, first, last uint64) uint64 {
 		}
 		return nil
 	})
+	if last-first >= 4*outboxKeep {
+		low = last // a stalled consumer's cursor no longer holds the outbox back
+	}
 	ob := tx.Bucket(bucketOutbox)
 	for n := 0; n < 64 && first <= low && last-first >= outboxKeep; n++ {
 		_ = ob.Delete(u64(first))
