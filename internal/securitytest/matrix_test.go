@@ -289,6 +289,21 @@ func TestRouteMatrix(t *testing.T) {
 	routes := e.hub.Routes()
 	for _, r := range routes {
 		if slices.Contains(pages, r) {
+			// A page is served to anyone and holds no data of its own.
+			method, path, _ := strings.Cut(r, " ")
+			p := strings.NewReplacer("{$}", "", "{id}", "zhaoren").Replace(path)
+			if strings.HasSuffix(p, "/") && p != "/" {
+				p += "css/wall.css"
+			}
+			code, body := e.do(method, p, "", "")
+			if code != 200 && code != 404 {
+				t.Errorf("page %s: %d", r, code)
+			}
+			for _, h := range []string{"cam-xg", "cam-zr", "v-xg-01"} {
+				if strings.Contains(body, h) {
+					t.Errorf("page %s holds data (%q) before any token", r, h)
+				}
+			}
 			continue
 		}
 		if _, ok := rules[r]; !ok {
