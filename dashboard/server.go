@@ -94,7 +94,8 @@ type Options struct {
 	Maintenance MaintenanceService
 	Uptime      UptimeSource
 	Video       VideoSource
-	Hubs        HubSource // a view hub's other hubs (api_hubs.go); nil: none
+	Hubs        HubSource    // a view hub's other hubs (api_hubs.go); nil: none
+	Notify      NotifySource // notification channels' health (api_notify.go); nil: none
 	Ready       func() map[string]error
 	Gatherer    prometheus.Gatherer
 	Registry    prometheus.Registerer
@@ -238,6 +239,7 @@ func (s *Server) routes() http.Handler {
 	api("DELETE /api/v1/maintenance/{id}", s.maintenanceEnd)
 	api("GET /api/v1/audit", s.audit)
 	api("GET /api/v1/hubs", s.hubs)
+	api("GET /api/v1/notify/channels", s.notifyChannels)
 	api("GET /ws", s.ws)
 	s.layoutRoutes(api)
 

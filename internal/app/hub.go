@@ -146,6 +146,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		Uptime:      uptimeSource{h},
 		Video:       videoSource{h},
 		Hubs:        hubSource{h},
+		Notify:      notifyStatus{h},
 		Ready:       h.readiness,
 		Gatherer:    h.reg,
 		Registry:    h.reg,

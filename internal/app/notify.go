@@ -88,6 +88,17 @@ func (h *Hub) withNotices(inc event.Incident) event.Incident {
 	return inc
 }
 
+// notifyStatus is the channels' health for the county workbench
+// (GET /api/v1/notify/channels).
+type notifyStatus struct{ h *Hub }
+
+func (s notifyStatus) NotifyChannels() any {
+	if s.h.notify == nil {
+		return []notify.ChannelStatus{}
+	}
+	return s.h.notify.Status()
+}
+
 // outboxSteps is the incident outbox as notify's step source.
 type outboxSteps struct {
 	box   *alerts.Outbox

@@ -247,6 +247,12 @@ func TestNotifyRealProcess(t *testing.T) {
 	if n := len(ding.Messages()); n != 0 {
 		t.Fatalf("DingTalk accepted %d messages signed with the wrong secret", n)
 	}
+	// And to the county workbench.
+	var chans []notify.ChannelStatus
+	get("/api/v1/notify/channels", &chans)
+	if len(chans) != 3 || chans[0].ID != "t1-ding" || chans[0].State != "failing" || chans[0].Queued == 0 {
+		t.Fatalf("/api/v1/notify/channels: %+v", chans)
+	}
 	writeConfig("SECright-0123")
 	_ = hub.Process.Signal(syscall.SIGHUP)
 	testenv.WaitFor(t, 30*time.Second, "昭仁街道's backlog after the reload", func() bool {

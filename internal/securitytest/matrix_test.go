@@ -154,6 +154,12 @@ var rules = map[string]rule{
 		}
 		e.is(t, "GET", "/api/v1/audit", opsToken, "", 200)
 	},
+	"GET /api/v1/notify/channels": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{zrToken, villToken, techToken} {
+			e.is(t, "GET", "/api/v1/notify/channels", tok, "", hidden...)
+		}
+		e.is(t, "GET", "/api/v1/notify/channels", opsToken, "", 200)
+	},
 	"GET /api/v1/outbox": func(t *testing.T, e *env, _ ids) {
 		for _, tok := range []string{zrToken, villToken, techToken} {
 			e.is(t, "GET", "/api/v1/outbox", tok, "", hidden...)
