@@ -118,6 +118,10 @@ func (p *pahoClient) Publish(topic string, qos byte, retained bool, payload []by
 
 func (p *pahoClient) Disconnect() { p.c.Disconnect(250) }
 
+// TLSConfig is the TLS the hub's MQTT clients use for mqtt.ca_file,
+// cert_file and key_file (the notifier's MQTT out shares it).
+func TLSConfig(m configs.MQTTConfig) (*tls.Config, error) { return tlsConfig(m) }
+
 func tlsConfig(m configs.MQTTConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if m.CAFile != "" {

@@ -11,6 +11,7 @@ import (
 
 	"snowhub/alerts"
 	"snowhub/configs"
+	"snowhub/ingest"
 	"snowhub/internal/event"
 	"snowhub/internal/notify"
 )
@@ -27,6 +28,8 @@ func (h *Hub) startNotify(cfg *configs.Config) error {
 		Password: cfg.MQTT.Password, TopicPrefix: cfg.MQTT.TopicPrefix}
 	if h.broker != nil {
 		mo.TLS = h.broker.ClientTLS()
+	} else if tc, err := ingest.TLSConfig(cfg.MQTT); err == nil {
+		mo.TLS = tc // used for ssl://, tls://, mqtts:// brokers
 	}
 	n, err := notify.New(notify.Options{Config: cfg.Notify, DataDir: cfg.DataDir,
 		Source: &outboxSteps{box: h.alerts.Outbox(), names: names}, Names: names, People: names.person, Working: names.working,
