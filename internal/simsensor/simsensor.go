@@ -5,12 +5,14 @@
 package simsensor
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -38,6 +40,7 @@ type Simulator struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	close   sync.Once
+	closed  atomic.Bool
 }
 
 // New prepares one MQTT client per sensor, as real devices are.
@@ -66,6 +69,9 @@ func (s *Simulator) statusTopic(sn configs.Sensor) string {
 
 // Start connects the sensors and publishes until ctx ends or Close.
 func (s *Simulator) Start(ctx context.Context) error {
+	if s.closed.Load() {
+		return errors.New("simsensor: Start after Close")
+	}
 	for _, sn := range s.o.Sensors {
 		opts := paho.NewClientOptions().AddBroker(s.o.Broker).SetClientID("sim-"+sn.ID).
 			SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
@@ -188,9 +194,13 @@ func (s *Simulator) Trigger(id string, v float64) {
 // says "offline" (retained) if the broker still takes it, within one
 // shared deadline, so a stopped broker cannot hold the demo's exit.
 // It returns once every goroutine it started has ended.
-func (s *Simulator) Close() { s.close.Do(s.stop) }
+func (s *Simulator) Close() error {
+	s.close.Do(s.stop)
+	return nil
+}
 
 func (s *Simulator) stop() {
+	s.closed.Store(true)
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done
