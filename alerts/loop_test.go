@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -21,143 +20,6 @@ var (
 	powerDep = auth.Principal{Name: "power-desk", Role: auth.RoleDepartment, Department: "power"}
 	waterDep = auth.Principal{Name: "water-desk", Role: auth.RoleDepartment, Department: "water"}
 )
-
-// fullReq carries every field any action needs.
-func fullReq() event.ActionRequest {
-	return event.ActionRequest{Note: "n", Reason: "r", Rating: "satisfied", Method: "phone", Asked: "reporter", Score: ptr(90),
-		Person: "p-wang", Departments: []string{"power"}, Cause: "c", Crux: "x", By: "1h"}
-}
-
-// bring takes a fresh incident (opened, waiting for the county) to state;
-// summoned adds the power department first.
-func bring(t *testing.T, e *Engine, id, state string, summoned bool) {
-	t.Helper()
-	ctx := context.Background()
-	do := func(p auth.Principal, action string, req event.ActionRequest) {
-		t.Helper()
-		if _, err := e.Act(ctx, p, id, action, req); err != nil {
-			t.Fatalf("setup %s: %v", action, err)
-		}
-	}
-	path := map[string][]string{StateOpened: {}, StateDispatched: {"dispatch"}, StateAccepted: {"dispatch", "accept"},
-		StateResolved: {"dispatch", "accept", "resolve"}, StateEvaluated: {"dispatch", "accept", "resolve", "evaluate"},
-		StateReviewed: {"dispatch", "accept", "resolve", "evaluate", "review"}, StateHeld: {"dispatch", "hold"}}[state]
-	for i, a := range path {
-		if summoned && i == 1 {
-			do(ops, "summon", fullReq())
-		}
-		who := ops
-		if a == "resolve" {
-			who = zrWorker // so that the desk and the county may evaluate
-		}
-		do(who, a, fullReq())
-	}
-	if summoned && len(path) <= 1 {
-		if len(path) == 0 {
-			t.Skip("no summons before dispatch")
-		}
-		do(ops, "summon", fullReq())
-	}
-	if a := e.incidents[id]; a.State != state {
-		t.Fatalf("brought to %s, want %s", a.State, state)
-	}
-}
-
-// The transition table, every state × action × role: 200, 403 (role or
-// scope), 404 (not visible), 409 (wrong state), never 500.
-func TestTransitionTable(t *testing.T) {
-	roles := []struct {
-		name string
-		p    auth.Principal
-	}{{"operator", ops}, {"own-township", zhaoren}, {"other-township", xiang}, {"technician", tech},
-		{"own-village", village1}, {"other-village", village2}, {"summoned-dept", powerDep}, {"other-dept", waterDep}}
-	states := []string{StateOpened, StateDispatched, StateAccepted, StateResolved, StateEvaluated, StateReviewed, StateHeld}
-	// expected status when the state is right, by role and the action's Who.
-	want := func(role string, tr *transition) int {
-		switch role {
-		case "operator":
-			if tr.Who == whoDepartment {
-				return 403
-			}
-			return 200
-		case "own-township", "own-village":
-			if tr.Who == whoOwner {
-				return 200
-			}
-			return 403
-		case "summoned-dept":
-			if tr.Who == whoDepartment {
-				return 200
-			}
-			return 403
-		case "other-village", "other-dept":
-			return 404
-		}
-		return 403
-	}
-	extra := "alerts:\n  hold_for_county: [critical]\n"
-	for _, tr := range Transitions {
-		for _, st := range states {
-			for _, role := range roles {
-				t.Run(tr.Action+"/"+st+"/"+role.name, func(t *testing.T) {
-					clk := &clock{t: t0}
-					e, _ := newEngine(t, testConfig(t, extra), t.TempDir(), clk)
-					ctx := context.Background()
-					must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
-					id := open(e)[0].ID
-					bring(t, e, id, st, true)
-					req := fullReq()
-					if tr.Action == "reassign" {
-						req.To = "county"
-					}
-					if tr.Action == "approve_extension" && st == StateAccepted {
-						if _, err := e.Act(ctx, zhaoren, id, "extend", req); err != nil {
-							t.Fatal(err)
-						}
-					}
-					if tr.Action == "done" && slices.Contains(tr.From, st) {
-						if _, err := e.Act(ctx, powerDep, id, "report", req); err != nil {
-							t.Fatal(err)
-						}
-					}
-					if tr.Action == "evaluate" && role.name == "own-township" {
-						req.Note = "the desk that did not resolve it may record the people's rating"
-					}
-					_, err := e.Act(ctx, role.p, id, tr.Action, req)
-					got := 200
-					if err != nil {
-						got = event.HTTPStatus(err)
-					}
-					w := want(role.name, &tr)
-					if w == 200 && !slices.Contains(tr.From, st) {
-						w = 409
-					}
-					if st == StateReviewed && w != 404 {
-						w = map[bool]int{true: 409, false: w}[w == 200]
-					}
-					if got != w {
-						t.Fatalf("status %d (%v), want %d", got, err, w)
-					}
-					if got != 200 && !strings.Contains(err.Error(), "/") {
-						t.Fatalf("a refusal without its Chinese and English reason: %v", err)
-					}
-				})
-			}
-		}
-	}
-}
-
-// The docs' state table is the engine's: every action appears with its
-// from states and who may take it.
-func TestDocsTableMatchesTransitions(t *testing.T) {
-	b, err := readDocs()
-	if err != nil {
-		t.Skip(err)
-	}
-	if !strings.Contains(b, TransitionTableMarkdown()) {
-		t.Fatalf("docs/incidents.md does not hold the transition table; paste:\n%s", TransitionTableMarkdown())
-	}
-}
 
 func TestOverdueIsSupervisionInTiers(t *testing.T) {
 	clk := &clock{t: t0}
@@ -620,9 +482,4 @@ func TestExtendHardCase(t *testing.T) {
 	if !resolve.Equal(i.Extension.Until) || !i.Extension.Approved {
 		t.Fatalf("resolve due %v, extension %+v", resolve, i.Extension)
 	}
-}
-
-func readDocs() (string, error) {
-	b, err := os.ReadFile("../docs/incidents.md")
-	return string(b), err
 }
