@@ -5,8 +5,8 @@
 package simsensor
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
