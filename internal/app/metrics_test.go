@@ -37,6 +37,9 @@ sensors:
   - {id: s-1, kind: smoke, village: v1}
 users:
   - {name: ops, role: operator, token: ops-token-0123456789}
+notify:
+  channels:
+    - {id: hook, type: webhook, url: "http://127.0.0.1:1/", secret: metrics-secret}
 `, t.TempDir(), testenv.FreePort(t))
 	cfg, err := configs.Parse("metrics.yaml", []byte(y))
 	if err != nil {

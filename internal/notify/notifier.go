@@ -164,6 +164,16 @@ func (n *Notifier) configure(cfg configs.NotifyConfig) error {
 		}
 		workers[ch.ID] = w
 	}
+	// Every channel's series exist from the start, at 0.
+	for _, ch := range cfg.Channels {
+		n.m.sent.WithLabelValues(ch.ID)
+		n.m.digests.WithLabelValues(ch.ID)
+		n.m.queued.WithLabelValues(ch.ID)
+		n.m.failing.WithLabelValues(ch.ID)
+		for c := ClassTransient; c <= ClassRejected; c++ {
+			n.m.failed.WithLabelValues(ch.ID, c.String())
+		}
+	}
 	n.mu.Lock()
 	old := n.workers
 	n.cfg, n.routes, n.render, n.workers = cfg, newRoutes(cfg.Routes), r, workers
