@@ -158,7 +158,7 @@ func (n *Notifier) configure(cfg configs.NotifyConfig) error {
 		w, err := n.newWorker(ch, r)
 		if err != nil {
 			for _, w := range workers {
-				w.snd.close()
+				w.stop()
 			}
 			return fmt.Errorf("notify channel %s: %w", ch.ID, err)
 		}
@@ -179,7 +179,7 @@ func (n *Notifier) configure(cfg configs.NotifyConfig) error {
 	n.cfg, n.routes, n.render, n.workers = cfg, newRoutes(cfg.Routes), r, workers
 	n.mu.Unlock()
 	for _, w := range old {
-		w.snd.close()
+		w.stop()
 	}
 	return nil
 }
@@ -253,7 +253,7 @@ func (n *Notifier) Close() error {
 	n.wwg.Wait()
 	n.mu.Lock()
 	for _, w := range n.workers {
-		w.snd.close()
+		w.stop()
 	}
 	n.mu.Unlock()
 	return n.store.close()

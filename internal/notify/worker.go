@@ -28,6 +28,7 @@ type worker struct {
 	snd  sender
 	r    *renderer
 	wake chan struct{}
+	tr   *http.Transport // nil when the caller gave the HTTP client
 
 	// delivery state (the worker goroutine's own)
 	sends        []time.Time // recent accepted sends, for the rate window
@@ -46,8 +47,11 @@ type worker struct {
 
 func (n *Notifier) newWorker(ch configs.NotifyChannel, r *renderer) (*worker, error) {
 	hc := n.o.HTTP
+	var tr *http.Transport
 	if hc == nil {
-		hc = &http.Client{Timeout: ch.Timeout}
+		// The channel's own connections, closed with it.
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+		hc = &http.Client{Timeout: ch.Timeout, Transport: tr}
 	}
 	w := &worker{n: n, ch: ch, r: r, wake: make(chan struct{}, 1), state: "ok", maxBytes: ch.MaxBytes}
 	if ch.Type == "dingtalk" {
@@ -89,7 +93,16 @@ func (n *Notifier) newWorker(ch configs.NotifyChannel, r *renderer) (*worker, er
 		return nil, &VendorError{Class: ClassRejected, Code: "type", Msg: "unknown channel type " + ch.Type}
 	}
 	w.sends, w.sms = n.store.limits(ch.ID)
+	w.tr = tr
 	return w, nil
+}
+
+// stop closes the channel's sender and idle connections.
+func (w *worker) stop() {
+	w.snd.close()
+	if w.tr != nil {
+		w.tr.CloseIdleConnections()
+	}
 }
 
 func (w *worker) poke() {
