@@ -177,6 +177,13 @@ func (w *worker) step(ctx context.Context) time.Duration {
 	if d := w.retryAt.Sub(now); d > 0 {
 		return d
 	}
+	if w.kind == kindRobot {
+		// A full window waits without reading the queue.
+		if free, wait := w.free(now); free == 0 {
+			w.setStateIf("ok", "throttled", "等待频率窗口 (rate window)")
+			return wait
+		}
+	}
 	pend, err := w.n.store.pending(w.ch.ID, 20000)
 	if err != nil {
 		w.n.log.Error("notify queue unreadable", "channel", w.ch.ID, "err", err)
