@@ -355,7 +355,8 @@ func (m *Manager) Close() error {
 	return nil
 }
 
-// go runs f on a goroutine Close waits for, unless the manager is closed.
+// goLocked runs f on a goroutine Close waits for; the caller holds m.mu
+// and has checked that the manager is not closed.
 func (m *Manager) goLocked(f func()) {
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); f() }()

@@ -100,8 +100,8 @@ func (w *worker) media(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	if errors.Is(err, context.DeadlineExceeded) && !firstKey.IsZero() {
-		err = errMediaDone // a keyframe came, the measuring second did not end: short GOP data, still working
+	if errors.Is(err, errNoKeyframe) && !firstKey.IsZero() {
+		err = errMediaDone // a keyframe came late, the measuring second did not end before the timeout: working
 	}
 	if errors.Is(err, errMediaDone) {
 		err = nil

@@ -128,3 +128,42 @@ func TestOverloadedChecksAreLateNotOffline(t *testing.T) {
 		}
 	}
 }
+
+// A media check whose keyframe comes late, so that the second measured
+// after it outlasts the check's timeout, still finds a working camera.
+func TestMediaCheckLateKeyframe(t *testing.T) {
+	aus, _, _ := simcam.Clip()
+	var p [][]byte // a frame that is no keyframe
+	for _, au := range aus {
+		key := false
+		for _, n := range au {
+			if n[0]&0x1f == 5 {
+				key = true
+			}
+		}
+		if !key {
+			p = au
+			break
+		}
+	}
+	late := make([][][]byte, 0, 20+len(aus))
+	for i := 0; i < 20; i++ {
+		late = append(late, p)
+	}
+	late = append(late, aus...)
+	cam := &rawrtsp.Camera{Headers: []byte("Content-Type: application/sdp\r\n"), Codec: "H264", AUs: late,
+		SDP: []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n")}
+	s, err := rawrtsp.Start(func(string) *rawrtsp.Camera { return cam })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := camera.NewManager(camera.Options{ProbeInterval: 2 * time.Second, ProbeTimeout: 1500 * time.Millisecond})
+	m.Start(context.Background())
+	defer m.Close()
+	m.Update([]camera.Spec{{ID: "late", URL: s.URL("/late"), Transport: "tcp"}})
+	st := waitState(t, m, "late", camera.StateOnline, "", 15*time.Second)
+	if st.LastMediaCheck.IsZero() {
+		t.Fatal("online without a media check")
+	}
+}
