@@ -174,9 +174,8 @@ func (b *browser) weight(page string) {
 	b.t.Logf("page weight %s: %.1f KiB in %.0f requests (uncompressed, cold cache)", page, kb, files)
 }
 
-// waitAPI polls the hub's API four times a second. (Polling GET
-// /api/v1/incidents every 20 ms, as testenv.WaitFor does, kept a new
-// incident from appearing for 10 s on this machine.)
+// waitAPI polls the hub's API four times a second: gentler than
+// testenv.WaitFor's 20 ms on a machine the browser shares.
 func waitAPI(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
