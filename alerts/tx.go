@@ -25,9 +25,17 @@ type tx struct {
 	steps   []string
 }
 
+// begin starts a change. Its maps are made on the first write: most
+// device events change nothing, and they are the hot path.
 func (e *Engine) begin() *tx {
-	return &tx{e: e, work: map[string]*record{}, base: map[string]int{}, created: map[string]bool{},
-		fpSet: map[string]*record{}, fpDel: map[string]bool{}, seq: e.seq}
+	return &tx{e: e, seq: e.seq}
+}
+
+func (t *tx) alloc() {
+	if t.work == nil {
+		t.work, t.base, t.created = map[string]*record{}, map[string]int{}, map[string]bool{}
+		t.fpSet, t.fpDel = map[string]*record{}, map[string]bool{}
+	}
 }
 
 // get returns the working copy of incident id, or nil.
@@ -40,6 +48,7 @@ func (t *tx) get(id string) *record {
 		return nil
 	}
 	c := r.clone()
+	t.alloc()
 	t.work[id] = c
 	t.order = append(t.order, c)
 	t.base[id] = len(c.History)
@@ -54,6 +63,7 @@ func (t *tx) create(r *record) {
 	if t.work[r.ID] != nil {
 		return
 	}
+	t.alloc()
 	t.work[r.ID] = r
 	t.order = append(t.order, r)
 	t.created[r.ID] = true
@@ -78,12 +88,13 @@ func (t *tx) peekFP(fp string) *record {
 	return nil
 }
 
-func (t *tx) setFP(fp string, r *record) { t.fpSet[fp] = r; delete(t.fpDel, fp) }
+func (t *tx) setFP(fp string, r *record) { t.alloc(); t.fpSet[fp] = r; delete(t.fpDel, fp) }
 func (t *tx) delFP(r *record) {
 	if r.Fingerprint == "" {
 		return
 	}
 	if cur := t.peekFP(r.Fingerprint); cur == nil || cur.ID == r.ID {
+		t.alloc()
 		delete(t.fpSet, r.Fingerprint)
 		t.fpDel[r.Fingerprint] = true
 	}
