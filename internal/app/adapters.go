@@ -80,7 +80,7 @@ func (s incidentService) Create(ctx context.Context, p auth.Principal, req event
 }
 
 func (s incidentService) Query(p auth.Principal, f event.IncidentFilter) ([]event.Incident, int, error) {
-	return s.h.alerts.Query(p, f)
+	return s.h.queryIncidents(p, f)
 }
 
 func (s incidentService) Stats(p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, error) {

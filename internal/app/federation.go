@@ -121,21 +121,29 @@ func (h *Hub) viewSensors() []event.SensorStatus {
 	return h.fed.view.Sensors()
 }
 
-// listIncidents merges this hub's incidents with the viewed hubs', sorted
-// and paged as the engine does it.
+// listIncidents merges this hub's incidents with the viewed hubs'.
 func (h *Hub) listIncidents(p auth.Principal, f event.IncidentFilter) []event.Incident {
+	out, _, _ := h.queryIncidents(p, f)
+	return out
+}
+
+// queryIncidents is the engine's Query over this hub's and the viewed
+// hubs' incidents, sorted and paged as the engine does it.
+func (h *Hub) queryIncidents(p auth.Principal, f event.IncidentFilter) ([]event.Incident, int, error) {
 	if h.fed.view == nil {
-		return h.alerts.List(p, f)
+		return h.alerts.Query(p, f)
 	}
 	all := f
 	all.Offset, all.Limit = 0, 0
-	out := append(h.alerts.List(p, all), h.fed.view.Incidents(p, all)...)
+	out, _, err := h.alerts.Query(p, all)
+	out = append(out, h.fed.view.Incidents(p, all)...)
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].OpenedAt.Equal(out[j].OpenedAt) {
 			return out[i].OpenedAt.After(out[j].OpenedAt)
 		}
 		return out[i].ID > out[j].ID
 	})
+	total := len(out)
 	if f.Offset > 0 {
 		out = out[min(f.Offset, len(out)):]
 	}
@@ -145,7 +153,7 @@ func (h *Hub) listIncidents(p auth.Principal, f event.IncidentFilter) []event.In
 	if out == nil {
 		out = []event.Incident{}
 	}
-	return out
+	return out, total, err
 }
 
 func (h *Hub) getIncident(p auth.Principal, id string) (event.Incident, error) {
