@@ -1,6 +1,7 @@
 package federation_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,9 @@ import (
 	"snowhub/internal/testenv"
 )
 
-// TestBrokerRefusesAnotherHubsTopics: with the files snowhub -mosquitto-acl
-// writes for each hub, concatenated for one Mosquitto, hub south cannot
+// TestBrokerRefusesAnotherHubsTopics: with the shipped mosquitto.conf and
+// the files snowhub -mosquitto-acl writes for each hub, concatenated for
+// one Mosquitto (deploy/k8s/snowhub.yaml says how), hub south cannot
 // publish on hub north's feed, while its own feed reaches north (a view).
 func TestBrokerRefusesAnotherHubsTopics(t *testing.T) {
 	testenv.Short(t)
@@ -38,12 +40,23 @@ func TestBrokerRefusesAnotherHubsTopics(t *testing.T) {
 	if strings.Contains(acl, "topic readwrite #") {
 		t.Fatalf("a prefecture hub may publish anywhere:\n%s", acl)
 	}
-	for name, body := range map[string]string{"acl": acl, "passwd": passwd} {
+	for name, body := range map[string]string{"acl": acl, "passwd": passwd, "snowhub.conf": settings} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mq := testenv.StartMosquittoSecured(t, settings)
+	// The shipped mosquitto.conf (deploy/compose), including the generated files.
+	shipped, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "deploy/compose/mosquitto.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	mq := testenv.StartMosquittoConf(t, func(port int) string {
+		s := strings.Replace(string(shipped), "listener 1883\n", fmt.Sprintf("listener %d 127.0.0.1\n", port), 1)
+		s = strings.ReplaceAll(s, "/mosquitto/data/", data+"/")
+		s = strings.ReplaceAll(s, "/mosquitto/config/snowhub", dir)
+		return "user root\nlog_type error\nlog_type warning\n" + s
+	})
 
 	connect := func(user string) mqtt.Client {
 		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(mq.URL).SetClientID(user).SetUsername(user).SetPassword("pw-" + user + "-0123456789"))
