@@ -183,3 +183,13 @@ func (s hubSource) Hubs() []event.HubStatus {
 	}
 	return s.h.fed.view.Hubs()
 }
+
+// uptimeCameras are the cameras a hub reports uptime for: all of them on a
+// county hub or a view (every hub writes its transitions to the shared
+// InfluxDB), its own townships' on an owner.
+func uptimeCameras(cfg *configs.Config) []configs.Camera {
+	if cfg.Federated() && len(cfg.Hub.View) == 0 {
+		return cfg.Owned().Cameras
+	}
+	return cfg.Cameras
+}

@@ -18,7 +18,10 @@ func IngestHooks(cfg *configs.Config, onConnect func(c ingest.Client), onMessage
 	if !cfg.Federated() {
 		return ingest.HubHooks{}
 	}
-	h := ingest.HubHooks{WillTopic: Topics{cfg.MQTT.TopicPrefix}.Status(cfg.Hub.ID), WillPayload: willPayload(cfg.Hub.ID)}
+	h := ingest.HubHooks{}
+	if len(cfg.Hub.Townships) > 0 { // a hub that owns nothing publishes no feed, so no will either
+		h.WillTopic, h.WillPayload = Topics{cfg.MQTT.TopicPrefix}.Status(cfg.Hub.ID), willPayload(cfg.Hub.ID)
+	}
 	if !cfg.Hub.ReportUnknown {
 		h.Subscriptions = DeviceTopics
 	} else {
