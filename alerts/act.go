@@ -190,8 +190,9 @@ func (e *Engine) Query(p auth.Principal, f event.IncidentFilter) ([]event.Incide
 	}
 	var ids []string
 	// The archive: reviewed incidents that left memory, when a caller asks
-	// for reviewed ones, or for all within a range.
-	if f.State == StateReviewed || ((f.State == "" || f.State == "all") && (!f.From.IsZero() || !f.To.IsZero())) {
+	// for reviewed (or all) incidents within a range; without a range the
+	// listing stays with what memory holds.
+	if (f.State == StateReviewed || f.State == "" || f.State == "all") && (!f.From.IsZero() || !f.To.IsZero()) {
 		for _, a := range e.archived {
 			if (f.From.IsZero() || !a.reviewedAt.Before(f.From)) && (f.To.IsZero() || a.reviewedAt.Before(f.To)) {
 				ids = append(ids, a.id)
