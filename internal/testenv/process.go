@@ -11,3 +11,14 @@ func StartProcess(t testing.TB, addr, name string, args ...string) *Process {
 	p.Start()
 	return p
 }
+
+// Pid is the running program's process id (0 when it is not running), for
+// benchmarks that read its CPU time and memory from /proc.
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
