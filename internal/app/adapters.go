@@ -76,7 +76,7 @@ func (s incidentService) Audit(p auth.Principal, since time.Time, limit int) ([]
 }
 
 func (s incidentService) Create(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error) {
-	return s.h.alerts.Create(ctx, p, req)
+	return s.h.createIncident(ctx, p, req)
 }
 
 func (s incidentService) Query(p auth.Principal, f event.IncidentFilter) ([]event.Incident, int, error) {

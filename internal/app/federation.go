@@ -37,6 +37,9 @@ func (h *Hub) buildView(cfg *configs.Config) {
 			Config: h.Config, Logger: h.log.With("component", "hub-actions"),
 			Act: func(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
 				return h.alerts.Act(ctx, p, id, action, req)
+			},
+			Create: func(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error) {
+				return h.alerts.Create(ctx, p, req)
 			}})
 	}
 }
@@ -192,4 +195,20 @@ func uptimeCameras(cfg *configs.Config) []configs.Camera {
 		return cfg.Owned().Cameras
 	}
 	return cfg.Cameras
+}
+
+// createIncident raises an incident by hand: here when this hub owns the
+// village's township, else at the viewed hub that does.
+func (h *Hub) createIncident(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error) {
+	if v := h.fed.view; v != nil {
+		cfg := h.cfg.Load()
+		tw := h.topo().villageTownship[req.Village]
+		if tw != "" && !cfg.OwnsTownship(tw) {
+			if hub, ok := v.OwnerOfTownship(tw); ok {
+				return v.Create(ctx, p, hub, req)
+			}
+			return event.Incident{}, event.Refuse(event.ErrNoService, "%s 的所属中心尚未上线 / no hub owning township %s has been seen yet", tw, tw)
+		}
+	}
+	return h.alerts.Create(ctx, p, req)
 }

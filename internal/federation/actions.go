@@ -21,7 +21,9 @@ type ActionsOptions struct {
 	Config func() *configs.Config
 	// Act is the owner's own incident step (alerts.Engine.Act): it
 	// authorises, audits and commits as for a person at this hub.
-	Act    func(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error)
+	Act func(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error)
+	// Create raises an incident by hand (alerts.Engine.Create).
+	Create func(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error)
 	Logger *slog.Logger
 }
 
@@ -128,9 +130,17 @@ func (a *Actions) answer(view string, req ActionRequest) []byte {
 	if !ok {
 		reply.Status, reply.Error = http.StatusForbidden, "用户 "+req.User+" 在所属中心 "+a.o.Self+" 未配置 / user "+req.User+" is not configured at hub "+a.o.Self
 	} else {
-		r := req.Request
-		r.Remote = "hub " + view + " " + req.Remote
-		inc, err := a.o.Act(context.Background(), p, req.Incident, req.Action, r)
+		var inc event.Incident
+		var err error
+		if req.Create != nil {
+			c := *req.Create
+			c.Remote = "hub " + view + " " + req.Remote
+			inc, err = a.o.Create(context.Background(), p, c)
+		} else {
+			r := req.Request
+			r.Remote = "hub " + view + " " + req.Remote
+			inc, err = a.o.Act(context.Background(), p, req.Incident, req.Action, r)
+		}
 		if err != nil {
 			reply.Status, reply.Error = event.HTTPStatus(err), err.Error()
 		} else {

@@ -357,8 +357,34 @@ func (v *View) Act(ctx context.Context, p auth.Principal, id, action string, req
 	if _, _, err := v.Get(p, id); err != nil {
 		return event.Incident{}, err
 	}
+	return v.forward(ctx, hub, ActionRequest{User: p.Name, Incident: id, Action: action, Request: req, Remote: req.Remote})
+}
+
+// OwnerOfTownship is the viewed hub that owns township, by its status.
+func (v *View) OwnerOfTownship(township string) (string, bool) {
 	v.mu.Lock()
-	st := v.hubs[hub].status
+	defer v.mu.Unlock()
+	for id, r := range v.hubs {
+		if slices.Contains(r.status.Townships, township) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// Create forwards p's hand-raised incident to the hub that owns its
+// township and returns what the owner made of it.
+func (v *View) Create(ctx context.Context, p auth.Principal, hub string, req event.CreateRequest) (event.Incident, error) {
+	return v.forward(ctx, hub, ActionRequest{User: p.Name, Create: &req, Remote: req.Remote})
+}
+
+// forward sends one request to hub and waits for its answer.
+func (v *View) forward(ctx context.Context, hub string, rq ActionRequest) (event.Incident, error) {
+	v.mu.Lock()
+	var st event.HubStatus
+	if r := v.hubs[hub]; r != nil {
+		st = r.status
+	}
 	v.mu.Unlock()
 	if st.State == event.HubUnreachable {
 		return event.Incident{}, event.Refuse(event.ErrNoService, "所属中心 %s 自 %s 不可达，操作未执行 / hub %s is unreachable since %s; nothing was done",
@@ -368,17 +394,17 @@ func (v *View) Act(ctx context.Context, p auth.Principal, id, action string, req
 	if c == nil || !v.o.Connected() {
 		return event.Incident{}, event.Refuse(event.ErrNoService, "消息服务器未连接，无法转交 %s / the broker is not connected: cannot reach hub %s", hub, hub)
 	}
-	corr := newID()
+	rq.ID = newID()
 	ch := make(chan ActionReply, 1)
 	v.mu.Lock()
-	v.pending[corr] = ch
+	v.pending[rq.ID] = ch
 	v.mu.Unlock()
 	defer func() {
 		v.mu.Lock()
-		delete(v.pending, corr)
+		delete(v.pending, rq.ID)
 		v.mu.Unlock()
 	}()
-	b, _ := json.Marshal(ActionRequest{ID: corr, User: p.Name, Incident: id, Action: action, Request: req, Remote: req.Remote})
+	b, _ := json.Marshal(rq)
 	c.Publish(v.t.Actions(hub, v.o.Self), 1, false, b)
 	t := time.NewTimer(v.o.ActionTimeout)
 	defer t.Stop()

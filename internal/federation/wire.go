@@ -60,7 +60,10 @@ type ActionRequest struct {
 	Incident string              `json:"incident"`
 	Action   string              `json:"action"`
 	Request  event.ActionRequest `json:"request"`
-	Remote   string              `json:"remote,omitempty"` // the person's address, for the owner's audit
+	// Create, when set, raises an incident by hand in the owner's village
+	// (POST /api/v1/incidents on a view); Incident and Action are empty.
+	Create *event.CreateRequest `json:"create,omitempty"`
+	Remote string               `json:"remote,omitempty"` // the person's address, for the owner's audit
 }
 
 // ActionReply is the owner's answer on {prefix}/hubs/{owner}/replies/{view}.
