@@ -14,6 +14,12 @@ type HubSource interface{ Hubs() []event.HubStatus }
 // hubs answers GET /api/v1/hubs: each viewed hub, reachable or not and
 // since when. A township user sees the hub that owns its township.
 func (s *Server) hubs(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	writeJSON(w, 200, s.visibleHubs(p))
+}
+
+// visibleHubs are the viewed hubs p may know of (also in the websocket
+// snapshot, so a wall that connects while an owner is down says so).
+func (s *Server) visibleHubs(p auth.Principal) []event.HubStatus {
 	out := []event.HubStatus{}
 	if s.o.Hubs != nil {
 		for _, h := range s.o.Hubs.Hubs() {
@@ -22,7 +28,7 @@ func (s *Server) hubs(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 			}
 		}
 	}
-	writeJSON(w, 200, out)
+	return out
 }
 
 func containsTownship(list []string, tw string) bool {

@@ -602,7 +602,7 @@ func (s *Server) snapshot(p auth.Principal) func(seq uint64, reason string) []by
 			incs = []event.Incident{}
 		}
 		return encode(s.hub.epoch, seq, "snapshot", map[string]any{"cameras": s.visibleCameras(p), "sensors": s.visibleSensors(p),
-			"incidents": incs, "resumed": false, "reason": reason})
+			"incidents": incs, "resumed": false, "reason": reason, "hubs": s.visibleHubs(p)})
 	}
 }
 

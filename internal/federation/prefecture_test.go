@@ -15,6 +15,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/gorilla/websocket"
 
 	"snowhub/internal/event"
 	"snowhub/internal/testenv"
@@ -350,6 +351,17 @@ func TestPrefecture(t *testing.T) {
 	p.waitHubs(map[string]string{"north": event.HubUnreachable, "south": event.HubReachable})
 	if h := p.hubs()["north"]; h.Since.IsZero() || time.Since(h.Since) > time.Minute {
 		t.Errorf("unreachable since %s", h.Since)
+	}
+	// A wall connecting now is told at once (its snapshot), not only by
+	// the "hub" message it would have had live.
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(p.city.base, "http", "ws", 1)+"/ws?token="+opsToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, snap, err := ws.ReadMessage()
+	ws.Close()
+	if err != nil || !strings.Contains(string(snap), `"id":"north","state":"unreachable"`) {
+		t.Errorf("the view's snapshot does not say north is unreachable: %.300s (%v)", snap, err)
 	}
 	if _, ok := byDevice(t, p.incidents(p.city, opsToken))["smoke-zr-1"]; !ok {
 		t.Errorf("north's incidents vanished from the view while it is unreachable")
