@@ -233,7 +233,7 @@ func (e *Engine) supervise(t *tx, r *record, now time.Time) {
 // stepName is a step's Chinese name for notes.
 func stepName(step string) string {
 	if n, ok := map[string]string{"dispatch": "派单", "accept": "接单", "assign": "派人", "resolve": "办结", "evaluate": "评单",
-		"review": "考单", "report": "部门报到", "hold": "挂起"}[step]; ok {
+		"review": "考单", "report": "部门报到", "hold": "挂起", "acknowledge": "确认"}[step]; ok {
 		return n
 	}
 	return step

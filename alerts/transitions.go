@@ -16,6 +16,7 @@ const (
 	whoCounty     = "county"
 	whoOwner      = "owner"      // the township desk holding it (or its village center), or the county
 	whoDepartment = "department" // a summoned department
+	whoViewer     = "viewer"     // anyone at a wall or desk who sees it (not technicians or departments)
 )
 
 // transition is one row of the table: state × action → who may, guard,
@@ -202,6 +203,18 @@ var Transitions = []transition{
 			e.reopen(c.t, c.r, c.now, c.step)
 			return nil
 		}},
+	{Action: "acknowledge", From: append(slices.Clone(openStates), StateHeld), Who: whoViewer,
+		apply: func(e *Engine, c *actCtx) error {
+			if !c.r.AcknowledgedAt.IsZero() {
+				return event.Conflict(fmt.Sprintf("已由 %s 确认 / already acknowledged by %s", c.r.AcknowledgedBy, c.r.AcknowledgedBy))
+			}
+			c.r.AcknowledgedAt, c.r.AcknowledgedBy = c.now, c.p.Name
+			if c.step.Note == "" {
+				c.step.Note = "已确认告警（不代替接单） / alarm acknowledged (not an accept)"
+			}
+			e.transition(c.t, c.r, "acknowledge", c.r.State, c.now, c.step)
+			return nil
+		}},
 	{Action: "extend", From: []string{StateAccepted}, Who: whoOwner, Needs: []string{"cause", "crux", "by"},
 		apply: (*Engine).extend},
 	{Action: "approve_extension", From: []string{StateAccepted}, Who: whoCounty,
@@ -255,6 +268,7 @@ func (e *Engine) reown(r *record) {
 }
 
 func (e *Engine) reopen(t *tx, r *record, now time.Time, s event.Step) {
+	r.AcknowledgedAt, r.AcknowledgedBy = time.Time{}, "" // the reopened matter sounds again
 	e.dropDue(r, "evaluate", "")
 	e.dropDue(r, "review", "")
 	r.Reopened++

@@ -70,7 +70,7 @@ func TestTransitionTable(t *testing.T) {
 			}
 			return 200
 		case "own-township", "own-village":
-			if tr.Who == whoOwner {
+			if tr.Who == whoOwner || tr.Who == whoViewer {
 				return 200
 			}
 			return 403
@@ -151,4 +151,43 @@ func TestDocsTableMatchesTransitions(t *testing.T) {
 func readDocs() (string, error) {
 	b, err := os.ReadFile("../docs/incidents.md")
 	return string(b), err
+}
+
+// 确认 stops the sound on every wall: recorded once with who and when, a
+// second one says who was first, and a reopened matter sounds again.
+func TestAcknowledge(t *testing.T) {
+	clk := &clock{t: t0}
+	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
+	ctx := context.Background()
+	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	id := open(e)[0].ID
+	inc, err := e.Act(ctx, ops, id, "acknowledge", event.ActionRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.AcknowledgedBy != ops.Name || !inc.AcknowledgedAt.Equal(t0) || inc.State == StateAccepted {
+		t.Fatalf("acknowledged by %q at %v in state %s; want %s at %v, not accepted", inc.AcknowledgedBy, inc.AcknowledgedAt, inc.State, ops.Name, t0)
+	}
+	if last := inc.History[len(inc.History)-1]; last.Action != "acknowledge" || last.By != ops.Name {
+		t.Fatalf("last step %+v, want acknowledge by %s", last, ops.Name)
+	}
+	_, err = e.Act(ctx, zhaoren, id, "acknowledge", event.ActionRequest{})
+	if event.HTTPStatus(err) != 409 || !strings.Contains(err.Error(), ops.Name) {
+		t.Fatalf("second acknowledge: %v, want 409 naming %s", err, ops.Name)
+	}
+	_, err = e.Act(ctx, tech, id, "acknowledge", event.ActionRequest{})
+	if event.HTTPStatus(err) != 403 {
+		t.Fatalf("technician: %v, want 403", err)
+	}
+	for _, step := range []string{"accept", "resolve", "reopen"} {
+		if inc, err = e.Act(ctx, ops, id, step, fullReq()); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	if !inc.AcknowledgedAt.IsZero() || inc.AcknowledgedBy != "" {
+		t.Fatalf("after reopen still acknowledged by %q", inc.AcknowledgedBy)
+	}
+	if _, err = e.Act(ctx, zhaoren, id, "acknowledge", event.ActionRequest{}); err != nil {
+		t.Fatalf("acknowledge after reopen: %v", err)
+	}
 }

@@ -75,6 +75,8 @@ var (
 	countySteps = []string{"dispatch", "review", "reassign", "approve_extension"}
 	ownerSteps  = []string{"accept", "assign", "resolve", "hold", "resume", "escalate", "extend", "reopen", "evaluate", "summon"}
 	deptSteps   = []string{"report", "done"}
+	// seenSteps may be taken by anyone at a wall or desk who sees the incident.
+	seenSteps = []string{"acknowledge"}
 )
 
 // Scope is what an action touches.
@@ -131,6 +133,11 @@ func Allow(p Principal, action string, s Scope) error {
 	switch {
 	case p.Role == RoleTechnician:
 		return forbid("技术员无事件操作 / technicians have no incident actions")
+	case slices.Contains(seenSteps, action):
+		if p.Role == RoleDepartment {
+			return forbid("部门不确认告警 / departments do not acknowledge alarms")
+		}
+		return nil
 	case slices.Contains(deptSteps, action):
 		if p.Role == RoleDepartment && slices.Contains(s.Departments, p.Department) {
 			return nil

@@ -55,6 +55,10 @@ type Incident struct {
 	EscalatedManual int        `json:"escalated_manual,omitempty"`
 	Owners          []string   `json:"owners,omitempty"` // townships that held it before, with a read-only view
 	ReviewedAt      time.Time  `json:"reviewed_at,omitzero"`
+	// 确认: someone at a wall or desk has seen the alarm (stops its sound
+	// and reminders); it does not accept the incident. Cleared by reopen.
+	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
+	AcknowledgedBy string    `json:"acknowledged_by,omitempty"`
 }
 
 // Assignee is the grid worker or cadre sent on site (派人).
