@@ -158,7 +158,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	h.deferClose("dashboard", h.dash.Close)
 
 	// 2. Time series: the durable write spool.
-	h.ts, err = timeseries.New(timeseries.Options{Config: cfg.Influx, Dir: filepath.Join(cfg.DataDir, "spool"),
+	h.ts, err = timeseries.New(timeseries.Options{Config: cfg.Influx, Dir: filepath.Join(cfg.DataDir, "spool"), Hub: cfg.Hub.ID,
 		Logger: log.With("component", "timeseries"), Registry: h.reg})
 	if err != nil {
 		return fmt.Errorf("time series: %w", err)

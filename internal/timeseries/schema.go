@@ -86,6 +86,9 @@ func (w *Writer) encode(ev event.Event) (lines [][]byte, sample bool) {
 	default:
 		return nil, false
 	}
+	if w.o.Hub != "" {
+		p.AddTag("hub", w.o.Hub)
+	}
 	w.uniqueTime(p)
 	return [][]byte{[]byte(write.PointToLineProtocol(p, time.Nanosecond))}, sample
 }

@@ -37,6 +37,10 @@ type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 	Now      func() time.Time
+	// Hub, in a prefecture, tags every point with the hub that wrote it
+	// (hub.id), so uptime and figures over the shared InfluxDB can be
+	// read per hub or across them. Empty: no tag (a county hub).
+	Hub string
 }
 
 // Stats describe the writer for /readyz and the pages.
