@@ -142,7 +142,7 @@ var Transitions = []transition{
 			e.transition(c.t, c.r, "escalate", c.r.State, c.now, c.step)
 			return nil
 		}},
-	{Action: "reassign", From: openStates, Who: whoCounty, Needs: []string{"to"},
+	{Action: "reassign", From: openStates, To: "(same; dispatched when an accepted one goes to another township)", Who: whoCounty, Needs: []string{"to"}, Starts: []string{"accept (handed)"},
 		apply: func(e *Engine, c *actCtx) error {
 			to := c.req.To
 			switch {
@@ -152,6 +152,9 @@ var Transitions = []transition{
 			case e.top.TownshipName[to] == "":
 				return event.BadRequest(fmt.Sprintf("未知乡镇 %s / unknown township %s", to, to))
 			}
+			// A township handed a matter another one had accepted has not
+			// accepted it: it accepts (接单) and names its own person first.
+			handed := c.r.State == StateAccepted && to != LevelCounty && to != c.r.Owner
 			if c.r.Owner != to && c.r.Owner != LevelCounty && c.r.Owner != "" {
 				c.r.Owners = appendNew(c.r.Owners, c.r.Owner)
 			}
@@ -161,7 +164,16 @@ var Transitions = []transition{
 			}
 			e.reown(c.r)
 			c.step.Owner = to
-			e.transition(c.t, c.r, "reassign", c.r.State, c.now, c.step)
+			if !handed {
+				e.transition(c.t, c.r, "reassign", c.r.State, c.now, c.step)
+				return nil
+			}
+			e.dropDue(c.r, "assign", "")
+			e.dropDue(c.r, "resolve", "")
+			c.r.Assignee = nil
+			e.transition(c.t, c.r, "reassign", StateDispatched, c.now, c.step)
+			e.setDues(c.r, c.now, []string{"accept"})
+			c.r.History[len(c.r.History)-1].Deadline = c.r.Deadline
 			return nil
 		}},
 	{Action: "hold", From: []string{StateOpened, StateDispatched, StateAccepted, StateResolved, StateEvaluated}, To: StateHeld, Who: whoOwner, Needs: []string{"reason"}, Starts: []string{"hold"},

@@ -191,3 +191,38 @@ func TestAcknowledge(t *testing.T) {
 		t.Fatalf("acknowledge after reopen: %v", err)
 	}
 }
+
+// An accepted matter handed to another township waits for that township's
+// accept: it may not resolve what it never accepted, and the old
+// township's person is no longer on it.
+func TestReassignAcceptedNeedsAcceptAgain(t *testing.T) {
+	clk := &clock{t: t0}
+	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
+	ctx := context.Background()
+	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	id := open(e)[0].ID
+	for _, step := range []string{"accept", "assign"} {
+		if _, err := e.Act(ctx, zhaoren, id, step, fullReq()); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	inc, err := e.Act(ctx, ops, id, "reassign", event.ActionRequest{To: "xiangong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.State != StateDispatched || inc.Owner != "xiangong" || inc.Assignee != nil {
+		t.Fatalf("after reassign: state %s owner %s assignee %v; want dispatched, xiangong, none", inc.State, inc.Owner, inc.Assignee)
+	}
+	if len(inc.Dues) != 1 || inc.Dues[0].Step != "accept" || inc.Dues[0].Owner != "xiangong" {
+		t.Fatalf("dues %+v, want one accept due of xiangong", inc.Dues)
+	}
+	if _, err := e.Act(ctx, xiang, id, "resolve", fullReq()); event.HTTPStatus(err) != 409 {
+		t.Fatalf("resolve before accept by the new owner: %v, want 409", err)
+	}
+	if _, err := e.Act(ctx, zhaoren, id, "resolve", fullReq()); event.HTTPStatus(err) != 403 {
+		t.Fatalf("the old owner resolving: %v, want 403", err)
+	}
+	if _, err := e.Act(ctx, xiang, id, "accept", fullReq()); err != nil {
+		t.Fatalf("accept by the new owner: %v", err)
+	}
+}
