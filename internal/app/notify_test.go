@@ -1,18 +1,15 @@
 package app
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,10 +31,6 @@ import (
 func TestNotifyRealProcess(t *testing.T) {
 	mq := testenv.StartMosquitto(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "snowhub")
-	if out, err := exec.Command("go", "build", "-o", bin, "snowhub/cmd/snowhub").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	ding := vendorfake.NewDingTalk()
 	defer ding.Close()
 	ding.Window = time.Second
@@ -100,30 +93,7 @@ func TestNotifyRealProcess(t *testing.T) {
 	}
 	path := writeConfig("SECwrong-0123")
 
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "-config", path)
-		w := &lockedWriter{mu: &logMu, w: &logs}
-		cmd.Stdout, cmd.Stderr = w, w
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		testenv.WaitFor(t, 30*time.Second, "the hub connected", func() bool {
-			r, _ := readyz(base)
-			return r["mqtt"] == "ok"
-		})
-		return cmd
-	}
-	kill := func(cmd *exec.Cmd) { _ = cmd.Process.Signal(syscall.SIGKILL); _ = cmd.Wait() }
-	t.Cleanup(func() {
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("hub output:\n%s", logs.String())
-			logMu.Unlock()
-		}
-	})
+	hub := testenv.NewHub(t, path, port)
 	get := func(url string, out any) {
 		req, _ := http.NewRequest("GET", base+url, nil)
 		req.Header.Set("Authorization", "Bearer "+opsToken)
@@ -140,7 +110,7 @@ func TestNotifyRealProcess(t *testing.T) {
 		return l
 	}
 
-	hub := start()
+	hub.Start()
 	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(mq.URL).SetClientID("notify-pub"))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
@@ -150,12 +120,11 @@ func TestNotifyRealProcess(t *testing.T) {
 		pub.Publish(fmt.Sprintf("snowbright/sensors/smoke-%02d/event", i), 1, false, `{"value":1}`).WaitTimeout(5 * time.Second)
 	}
 	testenv.WaitFor(t, 30*time.Second, "the storm under way at the webhook", func() bool { mu.Lock(); defer mu.Unlock(); return hits >= 10 })
-	kill(hub)
+	hub.Kill()
 	mu.Lock()
 	before := hits
 	mu.Unlock()
-	hub = start()
-	defer func() { kill(hub) }()
+	hub.Start()
 
 	testenv.WaitFor(t, 30*time.Second, "every alarm an incident", func() bool { return len(list()) >= alarms })
 	incs := list()
@@ -254,7 +223,7 @@ func TestNotifyRealProcess(t *testing.T) {
 		t.Fatalf("/api/v1/notify/channels: %+v", chans)
 	}
 	writeConfig("SECright-0123")
-	_ = hub.Process.Signal(syscall.SIGHUP)
+	hub.Reload()
 	testenv.WaitFor(t, 30*time.Second, "昭仁街道's backlog after the reload", func() bool {
 		all := texts(ding.Messages())
 		for _, id := range t1 {
@@ -293,15 +262,4 @@ func readyz(base string) (map[string]string, int) {
 	var r map[string]string
 	_ = json.NewDecoder(resp.Body).Decode(&r)
 	return r, resp.StatusCode
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -1,15 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,10 +23,6 @@ import (
 func TestOutboxAcrossSIGKILL(t *testing.T) {
 	mq := testenv.StartMosquitto(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "snowhub")
-	if out, err := exec.Command("go", "build", "-o", bin, "snowhub/cmd/snowhub").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	port := testenv.FreePort(t)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "listen: 127.0.0.1:%d\ndata_dir: %s\nmqtt: {broker: %q, client_id: snowhub-outbox}\n", port, filepath.Join(dir, "data"), mq.URL)
@@ -43,32 +36,7 @@ func TestOutboxAcrossSIGKILL(t *testing.T) {
 	os.WriteFile(path, []byte(cfg.String()), 0o644)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
-	var logs bytes.Buffer
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "-config", path)
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		testenv.WaitFor(t, 30*time.Second, "the hub connected to the broker", func() bool {
-			resp, err := http.Get(base + "/readyz")
-			if err != nil {
-				return false
-			}
-			defer resp.Body.Close()
-			var r map[string]string
-			json.NewDecoder(resp.Body).Decode(&r)
-			return r["mqtt"] == "ok"
-		})
-		return cmd
-	}
-	kill := func(cmd *exec.Cmd) { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("hub output:\n%s", logs.String())
-		}
-	})
+	hub := testenv.NewHub(t, path, port)
 	get := func(url string, v any) bool {
 		req, _ := http.NewRequest("GET", base+url, nil)
 		req.Header.Set("Authorization", "Bearer "+opsToken)
@@ -93,7 +61,7 @@ func TestOutboxAcrossSIGKILL(t *testing.T) {
 		}
 	}
 
-	hub := start()
+	hub.Start()
 	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(mq.URL).SetClientID("outbox-pub"))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
@@ -102,13 +70,13 @@ func TestOutboxAcrossSIGKILL(t *testing.T) {
 	for i := 0; i < alarms; i++ {
 		if i == alarms/2 {
 			drain() // the consumer has read part of it
-			kill(hub)
+			hub.Kill()
 		}
 		tok := pub.Publish(fmt.Sprintf("snowbright/sensors/smoke-%02d/event", i), 1, false, `{"value":1}`)
 		tok.WaitTimeout(5 * time.Second)
 		time.Sleep(5 * time.Millisecond)
 	}
-	hub = start()
+	hub.Start()
 	var incs []event.Incident
 	testenv.WaitFor(t, 20*time.Second, "every alarm an incident", func() bool {
 		incs = nil
@@ -122,9 +90,8 @@ func TestOutboxAcrossSIGKILL(t *testing.T) {
 		t.Fatalf("accept: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	kill(hub)
-	hub = start()
-	defer kill(hub)
+	hub.Kill()
+	hub.Start()
 	drain()
 
 	incs = nil

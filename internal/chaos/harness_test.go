@@ -26,38 +26,9 @@ import (
 
 const opsToken = "chaos-ops-token-0123456789"
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds cmd/snowhub once for the package.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "snowhub-chaos-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "snowhub")
-		out, err := exec.Command("go", "build", "-o", binPath, "snowhub/cmd/snowhub").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	testenv.RemoveHubBinary()
 	os.Exit(code)
 }
 
@@ -95,7 +66,7 @@ type spec struct {
 
 func newHub(t *testing.T, s spec) *hub {
 	t.Helper()
-	h := &hub{t: t, bin: binary(t), dir: t.TempDir(), port: testenv.FreePort(t), logs: &syncBuf{}}
+	h := &hub{t: t, bin: testenv.HubBinary(t), dir: t.TempDir(), port: testenv.FreePort(t), logs: &syncBuf{}}
 	h.dataDir = s.dataDir
 	if h.dataDir == "" {
 		h.dataDir = filepath.Join(h.dir, "data")

@@ -1,0 +1,14 @@
+package app
+
+import (
+	"os"
+	"testing"
+
+	"snowhub/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.RemoveHubBinary() // built once for the tests that run the real process
+	os.Exit(code)
+}
