@@ -10,9 +10,8 @@ import (
 
 // TestWallNoAlarmMissed: a critical alarm in the middle of a burst of minor
 // ones takes the front tile and the top of the ticker, keeps them against
-// the minor alarms after it, and sounds until a person takes it (the hub
-// has no acknowledge step yet: accepting it is what stops the sound); the
-// mute is visible; the wall mode is readable at 4K; after a hub restart
+// the minor alarms after it, and sounds until 确认 (a recorded step that
+// does not replace the township's accept); the mute is visible; the wall mode is readable at 4K; after a hub restart
 // the wall is grey while away and catches up within 6 s.
 func TestWallNoAlarmMissed(t *testing.T) {
 	e := startUI(t, uiOptions{})
@@ -76,11 +75,18 @@ func TestWallNoAlarmMissed(t *testing.T) {
 	b.screenshot("wall-drawer")
 	b.click("#drawer .close")
 
-	// The desk takes it: the critical sound stops (minor alarms only chime once).
-	if code, body := e.post(uiZhaoren, "/api/v1/incidents/"+smoke.ID+"/accept", map[string]string{"note": "已出警"}, nil); code != 200 {
-		t.Fatalf("accept: %d %s", code, body)
-	}
+	// 确认 on the front tile: the sound stops (minor alarms only chime
+	// once); it is a recorded step and the township still has to accept.
+	b.click(`.tile.alarm button[data-action="acknowledge"]`)
 	b.waitJS("the sound stopped", `document.getElementById('snd-critical').paused && document.getElementById('snd-major').paused`, 5*time.Second)
+	var acked event.Incident
+	e.get(uiOps, "/api/v1/incidents/"+smoke.ID, &acked)
+	if acked.AcknowledgedBy != "county-ops" || acked.State == "accepted" || acked.History[len(acked.History)-1].Action != "acknowledge" {
+		t.Fatalf("after 确认: state %s, acknowledged by %q, last step %+v", acked.State, acked.AcknowledgedBy, acked.History[len(acked.History)-1])
+	}
+	if code, body := e.post(uiZhaoren, "/api/v1/incidents/"+smoke.ID+"/accept", map[string]string{"note": "已出警"}, nil); code != 200 {
+		t.Fatalf("accept after 确认: %d %s", code, body)
+	}
 
 	// The wall mode at 4K: no header, captions at least 1.4 % of the
 	// viewport height, the ticker about a fifth of the width.

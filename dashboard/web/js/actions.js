@@ -10,7 +10,7 @@ const county = (me) => me?.role === 'operator' || me?.role === 'admin';
 
 // The table's rows this page offers: action → states it starts from, and who.
 const table = [
-  ['acknowledge', ['opened', 'dispatched'], 'anyone'],
+  ['acknowledge', ['opened', 'dispatched', 'accepted', 'resolved', 'evaluated', 'held'], 'viewer'],
   ['dispatch', ['opened'], 'county'],
   ['accept', ['dispatched'], 'owner'],
   ['assign', ['accepted'], 'owner'],
@@ -27,9 +27,8 @@ const table = [
   ['reassign', ['opened', 'dispatched', 'accepted', 'resolved', 'evaluated'], 'county'],
 ];
 
-// Actions the hub does not have yet are not offered (acknowledge: the
-// hub's table has no such step yet).
-const missing = new Set(['acknowledge']);
+// Actions the hub does not have are not offered.
+const missing = new Set();
 
 // desk is the township whose desk shows the incident, or 'county' on the
 // county workbench, which offers the owner's steps only for what the county
@@ -44,7 +43,8 @@ export function actionsFor(inc, me, desk) {
     if (a === 'approve_extension' && !(inc.extension && !inc.extension.approved)) return false;
     if (a === 'extend' && inc.extension && !inc.extension.approved) return false;
     if (a === 'escalate' && inc.owner === 'county') return false;
-    if (a === 'acknowledge' && (inc.history || []).some((s) => s.action === 'acknowledge')) return false;
+    if (a === 'acknowledge' && (inc.acknowledged_at || (inc.history || []).some((s) => s.action === 'acknowledge'))) return false;
+    if (who === 'viewer') return me?.role !== 'technician' && me?.role !== 'department';
     if (who === 'county') return isCounty;
     if (who === 'owner') return owner;
     return true;

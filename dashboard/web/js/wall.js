@@ -10,6 +10,7 @@ import { Drawer, waitingStep } from './drawer.js';
 import { Layouts, LAYOUTS, tileCount } from './layouts.js';
 import { Tree } from './tree.js';
 import { raiseDialog } from './raise.js';
+import { actionBar } from './actions.js';
 
 const params = new URL(location.href).searchParams;
 const wallMode = params.get('wall') === '1';
@@ -27,7 +28,33 @@ const tiles = [];            // slot → {el, video, cap, down, note, label, id,
 let focusedSlot = 0;
 
 const alarm = new Alarm({ muteButton: document.getElementById('mute'), unlockButton: document.getElementById('sound-unlock') });
-const drawer = new Drawer(document.getElementById('drawer'), { villages: () => villages, cameras: () => cameras, show: (ids) => bringToFront(ids, null) });
+const drawer = new Drawer(document.getElementById('drawer'), {
+  villages: () => villages, cameras: () => cameras, show: (ids) => bringToFront(ids, null),
+  // The wall's one step: 确认 (acknowledge) stops the sound; it is recorded
+  // and does not replace the township's accept.
+  actions: (i) => (isAlarm(i) && canRaise() ? [ackButton(i)] : []),
+});
+
+function ackButton(i) {
+  const b = el('button', 'primary ack', '确认');
+  b.type = 'button';
+  b.dataset.action = 'acknowledge';
+  b.title = '确认已看到此告警（停止报警声，不代替接单）';
+  b.onclick = (ev) => { ev.stopPropagation(); acknowledge(i, b); };
+  return b;
+}
+
+async function acknowledge(i, b) {
+  b.disabled = true;
+  try {
+    const u = await api(`/api/v1/incidents/${encodeURIComponent(i.id)}/acknowledge`, { method: 'POST', body: '{}' });
+    incidents.set(u.id, u);
+    refreshAlarm();
+    renderIncidents();
+    for (const t of tiles) updateTile(t);
+    drawer.refresh(u);
+  } catch (e) { notice(e.message, true); b.disabled = false; }
+}
 const layouts = new Layouts({ apply: applySaved, current: currentLayout });
 let tree = null;
 
@@ -163,7 +190,12 @@ function updateTile(t) {
   const inc = front && front.camera === id ? incidents.get(front.incident) : null;
   const alarmed = inc && isAlarm(inc);
   t.el.className = `tile ${id ? state : 'empty'}` + (alarmed ? ` alarm sev-${inc.severity}` : '') + (t.note.textContent ? ' unsupported' : '') + (!connected ? ' stale' : '');
-  t.label.textContent = alarmed ? `${L(inc.severity)} · ${inc.title}` : '';
+  const labelText = alarmed ? `${L(inc.severity)} · ${inc.title}` : '';
+  if (t.label.dataset.text !== labelText) {
+    t.label.dataset.text = labelText;
+    t.label.replaceChildren(el('span', 'lt', labelText));
+    if (alarmed && canRaise()) t.label.append(ackButton(inc));
+  }
   t.el.dataset.camera = id || '';
   if (!id) {
     t.capStamp = '';
