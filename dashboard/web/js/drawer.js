@@ -46,7 +46,7 @@ export class Drawer {
     row(L('state'), L(i.state) + (i.overdue ? ` · ${L('overdue')}` : ''));
     row(L('village'), v ? `${v.townshipName} ${v.name}` : i.village);
     const dev = i.device && this.cameras().get(i.device);
-    row(L('device'), i.device ? `${dev?.name || i.device}（${i.device}）${dev?.cause ? ' · ' + causeText(dev.cause) : ''}` : '');
+    row(L('device'), i.device ? `${dev?.name ? `${dev.name}（${i.device}）` : i.device}${dev?.cause ? ' · ' + causeText(dev.cause) : ''}` : '');
     row(L('deadline'), i.deadline ? deadlineText(waitingStep(i), i.deadline) : '');
     row(L('owner'), i.owner === 'county' ? L('countyLevel') : (this.townshipName(i.owner) || i.owner));
     if (i.assignee) row(L('assign'), `${i.assignee.name}（${clock(i.assignee.at)}）`);
