@@ -131,6 +131,18 @@ func startHub(t *testing.T) *env {
 		}
 	})
 	e.base, e.mqtt = "http://"+e.hub.Addr(), "tcp://"+mq
+	// The hub serves before its MQTT session is subscribed; a device's
+	// first alarm before that has no subscription to reach.
+	testenv.WaitFor(t, 30*time.Second, "the hub's MQTT session", func() bool {
+		resp, err := http.Get(e.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var r map[string]string
+		json.NewDecoder(resp.Body).Decode(&r)
+		return r["mqtt"] == "ok"
+	})
 	return e
 }
 
