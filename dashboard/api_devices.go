@@ -1,0 +1,147 @@
+package dashboard
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+)
+
+// Cameras, sensors, uptime and maintenance windows, each as the caller may
+// see them.
+
+// visible keeps the rows of townships p may see.
+func visible[T any](p auth.Principal, rows []T, township func(T) string) []T {
+	out := []T{}
+	for _, r := range rows {
+		if p.CanSee(township(r)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (s *Server) visibleCameras(p auth.Principal) []event.CameraStatus {
+	if s.o.Cameras == nil {
+		return []event.CameraStatus{}
+	}
+	return visible(p, s.o.Cameras.Cameras(), func(c event.CameraStatus) string { return c.Township })
+}
+
+func (s *Server) visibleSensors(p auth.Principal) []event.SensorStatus {
+	if s.o.Sensors == nil {
+		return []event.SensorStatus{}
+	}
+	return visible(p, s.o.Sensors.Sensors(), func(x event.SensorStatus) string { return x.Township })
+}
+
+func (s *Server) cameras(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Cameras == nil {
+		unavailable(w, "cameras")
+		return
+	}
+	writeJSON(w, 200, s.visibleCameras(p))
+}
+
+func (s *Server) sensors(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Sensors == nil {
+		unavailable(w, "sensors")
+		return
+	}
+	if r.URL.Query().Get("unknown") != "" {
+		// Unknown devices belong to no township yet: the county's and the
+		// technicians' to sort out.
+		if !p.County() && p.Role != auth.RoleTechnician {
+			writeError(w, http.StatusForbidden, "未配置的设备仅限县级与技术员 / unknown devices are for technicians and the county")
+			return
+		}
+		writeJSON(w, 200, s.o.Sensors.Unknown())
+		return
+	}
+	writeJSON(w, 200, s.visibleSensors(p))
+}
+
+func (s *Server) uptime(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Uptime == nil {
+		unavailable(w, "uptime")
+		return
+	}
+	q := r.URL.Query()
+	to := s.o.Now()
+	from := to.Add(-24 * time.Hour)
+	var err error
+	if v := q.Get("from"); v != "" {
+		if from, err = time.Parse(time.RFC3339, v); err != nil {
+			writeError(w, 400, "from: not RFC3339")
+			return
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if to, err = time.Parse(time.RFC3339, v); err != nil {
+			writeError(w, 400, "to: not RFC3339")
+			return
+		}
+	}
+	rep, err := s.o.Uptime.Uptime(r.Context(), p, from, to, q.Get("township"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="uptime-%s.csv"`, to.Format("20060102")))
+		// A byte-order mark, or Excel on Chinese Windows reads UTF-8 as GBK.
+		io.WriteString(w, "\ufeff")
+		rep.WriteCSV(w)
+		return
+	}
+	writeJSON(w, 200, rep)
+}
+
+func (s *Server) maintenanceList(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Maintenance == nil {
+		unavailable(w, "maintenance")
+		return
+	}
+	writeJSON(w, 200, s.o.Maintenance.List(p, s.o.Now()))
+}
+
+func (s *Server) maintenanceSet(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Maintenance == nil {
+		unavailable(w, "maintenance")
+		return
+	}
+	var m event.Maintenance
+	if !s.decodeBody(w, r, &m, false) {
+		return
+	}
+	if !checkBodyIDs(w, map[string]string{"device": m.Device, "village": m.Village}) {
+		return
+	}
+	if len(m.Note) > maxMaintenanceNote {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("备注超过 %d 字节 / note over %d bytes", maxMaintenanceNote, maxMaintenanceNote))
+		return
+	}
+	out, err := s.o.Maintenance.Set(r.Context(), p, m)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, out)
+}
+
+func (s *Server) maintenanceEnd(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.o.Maintenance == nil {
+		unavailable(w, "maintenance")
+		return
+	}
+	if err := s.o.Maintenance.End(r.Context(), p, r.PathValue("id")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, map[string]string{"ended": r.PathValue("id")})
+}
