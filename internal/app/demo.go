@@ -111,6 +111,8 @@ func printDemo(o Options, h *Hub, took time.Duration) {
 		}
 	}
 	fmt.Fprintf(w, "  the wall          %s/?token=%s\n", base, ops)
+	fmt.Fprintf(w, "  county workbench  %s/county?token=%s\n", base, ops)
+	fmt.Fprintf(w, "  考单 board        %s/stats?token=%s\n", base, ops)
 	for _, u := range demo.Tokens {
 		if u.Role == "township" {
 			fmt.Fprintf(w, "  township desk     %s/township/%s?token=%s\n", base, u.Township, u.Token)
