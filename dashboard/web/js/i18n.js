@@ -21,6 +21,7 @@ export const labels = {
     dispatch: '派单', review: '考单', acknowledge: '确认', assign: '派人',
     escalatedAway: '已上报县级（只读）', note: '处理说明', reason: '原因',
     satisfied: '满意', neutral: '一般', unsatisfied: '不满意',
+    checksLate: '摄像机巡检落后于计划：本机负载过高，迟到的巡检不会把摄像机判为离线。',
     downNow: '当前离线', township: '乡镇', village: '村/社区', rate: '在线率', name: '名称', id: '编号', state: '状态',
     exportCsv: '导出 CSV', setMaint: '设置维护', end: '结束', maintenanceTitle: '维护窗口',
     // the wall
@@ -57,6 +58,7 @@ export const labels = {
     dispatch: 'Dispatch', review: 'Review', acknowledge: 'Acknowledge', assign: 'Assign',
     escalatedAway: 'Escalated to the county (read-only)', note: 'What was done', reason: 'Reason',
     satisfied: 'satisfied', neutral: 'neutral', unsatisfied: 'unsatisfied',
+    checksLate: 'Camera checks are behind schedule: the hub is overloaded; a late check never marks a camera offline.',
     downNow: 'Down now', township: 'Township', village: 'Village', rate: 'Online rate', name: 'Name', id: 'ID', state: 'State',
     exportCsv: 'Export CSV', setMaint: 'Set maintenance', end: 'End', maintenanceTitle: 'Maintenance windows',
     tree: 'Cameras', treeSearch: 'Search cameras, villages, townships', stateFilter: 'State filter', layoutLabel: 'Layout',

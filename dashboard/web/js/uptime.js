@@ -20,12 +20,27 @@ async function load() {
     const q = new URLSearchParams({ from: rfc(from), to: rfc(to) });
     const [r, list, w] = await Promise.all([api('/api/v1/uptime?' + q), api('/api/v1/cameras'), api('/api/v1/maintenance')]);
     report = r; windows = w || [];
+    showChecks();
     cams = new Map(list.map((c) => [c.id, c]));
     if (range === 30 * 86400e3) month = r;
     render();
   } catch (e) {
     notice(e.message, true);
   }
+}
+
+// showChecks says when the hub's own camera checks run late (/readyz's
+// camera_checks): the hub is overloaded, which is not the cameras' fault.
+async function showChecks() {
+  const box = document.getElementById('checks-late');
+  if (!box) return;
+  let why = '';
+  try {
+    const r = await (await fetch('/readyz')).json();
+    if (r.camera_checks && r.camera_checks !== 'ok') why = r.camera_checks;
+  } catch (e) { /* readiness unknown: say nothing rather than guess */ }
+  box.hidden = !why;
+  box.textContent = why ? `${L('checksLate')}（${why}）` : '';
 }
 
 // The down-now list counts outages over 30 days whatever range is shown.
@@ -157,7 +172,11 @@ function build() {
   const p2 = panel(L('perCamera'), 'cams-title', filters, scroll(camTable));
   const p3 = panel(L('maintenanceTitle'), 'maint-title', scroll(table('maint', [
     { label: L('maintDevice') }, { label: L('maintFrom') }, { label: L('maintUntil') }, { label: L('maintNote') }, { label: L('maintBy') }, { label: '', sr: L('end') }])));
-  main.replaceChildren(p0, p1, p2, p3);
+  const late = el('p', 'checks-late');
+  late.id = 'checks-late';
+  late.setAttribute('role', 'status');
+  late.hidden = true;
+  main.replaceChildren(late, p0, p1, p2, p3);
 }
 
 function scroll(t) { const d = el('div', 'scroll'); d.append(t); return d; }
