@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -50,11 +51,13 @@ func copyReadable(src string, dst *bbolt.DB, log *slog.Logger) (copied, lost int
 	defer db.Close()
 	for _, name := range allBuckets {
 		var kvs [][2][]byte
+		cut := false
 		func() {
 			defer func() {
 				if p := recover(); p != nil {
 					lost++
-					log.Error("bad page: the rest of this bucket is lost", "bucket", string(name), "copied", len(kvs), "err", p)
+					cut = true
+					log.Error("bad page: the rest of this bucket cannot be read through its tree", "bucket", string(name), "copied", len(kvs), "err", p)
 				}
 			}()
 			_ = db.View(func(tx *bbolt.Tx) error {
@@ -71,6 +74,27 @@ func copyReadable(src string, dst *bbolt.DB, log *slog.Logger) (copied, lost int
 				return nil
 			})
 		}()
+		if string(name) == string(bucketIncidents) && cut {
+			// The tree above some leaf was unreadable: read the leaves
+			// themselves for the incidents the cursor could not reach.
+			have := map[string]bool{}
+			for _, kv := range kvs {
+				have[string(kv[0])] = true
+			}
+			found := 0
+			for id, r := range scanIncidents(src) {
+				if have[id] {
+					continue
+				}
+				v, err := json.Marshal(r)
+				if err != nil {
+					continue
+				}
+				kvs = append(kvs, [2][]byte{[]byte(id), v})
+				found++
+			}
+			log.Warn("incidents read from the damaged file's leaf pages", "found", found)
+		}
 		if err := dst.Update(func(tx *bbolt.Tx) error {
 			b := tx.Bucket(name)
 			for _, kv := range kvs {
