@@ -87,6 +87,10 @@ func (s incidentService) Stats(p auth.Principal, from, to time.Time, group strin
 	return s.h.alerts.Stats(p, from, to, group)
 }
 
+func (s incidentService) Backlog(p auth.Principal, from, to time.Time, group string) (event.Backlog, error) {
+	return s.h.alerts.Backlog(p, from, to, group)
+}
+
 func (s incidentService) ReadOutbox(p auth.Principal, after uint64, limit int) ([]event.OutboxEntry, error) {
 	return s.h.alerts.ReadOutbox(p, after, limit)
 }

@@ -117,6 +117,9 @@ users:
 		{"GET", xg, "/api/v1/stats?group=township", nil, 200, `"rows":[]`},
 		{"GET", ops, "/api/v1/stats?group=county", nil, 400, "group"},
 		{"GET", ops, "/api/v1/stats?from=yesterday", nil, 400, "RFC3339"},
+		{"GET", xg, "/api/v1/stats/backlog?group=township", nil, 200, `"rows":[]`},
+		{"GET", ops, "/api/v1/stats/backlog?group=village", nil, 400, "township"},
+		{"GET", ops, "/api/v1/stats/backlog?from=2025-01-01T00:00:00Z&to=2026-02-01T00:00:00Z", nil, 400, "366"},
 	} {
 		code, body := call(tt.method, tt.tok, tt.path, tt.body)
 		if code != tt.code || !strings.Contains(body, tt.in) {
@@ -126,6 +129,10 @@ users:
 	code, body = call("GET", zr, "/api/v1/stats?group=township&format=csv", nil)
 	if code != 200 || !strings.HasPrefix(body, "\ufeffgroup,key,name,opened,closed,open_now") || !strings.Contains(body, "township,zhaoren,昭仁街道,1,1,0") {
 		t.Fatalf("stats CSV: %d %s", code, body)
+	}
+	code, body = call("GET", zr, "/api/v1/stats/backlog?format=csv", nil)
+	if code != 200 || !strings.HasPrefix(body, "\ufeffat,group,key,name,open,over_7d,over_30d\n") || !strings.Contains(body, ",township,,全县 / county,0,0,0") {
+		t.Fatalf("backlog CSV: %d %s", code, body)
 	}
 	code, body = call("GET", ops, "/api/v1/incidents?state=reviewed&format=csv", nil)
 	if code != 200 || !strings.Contains(body, inc.ID) || !strings.Contains(body, ",95,") {

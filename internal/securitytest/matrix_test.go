@@ -170,6 +170,14 @@ var rules = map[string]rule{
 		e.sees(t, "/api/v1/stats", zrToken, nil, []string{"xiangong"})
 		e.is(t, "GET", "/api/v1/stats", techToken, "", refused...)
 	},
+	"GET /api/v1/stats/backlog": func(t *testing.T, e *env, _ ids) {
+		e.sees(t, "/api/v1/stats/backlog", zrToken, []string{`"total"`}, []string{"xiangong"})
+		e.sees(t, "/api/v1/stats/backlog?format=csv", zrToken, nil, []string{"xiangong"})
+		e.sees(t, "/api/v1/stats/backlog", opsToken, []string{`"total"`}, nil)
+		e.is(t, "GET", "/api/v1/stats/backlog", techToken, "", refused...)
+		e.is(t, "GET", "/api/v1/stats/backlog", villToken, "", hidden...)
+		e.is(t, "GET", "/api/v1/stats/backlog", "", "", http.StatusUnauthorized)
+	},
 	"GET /api/v1/hubs": func(t *testing.T, e *env, _ ids) {
 		// Hubs sharing the county: a township sees those that own it.
 		e.sees(t, "/api/v1/hubs", zrToken, nil, []string{"xiangong"})

@@ -6,10 +6,11 @@
 // hub scopes them).
 import { api, el, L, header, token, askToken, villageIndex, notice, dur, download } from './common.js';
 import { init as chart } from '/static/vendor/charts.js';
+import { backlogLines } from './backlog.js';
 
 let me = null, topo = null, villages = new Map();
 let period = 'month', from = null, to = null, group = 'township', within = '';
-let rows = [];
+let rows = [], backlog = null;
 const steps = ['dispatch', 'accept', 'assign', 'resolve', 'evaluate', 'review'];
 const charts = {};
 
@@ -28,10 +29,15 @@ function range() {
 async function load() {
   const [a, b] = range();
   const q = new URLSearchParams({ from: a.toISOString(), to: b.toISOString(), group });
+  // The backlog over time is by township whatever the table's unit: the
+  // drill-down keeps its township's line.
+  const bq = new URLSearchParams({ from: a.toISOString(), to: b.toISOString(), group: 'township' });
+  const series = api('/api/v1/stats/backlog?' + bq).catch((e) => { notice(e.message, true); return null; });
   try {
     const r = await api('/api/v1/stats?' + q);
     rows = r.rows || [];
     if (group === 'village' && within) rows = rows.filter((x) => villages.get(x.key)?.township === within);
+    backlog = await series;
     render();
   } catch (e) { notice(e.message, true); }
 }
@@ -82,7 +88,7 @@ function build() {
   csv.onclick = exportCsv;
   bar.append(custom, gsel, csv);
   const chartsBox = el('div', 'charts');
-  for (const [id, title] of [['c-ontime', '按时率（接单、做单）'], ['c-sat', '满意率'], ['c-backlog', '积压事件']]) {
+  for (const [id, title] of [['c-ontime', '按时率（接单、做单）'], ['c-sat', '满意率'], ['c-backlog', '积压事件'], ['c-backlog-t', L('backlogTrend')]]) {
     const p = el('section', 'panel chart');
     p.setAttribute('aria-labelledby', id + '-t');
     const h = el('h2', '', title);
@@ -173,6 +179,33 @@ function drawCharts() {
     { name: '积压超7天', data: rows.map((x) => x.backlog_over_7d), itemStyle: { color: '#f0883e' } },
     { name: '积压超30天', data: rows.map((x) => x.backlog_over_30d), itemStyle: { color: '#ff7b72' } },
   ]);
+  drawBacklog();
+}
+
+// The backlog at each midnight of the period: a line per township, and the
+// total's over-7 and over-30-day lines dashed.
+const lineColors = ['#58a6ff', '#3fb950', '#e3b341', '#d2a8ff', '#79c0ff', '#56d364', '#a5d6ff', '#bc8cff']; // orange and red are the ages'
+function drawBacklog() {
+  const id = 'c-backlog-t';
+  const box = document.getElementById(id);
+  charts[id] ??= chart(box, null, { renderer: 'svg' });
+  const twName = (r) => topo.townships.find((t) => t.id === r.key)?.name || r.name || r.key;
+  const { days, lines } = backlogLines(backlog, twName, L, group === 'village' ? within : '');
+  charts[id].setOption({
+    aria: { enabled: true },
+    animation: false,
+    textStyle: { fontFamily: 'Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif' },
+    grid: { left: 48, right: 16, top: 36, bottom: 40 },
+    legend: { textStyle: axisText, top: 4, type: 'scroll' },
+    tooltip: { trigger: 'axis' },
+    xAxis: { type: 'category', data: days, axisLabel: axisText, boundaryGap: false },
+    yAxis: { type: 'value', name: L('backlog'), nameTextStyle: axisText, minInterval: 1, axisLabel: axisText, splitLine: { lineStyle: { color: '#30363d' } } },
+    series: lines.map((l, i) => ({
+      type: 'line', name: l.name, data: l.data, showSymbol: days.length <= 31,
+      lineStyle: l.dashed ? { type: 'dashed', width: 2 } : { width: 2 },
+      itemStyle: { color: l.key === 'over_7d' ? '#f0883e' : l.key === 'over_30d' ? '#ff7b72' : lineColors[i % lineColors.length] },
+    })),
+  }, true);
 }
 
 async function exportCsv() {
