@@ -88,7 +88,7 @@ function build() {
   csv.onclick = exportCsv;
   bar.append(custom, gsel, csv);
   const chartsBox = el('div', 'charts');
-  for (const [id, title] of [['c-ontime', '按时率（接单、做单）'], ['c-sat', '满意率'], ['c-backlog', '积压事件'], ['c-backlog-t', L('backlogTrend')]]) {
+  for (const [id, title] of [['c-ontime', '按时率（接单、做单）'], ['c-sat', '满意率'], ['c-backlog', '积压事件'], ['c-trend', L('backlogTrend')]]) {
     const p = el('section', 'panel chart');
     p.setAttribute('aria-labelledby', id + '-t');
     const h = el('h2', '', title);
@@ -186,7 +186,7 @@ function drawCharts() {
 // total's over-7 and over-30-day lines dashed.
 const lineColors = ['#58a6ff', '#3fb950', '#e3b341', '#d2a8ff', '#79c0ff', '#56d364', '#a5d6ff', '#bc8cff']; // orange and red are the ages'
 function drawBacklog() {
-  const id = 'c-backlog-t';
+  const id = 'c-trend';
   const box = document.getElementById(id);
   charts[id] ??= chart(box, null, { renderer: 'svg' });
   const twName = (r) => topo.townships.find((t) => t.id === r.key)?.name || r.name || r.key;
