@@ -186,11 +186,29 @@ func (b *Broker) ClientTLS() *tls.Config {
 // logins from now on and to every publish and subscribe.
 func (b *Broker) Update(cfg *configs.Config) { b.auth.update(cfg) }
 
-// Start listens and serves in the background.
-func (b *Broker) Start() error {
-	b.tcp = listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.o.Listen, TLSConfig: b.tls})
-	if err := b.srv.AddListener(b.tcp); err != nil {
+// Listen binds the listening socket without serving it: Addr is known
+// from here on, so the hub's own clients can be built before anything
+// runs. mochi's AddListener runs the listener's Init, which binds and
+// starts no goroutine; connections wait in the kernel's backlog until
+// Start.
+func (b *Broker) Listen() error {
+	if b.tcp != nil {
+		return errors.New("embedded broker: Listen after Listen")
+	}
+	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.o.Listen, TLSConfig: b.tls})
+	if err := b.srv.AddListener(tcp); err != nil {
 		return fmt.Errorf("listen %s: %w", b.o.Listen, err)
+	}
+	b.tcp = tcp
+	return nil
+}
+
+// Start serves in the background, binding first if Listen was not called.
+func (b *Broker) Start() error {
+	if b.tcp == nil {
+		if err := b.Listen(); err != nil {
+			return err
+		}
 	}
 	if err := b.srv.Serve(); err != nil {
 		return err
@@ -208,7 +226,8 @@ func (b *Broker) Addr() string {
 	return "tcp://" + b.tcp.Address()
 }
 
-// Close disconnects clients and stops.
+// Close disconnects clients and stops; after Listen alone it releases
+// the socket and the session store, and serves nothing.
 func (b *Broker) Close() error { return b.srv.Close() }
 
 // sessionStore is mochi's bolt store with one repair: at v2.7.9 it saves

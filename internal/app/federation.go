@@ -79,18 +79,6 @@ func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
 	}, federation.Router(cfg.MQTT.TopicPrefix, h.ingestClient, f.view, f.actions))
 }
 
-// startFederation starts the feed once the session exists; the feed and
-// the responder stop before the session closes (they publish on it).
-func (h *Hub) startFederation() {
-	if f := h.fed.feed; f != nil {
-		f.Start(h.ctx)
-		h.defer_(f.Close)
-	}
-	if a := h.fed.actions; a != nil {
-		h.defer_(a.Close)
-	}
-}
-
 func (h *Hub) ingestClient() ingest.Client {
 	if h.ingest == nil {
 		return nil

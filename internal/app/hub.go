@@ -59,6 +59,7 @@ type Hub struct {
 	reloadMu  sync.Mutex
 	reloadErr atomic.Pointer[string]
 	closed    atomic.Bool // after Close: no Start, no Reload
+	running   atomic.Bool // Start succeeded: Reload is accepted
 	// started is the configuration file as the hub started on it, filed
 	// as the last reload read it: a restart key that differs from started
 	// waits for a restart; a live key that differs from filed was applied.
@@ -105,35 +106,25 @@ func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
+	if err := h.build(cfg); err != nil {
+		_ = h.Close() // what was built: files, the broker's socket
+		return nil, err
+	}
 	return h, nil
 }
 
-// Addr is the address the pages and API listen on.
-func (h *Hub) Addr() string { return h.dash.Addr() }
-
-// Config is the configuration in force.
-func (h *Hub) Config() *configs.Config { return h.cfg.Load() }
-
-// Start starts the components against the data flow: time series, incidents,
-// pages, broker, then the sources (MQTT ingest and cameras). A component that
-// fails to start rolls back the ones started before it.
-func (h *Hub) Start(ctx context.Context) (err error) {
-	if h.closed.Load() || h.ctx != nil {
-		return errors.New("hub: Start after Start or Close")
-	}
-	cfg := h.cfg.Load()
-	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	h.prodCtx, h.cancelProducers = context.WithCancel(h.ctx)
-	defer func() {
-		if err != nil {
-			h.Close()
-		}
-	}()
+// build constructs every component in dependency order, starting none of
+// them (no goroutine; files are opened and the embedded broker's socket is
+// bound, so its address and the hub's credential are known to the clients
+// built after it). Each component's Close goes on the cleanup stack as it
+// is built, so Close stops them in reverse: sources first, along the data
+// flow, whether or not Start ran.
+func (h *Hub) build(cfg *configs.Config) (err error) {
 	log := h.log
 	h.buildView(cfg)
 
 	// 1. Pages and websocket hub (a sink of the event stream; never blocks).
-	// Created first and closed last, so the final incident steps still reach
+	// Built first and closed last, so the final incident steps still reach
 	// the walls before their close frame.
 	h.dash, err = dashboard.New(dashboard.Options{
 		Listen:      cfg.Listen,
@@ -163,9 +154,6 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("time series: %w", err)
 	}
-	if err := h.ts.Start(h.ctx); err != nil {
-		return fmt.Errorf("time series: %w", err)
-	}
 	h.deferClose("time series", h.ts.Close)
 
 	// 3. Incidents: rules, the store, deadlines.
@@ -174,24 +162,21 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("incidents: %w", err)
 	}
-	h.alerts.Start(h.ctx)
 	h.deferClose("incidents", h.alerts.Close)
 
-	if err := h.dash.Start(h.ctx); err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
-
-	// 4. The embedded broker, when no external one is configured.
+	// 4. The embedded broker, when no external one is configured: bound
+	// now, served at Start.
 	if cfg.MQTT.Broker == "" {
-		h.broker, err = ingest.NewBroker(ingest.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen,
+		b, err := ingest.NewBroker(ingest.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen,
 			DataDir: filepath.Join(cfg.DataDir, "mqtt"), Config: cfg, Logger: log.With("component", "broker")})
 		if err != nil {
 			return fmt.Errorf("embedded broker: %w", err)
 		}
-		if err := h.broker.Start(); err != nil {
+		h.deferClose("embedded broker", b.Close) // closes the session store even if Listen fails
+		if err := b.Listen(); err != nil {
 			return fmt.Errorf("embedded broker on %s: %w", cfg.MQTT.EmbeddedListen, err)
 		}
-		h.deferClose("embedded broker", h.broker.Close)
+		h.broker = b
 		c := *cfg
 		c.MQTT.Broker = h.broker.Addr()
 		// The hub logs in to its own broker with a credential made for
@@ -202,23 +187,14 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	}
 
 	// Notifications: a consumer of the incident outbox (notify.go).
-	if err := h.startNotify(cfg); err != nil {
+	if err := h.buildNotify(cfg); err != nil {
 		return err
 	}
 
-	// 5. Sources, last: camera events go through one ordered publisher.
-	// The channel is never closed: a camera worker may still be sending
-	// when the hub stops (a send on a closed channel panics). Stopping
-	// cancels the producers' context first, so their sends give up, then
-	// the publisher drains what is queued and ends.
-	h.camStop = make(chan struct{})
-	h.wg.Add(1)
-	go h.publishCameraEvents()
-	h.defer_(func() {
-		h.cancelProducers()
-		close(h.camStop)
-		h.wg.Wait()
-	})
+	// 5. Sources, last. Camera events go through one ordered publisher,
+	// started by Start; it stops after the sources (cleanups run in
+	// reverse), before notify.
+	h.defer_(h.stopCameraPublisher)
 
 	io := ingest.Options{Config: cfg.Owned(), Sink: event.SinkFunc(h.publishDevice),
 		Logger: log.With("component", "mqtt"), Registry: h.reg, Hub: h.ingestHooks(cfg)}
@@ -229,11 +205,15 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("mqtt ingest: %w", err)
 	}
-	if err := h.ingest.Start(h.ctx); err != nil {
-		return fmt.Errorf("mqtt ingest: %w", err)
-	}
 	h.deferClose("mqtt ingest", h.ingest.Close)
-	h.startFederation()
+	// The feed and the responder stop before the session closes (they
+	// publish on it).
+	if f := h.fed.feed; f != nil {
+		h.defer_(f.Close)
+	}
+	if a := h.fed.actions; a != nil {
+		h.defer_(a.Close)
+	}
 
 	cd := cfg.Camera
 	h.cams = camera.NewManager(camera.Options{
@@ -245,13 +225,81 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		OnTransition: h.onCameraTransition, OnSample: h.onCameraSample,
 	})
 	h.reg.MustRegister(h.cams.Collectors()...)
+	h.deferClose("cameras", h.cams.Close)
+	return nil
+}
+
+// Addr is the address the pages and API listen on.
+func (h *Hub) Addr() string { return h.dash.Addr() }
+
+// Config is the configuration in force.
+func (h *Hub) Config() *configs.Config { return h.cfg.Load() }
+
+// Start starts the components New built against the data flow: time
+// series, incidents, pages, broker, notify, then the sources (MQTT ingest
+// and cameras). A component that fails to start rolls back the hub: every
+// component is closed, started or not.
+func (h *Hub) Start(ctx context.Context) (err error) {
+	if h.closed.Load() || h.ctx != nil {
+		return errors.New("hub: Start after Start or Close")
+	}
+	cfg := h.cfg.Load()
+	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	h.prodCtx, h.cancelProducers = context.WithCancel(h.ctx)
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+
+	if err := h.ts.Start(h.ctx); err != nil {
+		return fmt.Errorf("time series: %w", err)
+	}
+	h.alerts.Start(h.ctx)
+	if err := h.dash.Start(h.ctx); err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if h.broker != nil {
+		if err := h.broker.Start(); err != nil {
+			return fmt.Errorf("embedded broker on %s: %w", cfg.MQTT.EmbeddedListen, err)
+		}
+	}
+	if err := h.notify.Start(h.ctx); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+
+	// The channel is never closed: a camera worker may still be sending
+	// when the hub stops (a send on a closed channel panics). Stopping
+	// cancels the producers' context first, so their sends give up, then
+	// the publisher drains what is queued and ends.
+	h.camStop = make(chan struct{})
+	h.wg.Add(1)
+	go h.publishCameraEvents()
+
+	if err := h.ingest.Start(h.ctx); err != nil {
+		return fmt.Errorf("mqtt ingest: %w", err)
+	}
+	if f := h.fed.feed; f != nil {
+		f.Start(h.ctx) // once the session exists
+	}
 	if err := h.cams.Start(h.ctx); err != nil {
 		return fmt.Errorf("cameras: %w", err)
 	}
-	h.deferClose("cameras", h.cams.Close)
 	h.applyMaintenance()
 	h.cams.Update(cameraSpecs(cfg))
+	h.running.Store(true)
 	return nil
+}
+
+// stopCameraPublisher cancels the camera producers, then lets the
+// publisher drain what they queued and end. Nothing to do before Start.
+func (h *Hub) stopCameraPublisher() {
+	if h.camStop == nil {
+		return
+	}
+	h.cancelProducers()
+	close(h.camStop)
+	h.wg.Wait()
 }
 
 // Close stops the hub along the data flow: sources first, then incidents

@@ -20,9 +20,9 @@ import (
 // notify.db with the queues it fills, and mirrored into the outbox's
 // cursors so pruning waits for it): the one path out of the engine.
 
-// startNotify builds and starts the notifier; it is closed before the
-// incident engine (cleanups run in reverse).
-func (h *Hub) startNotify(cfg *configs.Config) error {
+// buildNotify builds the notifier (Start starts it); it is closed before
+// the incident engine (cleanups run in reverse).
+func (h *Hub) buildNotify(cfg *configs.Config) error {
 	names := &notifyNames{h: h}
 	mo := notify.MQTTOptions{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username,
 		Password: cfg.MQTT.Password, TopicPrefix: cfg.MQTT.TopicPrefix}
@@ -35,10 +35,6 @@ func (h *Hub) startNotify(cfg *configs.Config) error {
 		Source: &outboxSteps{box: h.alerts.Outbox(), names: names}, Names: names, People: names.person, Working: names.working,
 		MQTT: mo, Logger: h.log.With("component", "notify"), Registry: h.reg})
 	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	if err := n.Start(h.ctx); err != nil {
-		_ = n.Close()
 		return fmt.Errorf("notify: %w", err)
 	}
 	h.notify = n

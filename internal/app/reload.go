@@ -80,7 +80,7 @@ func (h *Hub) Reload(path string) error {
 	}
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
-	if h.closed.Load() || h.ingest == nil {
+	if h.closed.Load() || !h.running.Load() {
 		return errors.New("hub not running: reload refused")
 	}
 	next, err := configs.Load(path)
