@@ -63,18 +63,21 @@ func TestTooLongSplitsSmaller(t *testing.T) {
 	wc := vendorfake.NewWeCom()
 	defer wc.Close()
 	wc.AddRobot("k")
+	// The steps wait before the notifier starts, so its first send is one
+	// digest of all 80, longer than the robot takes (whether a live stream
+	// of steps forms a long digest depends on timing).
 	src := NewMemSource()
-	n := startNotifier(t, t.TempDir(), parseNotify(t, `  channels:
-    - {id: g, name: 群, type: wecom, url: "`+wc.RobotURL("k")+`", max_bytes: 16000, rate_limit: 3}
-  routes:
-    - {channels: [g]}
-`), src, nil)
 	var ids []string
 	for i := range 80 {
 		s := openStep(i, "zhaoren", "minor")
 		ids = append(ids, s.Incident)
 		src.Add(s)
 	}
+	n := startNotifier(t, t.TempDir(), parseNotify(t, `  channels:
+    - {id: g, name: 群, type: wecom, url: "`+wc.RobotURL("k")+`", max_bytes: 16000, rate_limit: 3}
+  routes:
+    - {channels: [g]}
+`), src, nil)
 	waitFor(t, 10*time.Second, "every id", func() bool {
 		var texts []string
 		for _, m := range wc.Messages() {
@@ -106,9 +109,15 @@ func TestRejectedFallsToNextChannel(t *testing.T) {
 	s := openStep(1, "zhaoren", "critical")
 	src.Add(s)
 	waitFor(t, 5*time.Second, "the text", func() bool { return len(gw.Messages()) == 1 })
-	lines, _ := n.HistoryLines(s.Incident)
-	joined := strings.Join(lines, "\n")
-	if !strings.Contains(joined, "接口推送 12345平台 转下一渠道") || !strings.Contains(joined, "短信 短信网关 13800000001 已送达") {
-		t.Errorf("history:\n%s", joined)
+	// The gateway has the text before the notifier has its answer and
+	// records the delivery: wait for the record.
+	var joined string
+	waitFor(t, 5*time.Second, "both notices in the history", func() bool {
+		lines, _ := n.HistoryLines(s.Incident)
+		joined = strings.Join(lines, "\n")
+		return strings.Contains(joined, "接口推送 12345平台 转下一渠道") && strings.Contains(joined, "短信 短信网关 13800000001 已送达")
+	})
+	if len(gw.Messages()) != 1 {
+		t.Errorf("%d texts sent, want 1; history:\n%s", len(gw.Messages()), joined)
 	}
 }
