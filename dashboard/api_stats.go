@@ -25,6 +25,42 @@ func (s *Server) statsRoutes(api apiFunc) {
 	api("GET /api/v1/stats/backlog", s.backlog)
 }
 
+// figuresQuery is what both figures routes read: from and to (default: the
+// 30 days to now), the grouping (default township), and whether CSV is asked.
+type figuresQuery struct {
+	from, to time.Time
+	group    string
+	csv      bool
+}
+
+func (s *Server) figuresQuery(r *http.Request) (figuresQuery, error) {
+	q := r.URL.Query()
+	from, to, err := parseTimes(q)
+	if err != nil {
+		return figuresQuery{}, err
+	}
+	if to.IsZero() {
+		to = s.o.Now()
+	}
+	if from.IsZero() {
+		from = to.Add(-30 * 24 * time.Hour)
+	}
+	f := figuresQuery{from: from, to: to, group: q.Get("group"),
+		csv: q.Get("format") == "csv" || r.Header.Get("Accept") == "text/csv"}
+	if f.group == "" {
+		f.group = "township"
+	}
+	return f, nil
+}
+
+// writeCSV answers with a CSV file named name-GROUP-DATE.csv.
+func (f figuresQuery) writeCSV(w http.ResponseWriter, name string, write func(io.Writer) error) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s.csv"`, name, f.group, f.to.Format("20060102")))
+	io.WriteString(w, "\ufeff") // a byte-order mark, so Excel on Chinese Windows reads UTF-8
+	_ = write(w)
+}
+
 // stats answers GET /api/v1/stats?from&to&group[&format=csv]: incidents
 // opened in [from, to) (default: the 30 days to now), grouped by township
 // (default), village, assignee or department.
@@ -34,35 +70,21 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		unavailable(w, "stats")
 		return
 	}
-	q := r.URL.Query()
-	from, to, err := parseTimes(q)
+	f, err := s.figuresQuery(r)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if to.IsZero() {
-		to = s.o.Now()
-	}
-	if from.IsZero() {
-		from = to.Add(-30 * 24 * time.Hour)
-	}
-	group := q.Get("group")
-	if group == "" {
-		group = "township"
-	}
-	rows, err := src.Stats(p, from, to, group)
+	rows, err := src.Stats(p, f.from, f.to, f.group)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if q.Get("format") == "csv" || r.Header.Get("Accept") == "text/csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="stats-%s-%s.csv"`, group, to.Format("20060102")))
-		io.WriteString(w, "\ufeff") // a byte-order mark, so Excel on Chinese Windows reads UTF-8
-		_ = event.WriteStatsCSV(w, rows)
+	if f.csv {
+		f.writeCSV(w, "stats", func(w io.Writer) error { return event.WriteStatsCSV(w, rows) })
 		return
 	}
-	writeJSON(w, 200, map[string]any{"from": from, "to": to, "group": group, "rows": rows})
+	writeJSON(w, 200, map[string]any{"from": f.from, "to": f.to, "group": f.group, "rows": rows})
 }
 
 // backlog answers GET /api/v1/stats/backlog?from&to&group[&format=csv]: at
@@ -75,33 +97,19 @@ func (s *Server) backlog(w http.ResponseWriter, r *http.Request, p auth.Principa
 		unavailable(w, "stats")
 		return
 	}
-	q := r.URL.Query()
-	from, to, err := parseTimes(q)
+	f, err := s.figuresQuery(r)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if to.IsZero() {
-		to = s.o.Now()
-	}
-	if from.IsZero() {
-		from = to.Add(-30 * 24 * time.Hour)
-	}
-	group := q.Get("group")
-	if group == "" {
-		group = "township"
-	}
-	b, err := src.Backlog(p, from, to, group)
+	b, err := src.Backlog(p, f.from, f.to, f.group)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if q.Get("format") == "csv" || r.Header.Get("Accept") == "text/csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="backlog-%s-%s.csv"`, group, to.Format("20060102")))
-		io.WriteString(w, "\ufeff") // a byte-order mark, so Excel on Chinese Windows reads UTF-8
-		_ = event.WriteBacklogCSV(w, b)
+	if f.csv {
+		f.writeCSV(w, "backlog", func(w io.Writer) error { return event.WriteBacklogCSV(w, b) })
 		return
 	}
-	writeJSON(w, 200, map[string]any{"from": from, "to": to, "group": b.Group, "at": b.At, "rows": b.Rows, "total": b.Total})
+	writeJSON(w, 200, map[string]any{"from": f.from, "to": f.to, "group": b.Group, "at": b.At, "rows": b.Rows, "total": b.Total})
 }
