@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,21 +20,9 @@ import (
 // alarm has exactly one incident and the action stands.
 func TestSIGKILLLosesNothing(t *testing.T) {
 	mq := testenv.StartMosquitto(t)
-	dir := t.TempDir()
-	port := testenv.FreePort(t)
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "listen: 127.0.0.1:%d\ndata_dir: %s\nmqtt: {broker: %q, client_id: snowhub-crash}\n", port, filepath.Join(dir, "data"), mq.URL)
-	cfg.WriteString("influx: {url: \"http://127.0.0.1:1\"}\ncounty: {id: c, name: C}\ntownships:\n  - id: t1\n    name: T1\n    villages:\n      - {id: v1, name: V1}\nsensors:\n")
 	const alarms = 40
-	for i := 0; i < alarms; i++ {
-		fmt.Fprintf(&cfg, "  - {id: smoke-%02d, kind: smoke, village: v1}\n", i)
-	}
-	cfg.WriteString("users:\n  - {name: ops, role: operator, token: " + opsToken + "}\n")
-	path := filepath.Join(dir, "snowhub.yaml")
-	os.WriteFile(path, []byte(cfg.String()), 0o644)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-
-	hub := testenv.NewHub(t, path, port)
+	hub := smokeHub(t, mq.URL, "snowhub-crash", alarms)
+	base := hub.Base
 	list := func() []event.Incident {
 		req, _ := http.NewRequest("GET", base+"/api/v1/incidents?state=all", nil)
 		req.Header.Set("Authorization", "Bearer "+opsToken)

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,21 +20,9 @@ import (
 // committed step is there once, in order, with no gap and no repeat.
 func TestOutboxAcrossSIGKILL(t *testing.T) {
 	mq := testenv.StartMosquitto(t)
-	dir := t.TempDir()
-	port := testenv.FreePort(t)
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "listen: 127.0.0.1:%d\ndata_dir: %s\nmqtt: {broker: %q, client_id: snowhub-outbox}\n", port, filepath.Join(dir, "data"), mq.URL)
-	cfg.WriteString("influx: {url: \"http://127.0.0.1:1\"}\ncounty: {id: c, name: C}\ntownships:\n  - id: t1\n    name: T1\n    villages:\n      - {id: v1, name: V1}\nsensors:\n")
 	const alarms = 30
-	for i := 0; i < alarms; i++ {
-		fmt.Fprintf(&cfg, "  - {id: smoke-%02d, kind: smoke, village: v1}\n", i)
-	}
-	cfg.WriteString("users:\n  - {name: ops, role: operator, token: " + opsToken + "}\n")
-	path := filepath.Join(dir, "snowhub.yaml")
-	os.WriteFile(path, []byte(cfg.String()), 0o644)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-
-	hub := testenv.NewHub(t, path, port)
+	hub := smokeHub(t, mq.URL, "snowhub-outbox", alarms)
+	base := hub.Base
 	get := func(url string, v any) bool {
 		req, _ := http.NewRequest("GET", base+url, nil)
 		req.Header.Set("Authorization", "Bearer "+opsToken)

@@ -1,0 +1,32 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"snowhub/internal/testenv"
+)
+
+// smokeHub prepares (does not start) the real hub process on a county of
+// one village with n smoke sensors smoke-00… on broker, an unreachable
+// InfluxDB (the spool keeps the readings) and the operator's token.
+func smokeHub(t *testing.T, broker, clientID string, n int) *testenv.Hub {
+	t.Helper()
+	dir := t.TempDir()
+	port := testenv.FreePort(t)
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "listen: 127.0.0.1:%d\ndata_dir: %s\nmqtt: {broker: %q, client_id: %s}\n", port, filepath.Join(dir, "data"), broker, clientID)
+	cfg.WriteString("influx: {url: \"http://127.0.0.1:1\"}\ncounty: {id: c, name: C}\ntownships:\n  - id: t1\n    name: T1\n    villages:\n      - {id: v1, name: V1}\nsensors:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&cfg, "  - {id: smoke-%02d, kind: smoke, village: v1}\n", i)
+	}
+	cfg.WriteString("users:\n  - {name: ops, role: operator, token: " + opsToken + "}\n")
+	path := filepath.Join(dir, "snowhub.yaml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return testenv.NewHub(t, path, port)
+}
