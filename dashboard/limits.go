@@ -57,40 +57,25 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.ReadHeaderTimeout > 0 {
-		d.ReadHeaderTimeout = l.ReadHeaderTimeout
-	}
-	if l.ReadTimeout > 0 {
-		d.ReadTimeout = l.ReadTimeout
-	}
-	if l.IdleTimeout > 0 {
-		d.IdleTimeout = l.IdleTimeout
-	}
-	if l.MaxHeaderBytes > 0 {
-		d.MaxHeaderBytes = l.MaxHeaderBytes
-	}
-	if l.MaxBodyBytes > 0 {
-		d.MaxBodyBytes = l.MaxBodyBytes
-	}
-	if l.WSReadLimit > 0 {
-		d.WSReadLimit = l.WSReadLimit
-	}
-	if l.WSControlRate > 0 {
-		d.WSControlRate = l.WSControlRate
-	}
-	if l.WSControlBurst > 0 {
-		d.WSControlBurst = l.WSControlBurst
-	}
-	if l.RefusalBurst > 0 {
-		d.RefusalBurst = l.RefusalBurst
-	}
-	if l.RefusalEvery > 0 {
-		d.RefusalEvery = l.RefusalEvery
-	}
-	if l.HistoryBytes > 0 {
-		d.HistoryBytes = l.HistoryBytes
-	}
+	orDefault(&d.ReadHeaderTimeout, l.ReadHeaderTimeout)
+	orDefault(&d.ReadTimeout, l.ReadTimeout)
+	orDefault(&d.IdleTimeout, l.IdleTimeout)
+	orDefault(&d.MaxHeaderBytes, l.MaxHeaderBytes)
+	orDefault(&d.MaxBodyBytes, l.MaxBodyBytes)
+	orDefault(&d.WSReadLimit, l.WSReadLimit)
+	orDefault(&d.WSControlRate, l.WSControlRate)
+	orDefault(&d.WSControlBurst, l.WSControlBurst)
+	orDefault(&d.RefusalBurst, l.RefusalBurst)
+	orDefault(&d.RefusalEvery, l.RefusalEvery)
+	orDefault(&d.HistoryBytes, l.HistoryBytes)
 	return d
+}
+
+// orDefault keeps the default in *d unless v is set (positive).
+func orDefault[T int | int64 | float64 | time.Duration](d *T, v T) {
+	if v > 0 {
+		*d = v
+	}
 }
 
 // httpServer applies the connection limits. There is no WriteTimeout: live

@@ -24,23 +24,7 @@ func TestHubStartCloseLeaksNothing(t *testing.T) {
 		// net/http's idle keep-alive readers end on their own timers.
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
-	y := fmt.Sprintf(`listen: 127.0.0.1:0
-data_dir: %s
-mqtt: {broker: "", embedded_listen: "127.0.0.1:%d"}
-influx: {url: "http://127.0.0.1:1"}
-county: {id: c, name: C}
-townships:
-  - id: t1
-    name: T1
-    villages:
-      - {id: v1, name: V1}
-cameras:
-  - {id: cam-1, village: v1, url: "rtsp://127.0.0.1:1/x", watch: true}
-sensors:
-  - {id: s-1, kind: smoke, village: v1}
-users:
-  - {name: ops, role: operator, token: ops-token-0123456789}
-`, t.TempDir(), testenv.FreePort(t))
+	y := oneVillageYAML(t)
 	path := filepath.Join(t.TempDir(), "leak.yaml")
 	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
@@ -77,4 +61,27 @@ users:
 		t.Error("Start after Close accepted")
 	}
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// oneVillageYAML is a county of one village with one watched camera, one
+// smoke sensor and the operator, on the embedded broker (a free port) and an
+// unreachable InfluxDB.
+func oneVillageYAML(t *testing.T) string {
+	return fmt.Sprintf(`listen: 127.0.0.1:0
+data_dir: %s
+mqtt: {broker: "", embedded_listen: "127.0.0.1:%d"}
+influx: {url: "http://127.0.0.1:1"}
+county: {id: c, name: C}
+townships:
+  - id: t1
+    name: T1
+    villages:
+      - {id: v1, name: V1}
+cameras:
+  - {id: cam-1, village: v1, url: "rtsp://127.0.0.1:1/x", watch: true}
+sensors:
+  - {id: s-1, kind: smoke, village: v1}
+users:
+  - {name: ops, role: operator, token: ops-token-0123456789}
+`, t.TempDir(), testenv.FreePort(t))
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,26 +20,10 @@ import (
 // Every metric the documentation names is exported by a running hub (the
 // websocket metrics were once built but never registered).
 func TestDocumentedMetricsAreExported(t *testing.T) {
-	y := fmt.Sprintf(`listen: 127.0.0.1:0
-data_dir: %s
-mqtt: {broker: "", embedded_listen: "127.0.0.1:%d"}
-influx: {url: "http://127.0.0.1:1"}
-county: {id: c, name: C}
-townships:
-  - id: t1
-    name: T1
-    villages:
-      - {id: v1, name: V1}
-cameras:
-  - {id: cam-1, village: v1, url: "rtsp://127.0.0.1:1/x", watch: true}
-sensors:
-  - {id: s-1, kind: smoke, village: v1}
-users:
-  - {name: ops, role: operator, token: ops-token-0123456789}
-notify:
+	y := oneVillageYAML(t) + `notify:
   channels:
     - {id: hook, type: webhook, url: "http://127.0.0.1:1/", secret: metrics-secret}
-`, t.TempDir(), testenv.FreePort(t))
+`
 	cfg, err := configs.Parse("metrics.yaml", []byte(y))
 	if err != nil {
 		t.Fatal(err)
