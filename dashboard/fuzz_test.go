@@ -66,13 +66,16 @@ func FuzzAPI(f *testing.F) {
 		}
 		req := httptest.NewRequest("GET", "/", strings.NewReader(body))
 		req.Method, req.URL, req.RequestURI = method, u, path
+		// A header cannot carry control characters: the token sent is the
+		// fuzzed one without them, and it is what "known" is judged on.
+		token = strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, token)
 		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+strings.Map(func(r rune) rune {
-				if r < 0x20 || r == 0x7f {
-					return -1
-				}
-				return r
-			}, token))
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
