@@ -57,6 +57,56 @@ func newFanout(queue int) *Fanout {
 	return &Fanout{queue: queue, viewers: map[*Viewer]struct{}{}}
 }
 
+// NewFanout builds a fanout fed with segments made elsewhere (SetInit and
+// WriteSegment): a view hub relaying another hub's camera hands the owner's
+// fragmented MP4 to its own viewers without remuxing it. queue is each
+// viewer's queue of segments beyond the current GOP.
+func NewFanout(queue int) *Fanout { return newFanout(queue) }
+
+// SetInit sets the init segment (ftyp+moov) and codec string of a relayed
+// stream. An init that differs from the current one (the camera came back
+// at another resolution) restarts every viewer at the next keyframe, as
+// SetParams does.
+func (f *Fanout) SetInit(init []byte, codec string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || (string(init) == string(f.init) && codec == f.codec) {
+		return
+	}
+	f.init, f.codec = append([]byte(nil), init...), codec
+	f.gop, f.prev, f.started = nil, nil, false
+	for v := range f.viewers {
+		v.restart(f.init, f.codec)
+	}
+}
+
+// WriteSegment hands every viewer a media segment (moof+mdat) made
+// elsewhere; key says it starts with a keyframe. Like WriteAccessUnit it
+// never blocks: the stream starts at a keyframe, a new viewer gets the
+// current GOP, a slow one skips to the next keyframe.
+func (f *Fanout) WriteSegment(seg []byte, key bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.init == nil || f.closed {
+		return
+	}
+	if !f.started {
+		if !key {
+			return
+		}
+		f.started = true
+	}
+	if key {
+		f.gop = f.gop[:0]
+	}
+	if len(f.gop) < maxGOP {
+		f.gop = append(f.gop, seg)
+	}
+	for v := range f.viewers {
+		v.offer(seg, key)
+	}
+}
+
 // SetH264Params sets (or changes) an H.264 stream's parameters.
 func (f *Fanout) SetH264Params(sps, pps []byte) { f.SetParams("H264", [][]byte{sps, pps}) }
 
@@ -363,4 +413,19 @@ func (v *Viewer) Close() {
 	}
 	v.f.mu.Unlock()
 	v.end()
+}
+
+// SegmentStartsWithKey reports whether a media segment (moof+mdat) begins
+// with a keyframe: its first sample is a sync sample. A relay of another
+// hub's stream reads it from the segment itself, so no side channel is
+// needed between hubs.
+func SegmentStartsWithKey(seg []byte) (bool, error) {
+	var p fmp4.Parts
+	if err := p.Unmarshal(seg); err != nil {
+		return false, fmt.Errorf("media segment: %w", err)
+	}
+	if len(p) == 0 || len(p[0].Tracks) == 0 || len(p[0].Tracks[0].Samples) == 0 {
+		return false, errors.New("media segment: no sample")
+	}
+	return !p[0].Tracks[0].Samples[0].IsNonSyncSample, nil
 }
