@@ -70,7 +70,7 @@ func TestBadConfigs(t *testing.T) {
 			`users.yaml:9: users[1].township: unknown township "nowhere"`,
 			`users.yaml:10: users[2].token: the same token as user "desk"`,
 			`users.yaml:10: users[2].township: only township users belong to a township (role is technician)`,
-			`users.yaml:11: users[3].role: "mayor": use one of operator, township, technician, admin, village, department`}},
+			`users.yaml:11: users[3].role: "mayor": use one of operator, township, technician, admin, village, department, hub`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"net/url"
 	"regexp"
 	"slices"
 )
@@ -21,6 +22,23 @@ type HubConfig struct {
 	// View lists the hubs whose feeds this hub shows as if local (its wall,
 	// lists and desks); "all" means every hub on the broker.
 	View []string `yaml:"view"`
+	// URL is where the other hubs reach this hub's HTTP (http://host:port),
+	// published in its status: a view watching one of this hub's cameras
+	// pulls the live video from here, logged in as its own user of role
+	// "hub" (docs/prefecture.md). Empty: views cannot show its live video.
+	URL string `yaml:"url"`
+}
+
+// HubUser is the user this hub presents to the other hubs of the
+// prefecture when it watches their cameras: the user of role "hub" named
+// after its id. Every hub loads the same users, so the owner knows it.
+func (c *Config) HubUser() (User, bool) {
+	for _, u := range c.Users {
+		if u.Role == RoleHub && u.Name == c.Hub.ID && c.Hub.ID != "" {
+			return u, true
+		}
+	}
+	return User{}, false
 }
 
 // Federated reports whether the hub is one of a prefecture's hubs.
@@ -101,6 +119,19 @@ func validateHub(p *problems, c *Config, townships map[string]bool) {
 			p.add(pathf("hub.view[%d]", i), "a hub does not view itself (%q is this hub)", v)
 		case !hubIDRE.MatchString(v):
 			p.add(pathf("hub.view[%d]", i), "%q is not a hub id (or \"all\")", v)
+		}
+	}
+	if h.URL != "" {
+		u, err := url.Parse(h.URL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			p.add("hub.url", "give the address other hubs reach this hub at, as http://host:port or https://host:port")
+		case u.User != nil:
+			p.add("hub.url", "no user or password in the address: it is published to every hub (the views log in with their own hub user)")
+		case u.RawQuery != "" || u.Fragment != "":
+			p.add("hub.url", "no query or fragment: the API paths are appended to it")
+		case len(h.Townships) == 0:
+			p.add("hub.url", "a hub that owns no township has no cameras for other hubs to watch")
 		}
 	}
 	if len(h.Townships) == 0 && len(h.View) == 0 {

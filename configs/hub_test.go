@@ -43,6 +43,13 @@ func TestHubSection(t *testing.T) {
 				`x.yaml:21: hub.view[0]: a hub does not view itself ("North-1" is this hub)`}},
 		{name: "no id", hub: "hub:\n  townships: [zhaoren]", wantErr: []string{`x.yaml:19: hub.id: a hub section needs an id (lower-case letters, digits, '_')`}},
 		{name: "owns and views nothing", hub: "hub:\n  id: north", wantErr: []string{`x.yaml:19: hub: a hub owns townships, views other hubs, or both`}},
+		{name: "owner with its address", hub: "hub: {id: north, townships: [zhaoren], url: \"http://hub-north.county:8080\"}", cams: []string{"cam-zr"}, sensors: []string{"smoke-zr"}},
+		{name: "bad addresses", hub: "hub:\n  id: north\n  townships: [zhaoren]\n  url: \"ftp://x\"",
+			wantErr: []string{`x.yaml:22: hub.url: give the address other hubs reach this hub at, as http://host:port or https://host:port`}},
+		{name: "address with a password", hub: "hub:\n  id: north\n  townships: [zhaoren]\n  url: \"http://a:b@x:8080\"",
+			wantErr: []string{`x.yaml:22: hub.url: no user or password in the address: it is published to every hub (the views log in with their own hub user)`}},
+		{name: "a view has no cameras to serve", hub: "hub:\n  id: city\n  view: [all]\n  url: \"http://x:8080\"",
+			wantErr: []string{`x.yaml:22: hub.url: a hub that owns no township has no cameras for other hubs to watch`}},
 		{name: "unknown key", hub: "hub:\n  id: north\n  townships: [zhaoren]\n  veiw: [all]", wantErr: []string{`x.yaml:22: hub.veiw: unknown key (did you mean "view"?)`}},
 	}
 	for _, tt := range tests {
@@ -75,5 +82,28 @@ func TestHubSection(t *testing.T) {
 				t.Errorf("Owned changed the whole configuration: %d cameras", len(c.Cameras))
 			}
 		})
+	}
+}
+
+func TestHubUser(t *testing.T) {
+	y := twoTownships + `  - {name: city, role: hub, token: "city-hub-token-0123456789"}
+  - {name: North-Hub, role: hub, token: "bad-hub-name-token-0123"}
+hub: {id: city, view: [all]}
+`
+	_, err := Parse("x.yaml", []byte(y))
+	want := `x.yaml:20: users[2].name: "North-Hub": a hub user is named after the hub's id (lower-case letters, digits, '_')`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	c, err := Parse("x.yaml", []byte(strings.Replace(y, "  - {name: North-Hub, role: hub, token: \"bad-hub-name-token-0123\"}\n", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := c.HubUser(); !ok || u.Token != "city-hub-token-0123456789" {
+		t.Fatalf("HubUser = %+v %v", u, ok)
+	}
+	c.Hub.ID = "north"
+	if _, ok := c.HubUser(); ok {
+		t.Error("a hub found another hub's user as its own")
 	}
 }

@@ -19,7 +19,12 @@ var SensorKinds = []string{"smoke", "water_level", "leak", "door", "motion", "pa
 var KindAliases = map[string]string{"water_leak": "leak", "contact": "door", "occupancy": "motion", "gas": "gas", "smoke": "smoke"}
 
 // Roles are the user roles of the public interface.
-var Roles = []string{"operator", "township", "technician", "admin", "village", "department"}
+var Roles = []string{"operator", "township", "technician", "admin", "village", "department", RoleHub}
+
+// RoleHub is the role of another hub of the prefecture: its user, named
+// after the hub's id, may watch this hub's cameras' live video and nothing
+// else (docs/prefecture.md).
+const RoleHub = "hub"
 
 // RuleTypes are the incident rule types.
 var RuleTypes = []string{"threshold", "alarm", "offline", "degraded", "rate", "camera_event"}
@@ -174,6 +179,9 @@ func validate(p *problems, c *Config) {
 		names[u.Name] = true
 		if !slices.Contains(Roles, u.Role) {
 			p.add(base+".role", "%q: use one of %s", u.Role, strings.Join(Roles, ", "))
+		}
+		if u.Role == RoleHub && u.Name != "" && !hubIDRE.MatchString(u.Name) {
+			p.add(base+".name", "%q: a hub user is named after the hub's id (lower-case letters, digits, '_')", u.Name)
 		}
 		switch {
 		case u.Role == "township" && u.Township == "":

@@ -77,6 +77,12 @@ type VideoStreams interface {
 	WatchStream(ctx context.Context, cameraID, stream string) (VideoViewer, error)
 }
 
+// LocalVideo is a VideoSource that tells this hub's own cameras from
+// those it relays from other hubs: another hub may watch only the former.
+type LocalVideo interface {
+	Local(cameraID string) bool
+}
+
 // VideoSource opens live video.
 type VideoSource interface {
 	Watch(ctx context.Context, cameraID string) (VideoViewer, error)
@@ -116,6 +122,7 @@ type Server struct {
 	refused  *refusals
 	redact   redactor
 	patterns []string // every route, for the security tests (routetable.go)
+	mLive    *prometheus.GaugeVec
 }
 
 // New builds the server; Start listens.
@@ -137,9 +144,11 @@ func New(o Options) (*Server, error) {
 	if queue <= 0 {
 		queue = 256
 	}
-	s := &Server{o: o, log: o.Logger, hub: newHub(hist, queue), shutdown: make(chan struct{}), layouts: newLayoutStore(cfg.DataDir)}
+	s := &Server{o: o, log: o.Logger, hub: newHub(hist, queue), shutdown: make(chan struct{}), layouts: newLayoutStore(cfg.DataDir),
+		mLive: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "snowhub_live_viewers",
+			Help: "Live video streams served now, by who watches: a person, or another hub relaying for its viewers."}, []string{"by"})}
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{s.hub.mClients, s.hub.mEvents, s.hub.mDropped} {
+		for _, c := range []prometheus.Collector{s.hub.mClients, s.hub.mEvents, s.hub.mDropped, s.mLive} {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, err
 			}

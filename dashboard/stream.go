@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -65,9 +66,19 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	id := r.PathValue("id")
 	visible := false
-	for _, c := range s.visibleCameras(p) {
-		if c.ID == id {
-			visible = true
+	by := "person"
+	if p.Role == auth.RoleHub {
+		// Another hub relaying for its viewers: this hub's own cameras
+		// only (never a camera it relays itself), and nothing else.
+		by = "hub"
+		if l, ok := s.o.Video.(LocalVideo); ok {
+			visible = l.Local(id)
+		}
+	} else {
+		for _, c := range s.visibleCameras(p) {
+			if c.ID == id {
+				visible = true
+			}
 		}
 	}
 	if !visible {
@@ -83,6 +94,8 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		return
 	}
 	defer conn.Close()
+	s.mLive.WithLabelValues(by).Inc()
+	defer s.mLive.WithLabelValues(by).Dec()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go func() { // the reader: a closed tab ends the stream; it sends nothing else
@@ -90,7 +103,14 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		cancel()
 	}()
 	closeWith := func(code int, reason string) {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		if code == 4004 {
+			// The whole reason as a message first: a close frame holds
+			// only 123 bytes, a third of a reason in Chinese and English.
+			b, _ := json.Marshal(map[string]string{"type": "error", "error": reason})
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			conn.WriteMessage(websocket.TextMessage, b)
+		}
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, closeReason(reason)), time.Now().Add(time.Second))
 	}
 	var v VideoViewer
 	if vs, ok := s.o.Video.(VideoStreams); ok && r.URL.Query().Get("stream") == "main" {
@@ -132,4 +152,19 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 			return
 		}
 	}
+}
+
+// closeReason cuts a reason to what a close frame holds (123 bytes), at a
+// character boundary: a longer one makes the frame invalid and the close
+// is not sent at all.
+func closeReason(s string) string {
+	const max = 123
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }

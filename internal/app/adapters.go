@@ -191,11 +191,30 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 	return s.h.ts.Uptime(ctx, q)
 }
 
+// videoSource opens this hub's cameras, and on a view the viewed hubs'
+// cameras through the relay.
 type videoSource struct{ h *Hub }
+
+// Local reports whether camera id is this hub's own (another hub may
+// watch only those).
+func (s videoSource) Local(id string) bool {
+	if s.h.cams == nil {
+		return false
+	}
+	_, ok := s.h.cams.Status(id)
+	return ok
+}
 
 func (s videoSource) WatchStream(ctx context.Context, id, stream string) (dashboard.VideoViewer, error) {
 	if s.h.cams == nil {
 		return nil, errors.New("cameras not started")
+	}
+	if r := s.h.fed.relay; r != nil && !s.Local(id) && r.Has(id) {
+		v, err := r.Watch(ctx, id, stream)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
 	}
 	v, err := s.h.cams.WatchStream(ctx, id, stream)
 	if err != nil {
@@ -205,14 +224,7 @@ func (s videoSource) WatchStream(ctx context.Context, id, stream string) (dashbo
 }
 
 func (s videoSource) Watch(ctx context.Context, id string) (dashboard.VideoViewer, error) {
-	if s.h.cams == nil {
-		return nil, errors.New("cameras not started")
-	}
-	v, err := s.h.cams.Watch(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
+	return s.WatchStream(ctx, id, camera.StreamGrid)
 }
 
 // cameraSpecs are the cameras of cfg as the camera manager wants them.

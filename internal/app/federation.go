@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"snowhub/configs"
 	"snowhub/ingest"
 	"snowhub/internal/auth"
@@ -18,6 +20,26 @@ type fedParts struct {
 	feed    *federation.Feed
 	view    *federation.View
 	actions *federation.Actions
+	relay   *federation.Relay // a view's pulls of the other hubs' live video
+}
+
+// buildRelay builds a view's relay of the viewed hubs' live video: it logs
+// in at the owners as this hub's user of role "hub".
+func (h *Hub) buildRelay(cfg *configs.Config) {
+	if h.fed.view == nil {
+		return
+	}
+	h.fed.relay = federation.NewRelay(federation.RelayOptions{Owner: h.fed.view.CameraOwner,
+		Token: func() string {
+			u, _ := h.Config().HubUser()
+			return u.Token
+		},
+		Linger: cfg.Camera.ViewerLinger, Logger: h.log.With("component", "video-relay")})
+	r := h.fed.relay
+	h.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "snowhub_relay_upstreams",
+		Help: "Camera streams a view pulls from the other hubs now (one per camera and stream, however many watch)."},
+		func() float64 { return float64(r.Upstreams()) }))
+	h.deferClose("video relay", r.Close)
 }
 
 // buildView builds the view and the action responder before the pages, so
@@ -51,7 +73,7 @@ func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
 		return ingest.HubHooks{}
 	}
 	if len(cfg.Hub.Townships) > 0 {
-		h.fed.feed = federation.NewFeed(federation.FeedOptions{Hub: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
+		h.fed.feed = federation.NewFeed(federation.FeedOptions{Hub: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, URL: cfg.Hub.URL,
 			Townships: cfg.Hub.Townships, Client: h.ingestClient, Connected: h.ingestConnected, Outbox: h.alerts.Outbox(),
 			Open: func() []event.Incident {
 				return h.alerts.List(auth.Principal{Name: "feed", Role: auth.RoleOperator}, event.IncidentFilter{State: "open"})

@@ -226,6 +226,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 	})
 	h.reg.MustRegister(h.cams.Collectors()...)
 	h.deferClose("cameras", h.cams.Close)
+	h.buildRelay(cfg) // the other hubs' cameras, for a view
 	return nil
 }
 
@@ -284,6 +285,11 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	}
 	if err := h.cams.Start(h.ctx); err != nil {
 		return fmt.Errorf("cameras: %w", err)
+	}
+	if r := h.fed.relay; r != nil {
+		if err := r.Start(h.ctx); err != nil {
+			return fmt.Errorf("video relay: %w", err)
+		}
 	}
 	h.applyMaintenance()
 	h.cams.Update(cameraSpecs(cfg))

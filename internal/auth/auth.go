@@ -17,6 +17,10 @@ const (
 	RoleAdmin      = "admin"
 	RoleVillage    = "village"    // one village: its devices and the incidents its township holds
 	RoleDepartment = "department" // a department: only the incidents it was summoned to
+	// RoleHub is another hub of the prefecture (a view): it watches this
+	// hub's cameras' live video, which the dashboard grants it by name, and
+	// Allow gives it nothing: no incident, device list, figure or step.
+	RoleHub = "hub"
 )
 
 // County is the owner name of what the county holds.

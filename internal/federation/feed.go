@@ -19,6 +19,7 @@ type FeedOptions struct {
 	Hub       string
 	Prefix    string
 	Townships []string
+	URL       string               // hub.url, published in the status for views' live video
 	Client    func() ingest.Client // the hub's broker session (ingest's); nil before it starts
 	Connected func() bool
 	Outbox    *alerts.Outbox
@@ -95,7 +96,7 @@ func (f *Feed) Close() {
 // online and puts its current state back (retained), in case the broker
 // lost it. It must not block paho.
 func (f *Feed) OnConnect(c ingest.Client) {
-	b, _ := json.Marshal(Status{Hub: f.o.Hub, State: "online", At: time.Now().UTC(), Townships: f.o.Townships})
+	b, _ := json.Marshal(Status{Hub: f.o.Hub, State: "online", At: time.Now().UTC(), Townships: f.o.Townships, URL: f.o.URL})
 	c.Publish(f.t.Status(f.o.Hub), 1, true, b)
 	select {
 	case f.resync <- struct{}{}:

@@ -47,6 +47,7 @@ type View struct {
 }
 
 type remote struct {
+	url       string // where its live video is pulled (its status says)
 	status    event.HubStatus
 	statusAt  time.Time
 	cameras   map[string]event.CameraStatus
@@ -181,6 +182,9 @@ func (v *View) applyStatus(hub string, payload []byte) {
 	if s.Townships != nil {
 		r.status.Townships = s.Townships
 	}
+	if s.URL != "" {
+		r.url = s.URL // the last will has none: the address stays known
+	}
 	changed := r.status.State != state || r.status.Since.IsZero()
 	if changed {
 		r.status.State, r.status.Since = state, at
@@ -286,6 +290,19 @@ func (v *View) Cameras() []event.CameraStatus {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// CameraOwner is the viewed hub whose feed has camera id, the address
+// its status gave for live video ("" if none), and whether it is reachable.
+func (v *View) CameraOwner(id string) (hub, url string, reachable bool, ok bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for hid, r := range v.hubs {
+		if _, found := r.cameras[id]; found {
+			return hid, r.url, r.status.State != event.HubUnreachable, true
+		}
+	}
+	return "", "", false, false
 }
 
 // Sensors lists the viewed hubs' sensors.

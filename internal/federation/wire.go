@@ -49,6 +49,8 @@ type Status struct {
 	State     string    `json:"state"` // online | offline
 	At        time.Time `json:"at,omitzero"`
 	Townships []string  `json:"townships,omitempty"`
+	// URL is where views pull this hub's cameras' live video (hub.url).
+	URL string `json:"url,omitempty"`
 }
 
 // ActionRequest goes from a view to the owner on

@@ -217,6 +217,14 @@ export function causeText(cause) {
 // The hub writes some reasons and notes as "中文 / English".
 const bilingual = /^([^/]*[\u4e00-\u9fff][^/]*?)\s+\/\s+([\x20-\x7e]+)$/s;
 
+// inLang is the part of a "中文 / English" text for the page's language
+// (the whole text when it is not in two parts).
+export function inLang(text) {
+  const both = String(text || '').match(bilingual);
+  if (!both) return String(text || '');
+  return lang() === 'en' ? both[2] : both[1];
+}
+
 // errText turns an API refusal into what a person reads: the known reasons
 // in Chinese, the rest under a Chinese heading by status, the server's own
 // words kept after it.

@@ -56,7 +56,13 @@ export class Player {
     ws.onmessage = (e) => {
       if (typeof e.data === 'string') {
         const m = JSON.parse(e.data);
-        if (m.type === 'init') this.setup(m.codec);
+        if (m.type === 'init') {
+          this.video.dispatchEvent(new CustomEvent('streamok'));
+          this.setup(m.codec);
+        }
+        // Why the stream could not open (a camera down, another hub
+        // unreachable): said on the tile while the player keeps retrying.
+        if (m.type === 'error') this.video.dispatchEvent(new CustomEvent('streamerror', { detail: m.error }));
         return;
       }
       this.queue.push(e.data);

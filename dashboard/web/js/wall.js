@@ -3,7 +3,7 @@
 // server, and a ticker on which no alarm can be missed (ordered by overdue,
 // severity, time; sound until acknowledged; the front tile kept for the
 // most severe alarm).
-import { api, connect, el, L, lang, ago, clock, countdown, deadlineText, isPast, header, token, askToken, causeText, sevRank, villageIndex, notice } from './common.js';
+import { api, connect, el, L, lang, ago, clock, countdown, deadlineText, isPast, header, token, askToken, causeText, sevRank, villageIndex, notice, inLang } from './common.js';
 import { Player } from './player.js';
 import { Alarm } from './alarm.js';
 import { Drawer, waitingStep } from './drawer.js';
@@ -141,6 +141,13 @@ function makeTile(slot) {
       note.append(b);
     }
     e.classList.add('unsupported');
+  });
+  video.addEventListener('streamerror', (ev) => {
+    note.replaceChildren(`无法播放 · ${inLang(ev.detail)}`);
+    e.classList.add('unsupported');
+  });
+  video.addEventListener('streamok', () => {
+    if (!note.querySelector('button')) { note.textContent = ''; e.classList.remove('unsupported'); }
   });
   e.onfocus = () => { focusedSlot = slot; };
   e.ondblclick = () => { if (t.id) enlarge(t.id); };
