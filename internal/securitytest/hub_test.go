@@ -29,6 +29,7 @@ const (
 	techToken  = "TechToken-Secret-000004"
 	adminToken = "AdminToken-Secret-05"
 	villToken  = "VillToken-Secret-0006"
+	hubToken   = "HubToken-Secret-00007" // another hub of the prefecture (role hub)
 	gwZrPass   = "GwSecret-zr-7d1e"
 	gwXgPass   = "GwSecret-xg-93ab"
 	camZrPass  = "CamSecret-zr-1234"
@@ -68,8 +69,9 @@ users:
   - {name: tech, role: technician, token: %s}
   - {name: admin, role: admin, token: %s}
   - {name: zr-v1, role: village, village: v-zr-01, token: %s}
+  - {name: city, role: hub, token: %s}
 `, listen, data, mqtt, mqttPass, gwZrPass, gwXgPass, influx, influxPass, camZrPass, camXgPass,
-		opsToken, zrToken, xgToken, techToken, adminToken, villToken)
+		opsToken, zrToken, xgToken, techToken, adminToken, villToken, hubToken)
 }
 
 // syncBuf is the hub's log.

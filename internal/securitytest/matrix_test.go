@@ -55,7 +55,7 @@ func (e *env) sees(t *testing.T, path, token string, shown, hidden []string) {
 
 func who(token string) string {
 	return map[string]string{opsToken: "ops", zrToken: "zhaoren", xgToken: "xiangong", techToken: "technician",
-		adminToken: "admin", villToken: "village v-zr-01", "": "anonymous"}[token]
+		adminToken: "admin", villToken: "village v-zr-01", hubToken: "hub city", "": "anonymous"}[token]
 }
 
 var (
@@ -333,6 +333,33 @@ func TestRouteMatrix(t *testing.T) {
 		p := strings.NewReplacer("{id}", "x1", "{action}", "accept", "{name}", "n").Replace(path)
 		for _, tok := range []string{"", "not-a-token-0123456789"} {
 			e.is(t, method, p, tok, "", http.StatusUnauthorized)
+		}
+	}
+	// Another hub's credential watches this hub's cameras and nothing
+	// else: every other route refuses it or shows it nothing.
+	for _, r := range routes {
+		method, path, _ := strings.Cut(r, " ")
+		if !strings.HasPrefix(path, "/api/") && path != "/ws" {
+			continue
+		}
+		p := strings.NewReplacer("{id}", x.incZR, "{action}", "accept", "{name}", "n").Replace(path)
+		switch {
+		case r == "GET /api/v1/cameras/{id}/live":
+			// Visible: the plain GET is then refused as a websocket handshake.
+			e.is(t, "GET", "/api/v1/cameras/cam-zr/live", hubToken, "", 400)
+			e.is(t, "GET", "/api/v1/cameras/nope/live", hubToken, "", 404)
+		case r == "GET /api/v1/me" || r == "GET /ws":
+		case method == "GET":
+			code, body := e.do(method, p, hubToken, "")
+			for _, h := range []string{"cam-zr", "cam-xg", "smoke-", x.incZR, x.incXG, "v-zr-01", "zhaoren", x.mwXG} {
+				if code/100 == 2 && strings.Contains(body, h) {
+					t.Errorf("%s as hub city shows %q", r, h)
+				}
+			}
+		default:
+			if code, body := e.do(method, p, hubToken, `{"note":"x","device":"cam-zr","until":"`+until+`"}`); code/100 == 2 || code >= 500 {
+				t.Errorf("%s as hub city: %d %.200s", r, code, body)
+			}
 		}
 	}
 	for _, r := range routes {
