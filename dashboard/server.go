@@ -147,6 +147,8 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, log: o.Logger, hub: newHub(hist, queue), shutdown: make(chan struct{}), layouts: newLayoutStore(cfg.DataDir),
 		mLive: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "snowhub_live_viewers",
 			Help: "Live video streams served now, by who watches: a person, or another hub relaying for its viewers."}, []string{"by"})}
+	s.mLive.WithLabelValues("person") // both series from the start, at 0
+	s.mLive.WithLabelValues("hub")
 	if o.Registry != nil {
 		for _, c := range []prometheus.Collector{s.hub.mClients, s.hub.mEvents, s.hub.mDropped, s.mLive} {
 			if err := o.Registry.Register(c); err != nil {

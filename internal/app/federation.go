@@ -26,20 +26,27 @@ type fedParts struct {
 // buildRelay builds a view's relay of the viewed hubs' live video: it logs
 // in at the owners as this hub's user of role "hub".
 func (h *Hub) buildRelay(cfg *configs.Config) {
-	if h.fed.view == nil {
-		return
+	var r *federation.Relay
+	if h.fed.view != nil {
+		r = federation.NewRelay(federation.RelayOptions{Owner: h.fed.view.CameraOwner,
+			Token: func() string {
+				u, _ := h.Config().HubUser()
+				return u.Token
+			},
+			Linger: cfg.Camera.ViewerLinger, Logger: h.log.With("component", "video-relay")})
+		h.fed.relay = r
+		h.deferClose("video relay", r.Close)
 	}
-	h.fed.relay = federation.NewRelay(federation.RelayOptions{Owner: h.fed.view.CameraOwner,
-		Token: func() string {
-			u, _ := h.Config().HubUser()
-			return u.Token
-		},
-		Linger: cfg.Camera.ViewerLinger, Logger: h.log.With("component", "video-relay")})
-	r := h.fed.relay
+	// Exported on every hub (0 where nothing is relayed), so a dashboard
+	// built for a prefecture works on any of its hubs.
 	h.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "snowhub_relay_upstreams",
 		Help: "Camera streams a view pulls from the other hubs now (one per camera and stream, however many watch)."},
-		func() float64 { return float64(r.Upstreams()) }))
-	h.deferClose("video relay", r.Close)
+		func() float64 {
+			if r == nil {
+				return 0
+			}
+			return float64(r.Upstreams())
+		}))
 }
 
 // buildView builds the view and the action responder before the pages, so
