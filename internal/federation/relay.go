@@ -266,21 +266,30 @@ func (r *Relay) run(s *relayed, base string) error {
 	// Until the first init: the dial's deadline, so a camera the owner
 	// cannot reach answers within it.
 	conn.SetReadDeadline(time.Now().Add(r.o.DialTimeout))
-	codec := ""
+	codec, why := "", ""
 	wantInit := false
 	for {
 		typ, b, err := conn.ReadMessage()
 		if err != nil {
-			if ce := (*websocket.CloseError)(nil); errors.As(err, &ce) && ce.Text != "" {
-				return event.Refuse(event.ErrNoService, "所属中心 %s：%s / hub %s: %s", s.key.hub, ce.Text, s.key.hub, ce.Text)
+			if ce := (*websocket.CloseError)(nil); why == "" && errors.As(err, &ce) {
+				why = ce.Text
+			}
+			if why != "" { // the owner's own words: its camera is down, ...
+				zh, en := splitBilingual(why)
+				return event.Refuse(event.ErrNoService, "所属中心 %s：%s / hub %s: %s", s.key.hub, zh, s.key.hub, en)
 			}
 			return fmt.Errorf("hub %s camera %s: %w", s.key.hub, s.key.camera, err)
 		}
 		switch {
 		case typ == websocket.TextMessage:
-			var m struct{ Type, Codec string }
-			if json.Unmarshal(b, &m) == nil && m.Type == "init" {
-				codec, wantInit = m.Codec, true
+			var m struct{ Type, Codec, Error string }
+			if json.Unmarshal(b, &m) == nil {
+				switch m.Type {
+				case "init":
+					codec, wantInit = m.Codec, true
+				case "error":
+					why = m.Error
+				}
 			}
 		case wantInit:
 			s.fan.SetInit(b, codec)
@@ -386,4 +395,13 @@ func dialRefusal(k relayKey, resp *http.Response, err error) error {
 		return event.Refuse(event.ErrNotFound, "所属中心 %s 没有摄像机 %s / hub %s has no camera %s", k.hub, k.camera, k.hub, k.camera)
 	}
 	return event.Refuse(event.ErrNoService, "所属中心 %s 未能提供视频（%d） / hub %s did not serve the video (%d)", k.hub, resp.StatusCode, k.hub, resp.StatusCode)
+}
+
+// splitBilingual splits a "中文 / English" reason; one without the split is
+// both.
+func splitBilingual(s string) (zh, en string) {
+	if a, b, ok := strings.Cut(s, " / "); ok {
+		return a, b
+	}
+	return s, s
 }
