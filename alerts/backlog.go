@@ -45,7 +45,7 @@ func backlogSeries(recs []backlogRec, at []time.Time, names map[string]string) e
 	mk := func(key, name string) *event.BacklogSeries {
 		return &event.BacklogSeries{Key: key, Name: name, Open: make([]int, len(at)), Over7d: make([]int, len(at)), Over30d: make([]int, len(at))}
 	}
-	total := mk("", "全县 / county")
+	total := mk("", event.BacklogTotalName)
 	rows := map[string]*event.BacklogSeries{}
 	for _, r := range recs {
 		s := rows[r.township]

@@ -66,14 +66,10 @@ func statOf(r *record) statRow {
 	return s
 }
 
-// acc adds up one row.
+// acc adds up one row: the counts the rates are made of are the row's own
+// (event.StatsRow), so rows of several hubs add up exactly.
 type acc struct {
-	row                    event.StatsRow
-	onTime, done           [6]int
-	scoreSum, scoreN       int
-	acceptSum, resolveSum  time.Duration
-	acceptN, resolveN      int
-	firstRated, firstSatis int
+	row event.StatsRow
 }
 
 // Stats are the figures for 通报 and 考核: incidents opened in [from, to),
@@ -107,7 +103,7 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 		if r := out[key]; r != nil {
 			return r
 		}
-		r := &acc{row: event.StatsRow{Group: group, Key: key, Name: name}}
+		r := &acc{row: event.StatsRow{Group: group, Key: key, Name: name, StepsDone: map[string]int{}, StepsOnTime: map[string]int{}}}
 		out[key] = r
 		return r
 	}
@@ -149,7 +145,7 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 	e.mu.Unlock()
 	list := make([]event.StatsRow, 0, len(out))
 	for _, r := range out {
-		r.finish()
+		r.row.Finish()
 		list = append(list, r.row)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Key < list[j].Key })
@@ -171,9 +167,9 @@ func (a *acc) add(s *statRow, at time.Time) {
 			r.BacklogOver30d++
 		}
 	}
-	for i := range s.done {
-		a.onTime[i] += s.onTime[i]
-		a.done[i] += s.done[i]
+	for i, st := range StatSteps {
+		r.StepsOnTime[st] += s.onTime[i]
+		r.StepsDone[st] += s.done[i]
 	}
 	if s.supervised {
 		r.Supervised++
@@ -190,49 +186,22 @@ func (a *acc) add(s *statRow, at time.Time) {
 		case "unsatisfied":
 			r.Unsatisfied++
 		}
-		a.firstRated++
 		if s.first == "satisfied" {
-			a.firstSatis++
+			r.FirstSatisfied++
 		}
 	}
 	if s.score >= 0 {
-		a.scoreSum += s.score
-		a.scoreN++
+		r.ScoreSum += s.score
+		r.Scored++
 	}
+	// Times in whole milliseconds, each incident's own: sums of integers
+	// add up the same in any order and on any hub.
 	if s.toAccept > 0 {
-		a.acceptSum += s.toAccept
-		a.acceptN++
+		r.TimeToAcceptSumMS += s.toAccept.Milliseconds()
+		r.TimedAccept++
 	}
 	if s.toResolve > 0 {
-		a.resolveSum += s.toResolve
-		a.resolveN++
-	}
-}
-
-func ratio(a, b int) *float64 {
-	if b == 0 {
-		return nil
-	}
-	v := float64(a) / float64(b)
-	return &v
-}
-
-func (a *acc) finish() {
-	r := &a.row
-	r.OnTimeRate = map[string]*float64{}
-	for i, st := range StatSteps {
-		r.OnTimeRate[st] = ratio(a.onTime[i], a.done[i])
-	}
-	r.SatisfactionRate = ratio(r.Satisfied, r.Rated)
-	r.FirstSatisfied = a.firstSatis
-	r.FirstSatisfactionRate = ratio(a.firstSatis, a.firstRated)
-	r.MeanScore = ratio(a.scoreSum, a.scoreN)
-	if a.acceptN > 0 {
-		v := (a.acceptSum / time.Duration(a.acceptN)).Seconds()
-		r.MeanTimeToAcceptS = &v
-	}
-	if a.resolveN > 0 {
-		v := (a.resolveSum / time.Duration(a.resolveN)).Seconds()
-		r.MeanTimeToResolveS = &v
+		r.TimeToResolveSumMS += s.toResolve.Milliseconds()
+		r.TimedResolve++
 	}
 }

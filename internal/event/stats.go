@@ -35,6 +35,53 @@ type StatsRow struct {
 	MeanScore             *float64            `json:"mean_score"`
 	MeanTimeToAcceptS     *float64            `json:"mean_time_to_accept_s"`
 	MeanTimeToResolveS    *float64            `json:"mean_time_to_resolve_s"`
+
+	// What the rates are made of, so rows of the same key from several
+	// hubs add up exactly (MergeStats): per step, the steps done and done
+	// on time; the incidents scored and their scores' sum; the incidents
+	// with a time to accept and to resolve and those times' sums in whole
+	// milliseconds. Every rate above is computed from these (Finish).
+	StepsDone          map[string]int `json:"steps_done"`
+	StepsOnTime        map[string]int `json:"steps_on_time"`
+	Scored             int            `json:"scored"`
+	ScoreSum           int            `json:"score_sum"`
+	TimedAccept        int            `json:"timed_accept"`
+	TimeToAcceptSumMS  int64          `json:"time_to_accept_sum_ms"`
+	TimedResolve       int            `json:"timed_resolve"`
+	TimeToResolveSumMS int64          `json:"time_to_resolve_sum_ms"`
+}
+
+// Finish computes the row's rates from its counts: the one place they are
+// computed, by the engine for its own rows and by MergeStats for merged
+// ones, so a merged row equals the row of one hub holding every incident.
+// The first rating's satisfaction is over Rated (an incident has a first
+// rating exactly when it has a final one).
+func (r *StatsRow) Finish() {
+	r.OnTimeRate = make(map[string]*float64, len(StatSteps))
+	for _, st := range StatSteps {
+		r.OnTimeRate[st] = ratio(int64(r.StepsOnTime[st]), int64(r.StepsDone[st]))
+	}
+	r.SatisfactionRate = ratio(int64(r.Satisfied), int64(r.Rated))
+	r.FirstSatisfactionRate = ratio(int64(r.FirstSatisfied), int64(r.Rated))
+	r.MeanScore = ratio(int64(r.ScoreSum), int64(r.Scored))
+	r.MeanTimeToAcceptS = meanSeconds(r.TimeToAcceptSumMS, r.TimedAccept)
+	r.MeanTimeToResolveS = meanSeconds(r.TimeToResolveSumMS, r.TimedResolve)
+}
+
+func ratio(a, b int64) *float64 {
+	if b == 0 {
+		return nil
+	}
+	v := float64(a) / float64(b)
+	return &v
+}
+
+func meanSeconds(sumMS int64, n int) *float64 {
+	if n == 0 {
+		return nil
+	}
+	v := float64(sumMS) / float64(n) / 1000
+	return &v
 }
 
 // OutboxEntry is one committed incident step in the outbox: its stable id
@@ -51,7 +98,12 @@ type OutboxEntry struct {
 var StatsCSVHeader = []string{"group", "key", "name", "opened", "closed", "open_now", "backlog_over_7d", "backlog_over_30d",
 	"on_time_dispatch", "on_time_accept", "on_time_assign", "on_time_resolve", "on_time_evaluate", "on_time_review",
 	"supervised", "escalated_manual", "reopened", "rated", "satisfied", "neutral", "unsatisfied", "satisfaction_rate",
-	"first_satisfied", "first_satisfaction_rate", "mean_score", "mean_time_to_accept_s", "mean_time_to_resolve_s"}
+	"first_satisfied", "first_satisfaction_rate", "mean_score", "mean_time_to_accept_s", "mean_time_to_resolve_s",
+	// Added: what the rates are made of (StatsRow), so sheets of several
+	// hubs can be added up.
+	"steps_done_dispatch", "steps_done_accept", "steps_done_assign", "steps_done_resolve", "steps_done_evaluate", "steps_done_review",
+	"steps_on_time_dispatch", "steps_on_time_accept", "steps_on_time_assign", "steps_on_time_resolve", "steps_on_time_evaluate", "steps_on_time_review",
+	"scored", "score_sum", "timed_accept", "time_to_accept_sum_ms", "timed_resolve", "time_to_resolve_sum_ms"}
 
 // WriteStatsCSV writes rows as CSV; an empty rate is an empty cell.
 func WriteStatsCSV(w io.Writer, rows []StatsRow) error {
@@ -72,6 +124,14 @@ func WriteStatsCSV(w io.Writer, rows []StatsRow) error {
 		rec = append(rec, i(r.Supervised), i(r.EscalatedManual), i(r.Reopened), i(r.Rated), i(r.Satisfied), i(r.Neutral),
 			i(r.Unsatisfied), f(r.SatisfactionRate), i(r.FirstSatisfied), f(r.FirstSatisfactionRate), f(r.MeanScore),
 			f(r.MeanTimeToAcceptS), f(r.MeanTimeToResolveS))
+		for _, st := range StatSteps {
+			rec = append(rec, i(r.StepsDone[st]))
+		}
+		for _, st := range StatSteps {
+			rec = append(rec, i(r.StepsOnTime[st]))
+		}
+		rec = append(rec, i(r.Scored), i(r.ScoreSum), i(r.TimedAccept), strconv.FormatInt(r.TimeToAcceptSumMS, 10),
+			i(r.TimedResolve), strconv.FormatInt(r.TimeToResolveSumMS, 10))
 		_ = cw.Write(rec)
 	}
 	cw.Flush()
