@@ -1,9 +1,11 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"snowhub/internal/auth"
@@ -18,6 +20,39 @@ type StatsSource interface {
 // BacklogSource computes the backlog over time (local midnights in [from, to]).
 type BacklogSource interface {
 	Backlog(p auth.Principal, from, to time.Time, group string) (event.Backlog, error)
+}
+
+// AcrossSource is the figures of a hub that views others (a prefecture's
+// view): its own and every viewed hub's, added up, with the hubs whose
+// figures are missing named. A source without it answers from its own.
+type AcrossSource interface {
+	StatsAcross(ctx context.Context, p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, []event.Unavailable, error)
+	BacklogAcross(ctx context.Context, p auth.Principal, from, to time.Time, group string) (event.Backlog, []event.Unavailable, error)
+}
+
+// incomplete is the CSV's answer when some hub's figures are missing: a
+// report goes out whole or not at all (503 naming the hubs).
+func incomplete(w http.ResponseWriter, missing []event.Unavailable) {
+	var zh, en []string
+	for _, m := range missing {
+		hub, hubEn := m.Hub, m.Hub
+		if hub == "" {
+			hub, hubEn = "未知中心", "none seen"
+		}
+		zh = append(zh, fmt.Sprintf("%s（%s）", hub, strings.Join(m.Townships, "、")))
+		en = append(en, fmt.Sprintf("%s (%s)", hubEn, strings.Join(m.Townships, ", ")))
+	}
+	writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("数据不全，未导出：所属中心 %s 的数据缺失 / incomplete, not exported: figures of hub %s are missing",
+		strings.Join(zh, "、"), strings.Join(en, ", ")))
+}
+
+// withMissing adds "unavailable" to a JSON answer when some hub's figures
+// are missing; an answer that is whole has no such key, as before.
+func withMissing(out map[string]any, missing []event.Unavailable) map[string]any {
+	if len(missing) > 0 {
+		out["unavailable"] = missing
+	}
+	return out
 }
 
 func (s *Server) statsRoutes(api apiFunc) {
@@ -75,16 +110,26 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		writeErr(w, err)
 		return
 	}
-	rows, err := src.Stats(p, f.from, f.to, f.group)
+	var rows []event.StatsRow
+	var missing []event.Unavailable
+	if across, ok := src.(AcrossSource); ok {
+		rows, missing, err = across.StatsAcross(r.Context(), p, f.from, f.to, f.group)
+	} else {
+		rows, err = src.Stats(p, f.from, f.to, f.group)
+	}
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	if f.csv {
+		if len(missing) > 0 {
+			incomplete(w, missing)
+			return
+		}
 		f.writeCSV(w, "stats", func(w io.Writer) error { return event.WriteStatsCSV(w, rows) })
 		return
 	}
-	writeJSON(w, 200, map[string]any{"from": f.from, "to": f.to, "group": f.group, "rows": rows})
+	writeJSON(w, 200, withMissing(map[string]any{"from": f.from, "to": f.to, "group": f.group, "rows": rows}, missing))
 }
 
 // backlog answers GET /api/v1/stats/backlog?from&to&group[&format=csv]: at
@@ -102,14 +147,24 @@ func (s *Server) backlog(w http.ResponseWriter, r *http.Request, p auth.Principa
 		writeErr(w, err)
 		return
 	}
-	b, err := src.Backlog(p, f.from, f.to, f.group)
+	var b event.Backlog
+	var missing []event.Unavailable
+	if across, ok := src.(AcrossSource); ok {
+		b, missing, err = across.BacklogAcross(r.Context(), p, f.from, f.to, f.group)
+	} else {
+		b, err = src.Backlog(p, f.from, f.to, f.group)
+	}
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	if f.csv {
+		if len(missing) > 0 {
+			incomplete(w, missing)
+			return
+		}
 		f.writeCSV(w, "backlog", func(w io.Writer) error { return event.WriteBacklogCSV(w, b) })
 		return
 	}
-	writeJSON(w, 200, map[string]any{"from": f.from, "to": f.to, "group": b.Group, "at": b.At, "rows": b.Rows, "total": b.Total})
+	writeJSON(w, 200, withMissing(map[string]any{"from": f.from, "to": f.to, "group": b.Group, "at": b.At, "rows": b.Rows, "total": b.Total}, missing))
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"sort"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -59,7 +60,8 @@ func (h *Hub) buildView(cfg *configs.Config) {
 	if len(cfg.Hub.View) > 0 {
 		h.fed.view = federation.NewView(federation.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
 			Client: client, Connected: h.ingestConnected, Logger: h.log.With("component", "view"),
-			Emit: func(ev event.Event) { _ = h.dash.Handle(h.ctx, ev) }})
+			Emit: func(ev event.Event) { _ = h.dash.Handle(h.ctx, ev) },
+			Keep: func() time.Duration { return keepInMemory(h.Config()) }})
 	}
 	if len(cfg.Hub.Townships) > 0 {
 		h.fed.actions = federation.NewActions(federation.ActionsOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
@@ -69,6 +71,12 @@ func (h *Hub) buildView(cfg *configs.Config) {
 			},
 			Create: func(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error) {
 				return h.alerts.Create(ctx, p, req)
+			},
+			Stats: func(p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, error) {
+				return h.alerts.Stats(p, from, to, group)
+			},
+			Backlog: func(p auth.Principal, from, to time.Time, group string) (event.Backlog, error) {
+				return h.alerts.Backlog(p, from, to, group)
 			}})
 	}
 }

@@ -24,7 +24,11 @@ type ActionsOptions struct {
 	Act func(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error)
 	// Create raises an incident by hand (alerts.Engine.Create).
 	Create func(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error)
-	Logger *slog.Logger
+	// Stats and Backlog are the owner's figures (alerts.Engine.Stats and
+	// Backlog), asked by a view's Query (figures.go). Nil: refused (501).
+	Stats   func(p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, error)
+	Backlog func(p auth.Principal, from, to time.Time, group string) (event.Backlog, error)
+	Logger  *slog.Logger
 }
 
 // Actions answers the action requests views send this hub. The acting
@@ -37,21 +41,63 @@ type Actions struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	answers map[string][]byte // correlation id → reply, for redelivered requests
-	order   []string
+	answers memo // correlation id → reply, for redelivered requests
+	figures memo // the same for queries, whose replies are larger
 	sem     chan struct{}
+	qsem    chan struct{} // queries: read-only and quick, never queued behind steps
 	wg      sync.WaitGroup
 	closed  bool
 }
 
 const rememberAnswers = 4096
 
+// memo remembers the newest replies by correlation id, at most n of them
+// and (when bytes > 0) at most bytes of them.
+type memo struct {
+	n, bytes int
+	m        map[string][][]byte
+	order    []string
+	size     int
+}
+
+func (m *memo) get(id string) ([][]byte, bool) {
+	b, ok := m.m[id]
+	return b, ok
+}
+
+func (m *memo) put(id string, parts [][]byte) {
+	if m.m == nil {
+		m.m = map[string][][]byte{}
+	}
+	if _, ok := m.m[id]; ok {
+		return
+	}
+	m.m[id] = parts
+	m.order = append(m.order, id)
+	m.size += partsSize(parts)
+	for len(m.order) > 1 && (len(m.order) > m.n || (m.bytes > 0 && m.size > m.bytes)) {
+		m.size -= partsSize(m.m[m.order[0]])
+		delete(m.m, m.order[0])
+		m.order = m.order[1:]
+	}
+}
+
+func partsSize(parts [][]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	return n
+}
+
 // NewActions builds the responder; the session's OnConnect subscribes it.
 func NewActions(o ActionsOptions) *Actions {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Actions{o: o, t: Topics{o.Prefix}, log: o.Logger, answers: map[string][]byte{}, sem: make(chan struct{}, 8)}
+	return &Actions{o: o, t: Topics{o.Prefix}, log: o.Logger, answers: memo{n: rememberAnswers},
+		figures: memo{n: rememberFigures, bytes: rememberFigureBytes},
+		sem:     make(chan struct{}, 8), qsem: make(chan struct{}, queryWorkers)}
 }
 
 // OnConnect subscribes to this hub's action requests.
@@ -81,8 +127,6 @@ func (a *Actions) receive(c ingest.Client, msg ingest.Message) {
 	a.mu.Unlock()
 	go func() {
 		defer a.wg.Done()
-		a.sem <- struct{}{} // at most a few steps at once
-		defer func() { <-a.sem }()
 		a.handle(c, msg)
 	}()
 }
@@ -99,27 +143,33 @@ func (a *Actions) handle(c ingest.Client, msg ingest.Message) {
 		msg.Ack()
 		return
 	}
+	// At most a few steps at once (each commits to disk), and apart from
+	// them a few queries (read from memory): a page's figures never wait
+	// behind a queue of steps, nor steps behind figures.
+	sem, mem, answer := a.sem, &a.answers, func() [][]byte { return [][]byte{a.answer(view, req)} }
+	if req.Query != nil {
+		sem, mem, answer = a.qsem, &a.figures, func() [][]byte { return a.answerQuery(view, req) }
+	}
+	sem <- struct{}{}
+	defer func() { <-sem }()
 	a.mu.Lock()
-	b, seen := a.answers[req.ID]
+	parts, seen := mem.get(req.ID)
 	a.mu.Unlock()
 	if !seen {
-		b = a.answer(view, req)
+		parts = answer()
 		a.mu.Lock()
-		a.answers[req.ID] = b
-		a.order = append(a.order, req.ID)
-		if len(a.order) > rememberAnswers {
-			delete(a.answers, a.order[0])
-			a.order = a.order[1:]
-		}
+		mem.put(req.ID, parts)
 		a.mu.Unlock()
 	}
-	if p, ok := c.(ingest.AckPublisher); ok {
-		if err := p.PublishWait(a.t.Replies(a.o.Self, view), 1, false, b, 10*time.Second); err != nil {
-			a.log.Warn("action reply not published; the request comes again", "view", view, "err", err)
-			return // not acknowledged: redelivered, answered from memory
+	for _, b := range parts {
+		if p, ok := c.(ingest.AckPublisher); ok {
+			if err := p.PublishWait(a.t.Replies(a.o.Self, view), 1, false, b, 10*time.Second); err != nil {
+				a.log.Warn("action reply not published; the request comes again", "view", view, "err", err)
+				return // not acknowledged: redelivered, answered from memory
+			}
+		} else {
+			c.Publish(a.t.Replies(a.o.Self, view), 1, false, b)
 		}
-	} else {
-		c.Publish(a.t.Replies(a.o.Self, view), 1, false, b)
 	}
 	msg.Ack()
 }

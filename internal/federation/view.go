@@ -31,6 +31,9 @@ type ViewOptions struct {
 	// ActionTimeout bounds the wait for an owner's answer (5 s).
 	ActionTimeout time.Duration
 	Now           func() time.Time
+	// Keep is how long a viewed incident stays listed once reviewed
+	// (alerts.keep_in_memory); nil or 0: for ever (bound.go).
+	Keep func() time.Duration
 }
 
 // View holds what a view hub knows of the hubs it views, built from their
@@ -44,6 +47,8 @@ type View struct {
 	mu      sync.Mutex
 	hubs    map[string]*remote
 	pending map[string]chan ActionReply
+	queries map[string]*gather // figures asked of owners, by correlation id (figures.go)
+	evicted time.Time          // when reviewed incidents were last let go (bound.go)
 }
 
 type remote struct {
@@ -111,7 +116,7 @@ func (v *View) receive(msg ingest.Message) {
 		return
 	}
 	if what == "replies" {
-		if id != v.o.Self {
+		if id != v.o.Self || v.gatherReply(msg.Payload()) {
 			return
 		}
 		var r ActionReply
@@ -200,6 +205,7 @@ func (v *View) applyStatus(hub string, payload []byte) {
 // Apply applies one feed message (exported for tests of ordering).
 func (v *View) Apply(m Message) {
 	v.mu.Lock()
+	v.letGoLocked(v.o.Now())
 	r := v.hub(m.Hub)
 	var ev event.Event
 	switch {

@@ -66,6 +66,24 @@ type ActionRequest struct {
 	// (POST /api/v1/incidents on a view); Incident and Action are empty.
 	Create *event.CreateRequest `json:"create,omitempty"`
 	Remote string               `json:"remote,omitempty"` // the person's address, for the owner's audit
+	// Query, when set, asks for the owner's figures as the user would get
+	// them at the owner's desk (GET /api/v1/stats or /stats/backlog on a
+	// view); Incident and Action are empty. figures.go.
+	Query *Query `json:"query,omitempty"`
+}
+
+// Query kinds.
+const (
+	QueryStats   = "stats"
+	QueryBacklog = "backlog"
+)
+
+// Query is a request for an owner's figures.
+type Query struct {
+	Kind  string    `json:"kind"` // stats | backlog
+	From  time.Time `json:"from"`
+	To    time.Time `json:"to"`
+	Group string    `json:"group"`
 }
 
 // ActionReply is the owner's answer on {prefix}/hubs/{owner}/replies/{view}.
@@ -74,6 +92,13 @@ type ActionReply struct {
 	Status   int             `json:"status"`
 	Error    string          `json:"error,omitempty"`
 	Incident *event.Incident `json:"incident,omitempty"`
+	// The answer to a Query comes in Parts messages (Part 0 .. Parts-1),
+	// each well under the broker's packet limit (figures.go): the stats
+	// rows, or the backlog's rows (its points in part 0).
+	Part    int              `json:"part,omitempty"`
+	Parts   int              `json:"parts,omitempty"`
+	Rows    []event.StatsRow `json:"rows,omitempty"`
+	Backlog *event.Backlog   `json:"backlog,omitempty"`
 }
 
 // Topics of one prefix ("snowbright").
