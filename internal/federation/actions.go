@@ -45,8 +45,11 @@ type Actions struct {
 	figures memo // the same for queries, whose replies are larger
 	sem     chan struct{}
 	qsem    chan struct{} // queries: read-only and quick, never queued behind steps
-	wg      sync.WaitGroup
-	closed  bool
+	// inflight are the ids being answered: a redelivery waits for the
+	// answer rather than computing (or stepping) again.
+	inflight map[string]chan struct{}
+	wg       sync.WaitGroup
+	closed   bool
 }
 
 const rememberAnswers = 4096
@@ -150,17 +153,7 @@ func (a *Actions) handle(c ingest.Client, msg ingest.Message) {
 	if req.Query != nil {
 		sem, mem, answer = a.qsem, &a.figures, func() [][]byte { return a.answerQuery(view, req) }
 	}
-	sem <- struct{}{}
-	defer func() { <-sem }()
-	a.mu.Lock()
-	parts, seen := mem.get(req.ID)
-	a.mu.Unlock()
-	if !seen {
-		parts = answer()
-		a.mu.Lock()
-		mem.put(req.ID, parts)
-		a.mu.Unlock()
-	}
+	parts := a.once(req.ID, sem, mem, answer)
 	for _, b := range parts {
 		if p, ok := c.(ingest.AckPublisher); ok {
 			if err := p.PublishWait(a.t.Replies(a.o.Self, view), 1, false, b, 10*time.Second); err != nil {
@@ -172,6 +165,41 @@ func (a *Actions) handle(c ingest.Client, msg ingest.Message) {
 		}
 	}
 	msg.Ack()
+}
+
+// once answers a correlation id once: from memory when it was answered,
+// after the answer under way when a redelivery overtakes it (a step is
+// never taken twice), else by answer, holding a place of sem.
+func (a *Actions) once(id string, sem chan struct{}, mem *memo, answer func() [][]byte) [][]byte {
+	a.mu.Lock()
+	for {
+		if parts, seen := mem.get(id); seen {
+			a.mu.Unlock()
+			return parts
+		}
+		wait, busy := a.inflight[id]
+		if !busy {
+			break
+		}
+		a.mu.Unlock()
+		<-wait
+		a.mu.Lock()
+	}
+	done := make(chan struct{})
+	if a.inflight == nil {
+		a.inflight = map[string]chan struct{}{}
+	}
+	a.inflight[id] = done
+	a.mu.Unlock()
+	sem <- struct{}{}
+	parts := answer()
+	<-sem
+	a.mu.Lock()
+	mem.put(id, parts)
+	delete(a.inflight, id)
+	a.mu.Unlock()
+	close(done)
+	return parts
 }
 
 func (a *Actions) answer(view string, req ActionRequest) []byte {
