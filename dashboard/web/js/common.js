@@ -79,6 +79,45 @@ export function backoff(attempt) {
 // connect keeps a websocket open for ever: it resumes after the last
 // sequence number it saw and shows an overlaid banner while the connection
 // is lost. onState(connected) lets the page grey what it can no longer vouch for.
+// The hubs of a prefecture, on a view hub: an owner whose last will came is
+// unreachable; its townships' cameras and incidents keep their last known
+// state (not "offline", not gone), and every live page says so in a banner.
+const hubStates = new Map();
+let townshipNames = {};
+
+// hubDown is the unreachable hub that owns township, or null.
+export function hubDown(township) {
+  for (const h of hubStates.values()) if (h.state === 'unreachable' && (h.townships || []).includes(township)) return h;
+  return null;
+}
+
+// hubDownText says which townships' hub is unreachable since when.
+export function hubDownText(h) {
+  const names = (h.townships || []).map((id) => townshipNames[id] || id).join('、');
+  return lang() === 'en'
+    ? `Hub ${h.id} (${names}) unreachable since ${clock(h.since, true)}: its cameras and incidents show their last known state; actions on them wait`
+    : `${names} 所属中心 ${h.id} 自 ${clock(h.since, true)} 不可达：其摄像机与事件为最后已知状态，相关操作暂不能执行`;
+}
+
+function trackHubs(m) {
+  if (m.type === 'snapshot') {
+    hubStates.clear();
+    for (const h of m.data.hubs || []) hubStates.set(h.id, h);
+  } else if (m.type === 'hub') {
+    hubStates.set(m.data.id, m.data);
+  } else return;
+  let b = document.getElementById('hubs');
+  if (!b) {
+    b = el('div', 'banner hubs');
+    b.id = 'hubs';
+    b.setAttribute('role', 'status');
+    document.body.prepend(b);
+  }
+  const down = [...hubStates.values()].filter((h) => h.state === 'unreachable');
+  b.textContent = down.map(hubDownText).join('；');
+  b.classList.toggle('show', down.length > 0);
+}
+
 export function connect(onMessage, onState = () => {}) {
   let last = 0, epoch = 0, attempt = 0, lostAt = null;
   const banner = document.getElementById('banner');
@@ -107,6 +146,7 @@ export function connect(onMessage, onState = () => {}) {
         banner?.classList.remove('show');
         document.body.classList.remove('disconnected');
       }
+      trackHubs(m);
       onMessage(m);
       if (m.type === 'snapshot') onState(true);
     };
@@ -304,7 +344,10 @@ export function notice(text, bad = false) {
 // villageIndex maps village ids to {name, township, townshipName} from a topology.
 export function villageIndex(topo) {
   const m = new Map();
-  for (const t of topo?.townships || []) for (const v of t.villages) m.set(v.id, { ...v, township: t.id, townshipName: t.name });
+  for (const t of topo?.townships || []) {
+    townshipNames[t.id] = t.name;
+    for (const v of t.villages) m.set(v.id, { ...v, township: t.id, townshipName: t.name });
+  }
   return m;
 }
 

@@ -4,7 +4,7 @@
 export const labels = {
   zh: {
     login: '请输入访问令牌', tokenLabel: '访问令牌', enter: '进入', badToken: '令牌无效或已过期',
-    lost: '与平台的连接中断，自', reconnecting: '正在重连，画面与状态暂不可信', unknownState: '状态未知',
+    lost: '与平台的连接中断，自', reconnecting: '正在重连，画面与状态暂不可信', unknownState: '状态未知', hubDown: '中心不可达',
     online: '在线', degraded: '画面异常', offline: '离线', unknown: '状态未知', maintenance: '维护中',
     opened: '待派单', dispatched: '待接单', accepted: '办理中', resolved: '待评单', evaluated: '待考单', reviewed: '已考单', held: '挂起',
     critical: '紧急', major: '重要', minor: '一般',
@@ -43,7 +43,7 @@ export const labels = {
   },
   en: {
     login: 'Enter your access token', tokenLabel: 'Access token', enter: 'Enter', badToken: 'Token not valid',
-    lost: 'Connection to the hub lost since', reconnecting: 'reconnecting; pictures and states cannot be trusted', unknownState: 'state unknown',
+    lost: 'Connection to the hub lost since', reconnecting: 'reconnecting; pictures and states cannot be trusted', unknownState: 'state unknown', hubDown: 'hub unreachable',
     online: 'online', degraded: 'degraded', offline: 'offline', unknown: 'state unknown', maintenance: 'maintenance',
     opened: 'to dispatch', dispatched: 'to accept', accepted: 'in hand', resolved: 'to evaluate', evaluated: 'to review', reviewed: 'reviewed', held: 'held',
     critical: 'critical', major: 'major', minor: 'minor',

@@ -3,7 +3,7 @@
 // server, and a ticker on which no alarm can be missed (ordered by overdue,
 // severity, time; sound until acknowledged; the front tile kept for the
 // most severe alarm).
-import { api, connect, el, L, lang, ago, clock, countdown, deadlineText, isPast, header, token, askToken, causeText, sevRank, villageIndex, notice, inLang } from './common.js';
+import { api, connect, el, L, lang, ago, clock, countdown, deadlineText, isPast, header, token, askToken, causeText, sevRank, villageIndex, notice, inLang, hubDown } from './common.js';
 import { Player } from './player.js';
 import { Alarm } from './alarm.js';
 import { Drawer, waitingStep } from './drawer.js';
@@ -193,7 +193,10 @@ function setCamera(t, id) {
 
 function updateTile(t) {
   const id = t.id, c = id && cameras.get(id);
-  const state = !connected ? 'unknown' : (c?.state || 'unknown');
+  // A camera of an unreachable hub: its state is not known now, and the
+  // badge says why (not "offline": the camera may well be fine).
+  const away = connected && c && hubDown(c.township);
+  const state = !connected || away ? 'unknown' : (c?.state || 'unknown');
   const inc = front && front.camera === id ? incidents.get(front.incident) : null;
   const alarmed = inc && isAlarm(inc);
   t.el.className = `tile ${id ? state : 'empty'}` + (alarmed ? ` alarm sev-${inc.severity}` : '') + (t.note.textContent ? ' unsupported' : '') + (!connected ? ' stale' : '');
@@ -212,7 +215,7 @@ function updateTile(t) {
     return;
   }
   // Rebuilt only when it changed (a focused 制单 button keeps its focus).
-  const capStamp = [id, c?.name, state, key(id), canRaise()].join('|');
+  const capStamp = [id, c?.name, state, key(id), canRaise(), away ? away.since : ''].join('|');
   const fpsText = connected && (state === 'online' || state === 'degraded') ? `${(c.fps || 0).toFixed(0)} ${L('fps')}` : '';
   if (t.capStamp === capStamp) {
     if (t.fps && t.fps.textContent !== fpsText) t.fps.textContent = fpsText;
@@ -225,7 +228,7 @@ function updateTile(t) {
   if (k) k.title = L('keyCrossing');
   const fps = el('span', 'fps', fpsText);
   t.fps = fps;
-  const badge = el('span', `badge ${state}`, L(state));
+  const badge = el('span', `badge ${state}`, away ? L('hubDown') : L(state));
   let raise = null;
   if (canRaise()) {
     // 制单 from what the operator sees on this tile.
@@ -240,7 +243,7 @@ function updateTile(t) {
     };
   }
   t.cap.replaceChildren(...[k, name, fps, badge, raise].filter(Boolean));
-  t.el.setAttribute('aria-label', `${c?.name || id} ${L(state)}`);
+  t.el.setAttribute('aria-label', `${c?.name || id} ${away ? L('hubDown') : L(state)}`);
   t.down.textContent = connected && state === 'offline'
     ? `${L('offlineSince')} ${clock(c.since)}${c.cause ? ' · ' + causeText(c.cause) : ''}` : '';
 }
@@ -401,10 +404,15 @@ function renderStatus() {
   const box = document.getElementById('status');
   if (!connected) { box.textContent = L('unknownState'); box.classList.add('stale'); return; }
   box.classList.remove('stale');
-  let on = 0, off = 0;
-  for (const c of cameras.values()) { if (c.state === 'online' || c.state === 'degraded') on++; else if (c.state === 'offline') off++; }
+  let on = 0, off = 0, away = 0;
+  for (const c of cameras.values()) {
+    if (hubDown(c.township)) away++;
+    else if (c.state === 'online' || c.state === 'degraded') on++;
+    else if (c.state === 'offline') off++;
+  }
   const open = [...incidents.values()].filter((i) => i.state !== 'reviewed').length;
-  box.textContent = `${L('cameras')} ${L('online')} ${on} · ${L('offline')} ${off} · ${L('incidents')} ${open}` + (updated ? ` · ${L('updated')} ${clock(updated, true)}` : '');
+  box.textContent = `${L('cameras')} ${L('online')} ${on} · ${L('offline')} ${off}` + (away ? ` · ${L('hubDown')} ${away}` : '') +
+    ` · ${L('incidents')} ${open}` + (updated ? ` · ${L('updated')} ${clock(updated, true)}` : '');
 }
 
 function refreshAlarm() {
@@ -431,6 +439,9 @@ function onMessage(m) {
     cameras.set(m.data.id, { ...cameras.get(m.data.id), ...m.data });
     if (isNew) { order.push(m.data.id); renderTiles(); } else { const t = tiles.find((x) => x.id === m.data.id); if (t) updateTile(t); }
     tree?.update(m.data.id);
+  } else if (m.type === 'hub') {
+    for (const t of tiles) updateTile(t); // its cameras' tiles say the hub is away, or are back
+    tree?.render();
   } else if (m.type === 'incident') {
     const isNew = !incidents.has(m.data.id);
     incidents.set(m.data.id, m.data);
