@@ -29,8 +29,8 @@ var (
 type fakeOwner struct {
 	*httptest.Server
 	token  string
-	pulls  atomic.Int32 // live connections opened
-	open   atomic.Int32 // live connections open now
+	pulls  atomic.Int32           // live connections opened
+	open   atomic.Int32           // live connections open now
 	refuse atomic.Pointer[string] // close at once with this reason (4004)
 }
 
