@@ -137,4 +137,9 @@ func validateHub(p *problems, c *Config, townships map[string]bool) {
 	if len(h.Townships) == 0 && len(h.View) == 0 {
 		p.add("hub", "a hub owns townships, views other hubs, or both")
 	}
+	if c.MQTT.Broker == "" {
+		// The embedded broker admits this hub and its own devices only:
+		// no other hub could log in to read a feed or send an action.
+		p.add("hub.id", "the hubs of a prefecture share one broker (Mosquitto, EMQX): set mqtt.broker; the embedded broker serves a single county hub")
+	}
 }

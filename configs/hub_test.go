@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-const twoTownships = `county: {id: changwu, name: 长武县}
+const twoTownships = `mqtt: {broker: "tcp://broker.city:1883"}
+county: {id: changwu, name: 长武县}
 townships:
   - id: zhaoren
     name: 昭仁街道
@@ -37,20 +38,20 @@ func TestHubSection(t *testing.T) {
 		{name: "owner of one township", hub: "hub: {id: north, townships: [zhaoren]}", cams: []string{"cam-zr"}, sensors: []string{"smoke-zr"}},
 		{name: "a view owns nothing", hub: "hub: {id: city, view: [all]}", cams: nil, sensors: nil},
 		{name: "unknown township", hub: "hub:\n  id: north\n  townships: [zhaoren, nowhere]",
-			wantErr: []string{`x.yaml:21: hub.townships[1]: unknown township "nowhere"`}},
+			wantErr: []string{`x.yaml:22: hub.townships[1]: unknown township "nowhere"`}},
 		{name: "bad id and self view", hub: "hub:\n  id: North-1\n  view: [North-1]",
-			wantErr: []string{`x.yaml:20: hub.id: "North-1": a hub id is 1-32 lower-case letters, digits or '_', beginning with a letter or digit`,
-				`x.yaml:21: hub.view[0]: a hub does not view itself ("North-1" is this hub)`}},
-		{name: "no id", hub: "hub:\n  townships: [zhaoren]", wantErr: []string{`x.yaml:19: hub.id: a hub section needs an id (lower-case letters, digits, '_')`}},
-		{name: "owns and views nothing", hub: "hub:\n  id: north", wantErr: []string{`x.yaml:19: hub: a hub owns townships, views other hubs, or both`}},
+			wantErr: []string{`x.yaml:21: hub.id: "North-1": a hub id is 1-32 lower-case letters, digits or '_', beginning with a letter or digit`,
+				`x.yaml:22: hub.view[0]: a hub does not view itself ("North-1" is this hub)`}},
+		{name: "no id", hub: "hub:\n  townships: [zhaoren]", wantErr: []string{`x.yaml:20: hub.id: a hub section needs an id (lower-case letters, digits, '_')`}},
+		{name: "owns and views nothing", hub: "hub:\n  id: north", wantErr: []string{`x.yaml:20: hub: a hub owns townships, views other hubs, or both`}},
 		{name: "owner with its address", hub: "hub: {id: north, townships: [zhaoren], url: \"http://hub-north.county:8080\"}", cams: []string{"cam-zr"}, sensors: []string{"smoke-zr"}},
 		{name: "bad addresses", hub: "hub:\n  id: north\n  townships: [zhaoren]\n  url: \"ftp://x\"",
-			wantErr: []string{`x.yaml:22: hub.url: give the address other hubs reach this hub at, as http://host:port or https://host:port`}},
+			wantErr: []string{`x.yaml:23: hub.url: give the address other hubs reach this hub at, as http://host:port or https://host:port`}},
 		{name: "address with a password", hub: "hub:\n  id: north\n  townships: [zhaoren]\n  url: \"http://a:b@x:8080\"",
-			wantErr: []string{`x.yaml:22: hub.url: no user or password in the address: it is published to every hub (the views log in with their own hub user)`}},
+			wantErr: []string{`x.yaml:23: hub.url: no user or password in the address: it is published to every hub (the views log in with their own hub user)`}},
 		{name: "a view has no cameras to serve", hub: "hub:\n  id: city\n  view: [all]\n  url: \"http://x:8080\"",
-			wantErr: []string{`x.yaml:22: hub.url: a hub that owns no township has no cameras for other hubs to watch`}},
-		{name: "unknown key", hub: "hub:\n  id: north\n  townships: [zhaoren]\n  veiw: [all]", wantErr: []string{`x.yaml:22: hub.veiw: unknown key (did you mean "view"?)`}},
+			wantErr: []string{`x.yaml:23: hub.url: a hub that owns no township has no cameras for other hubs to watch`}},
+		{name: "unknown key", hub: "hub:\n  id: north\n  townships: [zhaoren]\n  veiw: [all]", wantErr: []string{`x.yaml:23: hub.veiw: unknown key (did you mean "view"?)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +92,7 @@ func TestHubUser(t *testing.T) {
 hub: {id: city, view: [all]}
 `
 	_, err := Parse("x.yaml", []byte(y))
-	want := `x.yaml:20: users[2].name: "North-Hub": a hub user is named after the hub's id (lower-case letters, digits, '_')`
+	want := `x.yaml:21: users[2].name: "North-Hub": a hub user is named after the hub's id (lower-case letters, digits, '_')`
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
@@ -105,5 +106,15 @@ hub: {id: city, view: [all]}
 	c.Hub.ID = "north"
 	if _, ok := c.HubUser(); ok {
 		t.Error("a hub found another hub's user as its own")
+	}
+}
+
+// The embedded broker admits no other hub: a hub section on it is refused.
+func TestHubNeedsASharedBroker(t *testing.T) {
+	y := strings.Replace(twoTownships, `mqtt: {broker: "tcp://broker.city:1883"}`, `mqtt: {}`, 1) + "hub: {id: north, townships: [zhaoren]}\n"
+	_, err := Parse("x.yaml", []byte(y))
+	want := `x.yaml:20: hub.id: the hubs of a prefecture share one broker (Mosquitto, EMQX): set mqtt.broker; the embedded broker serves a single county hub`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
 	}
 }
