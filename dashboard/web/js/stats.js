@@ -4,9 +4,10 @@
 // reopened counts, mean score; bars where people would rather look than
 // read; CSV with a byte-order mark. Township users see their own rows (the
 // hub scopes them).
-import { api, el, L, header, token, askToken, villageIndex, notice, dur, download } from './common.js';
+import { api, el, L, header, token, askToken, villageIndex, notice, dur, download, errText } from './common.js';
 import { init as chart } from '/static/vendor/charts.js';
 import { backlogLines } from './backlog.js';
+import { missingLines } from './missing.js';
 
 let me = null, topo = null, villages = new Map();
 let period = 'month', from = null, to = null, group = 'township', within = '';
@@ -38,8 +39,22 @@ async function load() {
     rows = r.rows || [];
     if (group === 'village' && within) rows = rows.filter((x) => villages.get(x.key)?.township === within);
     backlog = await series;
+    showMissing([r.unavailable, backlog?.unavailable]);
     render();
   } catch (e) { notice(e.message, true); }
+}
+
+// showMissing: on a view hub, the hubs whose figures did not come (their
+// last will, no answer in time) are named above the board, with their
+// townships: the figures below are short of them.
+function showMissing(lists) {
+  const box = document.getElementById('missing');
+  const twName = (id) => topo.townships.find((t) => t.id === id)?.name || id;
+  const lines = missingLines(lists, twName);
+  box.hidden = !lines.length;
+  const list = el('ul');
+  for (const l of lines) list.append(el('li', '', l));
+  box.replaceChildren(el('strong', '', L('figuresMissing')), list);
 }
 
 function label(x) {
@@ -109,7 +124,11 @@ function build() {
   table.id = 'stats-table';
   scroll.append(table);
   tp.append(th, scroll);
-  main.replaceChildren(bar, chartsBox, tp);
+  const missing = el('div', 'missing');
+  missing.id = 'missing';
+  missing.setAttribute('role', 'alert');
+  missing.hidden = true;
+  main.replaceChildren(missing, bar, chartsBox, tp);
 }
 
 function render() {
@@ -213,7 +232,7 @@ async function exportCsv() {
   const q = new URLSearchParams({ from: a.toISOString(), to: b.toISOString(), group, format: 'csv' });
   try {
     const res = await fetch('/api/v1/stats?' + q, { headers: { Authorization: 'Bearer ' + token() } });
-    if (!res.ok) throw new Error(res.statusText);
+    if (!res.ok) throw new Error(errText(res.status, (await res.json().catch(() => null))?.error || res.statusText));
     window.__lastCsv = download(`考单-${group}-${a.toISOString().slice(0, 10)}.csv`, await res.text());
   } catch (e) { notice(e.message, true); }
 }
