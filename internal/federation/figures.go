@@ -23,17 +23,21 @@ import (
 //
 // A reply is cut into parts of at most min(MaxPartBytes, mqtt.max_payload/4)
 // bytes each (the broker refuses a packet over max_payload, 64 KiB by
-// default), at most MaxQueryParts of them: a county's figures by person
-// (some 1,100 grid workers and cadres in Changwu, about 1.2 KiB a row) are
-// some 80 parts; a year's backlog, about 4 KiB per township, 1 part per 4
-// townships.
+// default), one row alone when it is larger; an answer of more than
+// MaxAnswerBytes is refused (413). Measured sizes: a stats row is about
+// 1 KiB of JSON, so a county's figures by person (Changwu's 1,100 grid
+// workers and cadres) are some 1.1 MiB in 70 parts; a year's backlog is
+// 10 KiB of points in part 0 and 3.7 KiB per township.
 
 const (
 	// MaxPartBytes bounds one reply message of a query's answer.
 	MaxPartBytes = 16 << 10
-	// MaxQueryParts bounds the parts of one answer (4 MiB at 16 KiB): an
-	// answer that needs more is refused (413) rather than sent.
-	MaxQueryParts = 256
+	// MaxAnswerBytes bounds a whole answer's rows: more is refused (413)
+	// rather than sent.
+	MaxAnswerBytes = 4 << 20
+	// MaxQueryParts is what a view accepts of one answer: 4 MiB in parts
+	// of the smallest budget.
+	MaxQueryParts = MaxAnswerBytes / (2 * envelope)
 	// queryWorkers answer queries at once on an owner, apart from steps.
 	queryWorkers = 4
 	// rememberFigures and rememberFigureBytes bound the answers kept for
@@ -107,11 +111,14 @@ func (a *Actions) answerQuery(view string, req ActionRequest) [][]byte {
 // puts a part's items into its reply.
 func splitReply[T any](id string, items []T, reserve, limit int, fill func(r *ActionReply, part []T, first bool)) ([][]byte, error) {
 	var bounds []int // start of each part
-	size := envelope + reserve
+	size, total := envelope+reserve, reserve
 	for i, it := range items {
 		b, err := json.Marshal(it)
 		if err != nil {
 			return nil, err
+		}
+		if total += len(b); total > MaxAnswerBytes {
+			return nil, fmt.Errorf("%d rows are more than %d bytes", len(items), MaxAnswerBytes)
 		}
 		switch {
 		case i == 0:
@@ -123,9 +130,6 @@ func splitReply[T any](id string, items []T, reserve, limit int, fill func(r *Ac
 	}
 	if len(bounds) == 0 {
 		bounds = []int{0}
-	}
-	if len(bounds) > MaxQueryParts {
-		return nil, fmt.Errorf("%d rows need %d parts, more than %d", len(items), len(bounds), MaxQueryParts)
 	}
 	out := make([][]byte, 0, len(bounds))
 	for n, lo := range bounds {

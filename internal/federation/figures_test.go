@@ -383,3 +383,19 @@ func TestViewLetsGoOfOldReviewedIncidents(t *testing.T) {
 		}
 	}
 }
+
+// An answer over MaxAnswerBytes is refused by the owner (413), never sent
+// as thousands of messages: the view names the hub with the reason.
+func TestFiguresTooLargeAreRefused(t *testing.T) {
+	b := newLoopBroker(t)
+	newOwner(t, b, "north", 64<<10, people(8000, 0), event.Backlog{}) // some 5 MiB of rows
+	v := newCity(t, b, []string{"all"})
+	online(v, "north", "zhaoren")
+	answers, missing := v.Figures(context.Background(), county, Query{Kind: QueryStats, Group: "assignee"}, []string{"zhaoren"})
+	if len(answers) != 0 || len(missing) != 1 || !strings.Contains(missing[0].Reason, "413") {
+		t.Fatalf("answers %d, missing %+v; want north refused with 413", len(answers), missing)
+	}
+	if n := len(b.published("snowbright/hubs/north/replies/city")); n != 1 {
+		t.Errorf("the refusal took %d messages, want 1", n)
+	}
+}
