@@ -21,9 +21,7 @@ import (
 func TestProbeScale(t *testing.T) {
 	testenv.Short(t)
 	const n, interval = 2000, 12 * time.Second
-	aus, _, _ := simcam.Clip()
-	cam := &rawrtsp.Camera{Headers: []byte("Content-Type: application/sdp\r\n"), Codec: "H264", AUs: aus,
-		SDP: []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n")}
+	cam := simcam.ProbeCamera()
 	var mu sync.Mutex
 	seen := map[string][]time.Time{}
 	s, err := rawrtsp.Start(func(string) *rawrtsp.Camera { return cam })
@@ -95,9 +93,8 @@ func TestProbeScale(t *testing.T) {
 // the lateness is reported and /readyz fails, and no camera is declared
 // offline for the hub's own delay.
 func TestOverloadedChecksAreLateNotOffline(t *testing.T) {
-	aus, _, _ := simcam.Clip()
-	cam := &rawrtsp.Camera{Headers: []byte("Content-Type: application/sdp\r\n"), Codec: "H264", AUs: aus, Delay: 300 * time.Millisecond,
-		SDP: []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n")}
+	cam := simcam.ProbeCamera()
+	cam.Delay = 300 * time.Millisecond
 	s, err := rawrtsp.Start(func(string) *rawrtsp.Camera { return cam })
 	if err != nil {
 		t.Fatal(err)
@@ -151,8 +148,8 @@ func TestMediaCheckLateKeyframe(t *testing.T) {
 		late = append(late, p)
 	}
 	late = append(late, aus...)
-	cam := &rawrtsp.Camera{Headers: []byte("Content-Type: application/sdp\r\n"), Codec: "H264", AUs: late,
-		SDP: []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n")}
+	cam := simcam.ProbeCamera()
+	cam.AUs = late
 	s, err := rawrtsp.Start(func(string) *rawrtsp.Camera { return cam })
 	if err != nil {
 		t.Fatal(err)

@@ -24,9 +24,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *raw {
-		aus, _, _ := simcam.Clip()
-		cam := &rawrtsp.Camera{Headers: []byte("Content-Type: application/sdp\r\n"), Codec: "H264", AUs: aus,
-			SDP: []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:trackID=1\r\n")}
+		cam := simcam.ProbeCamera()
 		s, err := rawrtsp.Listen(*listen, func(string) *rawrtsp.Camera { return cam })
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
