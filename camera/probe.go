@@ -19,11 +19,16 @@ type probeState struct {
 	alive       int8 // liveness: 0 unknown, 1 answers, -1 does not
 	mediaOK     bool // the last media check saw a keyframe
 	mediaQueued bool
-	mediaFails  int
-	mediaRetry  time.Time // a failed media check is retried with back-off, not at every liveness check
-	lastCheck   time.Time
-	lastMedia   time.Time
-	fps, kbps   float64
+	// mediaDue is when the one media check the schedule holds for this
+	// camera is due: a queued check with another time was replaced (the
+	// periodic one, when the camera came back and needs one now) and is
+	// dropped when it comes up.
+	mediaDue   time.Time
+	mediaFails int
+	mediaRetry time.Time // a failed media check is retried with back-off, not at every liveness check
+	lastCheck  time.Time
+	lastMedia  time.Time
+	fps, kbps  float64
 }
 
 // liveness runs the cheap check (DESCRIBE, no media) and decides whether a
@@ -54,13 +59,16 @@ func (w *worker) liveness(ctx context.Context) {
 		case was != 1 || !p.mediaOK:
 			// Back, or never seen working: look at the media before
 			// calling it online (unless a failed media check backs off).
-			queueMedia = !p.mediaQueued && !now.Before(p.mediaRetry)
+			// Back from a failure, it is looked at now: the periodic
+			// check queued while it worked (media_check_interval away)
+			// is replaced, or the camera would stay offline until then.
+			queueMedia = (!p.mediaQueued || was == -1) && !now.Before(p.mediaRetry)
 		default:
 			w.h.probed(now, nil, "")
 		}
 	}
 	if queueMedia {
-		p.mediaQueued = true
+		p.mediaQueued, p.mediaDue = true, now
 	}
 	w.mu.Unlock()
 	if queueMedia {
@@ -131,7 +139,7 @@ func (w *worker) media(ctx context.Context) {
 			p.kbps = float64(bytes*8) / 1000 / d
 		}
 		w.h.probed(now, nil, "")
-		p.mediaQueued = true
+		p.mediaQueued, p.mediaDue = true, next
 	}
 	w.mu.Unlock()
 	if !next.IsZero() {

@@ -137,12 +137,13 @@ func (s *scheduler) run(ctx context.Context) {
 			continue
 		case jobMedia:
 			j.w.mu.Lock()
-			dead := j.w.probe.alive < 0
+			stale := !j.due.Equal(j.w.probe.mediaDue) // replaced by a sooner one
+			dead := !stale && j.w.probe.alive < 0
 			if dead {
 				j.w.probe.mediaQueued = false
 			}
 			j.w.mu.Unlock()
-			if dead {
+			if stale || dead {
 				continue // looked at again when liveness comes back
 			}
 		}
