@@ -220,7 +220,10 @@ func (v *View) Apply(m Message) {
 		inc := *m.Incident
 		ev = event.Event{Type: event.IncidentStep, Time: m.At, Township: inc.Township, Village: inc.Village, Device: inc.Device, Data: inc}
 	case m.Kind == KindCamera && m.Camera != nil:
-		if m.At.Before(r.camAt[m.Camera.ID]) {
+		// The owner publishes each change twice, as retained state and on
+		// its events topic, with the same time: the second is a repeat,
+		// not a change for the walls (it doubled every camera message).
+		if at, ok := r.camAt[m.Camera.ID]; ok && !m.At.After(at) {
 			v.mu.Unlock()
 			return
 		}
@@ -228,7 +231,7 @@ func (v *View) Apply(m Message) {
 		c := *m.Camera
 		ev = event.Event{Type: event.CameraState, Time: m.At, Township: c.Township, Village: c.Village, Device: c.ID, Data: c}
 	case m.Kind == KindSensor && m.Sensor != nil:
-		if m.At.Before(r.sensAt[m.Sensor.ID]) {
+		if at, ok := r.sensAt[m.Sensor.ID]; ok && !m.At.After(at) {
 			v.mu.Unlock()
 			return
 		}
