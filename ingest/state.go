@@ -80,6 +80,14 @@ func (in *Ingest) Update(cfg *configs.Config) {
 		in.cameras[c.ID] = camInfo{village: c.Village, township: villageTownship[c.Village]}
 		delete(in.unknown, c.ID)
 	}
+	if foreign := in.o.Hub.Foreign; foreign != nil {
+		// A device another hub now owns is no longer unknown here.
+		for id := range in.unknown {
+			if foreign(id) {
+				delete(in.unknown, id)
+			}
+		}
+	}
 	if old := in.cfg.Load(); old != nil && old.MQTT.DeviceRateLimit != cfg.MQTT.DeviceRateLimit {
 		clear(in.limiters) // rebuilt at the new rate on each device's next message
 	}

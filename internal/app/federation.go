@@ -21,7 +21,8 @@ type fedParts struct {
 	feed    *federation.Feed
 	view    *federation.View
 	actions *federation.Actions
-	relay   *federation.Relay // a view's pulls of the other hubs' live video
+	relay   *federation.Relay   // a view's pulls of the other hubs' live video
+	foreign *federation.Foreign // other hubs' devices, on the hub that reports unknown ones
 }
 
 // buildRelay builds a view's relay of the viewed hubs' live video: it logs
@@ -102,8 +103,11 @@ func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
 			},
 			Logger: h.log.With("component", "feed")})
 	}
+	if cfg.Hub.ReportUnknown {
+		h.fed.foreign = federation.NewForeign(cfg)
+	}
 	f := h.fed
-	return federation.IngestHooks(cfg, func(c ingest.Client) {
+	return federation.IngestHooks(cfg, f.foreign, func(c ingest.Client) {
 		if f.feed != nil {
 			f.feed.OnConnect(c)
 		}

@@ -1,9 +1,9 @@
 package federation
 
 import (
-	"strings"
-
 	"encoding/json"
+	"strings"
+	"sync/atomic"
 
 	"snowhub/configs"
 	"snowhub/ingest"
@@ -13,8 +13,9 @@ import (
 // only its own devices' topics (unless it reports unknown devices), no
 // other hub's device listed as unknown, and the hub's last will; the feed,
 // the view and the action responder subscribe and read through onConnect
-// and onMessage.
-func IngestHooks(cfg *configs.Config, onConnect func(c ingest.Client), onMessage func(ingest.Message) bool) ingest.HubHooks {
+// and onMessage. foreign is the hub's set of other hubs' devices (nil
+// unless it reports unknown devices), kept current on reload by its owner.
+func IngestHooks(cfg *configs.Config, foreign *Foreign, onConnect func(c ingest.Client), onMessage func(ingest.Message) bool) ingest.HubHooks {
 	if !cfg.Federated() {
 		return ingest.HubHooks{}
 	}
@@ -24,8 +25,8 @@ func IngestHooks(cfg *configs.Config, onConnect func(c ingest.Client), onMessage
 	}
 	if !cfg.Hub.ReportUnknown {
 		h.Subscriptions = DeviceTopics
-	} else {
-		h.Foreign = foreign(cfg)
+	} else if foreign != nil {
+		h.Foreign = foreign.Has
 	}
 	h.OnConnect, h.OnMessage = onConnect, onMessage
 	return h
@@ -51,13 +52,35 @@ func DeviceTopics(cfg *configs.Config) map[string]byte {
 	return out
 }
 
-// foreign reports the devices (and Zigbee2MQTT names) of the configuration
-// that another hub owns.
-func foreign(cfg *configs.Config) func(id string) bool {
+// Foreign is the set of devices (and Zigbee2MQTT names) of the
+// configuration that another hub owns: the hub that reports unknown
+// devices does not list them. It follows reloads (Update), so a device
+// added to another hub's township stops being "unknown" here without a
+// restart.
+type Foreign struct {
+	set atomic.Pointer[map[string]bool]
+}
+
+// NewForeign builds the set from the whole configuration (not Owned()).
+func NewForeign(cfg *configs.Config) *Foreign {
+	f := &Foreign{}
+	f.Update(cfg)
+	return f
+}
+
+// Update rebuilds the set from a reloaded configuration. It is safe to
+// call while ingest reads it. A nil *Foreign does nothing.
+func (f *Foreign) Update(cfg *configs.Config) {
+	if f == nil {
+		return
+	}
 	own := cfg.Owned()
 	mine := map[string]bool{}
 	for _, s := range own.Sensors {
-		mine[s.ID], mine[s.Z2M] = true, true
+		mine[s.ID] = true
+		if s.Z2M != "" {
+			mine[s.Z2M] = true
+		}
 	}
 	for _, c := range own.Cameras {
 		mine[c.ID] = true
@@ -76,7 +99,16 @@ func foreign(cfg *configs.Config) func(id string) bool {
 			other[c.ID] = true
 		}
 	}
-	return func(id string) bool { return other[id] }
+	f.set.Store(&other)
+}
+
+// Has reports whether another hub owns the device (or Zigbee2MQTT name).
+func (f *Foreign) Has(id string) bool {
+	if f == nil {
+		return false
+	}
+	m := f.set.Load()
+	return m != nil && (*m)[id]
 }
 
 // willPayload is the retained status the broker publishes when the hub's
