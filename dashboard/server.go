@@ -9,6 +9,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -123,6 +124,7 @@ type Server struct {
 	redact   redactor
 	patterns []string // every route, for the security tests (routetable.go)
 	mLive    *prometheus.GaugeVec
+	assets   assets // the pages and scripts, compressed and tagged (static.go)
 }
 
 // New builds the server; Start listens.
@@ -155,6 +157,11 @@ func New(o Options) (*Server, error) {
 				return nil, err
 			}
 		}
+	}
+	static, _ := fs.Sub(webFS, "web")
+	var err error
+	if s.assets, err = loadAssets(static); err != nil {
+		return nil, fmt.Errorf("dashboard: pages: %w", err)
 	}
 	s.up = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 16 << 10, CheckOrigin: s.checkOrigin}
 	s.o.Limits = o.Limits.withDefaults()
@@ -253,26 +260,17 @@ func (s *Server) routes() http.Handler {
 	api("GET /ws", s.ws)
 	s.layoutRoutes(api)
 
-	static, _ := fs.Sub(webFS, "web")
-	files := http.FileServer(http.FS(static))
 	page := func(name string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			b, err := fs.ReadFile(static, name)
-			if err != nil {
-				http.NotFound(w, r)
-				return
-			}
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Header().Set("Cache-Control", "no-cache")
-			w.Write(b)
-		}
+		return func(w http.ResponseWriter, r *http.Request) { s.assets.serve(w, r, name) }
 	}
 	mux.HandleFunc("GET /{$}", page("wall.html"))
 	mux.HandleFunc("GET /township/{id}", page("township.html"))
 	mux.HandleFunc("GET /uptime", page("uptime.html"))
 	mux.HandleFunc("GET /county", page("county.html"))
 	mux.HandleFunc("GET /stats", page("stats.html"))
-	mux.Handle("GET /static/", http.StripPrefix("/static/", files))
+	mux.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		s.assets.serve(w, r, strings.TrimPrefix(r.URL.Path, "/static/"))
+	})
 	return securityHeaders(mux)
 }
 

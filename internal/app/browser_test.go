@@ -165,13 +165,15 @@ func (b *browser) axe(page string) {
 	}
 }
 
-// weight is what a page transferred: the document and every resource
-// (fonts are the system's; video is over websockets and not counted).
+// weight is what a page costs on the wire: cold, the compressed bodies of
+// the document and every resource (encodedBodySize, known also for files
+// the browser had); now, what this load transferred (a file the browser
+// had costs a 304). Fonts are the system's; video is over websockets.
 func (b *browser) weight(page string) {
 	b.t.Helper()
-	kb := eval[float64](b, `(() => { let n = 0; for (const e of performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))) n += e.transferSize || e.encodedBodySize || 0; return n / 1024; })()`)
-	files := eval[float64](b, `performance.getEntriesByType('resource').length + 1`)
-	b.t.Logf("page weight %s: %.1f KiB in %.0f requests (uncompressed, cold cache)", page, kb, files)
+	w := eval[[]float64](b, `(() => { let cold = 0, now = 0; const all = performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'));
+	  for (const e of all) { cold += e.encodedBodySize || 0; now += e.transferSize || 0; } return [cold / 1024, now / 1024, all.length]; })()`)
+	b.t.Logf("page weight %s: %.1f KiB cold (compressed bodies), %.1f KiB transferred by this load, %.0f requests", page, w[0], w[1], w[2])
 }
 
 // waitAPI polls the hub's API four times a second: gentler than
