@@ -48,12 +48,19 @@ func (s *Server) topology(w http.ResponseWriter, r *http.Request, p auth.Princip
 	for _, d := range cfg.Departments {
 		out.Departments = append(out.Departments, topoDept{ID: d.ID, Name: d.Name, Kinds: nonNil(d.Kinds)})
 	}
+	// A department is summoned anywhere in the county: it gets the names of
+	// the places (where to go), none of their devices.
+	namesOnly := p.Role == auth.RoleDepartment
 	for _, t := range cfg.Townships {
-		if !p.CanSee(t.ID) {
+		if !p.CanSee(t.ID) && !namesOnly {
 			continue
 		}
 		tt := topoTownship{ID: t.ID, Name: t.Name, Villages: []topoVillage{}}
 		for _, v := range t.Villages {
+			if namesOnly {
+				tt.Villages = append(tt.Villages, topoVillage{ID: v.ID, Name: v.Name, Cameras: []string{}, Sensors: []string{}, KeyCameras: []string{}})
+				continue
+			}
 			tt.Villages = append(tt.Villages, topoVillage{ID: v.ID, Name: v.Name, Cameras: nonNil(cams[v.ID]), Sensors: nonNil(sens[v.ID]), KeyCameras: nonNil(keys[v.ID])})
 		}
 		out.Townships = append(out.Townships, tt)

@@ -223,6 +223,7 @@ const (
 	uiTech    = "ui-technician-token-00001"
 	uiOps2    = "ui-operator2-token-000001"
 	uiVisits  = "ui-zhaoren-visits-token-01" // a second desk user, who does the 回访
+	uiDept    = "ui-gongdian-token-00000001" // the power station, summoned (吹哨)
 )
 
 // uiOptions vary the county per test.
@@ -303,7 +304,8 @@ cameras:
   - {name: zhaoren-visits, role: township, township: zhaoren, token: %s}
   - {name: xiangong-desk, role: township, township: xiangong, token: %s}
   - {name: tech-1, role: technician, token: %s}
-`, uiOps, uiOps2, uiZhaoren, uiVisits, uiXiang, uiTech)
+  - {name: gongdian-desk, role: department, department: gongdian, token: %s}
+`, uiOps, uiOps2, uiZhaoren, uiVisits, uiXiang, uiTech, uiDept)
 	return b.String()
 }
 

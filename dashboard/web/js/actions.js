@@ -25,7 +25,14 @@ const table = [
   ['reopen', ['resolved', 'evaluated'], 'owner'],
   ['escalate', ['opened', 'dispatched', 'accepted', 'resolved', 'evaluated'], 'owner'],
   ['reassign', ['opened', 'dispatched', 'accepted', 'resolved', 'evaluated'], 'county'],
+  ['report', ['dispatched', 'accepted', 'resolved', 'held'], 'department'],
+  ['done', ['dispatched', 'accepted', 'resolved', 'held'], 'department'],
 ];
+
+// summonedMe is the department's own summons on an incident, if any.
+export function summonedMe(inc, me) {
+  return me?.role === 'department' ? (inc.summoned || []).find((s) => s.department === me.department) : undefined;
+}
 
 // Actions the hub does not have are not offered.
 const missing = new Set();
@@ -45,13 +52,17 @@ export function actionsFor(inc, me, desk) {
     if (a === 'escalate' && inc.owner === 'county') return false;
     if (a === 'acknowledge' && (inc.acknowledged_at || (inc.history || []).some((s) => s.action === 'acknowledge'))) return false;
     if (who === 'viewer') return me?.role !== 'technician' && me?.role !== 'department';
+    if (who === 'department') {
+      const s = summonedMe(inc, me);
+      return !!s && (a === 'report' ? !s.reported_at : !s.done_at);
+    }
     if (who === 'county') return isCounty;
     if (who === 'owner') return owner;
     return true;
   }).map(([a]) => a);
 }
 
-const primary = new Set(['accept', 'assign', 'resolve', 'evaluate', 'review', 'dispatch', 'acknowledge', 'approve_extension']);
+const primary = new Set(['report', 'done', 'accept', 'assign', 'resolve', 'evaluate', 'review', 'dispatch', 'acknowledge', 'approve_extension']);
 
 // actionBar is the buttons of an incident and the place its form opens.
 export function actionBar(inc, ctx) {
@@ -72,8 +83,8 @@ export function actionBar(inc, ctx) {
   return box;
 }
 
-const zhLabels = { summon: '吹哨', extend: '申请延期', approve_extension: '批准延期', reassign: '改派', assign: '派人', escalate: '上报县级' };
-const enLabels = { summon: 'Summon', extend: 'Ask extension', approve_extension: 'Approve extension', reassign: 'Reassign' };
+const zhLabels = { report: '报到', done: '办结', summon: '吹哨', extend: '申请延期', approve_extension: '批准延期', reassign: '改派', assign: '派人', escalate: '上报县级' };
+const enLabels = { report: 'Report in', done: 'Done', summon: 'Summon', extend: 'Ask extension', approve_extension: 'Approve extension', reassign: 'Reassign' };
 function labelOf(a) {
   return (lang() === 'zh' ? zhLabels[a] : enLabels[a]) || L(a);
 }
@@ -152,7 +163,7 @@ function select(label, options, name) {
 }
 
 function open(inc, action, slot, ctx) {
-  const simple = ['accept', 'resume', 'acknowledge', 'approve_extension'];
+  const simple = ['accept', 'resume', 'acknowledge', 'approve_extension', 'report'];
   if (simple.includes(action)) { submit(inc, action, {}, ctx, slot); return; }
   const f = el('form', 'form');
   f.noValidate = true; // the form says what is missing, in Chinese
@@ -204,6 +215,12 @@ function open(inc, action, slot, ctx) {
       const n = note('上报原因', { required: true, name: 'reason', placeholder: '超出本级职权的原因' });
       body = () => ({ reason: n.value(), note: n.value() });
       check = () => (!n.value() ? '请填写上报原因' : '');
+      break;
+    }
+    case 'done': {
+      const n = note('办结情况', { required: true, placeholder: '到场时间、做了什么、结果' });
+      body = () => ({ note: n.value() });
+      check = () => (!n.value() ? '请填写办结情况' : '');
       break;
     }
     case 'reopen': {

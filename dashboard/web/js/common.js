@@ -311,11 +311,15 @@ export function header(active, me) {
   const h = document.querySelector('header');
   const nav = h.querySelector('nav');
   nav.setAttribute('aria-label', L('nav'));
-  const links = [['/', 'wall']];
-  if (!me || me.role === 'operator' || me.role === 'admin') links.push(['/county', 'county']);
-  if (me?.township) links.push(['/township/' + encodeURIComponent(me.township), 'desk']);
-  links.push(['/uptime', 'uptime']);
-  if (me && me.role !== 'technician') links.push(['/stats', 'stats']);
+  const links = [];
+  if (me?.role === 'department') links.push(['/department', 'deptDesk']); // all it may see: what it was summoned to
+  else {
+    links.push(['/', 'wall']);
+    if (!me || me.role === 'operator' || me.role === 'admin') links.push(['/county', 'county']);
+    if (me?.township) links.push(['/township/' + encodeURIComponent(me.township), 'desk']);
+    links.push(['/uptime', 'uptime']);
+    if (me && me.role !== 'technician') links.push(['/stats', 'stats']);
+  }
   for (const [href, key] of links) {
     const a = el('a', active === key ? 'active' : '', L(key));
     a.href = href;
