@@ -399,3 +399,34 @@ func TestFiguresTooLargeAreRefused(t *testing.T) {
 		t.Errorf("the refusal took %d messages, want 1", n)
 	}
 }
+
+// Parts put together by number: out of order, one twice (QoS 1), the
+// answer complete only when every part is in.
+func TestGatherPartsInAnyOrder(t *testing.T) {
+	v := NewView(ViewOptions{Self: "city", Prefix: "snowbright", View: []string{"all"}})
+	g := &gather{done: make(chan ActionReply, 1)}
+	v.queries = map[string]*gather{"q": g}
+	rows := people(5, 0)
+	part := func(n int) []byte {
+		b, _ := json.Marshal(ActionReply{ID: "q", Status: 200, Part: n, Parts: 3, Rows: rows[min(2*n, 5):min(2*n+2, 5)]})
+		return b
+	}
+	for i, n := range []int{2, 0, 2} {
+		if !v.gatherReply(part(n)) {
+			t.Fatalf("part %d not taken as the query's", n)
+		}
+		select {
+		case r := <-g.done:
+			t.Fatalf("answer after %d parts: %+v", i+1, r)
+		default:
+		}
+	}
+	v.gatherReply(part(1))
+	r := <-g.done
+	if !reflect.DeepEqual(r.Rows, rows) {
+		t.Fatalf("rows %+v, want the five in order", r.Rows)
+	}
+	if v.gatherReply(part(1)) {
+		t.Error("a part after the answer was taken")
+	}
+}
