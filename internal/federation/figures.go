@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -235,10 +236,11 @@ func (v *View) Figures(ctx context.Context, p auth.Principal, q Query, townships
 	var orphans []string
 	var missing []event.Unavailable
 	v.mu.Lock()
+	ids := slices.Sorted(maps.Keys(v.hubs)) // two hubs claiming a township (a handover): always the same one asked
 	for _, tw := range townships {
 		hub := ""
-		for id, r := range v.hubs {
-			if slices.Contains(r.status.Townships, tw) && v.views(id) {
+		for _, id := range ids {
+			if slices.Contains(v.hubs[id].status.Townships, tw) && v.views(id) {
 				hub = id
 				break
 			}
