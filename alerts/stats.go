@@ -67,9 +67,20 @@ func statOf(r *record) statRow {
 }
 
 // acc adds up one row: the counts the rates are made of are the row's own
-// (event.StatsRow), so rows of several hubs add up exactly.
+// (event.StatsRow), so rows of several hubs add up exactly; the steps'
+// counts in arrays while adding (no map write per incident).
 type acc struct {
-	row event.StatsRow
+	row          event.StatsRow
+	onTime, done [6]int
+}
+
+// finish puts the steps' counts in the row and computes its rates.
+func (a *acc) finish() {
+	a.row.StepsDone, a.row.StepsOnTime = make(map[string]int, len(StatSteps)), make(map[string]int, len(StatSteps))
+	for i, st := range StatSteps {
+		a.row.StepsDone[st], a.row.StepsOnTime[st] = a.done[i], a.onTime[i]
+	}
+	a.row.Finish()
 }
 
 // Stats are the figures for 通报 and 考核: incidents opened in [from, to),
@@ -103,7 +114,7 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 		if r := out[key]; r != nil {
 			return r
 		}
-		r := &acc{row: event.StatsRow{Group: group, Key: key, Name: name, StepsDone: map[string]int{}, StepsOnTime: map[string]int{}}}
+		r := &acc{row: event.StatsRow{Group: group, Key: key, Name: name}}
 		out[key] = r
 		return r
 	}
@@ -145,7 +156,7 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 	e.mu.Unlock()
 	list := make([]event.StatsRow, 0, len(out))
 	for _, r := range out {
-		r.row.Finish()
+		r.finish()
 		list = append(list, r.row)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Key < list[j].Key })
@@ -167,9 +178,9 @@ func (a *acc) add(s *statRow, at time.Time) {
 			r.BacklogOver30d++
 		}
 	}
-	for i, st := range StatSteps {
-		r.StepsOnTime[st] += s.onTime[i]
-		r.StepsDone[st] += s.done[i]
+	for i := range s.done {
+		a.onTime[i] += s.onTime[i]
+		a.done[i] += s.done[i]
 	}
 	if s.supervised {
 		r.Supervised++
