@@ -178,7 +178,7 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 	}
 	t := s.h.topo()
 	q := timeseries.UptimeQuery{From: from, To: to, Township: township}
-	for _, c := range uptimeCameras(t.cfg) {
+	for _, c := range s.h.uptimeCameras(t.cfg) {
 		tw := t.villageTownship[c.Village]
 		if township != "" && tw != township {
 			continue

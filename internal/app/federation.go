@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -216,14 +217,34 @@ func (s hubSource) Hubs() []event.HubStatus {
 	return s.h.fed.view.Hubs()
 }
 
-// uptimeCameras are the cameras a hub reports uptime for: all of them on a
-// county hub or a view (every hub writes its transitions to the shared
-// InfluxDB), its own townships' on an owner.
-func uptimeCameras(cfg *configs.Config) []configs.Camera {
-	if cfg.Federated() && len(cfg.Hub.View) == 0 {
+// uptimeCameras are the cameras a hub reports uptime for (every hub writes
+// its transitions to the shared InfluxDB): all of them on a county hub or a
+// view of all hubs; its own townships' on an owner; on a view of some hubs,
+// its own and those of the townships the viewed hubs say they own (as its
+// wall shows them), not the unviewed hubs'.
+func (h *Hub) uptimeCameras(cfg *configs.Config) []configs.Camera {
+	switch {
+	case !cfg.Federated() || slices.Contains(cfg.Hub.View, "all"):
+		return cfg.Cameras
+	case len(cfg.Hub.View) == 0 || h.fed.view == nil:
 		return cfg.Owned().Cameras
 	}
-	return cfg.Cameras
+	tw := map[string]string{}
+	for _, t := range cfg.Townships {
+		for _, v := range t.Villages {
+			tw[v.ID] = t.ID
+		}
+	}
+	var out []configs.Camera
+	for _, c := range cfg.Cameras {
+		t := tw[c.Village]
+		if cfg.OwnsTownship(t) {
+			out = append(out, c)
+		} else if hub, ok := h.fed.view.OwnerOfTownship(t); ok && cfg.Views(hub) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // createIncident raises an incident by hand: here when this hub owns the

@@ -286,6 +286,17 @@ func TestUptimeAcrossHubs(t *testing.T) {
 		}
 	}
 
+	// A view of north alone reports north's cameras, as its wall shows
+	// them, not south's.
+	nview := startUptimeHub(t, "nview", "hub: {id: nview, view: [north]}", mq.URL, db.URL, urls)
+	northOnly := wantIDs(func(id string) bool { return camOwner(id) == "north" })
+	testenv.WaitFor(t, 10*time.Second, "north's cameras in the report of a view of north", func() bool {
+		return strings.Join(reportIDs(uptime(t, nview, opsToken, from, "")), ",") == strings.Join(northOnly, ",")
+	})
+	if r := uptime(t, nview, opsToken, from, "xiangong"); len(r.Cameras) != 0 {
+		t.Errorf("a view of north reports %v for south's xiangong", reportIDs(r))
+	}
+
 	// In InfluxDB itself: every camera's transitions are tagged with its
 	// owner's hub and no other (the view writes none).
 	out, err := db.Query("snowhub", `SELECT count("state") FROM "device_state" WHERE "kind" = 'camera' GROUP BY "device", "hub"`)
