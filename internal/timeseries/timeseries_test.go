@@ -141,6 +141,9 @@ func TestComputeUptime(t *testing.T) {
 		t.Errorf("d = %+v", d)
 	}
 	// t1: (9 h + 0) / (10 h + 10 h) = 0.45; t2: c's 8 h known all up, d unknown: 1.
+	if b := r.Cameras[1]; b.Uptime != 0 || len(b.Outages) != 1 || !b.Outages[0].From.Equal(t0) || b.Outages[0].Cause != "refused" || b.UnknownSec != 0 {
+		t.Errorf("b = %+v, want down all along from From, cause refused", b)
+	}
 	if r.Townships[0].OnlineRate != 0.45 || r.Townships[0].DownNow != 1 || r.Townships[1].OnlineRate != 1 {
 		t.Errorf("townships = %+v", r.Townships)
 	}
@@ -260,14 +263,15 @@ func TestUptimeFromInfluxDB(t *testing.T) {
 		cam, state, cause string
 		at                time.Time
 	}{
+		{"a", "online", "", at(-5, 0)}, {"a", "offline", "timeout", at(-4, 0)}, // before From: only the last one counts
 		{"a", "online", "", at(-3, 0)}, {"a", "offline", "timeout", at(2, 0)}, {"a", "online", "recovered", at(3, 0)},
-		{"b", "offline", "refused", at(-1, 0)},
+		{"b", "online", "", at(-2, 0)}, {"b", "offline", "refused", at(-1, 0)},
 		{"c", "online", "", at(0, 0)}, {"c", "maintenance", "maintenance", at(4, 0)}, {"c", "online", "", at(6, 0)},
 	} {
 		w.Handle(context.Background(), event.Event{Type: event.CameraState, Time: tr.at,
 			Data: event.CameraStatus{ID: tr.cam, Township: map[string]string{"a": "t1", "b": "t1", "c": "t2"}[tr.cam], State: tr.state, Cause: tr.cause}})
 	}
-	testenv.WaitFor(t, 20*time.Second, "written", func() bool { return w.Stats().Written == 7 })
+	testenv.WaitFor(t, 20*time.Second, "written", func() bool { return w.Stats().Written == 10 })
 	r, err := w.Uptime(context.Background(), UptimeQuery{From: t0, To: at(10, 0), Cameras: []CameraInfo{
 		{ID: "a", Township: "t1"}, {ID: "b", Township: "t1"}, {ID: "c", Township: "t2"}}})
 	if err != nil {
@@ -275,6 +279,9 @@ func TestUptimeFromInfluxDB(t *testing.T) {
 	}
 	if a := r.Cameras[0]; a.Uptime != 0.9 || len(a.Outages) != 1 || !a.Outages[0].From.Equal(at(2, 0)) {
 		t.Errorf("a = %+v", a)
+	}
+	if b := r.Cameras[1]; b.Uptime != 0 || len(b.Outages) != 1 || !b.Outages[0].From.Equal(t0) || b.Outages[0].Cause != "refused" || b.UnknownSec != 0 {
+		t.Errorf("b = %+v, want down all along from From, cause refused", b)
 	}
 	if r.Townships[0].OnlineRate != 0.45 || r.Townships[1].OnlineRate != 1 || r.Cameras[2].MaintSec != 7200 {
 		t.Errorf("townships = %+v, c = %+v", r.Townships, r.Cameras[2])

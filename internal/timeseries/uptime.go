@@ -68,18 +68,39 @@ func (w *Writer) transitions(ctx context.Context, q UptimeQuery) (map[string][]t
 		}
 		filter += ` and r.township == ` + fluxString(q.Township)
 	}
-	flux := fmt.Sprintf(`from(bucket: %s)
+	out := map[string][]transition{}
+	// Two queries: the state in force at From is each series' last
+	// transition in the lookback (one row per camera comes back, where
+	// reading every transition of 90 days was some 30 million rows for a
+	// prefecture: docs/scale.md), then every transition within the range.
+	base := `from(bucket: %s)
   |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => %s)
+  |> filter(fn: (r) => %s)%s
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
-  |> keep(columns: ["_time", "device", "state", "cause"])`,
-		fluxString(w.fluxBucket()), q.From.Add(-lookback).UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano), filter)
+  |> keep(columns: ["_time", "device", "state", "cause"])`
+	bucket := fluxString(w.fluxBucket())
+	from, to := q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano)
+	for _, flux := range []string{
+		fmt.Sprintf(base, bucket, q.From.Add(-lookback).UTC().Format(time.RFC3339Nano), from, filter, "\n  |> last()"),
+		fmt.Sprintf(base, bucket, from, to, filter, ""),
+	} {
+		if err := w.readTransitions(ctx, flux, out); err != nil {
+			return nil, err
+		}
+	}
+	for _, ts := range out {
+		sort.SliceStable(ts, func(i, j int) bool { return ts[i].at.Before(ts[j].at) })
+	}
+	return out, nil
+}
+
+// readTransitions adds the rows of one transitions query to out.
+func (w *Writer) readTransitions(ctx context.Context, flux string, out map[string][]transition) error {
 	res, err := w.query.Query(ctx, flux)
 	if err != nil {
-		return nil, fmt.Errorf("uptime query: %w", err)
+		return fmt.Errorf("uptime query: %w", err)
 	}
 	defer res.Close()
-	out := map[string][]transition{}
 	for res.Next() {
 		r := res.Record()
 		dev, _ := r.ValueByKey("device").(string)
@@ -91,12 +112,9 @@ func (w *Writer) transitions(ctx context.Context, q UptimeQuery) (map[string][]t
 		out[dev] = append(out[dev], transition{at: r.Time(), state: st, cause: cause})
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("uptime query: %w", err)
+		return fmt.Errorf("uptime query: %w", err)
 	}
-	for _, ts := range out {
-		sort.SliceStable(ts, func(i, j int) bool { return ts[i].at.Before(ts[j].at) })
-	}
-	return out, nil
+	return nil
 }
 
 // idRE is the form of the configuration's ids (configs).
