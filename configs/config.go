@@ -175,7 +175,7 @@ type User struct {
 
 // CameraDefaults tunes ingest and the health model for all cameras.
 type CameraDefaults struct {
-	MaxConnecting int           `yaml:"max_connecting"` // hub-wide concurrent connection attempts, default 32
+	MaxConnecting int           `yaml:"max_connecting"` // hub-wide concurrent connection attempts; default: cameras/40 within 32-256
 	BackoffMin    time.Duration `yaml:"backoff_min"`    // default 1s
 	BackoffMax    time.Duration `yaml:"backoff_max"`    // default 60s
 	StallAfter    time.Duration `yaml:"stall_after"`    // default 5s

@@ -264,3 +264,11 @@ func TestDeriveSubstream(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultMaxConnectingFollowsCameras(t *testing.T) {
+	for _, tt := range []struct{ cameras, want int }{{0, 32}, {100, 32}, {1280, 32}, {2000, 50}, {10000, 250}, {50000, 256}} {
+		if got := DefaultMaxConnecting(tt.cameras); got != tt.want {
+			t.Errorf("%d cameras: %d slots, want %d", tt.cameras, got, tt.want)
+		}
+	}
+}
