@@ -64,7 +64,9 @@ func applyDefaults(c *Config) {
 	def(&in.SpoolMaxBytes, int64(1<<30))
 
 	cd := &c.Camera
-	def(&cd.MaxConnecting, DefaultMaxConnecting(len(c.Cameras)))
+	// MaxConnecting 0 stays 0: "follow the cameras" (DefaultMaxConnecting,
+	// applied where the camera manager is built), so a reload that adds
+	// cameras is not reported as a changed restart key.
 	def(&cd.BackoffMin, time.Second)
 	def(&cd.BackoffMax, time.Minute)
 	def(&cd.StallAfter, 5*time.Second)
@@ -202,7 +204,8 @@ func readSecrets(p *problems, c *Config, dir string) {
 	}
 }
 
-// DefaultMaxConnecting is camera.max_connecting when the file gives none:
+// DefaultMaxConnecting is camera.max_connecting when the file gives none
+// (0), for the cameras a hub watches:
 // one connection slot per 40 cameras, between 32 and 256. A check over a
 // rural link takes 0.5-1.5 s, so 10,000 cameras probed every minute keep
 // 80-250 checks in flight, and a county coming back after a power cut

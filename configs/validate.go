@@ -236,8 +236,8 @@ func validate(p *problems, c *Config) {
 	if cd.BackoffMax < cd.BackoffMin {
 		p.add("camera.backoff_max", "is shorter than backoff_min")
 	}
-	if cd.MaxConnecting < 1 {
-		p.add("camera.max_connecting", "must be at least 1")
+	if cd.MaxConnecting < 0 {
+		p.add("camera.max_connecting", "must be at least 1 (or absent: one per 40 cameras, 32-256)")
 	}
 
 	a := c.Alerts

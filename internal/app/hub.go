@@ -217,7 +217,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 
 	cd := cfg.Camera
 	h.cams = camera.NewManager(camera.Options{
-		Logger: log.With("component", "camera"), MaxConnecting: cd.MaxConnecting,
+		Logger: log.With("component", "camera"), MaxConnecting: maxConnecting(cfg),
 		BackoffMin: cd.BackoffMin, BackoffMax: cd.BackoffMax, StallAfter: cd.StallAfter,
 		OfflineAfter: cd.OfflineAfter, Settle: cd.Settle, ProbeInterval: cd.ProbeInterval,
 		ProbeTimeout: cd.ProbeTimeout, ViewerLinger: cd.ViewerLinger, SampleEvery: cd.SampleEvery,
@@ -465,4 +465,13 @@ func (h *Hub) authenticate(token string) (auth.Principal, bool) {
 	}
 	p, ok := (*h.tokens.Load())[sha256.Sum256([]byte(token))]
 	return p, ok
+}
+
+// maxConnecting is camera.max_connecting, or when the file gives none one
+// slot per 40 of the cameras this hub watches (configs.DefaultMaxConnecting).
+func maxConnecting(cfg *configs.Config) int {
+	if n := cfg.Camera.MaxConnecting; n > 0 {
+		return n
+	}
+	return configs.DefaultMaxConnecting(len(cfg.Owned().Cameras))
 }

@@ -120,3 +120,36 @@ users:
 		t.Errorf("after reverting: config %v", err)
 	}
 }
+
+// The connection cap follows the cameras when the file gives none, without
+// turning a reload that adds cameras into a "restart needed".
+func TestMaxConnectingFollowsCameras(t *testing.T) {
+	base := oneVillageYAML(t)
+	small, err := configs.Parse("a.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var more strings.Builder
+	for i := 2; i <= 4000; i++ {
+		fmt.Fprintf(&more, "  - {id: cam-%d, village: v1, url: \"rtsp://127.0.0.1:1/x\", watch: false}\n", i)
+	}
+	big, err := configs.Parse("b.yaml", []byte(strings.Replace(base, "sensors:\n", more.String()+"sensors:\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := maxConnecting(small); got != 32 {
+		t.Errorf("1 camera: %d slots, want 32", got)
+	}
+	if got := maxConnecting(big); got != 100 {
+		t.Errorf("4,000 cameras: %d slots, want 100", got)
+	}
+	for _, k := range changedKeys(small, big) {
+		if strings.HasPrefix(k, "camera.") {
+			t.Errorf("adding cameras changed the restart key %s", k)
+		}
+	}
+	big.Camera.MaxConnecting = 7
+	if got := maxConnecting(big); got != 7 {
+		t.Errorf("a set cap: %d, want 7", got)
+	}
+}
