@@ -18,26 +18,15 @@ import (
 	"github.com/bluenviron/gortsplib/v4"
 
 	"snowhub/camera"
+	"snowhub/internal/simcam"
 	"snowhub/internal/testenv"
 )
 
-// clip2M makes (once) a 10 s 720p clip at 2 Mbit/s with a keyframe every
-// 25 frames, the size of a county's road camera main stream. Kept out of
-// git: var/ is ignored.
+// clip2M is the 2 Mbit/s 720p clip (simcam.Clip2M), kept out of git in var/.
 func clip2M(b *testing.B) string {
-	dir := filepath.Join("..", "..", "var")
-	path, _ := filepath.Abs(filepath.Join(dir, "clip-720p-2mbit.h264"))
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	os.MkdirAll(dir, 0o755)
-	cmd := exec.Command("gst-launch-1.0", "-q", "videotestsrc", "num-buffers=250", "pattern=snow", "!",
-		"video/x-raw,format=I420,width=1280,height=720,framerate=25/1", "!",
-		"x264enc", "speed-preset=veryfast", "key-int-max=25", "bitrate=2000", "pass=cbr", "vbv-buf-capacity=1000",
-		"aud=true", "byte-stream=true", "tune=zerolatency", "!",
-		"video/x-h264,stream-format=byte-stream,profile=main", "!", "filesink", "location="+path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Skipf("cannot make the 2 Mbit/s clip with GStreamer: %v %s", err, out)
+	path, err := simcam.Clip2M(filepath.Join("..", "..", "var"))
+	if err != nil {
+		b.Skip(err)
 	}
 	return path
 }

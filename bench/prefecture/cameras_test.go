@@ -101,45 +101,54 @@ func (f *flapper) down(path string) bool {
 }
 
 // heapInuse reads the hub's Go heap in use from its /metrics.
-func heapInuse(addr string) float64 {
+func heapInuse(addr string) float64 { return max(metric(addr, "go_memstats_heap_inuse_bytes"), 0) }
+
+// metric reads one sample (name with its labels, as /metrics writes it)
+// from a hub's /metrics; -1 when absent.
+func metric(addr, name string) float64 {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		return 0
+		return -1
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			f, _ := strconv.ParseFloat(v, 64)
 			return f
 		}
 	}
-	return 0
+	return -1
 }
 
 // onlineCameras counts the cameras a hub lists as online.
 func onlineCameras(addr string) int {
+	_, on := listCameras(addr)
+	return on
+}
+
+// listCameras counts the cameras a hub lists, and of those the online ones.
+func listCameras(addr string) (listed, online int) {
 	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/cameras", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer resp.Body.Close()
 	var list []struct {
 		State string `json:"state"`
 	}
 	if json.NewDecoder(resp.Body).Decode(&list) != nil {
-		return 0
+		return 0, 0
 	}
-	n := 0
 	for _, c := range list {
 		if c.State == "online" {
-			n++
+			online++
 		}
 	}
-	return n
+	return len(list), online
 }
 
 // points counts, per hub tag, the points of a measurement stamped within
