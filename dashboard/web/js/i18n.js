@@ -24,7 +24,7 @@ export const labels = {
     checksLate: '摄像机巡检落后于计划：本机负载过高，迟到的巡检不会把摄像机判为离线。',
     downNow: '当前离线', township: '乡镇', village: '村/社区', rate: '在线率', name: '名称', id: '编号', state: '状态',
     exportCsv: '导出 CSV', setMaint: '设置维护', end: '结束', maintenanceTitle: '维护窗口',
-    backlogTrend: '积压变化（每日零点）', backlog: '积压', over7d: '超7天', over30d: '超30天', total: '合计',
+    backlogTrend: '积压变化（每日零点，计至考单）', backlog: '积压', over7d: '超7天', over30d: '超30天', total: '合计',
     figuresMissing: '数据不全：以下中心的数据未计入本页', hubNamed: '所属中心', noHub: '未知所属中心',
     // the wall
     tree: '摄像机目录', treeSearch: '搜索摄像机、村、乡镇', stateFilter: '状态筛选', layoutLabel: '画面布局',
@@ -63,7 +63,7 @@ export const labels = {
     checksLate: 'Camera checks are behind schedule: the hub is overloaded; a late check never marks a camera offline.',
     downNow: 'Down now', township: 'Township', village: 'Village', rate: 'Online rate', name: 'Name', id: 'ID', state: 'State',
     exportCsv: 'Export CSV', setMaint: 'Set maintenance', end: 'End', maintenanceTitle: 'Maintenance windows',
-    backlogTrend: 'Backlog over time (at each midnight)', backlog: 'Backlog', over7d: 'Over 7 days', over30d: 'Over 30 days', total: 'Total:',
+    backlogTrend: 'Backlog over time (at each midnight, counted until reviewed)', backlog: 'Backlog', over7d: 'Over 7 days', over30d: 'Over 30 days', total: 'Total:',
     figuresMissing: 'Incomplete: the figures of these hubs are not on this page', hubNamed: 'hub', noHub: 'no hub seen',
     tree: 'Cameras', treeSearch: 'Search cameras, villages, townships', stateFilter: 'State filter', layoutLabel: 'Layout',
     page: 'page', prevPage: 'Previous page', nextPage: 'Next page', tour: 'Tour', tourStop: 'Stop tour', tourEvery: 'Every (s)',

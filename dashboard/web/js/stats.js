@@ -103,7 +103,7 @@ function build() {
   csv.onclick = exportCsv;
   bar.append(custom, gsel, csv);
   const chartsBox = el('div', 'charts');
-  for (const [id, title] of [['c-ontime', '按时率（接单、做单）'], ['c-sat', '满意率'], ['c-backlog', '积压事件'], ['c-trend', L('backlogTrend')]]) {
+  for (const [id, title] of [['c-ontime', '按时率（接单、做单）'], ['c-sat', '满意率'], ['c-backlog', '在办超期事件（未办结）'], ['c-trend', L('backlogTrend')]]) {
     const p = el('section', 'panel chart');
     p.setAttribute('aria-labelledby', id + '-t');
     const h = el('h2', '', title);
@@ -138,7 +138,7 @@ function render() {
   document.getElementById('stats-t').textContent = `${a.toLocaleDateString('zh-CN')} – ${b.toLocaleDateString('zh-CN')} · 按${unit}${within_}`;
   const table = document.getElementById('stats-table');
   const head = el('tr');
-  const cols = [unit, '制单', '办结', '在办', '积压超7天', '积压超30天', ...steps.map((s) => `${L('step_' + s)}按时率`), '督办', '上报', '重办', '已评', '满意率', '平均得分', '平均接单用时', '平均办结用时'];
+  const cols = [unit, '制单', '办结', '在办', '在办超7天', '在办超30天', ...steps.map((s) => `${L('step_' + s)}按时率`), '督办', '上报', '重办', '已评', '满意率', '平均得分', '平均接单用时', '平均办结用时'];
   for (const c of cols) { const x = el('th', c === unit ? '' : 'num', c); x.scope = 'col'; head.append(x); }
   const thead = el('thead'); thead.append(head);
   const tb = el('tbody');
@@ -195,8 +195,8 @@ function drawCharts() {
   bars('c-sat', names, [{ name: '满意率', data: rows.map((x) => r(x.satisfaction_rate)), itemStyle: { color: '#e3b341' } }], { pct: true });
   bars('c-backlog', names, [
     { name: '在办', data: rows.map((x) => x.open_now), itemStyle: { color: '#8b949e' } },
-    { name: '积压超7天', data: rows.map((x) => x.backlog_over_7d), itemStyle: { color: '#f0883e' } },
-    { name: '积压超30天', data: rows.map((x) => x.backlog_over_30d), itemStyle: { color: '#ff7b72' } },
+    { name: '在办超7天', data: rows.map((x) => x.backlog_over_7d), itemStyle: { color: '#f0883e' } },
+    { name: '在办超30天', data: rows.map((x) => x.backlog_over_30d), itemStyle: { color: '#ff7b72' } },
   ]);
   drawBacklog();
 }
