@@ -139,7 +139,10 @@ func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
 		h.Close()
 		return err
 	}
-	log.Info("snowhub ready", "listen", "http://"+h.Addr(), "config", cfg.Path, "summary", cfg.Summary())
+	// Serving, not ready: the broker session and the cameras come up in the
+	// background, and "MQTT connected and subscribed" follows; /readyz
+	// says when everything is.
+	log.Info("snowhub serving (readiness: /readyz)", "listen", "http://"+h.Addr(), "config", cfg.Path, "summary", cfg.Summary())
 	if o.Ready != nil {
 		o.Ready(h)
 	}
