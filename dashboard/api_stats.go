@@ -121,15 +121,23 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		writeErr(w, err)
 		return
 	}
-	if f.csv {
-		if len(missing) > 0 {
-			incomplete(w, missing)
-			return
-		}
-		f.writeCSV(w, "stats", func(w io.Writer) error { return event.WriteStatsCSV(w, rows) })
+	f.answer(w, "stats", missing, func(w io.Writer) error { return event.WriteStatsCSV(w, rows) },
+		map[string]any{"from": f.from, "to": f.to, "group": f.group, "rows": rows})
+}
+
+// answer writes a figures route's result: CSV, refused with 503 when a hub
+// is missing (a report is whole or not sent), or JSON naming what is
+// missing.
+func (f figuresQuery) answer(w http.ResponseWriter, name string, missing []event.Unavailable, csv func(io.Writer) error, body map[string]any) {
+	if !f.csv {
+		writeJSON(w, 200, withMissing(body, missing))
 		return
 	}
-	writeJSON(w, 200, withMissing(map[string]any{"from": f.from, "to": f.to, "group": f.group, "rows": rows}, missing))
+	if len(missing) > 0 {
+		incomplete(w, missing)
+		return
+	}
+	f.writeCSV(w, name, csv)
 }
 
 // backlog answers GET /api/v1/stats/backlog?from&to&group[&format=csv]: at
@@ -158,13 +166,6 @@ func (s *Server) backlog(w http.ResponseWriter, r *http.Request, p auth.Principa
 		writeErr(w, err)
 		return
 	}
-	if f.csv {
-		if len(missing) > 0 {
-			incomplete(w, missing)
-			return
-		}
-		f.writeCSV(w, "backlog", func(w io.Writer) error { return event.WriteBacklogCSV(w, b) })
-		return
-	}
-	writeJSON(w, 200, withMissing(map[string]any{"from": f.from, "to": f.to, "group": b.Group, "at": b.At, "rows": b.Rows, "total": b.Total}, missing))
+	f.answer(w, "backlog", missing, func(w io.Writer) error { return event.WriteBacklogCSV(w, b) },
+		map[string]any{"from": f.from, "to": f.to, "group": b.Group, "at": b.At, "rows": b.Rows, "total": b.Total})
 }
