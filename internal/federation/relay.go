@@ -76,6 +76,9 @@ type relayed struct {
 	ended  bool
 }
 
+// maxRelayMessage bounds one message read from an owner.
+const maxRelayMessage = 16 << 20
+
 // ErrRelayClosed answers a Watch before Start or after Close.
 var ErrRelayClosed = errors.New("video relay closed")
 
@@ -263,6 +266,9 @@ func (r *Relay) run(s *relayed, base string) error {
 		return context.Canceled
 	}
 	defer conn.Close()
+	// A segment is one frame: even a 4K keyframe is a few MiB. More is not
+	// video, and is not held in memory.
+	conn.SetReadLimit(maxRelayMessage)
 	// Until the first init: the dial's deadline, so a camera the owner
 	// cannot reach answers within it.
 	conn.SetReadDeadline(time.Now().Add(r.o.DialTimeout))
