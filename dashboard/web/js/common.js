@@ -375,3 +375,17 @@ export function download(name, text) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   return text;
 }
+
+// flashTitle alternates the tab's title with text until someone looks at
+// the page (it is shown and has the focus), then puts base back.
+let flashTimer = null;
+export function flashTitle(text, base) {
+  clearInterval(flashTimer);
+  let on = false;
+  flashTimer = setInterval(() => {
+    on = !on;
+    document.title = on ? text : base;
+    if (!document.hidden && document.hasFocus()) { clearInterval(flashTimer); document.title = base; }
+  }, 1000);
+  window.__flashed = (window.__flashed || 0) + 1;
+}

@@ -3,7 +3,7 @@
 // says who summoned it, by when it must report in (the clock running), and
 // offers 报到 and 办结 with the note the county reads. Waiting for this
 // department first, soonest due first; what it finished stays below.
-import { api, connect, el, L, ago, clock, deadlineText, isPast, header, token, askToken, historyLine, villageIndex, notice } from './common.js';
+import { api, connect, el, L, ago, clock, deadlineText, isPast, header, token, askToken, historyLine, villageIndex, notice, flashTitle } from './common.js';
 import { actionBar, summonedMe } from './actions.js';
 
 const incidents = new Map();
@@ -78,22 +78,9 @@ function onMessage(m) {
   } else if (m.type === 'incident') {
     const isNew = !incidents.has(m.data.id) || !summonedMe(incidents.get(m.data.id), me);
     incidents.set(m.data.id, m.data);
-    if (isNew && snapshotSeen && summonedMe(m.data, me)) flash(`【吹哨】${m.data.title}`);
+    if (isNew && snapshotSeen && summonedMe(m.data, me)) flashTitle(`【吹哨】${m.data.title}`, baseTitle);
   } else return;
   render();
-}
-
-// flash: the tab's title until the department looks.
-let flashTimer = null;
-function flash(text) {
-  clearInterval(flashTimer);
-  let on = false;
-  flashTimer = setInterval(() => {
-    on = !on;
-    document.title = on ? text : baseTitle;
-    if (!document.hidden && document.hasFocus()) { clearInterval(flashTimer); document.title = baseTitle; }
-  }, 1000);
-  window.__flashed = (window.__flashed || 0) + 1;
 }
 
 async function main() {

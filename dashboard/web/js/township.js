@@ -3,7 +3,7 @@
 // the full history, and its cameras and sensors. Another township's URL
 // gets a clear 无权查看 page. New incidents raise a browser notification
 // and flash the tab's title.
-import { api, connect, el, L, ago, clock, dur, deadlineText, isPast, header, token, askToken, historyLine, causeText, sevRank, villageIndex, notice } from './common.js';
+import { api, connect, el, L, ago, clock, dur, deadlineText, isPast, header, token, askToken, historyLine, causeText, sevRank, villageIndex, notice, flashTitle } from './common.js';
 import { actionBar } from './actions.js';
 import { waitingStep } from './drawer.js';
 
@@ -142,19 +142,7 @@ function alertNew(i) {
   if ('Notification' in window && Notification.permission === 'granted') {
     try { new Notification(`${L(i.severity)}：${i.title}`, { body: villages.get(i.village)?.name || '', tag: i.id }); } catch (e) { /* some browsers need a service worker */ }
   }
-  flash(`【新事件】${i.title}`);
-}
-
-let flashTimer = null;
-function flash(text) {
-  clearInterval(flashTimer);
-  let on = false;
-  flashTimer = setInterval(() => {
-    on = !on;
-    document.title = on ? text : baseTitle;
-    if (!document.hidden && document.hasFocus()) { clearInterval(flashTimer); document.title = baseTitle; }
-  }, 1000);
-  window.__flashed = (window.__flashed || 0) + 1;
+  flashTitle(`【新事件】${i.title}`, baseTitle);
 }
 
 function onMessage(m) {
