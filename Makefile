@@ -22,7 +22,7 @@ soak: ## 30 minutes of camera churn, sensor floods and websocket clients; gorout
 	@scripts/peers.sh install
 	@eval "$$(scripts/peers.sh env)"; \
 	status=0; \
-	SNOWHUB_SOAK=$${SNOWHUB_SOAK:-30m} $(GO) test -count=1 -timeout 40m -v -run '^TestSoak$$' ./internal/chaos || status=$$?; \
+	SNOWHUB_SOAK=$${SNOWHUB_SOAK:-30m} $(GO) test -count=1 -timeout 40m -v -run '^TestSoak$$' ./internal/test/chaos || status=$$?; \
 	scripts/peers.sh stop; \
 	exit $$status
 

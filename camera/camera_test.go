@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"snowhub/camera"
-	"snowhub/internal/simcam"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/internal/test/testenv"
 )
 
 type transitions struct {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"snowhub/camera"
-	"snowhub/internal/simcam"
-	"snowhub/internal/simcam/rawrtsp"
+	"snowhub/camera/simcam"
+	"snowhub/camera/simcam/rawrtsp"
 )
 
 func loadVendor(t *testing.T, name, codec string, pt uint8) *rawrtsp.Camera {

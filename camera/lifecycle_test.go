@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"snowhub/camera"
-	"snowhub/internal/simcam"
+	"snowhub/camera/simcam"
 )
 
 // cameraGoroutines lists goroutines running code of the camera packages,

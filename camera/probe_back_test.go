@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"snowhub/camera"
-	"snowhub/internal/simcam"
-	"snowhub/internal/simcam/rawrtsp"
+	"snowhub/camera/simcam"
+	"snowhub/camera/simcam/rawrtsp"
 )
 
 // A probe-mode camera that drops and comes back is online again at the

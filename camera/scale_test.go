@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"snowhub/camera"
-	"snowhub/internal/simcam"
-	"snowhub/internal/simcam/rawrtsp"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/camera/simcam/rawrtsp"
+	"snowhub/internal/test/testenv"
 )
 
 // 2,000 probe-mode cameras at a 12 s interval: the rate of 10,000 at 60 s.

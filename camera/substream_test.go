@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"snowhub/camera"
-	"snowhub/internal/simcam"
+	"snowhub/camera/simcam"
 )
 
 // A camera with a sub-stream is judged on the sub-stream (pulled

@@ -8,7 +8,7 @@ import (
 
 // NotifySource reports the notification channels' health for the county
 // workbench: each channel's state (ok, throttled, failing, retrying), since
-// when, its last vendor error and its queue (internal/notify.ChannelStatus).
+// when, its last vendor error and its queue (alerts/notify.ChannelStatus).
 type NotifySource interface{ NotifyChannels() any }
 
 // notifyChannels answers GET /api/v1/notify/channels, for the county only.

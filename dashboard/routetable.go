@@ -4,7 +4,7 @@ import "net/http"
 
 // routeMux is the server's mux, remembering every pattern registered, so
 // the security tests can check that each route has an authorization rule
-// (internal/securitytest): a new route without one fails them.
+// (internal/test/securitytest): a new route without one fails them.
 type routeMux struct {
 	*http.ServeMux
 	patterns []string

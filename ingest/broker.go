@@ -22,7 +22,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"snowhub/configs"
-	"snowhub/internal/mqttacl"
+	"snowhub/ingest/mqttacl"
 )
 
 // BrokerOptions configure the embedded MQTT broker.

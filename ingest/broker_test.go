@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // The embedded broker restarts with the hub: an alarm the hub had not

@@ -12,11 +12,11 @@ import (
 	"golang.org/x/time/rate"
 
 	"snowhub/configs"
-	"snowhub/internal/mqttacl"
+	"snowhub/ingest/mqttacl"
 )
 
 // authHook is the embedded broker's one gate: who may log in with which
-// client id, and publish or subscribe to which topics (internal/mqttacl).
+// client id, and publish or subscribe to which topics (ingest/mqttacl).
 // The hub logs in with a credential made at start and held only in this
 // process, so no device user can be the hub or take its session.
 type authHook struct {

@@ -15,7 +15,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // withDeviceUsers is county(4) with a gateway of village v1 and a camera

@@ -8,7 +8,7 @@ import (
 	"snowhub/configs"
 )
 
-// HubHooks let a hub of a prefecture (internal/federation) share ingest's
+// HubHooks let a hub of a prefecture (internal/prefecture) share ingest's
 // one broker session: its subscriptions, its last will, and the feed
 // topics it reads besides. One session per hub keeps the broker's
 // client-id binding (use_username_as_clientid) and makes the last will

@@ -17,7 +17,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // recorder is a sink that counts each sensor reading by its value, which

@@ -14,7 +14,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // startFake runs ingest against the fake client: routing, parsing,

@@ -4,7 +4,7 @@
 # screenshots (apt), axe-core (npm, for the pages' accessibility), and
 # InfluxDB 1.8.10 (built once with the Go toolchain into the user's cache).
 # The tests start their own peer processes on free loopback ports through
-# internal/testenv; `start`/`stop` run a shared Mosquitto for manual work.
+# internal/test/testenv; `start`/`stop` run a shared Mosquitto for manual work.
 #
 #   scripts/peers.sh install   install what is missing (a warm run takes a second)
 #   scripts/peers.sh influxd   build influxd if missing and print its path

@@ -28,8 +28,8 @@ import (
 	"github.com/pion/rtp"
 
 	"snowhub/camera"
-	"snowhub/internal/simcam"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/internal/test/testenv"
 )
 
 const streams = 100

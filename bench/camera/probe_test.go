@@ -15,7 +15,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
 	"snowhub/camera"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // serveRaw runs the cheap net.Conn RTSP server in its own process: it

@@ -18,8 +18,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4"
 
 	"snowhub/camera"
-	"snowhub/internal/simcam"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/internal/test/testenv"
 )
 
 // clip2M is the 2 Mbit/s 720p clip (simcam.Clip2M), kept out of git in var/.

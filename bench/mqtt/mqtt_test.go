@@ -19,7 +19,7 @@ import (
 	"snowhub/configs"
 	"snowhub/ingest"
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 func county(b *testing.B, sensors int) *configs.Config {

@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"snowhub/configs"
-	"snowhub/internal/notify"
-	"snowhub/internal/notify/vendorfake"
+	"snowhub/alerts/notify"
+	"snowhub/alerts/notify/vendorfake"
 )
 
 const base = `county: {id: c, name: 长武县}

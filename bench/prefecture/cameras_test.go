@@ -16,16 +16,16 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"snowhub/internal/simcam"
-	"snowhub/internal/simcam/rawrtsp"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/camera/simcam/rawrtsp"
+	"snowhub/internal/test/testenv"
 )
 
 // The owners' cost per camera: three owner hubs in one run, with 0 (the
 // baseline), 2,000 and 5,000 probe-mode cameras at the default probe
 // interval (60 s), one view over all of them, a real Mosquitto and a real
 // InfluxDB 1.8 that every hub writes to. The cameras are one rawrtsp
-// server (internal/simcam.ProbeCamera, not gortsplib) in this process, so
+// server (camera/simcam.ProbeCamera, not gortsplib) in this process, so
 // the owners' CPU, read from /proc, is theirs alone.
 //
 // Phase A (steady): every camera online, nothing changes; the owners' CPU

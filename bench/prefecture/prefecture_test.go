@@ -24,7 +24,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gorilla/websocket"
 
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 const token = "bench-operator-token-0001"

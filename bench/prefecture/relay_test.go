@@ -15,8 +15,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"snowhub/internal/simcam"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/internal/test/testenv"
 )
 
 // Live video through a view: what relaying another hub's cameras costs

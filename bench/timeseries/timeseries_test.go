@@ -18,7 +18,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 	"snowhub/internal/timeseries"
 )
 

@@ -12,7 +12,7 @@ import (
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"snowhub/configs"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 	"snowhub/internal/timeseries"
 )
 

@@ -19,7 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"snowhub/internal/app"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // BenchmarkMQTTToWebsocket: a sensor report published to Mosquitto, to the

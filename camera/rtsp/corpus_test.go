@@ -12,8 +12,8 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
-	"snowhub/internal/simcam"
-	"snowhub/internal/simcam/rawrtsp"
+	"snowhub/camera/simcam"
+	"snowhub/camera/simcam/rawrtsp"
 )
 
 var corpusDir = filepath.Join("..", "..", "testdata", "rtsp")

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"snowhub/configs"
-	"snowhub/internal/mqttacl"
+	"snowhub/ingest/mqttacl"
 )
 
 // Options are the command line's choices.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 func TestCheck(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"snowhub/internal/simcam"
-	"snowhub/internal/simcam/rawrtsp"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/camera/simcam/rawrtsp"
+	"snowhub/internal/test/testenv"
 )
 
 // A view's wall in Chromium plays another hub's camera, relayed from its

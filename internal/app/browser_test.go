@@ -12,8 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"snowhub/internal/event"
-	"snowhub/internal/simcam"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/internal/test/testenv"
 )
 
 // The browser tests drive the pages in headless Chromium against the whole

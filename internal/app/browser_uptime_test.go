@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"snowhub/internal/simcam"
+	"snowhub/camera/simcam"
 )
 
 // TestUptimePage: the search keeps its focus and text across the page's

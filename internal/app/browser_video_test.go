@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"snowhub/internal/simcam"
-	"snowhub/internal/simcam/rawrtsp"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/camera/simcam/rawrtsp"
+	"snowhub/internal/test/testenv"
 )
 
 // The wall's video in Chromium: an H.265 camera plays or says in Chinese

@@ -13,7 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"snowhub/configs"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // buildConfig writes and loads a county configuration with mqtt and hub

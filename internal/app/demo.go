@@ -11,8 +11,8 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/demo"
-	"snowhub/internal/simcam"
-	"snowhub/internal/simsensor"
+	"snowhub/camera/simcam"
+	"snowhub/ingest/simsensor"
 )
 
 // runDemo runs a whole county on one machine with nothing to set up: a local

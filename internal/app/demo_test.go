@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 type lockedBuf struct {

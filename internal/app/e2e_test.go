@@ -17,8 +17,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"snowhub/internal/event"
-	"snowhub/internal/simcam"
-	"snowhub/internal/testenv"
+	"snowhub/camera/simcam"
+	"snowhub/internal/test/testenv"
 )
 
 const (

@@ -12,26 +12,26 @@ import (
 	"snowhub/ingest"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
-	"snowhub/internal/federation"
+	"snowhub/internal/prefecture"
 )
 
-// fedParts are a prefecture hub's parts (internal/federation): the feed it
+// fedParts are a prefecture hub's parts (internal/prefecture): the feed it
 // publishes as an owner, the view of other hubs, and the answering of
 // actions views forward. All nil on a single county hub.
 type fedParts struct {
-	feed    *federation.Feed
-	view    *federation.View
-	actions *federation.Actions
-	relay   *federation.Relay   // a view's pulls of the other hubs' live video
-	foreign *federation.Foreign // other hubs' devices, on the hub that reports unknown ones
+	feed    *prefecture.Feed
+	view    *prefecture.View
+	actions *prefecture.Actions
+	relay   *prefecture.Relay   // a view's pulls of the other hubs' live video
+	foreign *prefecture.Foreign // other hubs' devices, on the hub that reports unknown ones
 }
 
 // buildRelay builds a view's relay of the viewed hubs' live video: it logs
 // in at the owners as this hub's user of role "hub".
 func (h *Hub) buildRelay(cfg *configs.Config) {
-	var r *federation.Relay
+	var r *prefecture.Relay
 	if h.fed.view != nil {
-		r = federation.NewRelay(federation.RelayOptions{Owner: h.fed.view.CameraOwner,
+		r = prefecture.NewRelay(prefecture.RelayOptions{Owner: h.fed.view.CameraOwner,
 			Token: func() string {
 				u, _ := h.Config().HubUser()
 				return u.Token
@@ -60,13 +60,13 @@ func (h *Hub) buildView(cfg *configs.Config) {
 	}
 	client := h.ingestClient
 	if len(cfg.Hub.View) > 0 {
-		h.fed.view = federation.NewView(federation.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
+		h.fed.view = prefecture.NewView(prefecture.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
 			Client: client, Connected: h.ingestConnected, Logger: h.log.With("component", "view"),
 			Emit: func(ev event.Event) { _ = h.dash.Handle(h.ctx, ev) },
 			Keep: func() time.Duration { return keepInMemory(h.Config()) }})
 	}
 	if len(cfg.Hub.Townships) > 0 {
-		h.fed.actions = federation.NewActions(federation.ActionsOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
+		h.fed.actions = prefecture.NewActions(prefecture.ActionsOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
 			Config: h.Config, Logger: h.log.With("component", "hub-actions"),
 			Act: func(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
 				return h.alerts.Act(ctx, p, id, action, req)
@@ -90,7 +90,7 @@ func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
 		return ingest.HubHooks{}
 	}
 	if len(cfg.Hub.Townships) > 0 {
-		h.fed.feed = federation.NewFeed(federation.FeedOptions{Hub: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, URL: cfg.Hub.URL,
+		h.fed.feed = prefecture.NewFeed(prefecture.FeedOptions{Hub: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, URL: cfg.Hub.URL,
 			Townships: cfg.Hub.Townships, Client: h.ingestClient, Connected: h.ingestConnected, Outbox: h.alerts.Outbox(),
 			Open: func() []event.Incident {
 				return h.alerts.List(auth.Principal{Name: "feed", Role: auth.RoleOperator}, event.IncidentFilter{State: "open"})
@@ -105,10 +105,10 @@ func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
 			Logger: h.log.With("component", "feed")})
 	}
 	if cfg.Hub.ReportUnknown {
-		h.fed.foreign = federation.NewForeign(cfg)
+		h.fed.foreign = prefecture.NewForeign(cfg)
 	}
 	f := h.fed
-	return federation.IngestHooks(cfg, f.foreign, func(c ingest.Client) {
+	return prefecture.IngestHooks(cfg, f.foreign, func(c ingest.Client) {
 		if f.feed != nil {
 			f.feed.OnConnect(c)
 		}
@@ -118,7 +118,7 @@ func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
 		if f.actions != nil {
 			f.actions.OnConnect(c)
 		}
-	}, federation.Router(cfg.MQTT.TopicPrefix, h.ingestClient, f.view, f.actions))
+	}, prefecture.Router(cfg.MQTT.TopicPrefix, h.ingestClient, f.view, f.actions))
 }
 
 func (h *Hub) ingestClient() ingest.Client {

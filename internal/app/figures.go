@@ -7,12 +7,12 @@ import (
 	"snowhub/configs"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
-	"snowhub/internal/federation"
+	"snowhub/internal/prefecture"
 )
 
 // The figures (GET /api/v1/stats and /stats/backlog) of a view hub cover
 // every viewed hub, as if local: this hub's own engine's rows, and each
-// owner's, asked over the broker (internal/federation/figures.go) and
+// owner's, asked over the broker (internal/prefecture/figures.go) and
 // added up exactly (event.MergeStats, MergeBacklog). What an owner could
 // not give is named in the answer, never left out silently. A hub that
 // views nothing answers from its engine alone, as it always has.
@@ -24,7 +24,7 @@ func (s incidentService) StatsAcross(ctx context.Context, p auth.Principal, from
 	if err != nil || v == nil {
 		return own, nil, err
 	}
-	answers, missing := v.Figures(ctx, p, federation.Query{Kind: federation.QueryStats, From: from, To: to, Group: group}, s.h.remoteTownships(p))
+	answers, missing := v.Figures(ctx, p, prefecture.Query{Kind: prefecture.QueryStats, From: from, To: to, Group: group}, s.h.remoteTownships(p))
 	all := [][]event.StatsRow{own}
 	for _, a := range answers {
 		all = append(all, a.Rows)
@@ -41,7 +41,7 @@ func (s incidentService) BacklogAcross(ctx context.Context, p auth.Principal, fr
 	if err != nil || v == nil {
 		return own, nil, err
 	}
-	answers, missing := v.Figures(ctx, p, federation.Query{Kind: federation.QueryBacklog, From: from, To: to, Group: group}, s.h.remoteTownships(p))
+	answers, missing := v.Figures(ctx, p, prefecture.Query{Kind: prefecture.QueryBacklog, From: from, To: to, Group: group}, s.h.remoteTownships(p))
 	all := []event.Backlog{own}
 	for _, a := range answers {
 		if _, err := event.MergeBacklog(own, *a.Backlog); err != nil {

@@ -23,7 +23,7 @@ import (
 	"snowhub/ingest"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
-	"snowhub/internal/notify"
+	"snowhub/alerts/notify"
 	"snowhub/internal/timeseries"
 )
 

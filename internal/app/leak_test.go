@@ -14,7 +14,7 @@ import (
 
 	"snowhub/camera"
 	"snowhub/configs"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // The whole hub, with its embedded broker and an unreachable InfluxDB,

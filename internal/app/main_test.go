@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 func TestMain(m *testing.M) {

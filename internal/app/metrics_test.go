@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"snowhub/configs"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // Every metric the documentation names is exported by a running hub (the

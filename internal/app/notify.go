@@ -13,7 +13,7 @@ import (
 	"snowhub/configs"
 	"snowhub/ingest"
 	"snowhub/internal/event"
-	"snowhub/internal/notify"
+	"snowhub/alerts/notify"
 )
 
 // The notifier reads the incident outbox by its own cursor (kept in

@@ -16,9 +16,9 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"snowhub/internal/event"
-	"snowhub/internal/notify"
-	"snowhub/internal/notify/vendorfake"
-	"snowhub/internal/testenv"
+	"snowhub/alerts/notify"
+	"snowhub/alerts/notify/vendorfake"
+	"snowhub/internal/test/testenv"
 )
 
 // The real process, notified through fakes of DingTalk, WeCom and a 12345

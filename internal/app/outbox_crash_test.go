@@ -11,7 +11,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // TestOutboxAcrossSIGKILL reads the outbox by cursor as a consumer would,

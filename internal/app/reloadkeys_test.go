@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"snowhub/configs"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // Every configuration key is either applied by a reload or reported as

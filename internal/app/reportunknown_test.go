@@ -12,7 +12,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // The hub that reports unknown devices learns on a reload which devices

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 // smokeHub prepares (does not start) the real hub process on a county of

@@ -12,7 +12,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 func TestSpoolSurvivesRestartAndTornTail(t *testing.T) {

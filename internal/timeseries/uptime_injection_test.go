@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"snowhub/internal/event"
-	"snowhub/internal/testenv"
+	"snowhub/internal/test/testenv"
 )
 
 func TestFluxString(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"os"
 	"os/signal"
 
-	"snowhub/internal/simcam"
-	"snowhub/internal/simcam/rawrtsp"
+	"snowhub/camera/simcam"
+	"snowhub/camera/simcam/rawrtsp"
 )
 
 func main() {

@@ -1,0 +1,479 @@
+package prefecture
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"snowhub/ingest"
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+)
+
+// ViewOptions configure a view hub's side of the feeds.
+type ViewOptions struct {
+	Self      string
+	Prefix    string
+	View      []string // hub ids, or "all"
+	Client    func() ingest.Client
+	Connected func() bool
+	// Emit hands a change on to the view's own walls (its websocket
+	// sequence); it must not block.
+	Emit   func(event.Event)
+	Logger *slog.Logger
+	// ActionTimeout bounds the wait for an owner's answer (5 s).
+	ActionTimeout time.Duration
+	Now           func() time.Time
+	// Keep is how long a viewed incident stays listed once reviewed
+	// (alerts.keep_in_memory); nil or 0: for ever (bound.go).
+	Keep func() time.Duration
+}
+
+// View holds what a view hub knows of the hubs it views, built from their
+// retained state and their feeds: it is rebuilt from retained state after
+// a restart, and a step seen twice is applied once (by its sequence).
+type View struct {
+	o   ViewOptions
+	t   Topics
+	log *slog.Logger
+
+	mu      sync.Mutex
+	hubs    map[string]*remote
+	pending map[string]chan ActionReply
+	queries map[string]*gather // figures asked of owners, by correlation id (figures.go)
+	evicted time.Time          // when reviewed incidents were last let go (bound.go)
+}
+
+type remote struct {
+	url       string // where its live video is pulled (its status says)
+	status    event.HubStatus
+	statusAt  time.Time
+	cameras   map[string]event.CameraStatus
+	camAt     map[string]time.Time
+	sensors   map[string]event.SensorStatus
+	sensAt    map[string]time.Time
+	incidents map[string]remoteIncident
+}
+
+type remoteIncident struct {
+	inc event.Incident
+	seq uint64
+}
+
+// NewView builds a view; the session's OnConnect subscribes it.
+func NewView(o ViewOptions) *View {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ActionTimeout <= 0 {
+		o.ActionTimeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Emit == nil {
+		o.Emit = func(event.Event) {}
+	}
+	return &View{o: o, t: Topics{o.Prefix}, log: o.Logger, hubs: map[string]*remote{}, pending: map[string]chan ActionReply{}}
+}
+
+func (v *View) views(hub string) bool {
+	return hub != v.o.Self && (slices.Contains(v.o.View, "all") || slices.Contains(v.o.View, hub))
+}
+
+// OnConnect subscribes (again) to the viewed feeds and to the owners'
+// replies to this view. Each SUBSCRIBE also brings the retained state.
+func (v *View) OnConnect(c ingest.Client) {
+	ids := v.o.View
+	if slices.Contains(ids, "all") {
+		ids = []string{"+"}
+	}
+	filters := map[string]byte{v.t.Replies("+", v.o.Self): 1}
+	for _, id := range ids {
+		for _, f := range []string{v.t.Status(id), v.t.Events(id), v.t.Incident(id, "+"), v.t.Camera(id, "+"), v.t.Sensor(id, "+")} {
+			filters[f] = 1
+		}
+	}
+	if err := c.Subscribe(filters, 30*time.Second); err != nil {
+		v.log.Error("feed subscription failed; retried at the next connect", "err", err)
+	}
+}
+
+// receive applies one message, in the session's order; still every apply
+// is order-proof (incidents by sequence, devices and status by time),
+// because retained state and the events topic overlap.
+func (v *View) receive(msg ingest.Message) {
+	defer msg.Ack()
+	hub, what, id, ok := v.t.parse(msg.Topic())
+	if !ok {
+		return
+	}
+	if what == "replies" {
+		if id != v.o.Self || v.gatherReply(msg.Payload()) {
+			return
+		}
+		var r ActionReply
+		if json.Unmarshal(msg.Payload(), &r) == nil {
+			v.mu.Lock()
+			ch := v.pending[r.ID]
+			delete(v.pending, r.ID)
+			v.mu.Unlock()
+			if ch != nil {
+				ch <- r
+			}
+		}
+		return
+	}
+	if !v.views(hub) {
+		return
+	}
+	if what == "status" {
+		v.applyStatus(hub, msg.Payload())
+		return
+	}
+	if len(msg.Payload()) == 0 {
+		if what == "incidents" {
+			v.cleared(hub, id)
+		}
+		return
+	}
+	var m Message
+	if err := json.Unmarshal(msg.Payload(), &m); err != nil {
+		v.log.Warn("feed message not readable", "topic", msg.Topic(), "err", err)
+		return
+	}
+	m.Hub = hub // the topic, which the ACL binds to the hub, not the payload, says whose it is
+	v.Apply(m)
+}
+
+func (v *View) hub(id string) *remote {
+	r := v.hubs[id]
+	if r == nil {
+		r = &remote{status: event.HubStatus{ID: id, State: event.HubReachable, Townships: []string{}},
+			cameras: map[string]event.CameraStatus{}, camAt: map[string]time.Time{},
+			sensors: map[string]event.SensorStatus{}, sensAt: map[string]time.Time{}, incidents: map[string]remoteIncident{}}
+		v.hubs[id] = r
+	}
+	return r
+}
+
+func (v *View) applyStatus(hub string, payload []byte) {
+	var s Status
+	if len(payload) == 0 || json.Unmarshal(payload, &s) != nil {
+		return
+	}
+	at := s.At
+	if at.IsZero() {
+		at = v.o.Now().UTC() // the last will carries no time: it is now
+	}
+	v.mu.Lock()
+	r := v.hub(hub)
+	if at.Before(r.statusAt) {
+		v.mu.Unlock()
+		return
+	}
+	r.statusAt = at
+	state := event.HubReachable
+	if s.State != "online" {
+		state = event.HubUnreachable
+	}
+	if s.Townships != nil {
+		r.status.Townships = s.Townships
+	}
+	if s.URL != "" {
+		r.url = s.URL // the last will has none: the address stays known
+	}
+	changed := r.status.State != state || r.status.Since.IsZero()
+	if changed {
+		r.status.State, r.status.Since = state, at
+	}
+	st := v.statusOf(r)
+	v.mu.Unlock()
+	if changed {
+		v.log.Info("hub "+state, "hub", hub, "since", at)
+		v.o.Emit(event.Event{Type: event.HubState, Time: at, Data: st})
+	}
+}
+
+// Apply applies one feed message (exported for tests of ordering).
+func (v *View) Apply(m Message) {
+	v.mu.Lock()
+	v.letGoLocked(v.o.Now())
+	r := v.hub(m.Hub)
+	var ev event.Event
+	switch {
+	case m.Kind == KindIncident && m.Incident != nil:
+		cur, ok := r.incidents[m.Incident.ID]
+		if ok && m.Seq <= cur.seq {
+			v.mu.Unlock()
+			return // a repeat, or older than what is shown
+		}
+		r.incidents[m.Incident.ID] = remoteIncident{inc: *m.Incident, seq: m.Seq}
+		r.status.LastSeq = max(r.status.LastSeq, m.Seq)
+		inc := *m.Incident
+		ev = event.Event{Type: event.IncidentStep, Time: m.At, Township: inc.Township, Village: inc.Village, Device: inc.Device, Data: inc}
+	case m.Kind == KindCamera && m.Camera != nil:
+		// The owner publishes each change twice, as retained state and on
+		// its events topic, with the same time: the second is a repeat,
+		// not a change for the walls (it doubled every camera message).
+		if at, ok := r.camAt[m.Camera.ID]; ok && !m.At.After(at) {
+			v.mu.Unlock()
+			return
+		}
+		r.cameras[m.Camera.ID], r.camAt[m.Camera.ID] = *m.Camera, m.At
+		c := *m.Camera
+		ev = event.Event{Type: event.CameraState, Time: m.At, Township: c.Township, Village: c.Village, Device: c.ID, Data: c}
+	case m.Kind == KindSensor && m.Sensor != nil:
+		if at, ok := r.sensAt[m.Sensor.ID]; ok && !m.At.After(at) {
+			v.mu.Unlock()
+			return
+		}
+		r.sensors[m.Sensor.ID], r.sensAt[m.Sensor.ID] = *m.Sensor, m.At
+		s := *m.Sensor
+		ev = event.Event{Type: event.SensorState, Time: m.At, Township: s.Township, Village: s.Village, Device: s.ID, Data: s}
+	default:
+		v.mu.Unlock()
+		return
+	}
+	v.mu.Unlock()
+	v.o.Emit(ev)
+}
+
+// cleared: the owner cleared an incident's retained state, so it was
+// reviewed. An incident the view has as reviewed stays listed; one it
+// still shows open (it missed the review step) is dropped from the list
+// rather than shown open for ever.
+func (v *View) cleared(hub, id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	r := v.hubs[hub]
+	if r == nil {
+		return
+	}
+	if cur, ok := r.incidents[id]; ok && cur.inc.State != "reviewed" {
+		delete(r.incidents, id)
+	}
+}
+
+func (v *View) statusOf(r *remote) event.HubStatus {
+	s := r.status
+	s.Townships = slices.Clone(s.Townships)
+	s.Cameras, s.Sensors = len(r.cameras), len(r.sensors)
+	s.Incidents = 0
+	for _, x := range r.incidents {
+		if x.inc.State != "reviewed" {
+			s.Incidents++
+		}
+	}
+	return s
+}
+
+// Hubs lists the viewed hubs by id.
+func (v *View) Hubs() []event.HubStatus {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make([]event.HubStatus, 0, len(v.hubs))
+	for _, r := range v.hubs {
+		out = append(out, v.statusOf(r))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Cameras lists the viewed hubs' cameras as their owners last said.
+func (v *View) Cameras() []event.CameraStatus {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []event.CameraStatus
+	for _, r := range v.hubs {
+		for _, c := range r.cameras {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// CameraOwner is the viewed hub whose feed has camera id, the address
+// its status gave for live video ("" if none), and whether it is reachable.
+func (v *View) CameraOwner(id string) (hub, url string, reachable bool, ok bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for hid, r := range v.hubs {
+		if _, found := r.cameras[id]; found {
+			return hid, r.url, r.status.State != event.HubUnreachable, true
+		}
+	}
+	return "", "", false, false
+}
+
+// Sensors lists the viewed hubs' sensors.
+func (v *View) Sensors() []event.SensorStatus {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []event.SensorStatus
+	for _, r := range v.hubs {
+		for _, s := range r.sensors {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Incidents lists the viewed hubs' incidents p may see that match f
+// (paging is the caller's, over the merged list).
+func (v *View) Incidents(p auth.Principal, f event.IncidentFilter) []event.Incident {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []event.Incident
+	for _, r := range v.hubs {
+		for _, x := range r.incidents {
+			if auth.Allow(p, auth.View, Scope(x.inc)) == nil && Matches(x.inc, f) {
+				out = append(out, x.inc)
+			}
+		}
+	}
+	return out
+}
+
+// Get returns one viewed incident p may see; ok is false when no viewed
+// hub has it.
+func (v *View) Get(p auth.Principal, id string) (inc event.Incident, ok bool, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, r := range v.hubs {
+		if x, found := r.incidents[id]; found {
+			if err := auth.Allow(p, auth.View, Scope(x.inc)); err != nil {
+				return event.Incident{}, true, event.NotFound("incident " + id)
+			}
+			return x.inc, true, nil
+		}
+	}
+	return event.Incident{}, false, nil
+}
+
+// Owner is the viewed hub that holds incident id.
+func (v *View) Owner(id string) (string, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for hid, r := range v.hubs {
+		if _, ok := r.incidents[id]; ok {
+			return hid, true
+		}
+	}
+	return "", false
+}
+
+// Act forwards p's step on a viewed incident to its owner and returns the
+// owner's answer. An owner that is unreachable, or does not answer in
+// time, gives 503 naming the hub: never a silent drop.
+func (v *View) Act(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
+	hub, ok := v.Owner(id)
+	if !ok {
+		return event.Incident{}, event.NotFound("incident " + id)
+	}
+	if _, _, err := v.Get(p, id); err != nil {
+		return event.Incident{}, err
+	}
+	return v.forward(ctx, hub, ActionRequest{User: p.Name, Incident: id, Action: action, Request: req, Remote: req.Remote})
+}
+
+// OwnerOfTownship is the viewed hub that owns township, by its status.
+func (v *View) OwnerOfTownship(township string) (string, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for id, r := range v.hubs {
+		if slices.Contains(r.status.Townships, township) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// Create forwards p's hand-raised incident to the hub that owns its
+// township and returns what the owner made of it.
+func (v *View) Create(ctx context.Context, p auth.Principal, hub string, req event.CreateRequest) (event.Incident, error) {
+	return v.forward(ctx, hub, ActionRequest{User: p.Name, Create: &req, Remote: req.Remote})
+}
+
+// forward sends one request to hub and waits for its answer.
+func (v *View) forward(ctx context.Context, hub string, rq ActionRequest) (event.Incident, error) {
+	v.mu.Lock()
+	var st event.HubStatus
+	if r := v.hubs[hub]; r != nil {
+		st = r.status
+	}
+	v.mu.Unlock()
+	if st.State == event.HubUnreachable {
+		return event.Incident{}, event.Refuse(event.ErrNoService, "所属中心 %s 自 %s 不可达，操作未执行 / hub %s is unreachable since %s; nothing was done",
+			hub, st.Since.Local().Format("01-02 15:04:05"), hub, st.Since.Format(time.RFC3339))
+	}
+	c := v.o.Client()
+	if c == nil || !v.o.Connected() {
+		return event.Incident{}, event.Refuse(event.ErrNoService, "消息服务器未连接，无法转交 %s / the broker is not connected: cannot reach hub %s", hub, hub)
+	}
+	rq.ID = newID()
+	ch := make(chan ActionReply, 1)
+	v.mu.Lock()
+	v.pending[rq.ID] = ch
+	v.mu.Unlock()
+	defer func() {
+		v.mu.Lock()
+		delete(v.pending, rq.ID)
+		v.mu.Unlock()
+	}()
+	b, _ := json.Marshal(rq)
+	c.Publish(v.t.Actions(hub, v.o.Self), 1, false, b)
+	t := time.NewTimer(v.o.ActionTimeout)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		if r.Status/100 != 2 || r.Incident == nil {
+			return event.Incident{}, &event.StatusError{Status: r.Status, Reason: r.Error}
+		}
+		return *r.Incident, nil
+	case <-t.C:
+		return event.Incident{}, event.Refuse(event.ErrNoService, "所属中心 %s 在 %s 内未答复；请稍后查看是否已执行 / hub %s did not answer within %s; check before repeating",
+			hub, v.o.ActionTimeout, hub, v.o.ActionTimeout)
+	case <-ctx.Done():
+		return event.Incident{}, fmt.Errorf("forward to hub %s: %w", hub, ctx.Err())
+	}
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Matches is the incident list filter, as the owner's engine applies it.
+func Matches(r event.Incident, f event.IncidentFilter) bool {
+	switch f.State {
+	case "", "all":
+	case "open":
+		if r.State == "reviewed" {
+			return false
+		}
+	default:
+		if r.State != f.State {
+			return false
+		}
+	}
+	if (f.Township != "" && r.Township != f.Township && r.Owner != f.Township) || (f.Severity != "" && r.Severity != f.Severity) ||
+		(f.Overdue && !r.Overdue) || (f.Source != "" && r.Source != f.Source) || (f.Village != "" && r.Village != f.Village) {
+		return false
+	}
+	at := r.OpenedAt
+	if f.State == "reviewed" {
+		at = r.ReviewedAt
+	}
+	return (f.From.IsZero() || !at.Before(f.From)) && (f.To.IsZero() || at.Before(f.To))
+}

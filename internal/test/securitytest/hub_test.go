@@ -1,0 +1,212 @@
+package securitytest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"snowhub/configs"
+	"snowhub/internal/app"
+	"snowhub/internal/test/testenv"
+)
+
+// Tokens and passwords of the county under attack: each must never appear
+// in an answer or in the log.
+const (
+	opsToken   = "OpsToken-Secret-000001"
+	zrToken    = "ZrToken-Secret-000002"
+	xgToken    = "XgToken-Secret-000003"
+	techToken  = "TechToken-Secret-000004"
+	adminToken = "AdminToken-Secret-05"
+	villToken  = "VillToken-Secret-0006"
+	hubToken   = "HubToken-Secret-00007" // another hub of the prefecture (role hub)
+	gwZrPass   = "GwSecret-zr-7d1e"
+	gwXgPass   = "GwSecret-xg-93ab"
+	camZrPass  = "CamSecret-zr-1234"
+	camXgPass  = "CamSecret-xg-5678"
+	influxPass = "InfluxSecret-5678"
+	mqttPass   = "MqttSecret-hub-31"
+)
+
+func countyYAML(listen, mqtt, data, influx string) string {
+	return fmt.Sprintf(`listen: %s
+data_dir: %s
+mqtt:
+  embedded_listen: %s
+  password: %s
+  device_users:
+    - {username: gw-zr, password: %s, villages: [v-zr-01]}
+    - {username: gw-xg, password: %s, villages: [v-xg-01]}
+influx: {url: %s, token: "snow:%s", bucket: snowhub}
+county: {id: changwu, name: 长武县}
+townships:
+  - id: zhaoren
+    name: 昭仁街道
+    villages: [{id: v-zr-01, name: 东街社区}]
+  - id: xiangong
+    name: 相公镇
+    villages: [{id: v-xg-01, name: 相公村}]
+cameras:
+  - {id: cam-zr, village: v-zr-01, url: "rtsp://admin:%s@127.0.0.1:1/x", watch: false}
+  - {id: cam-xg, village: v-xg-01, url: "rtsp://admin:%s@127.0.0.1:1/x", watch: false}
+sensors:
+  - {id: smoke-zr, kind: smoke, village: v-zr-01}
+  - {id: smoke-xg, kind: smoke, village: v-xg-01}
+users:
+  - {name: ops, role: operator, token: %s}
+  - {name: zr-desk, role: township, township: zhaoren, token: %s}
+  - {name: xg-desk, role: township, township: xiangong, token: %s}
+  - {name: tech, role: technician, token: %s}
+  - {name: admin, role: admin, token: %s}
+  - {name: zr-v1, role: village, village: v-zr-01, token: %s}
+  - {name: city, role: hub, token: %s}
+`, listen, data, mqtt, mqttPass, gwZrPass, gwXgPass, influx, influxPass, camZrPass, camXgPass,
+		opsToken, zrToken, xgToken, techToken, adminToken, villToken, hubToken)
+}
+
+// syncBuf is the hub's log.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// env is a running hub and everything it answered.
+type env struct {
+	t       *testing.T
+	base    string
+	mqtt    string
+	path    string
+	log     *syncBuf
+	hub     *app.Hub
+	mu      sync.Mutex
+	answers []string
+	secrets []string
+}
+
+func startHub(t *testing.T) *env {
+	t.Helper()
+	db := testenv.StartInfluxDB(t, "snowhub")
+	dir := t.TempDir()
+	e := &env{t: t, log: &syncBuf{}, path: filepath.Join(dir, "snowhub.yaml")}
+	mq := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	body := countyYAML(fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), mq, filepath.Join(dir, "data"), db.URL)
+	if err := os.WriteFile(e.path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.Load(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.secrets = cfg.Secrets()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan *app.Hub, 1)
+	go func() {
+		done <- app.Run(ctx, app.Options{ConfigPath: e.path, Stderr: e.log, Reload: make(chan os.Signal), Ready: func(h *app.Hub) { ready <- h }})
+	}()
+	select {
+	case e.hub = <-ready:
+	case err := <-done:
+		t.Fatalf("hub did not start: %v\n%s", err, e.log.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("hub did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("hub did not stop")
+		}
+	})
+	e.base, e.mqtt = "http://"+e.hub.Addr(), "tcp://"+mq
+	// The hub serves before its MQTT session is subscribed; a device's
+	// first alarm before that has no subscription to reach.
+	testenv.WaitFor(t, 30*time.Second, "the hub's MQTT session", func() bool {
+		resp, err := http.Get(e.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var r map[string]string
+		json.NewDecoder(resp.Body).Decode(&r)
+		return r["mqtt"] == "ok"
+	})
+	return e
+}
+
+// do sends a request as token ("" for none) and keeps the answer.
+func (e *env) do(method, path, token, body string) (int, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 8<<20))
+	var hdr strings.Builder
+	res.Header.Write(&hdr)
+	e.mu.Lock()
+	e.answers = append(e.answers, method+" "+path+"\n"+hdr.String()+string(b))
+	e.mu.Unlock()
+	return res.StatusCode, string(b)
+}
+
+// alarm publishes a smoke alarm as the village's gateway.
+func (e *env) alarm(user, pass, sensor string) {
+	e.t.Helper()
+	e.publish(user, pass, "snowbright/sensors/"+sensor+"/event", `{"value":1}`)
+}
+
+// publish sends one QoS 1 message as a device user.
+func (e *env) publish(user, pass, topic, payload string) {
+	e.t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(e.mqtt).SetClientID(user).SetUsername(user).SetPassword(pass))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		e.t.Fatalf("%s connect: %v", user, tok.Error())
+	}
+	defer c.Disconnect(50)
+	if tok := c.Publish(topic, 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		e.t.Fatalf("publish: %v", tok.Error())
+	}
+}
+
+type incident struct {
+	ID       string `json:"id"`
+	Township string `json:"township"`
+}
+
+// incidents lists what ops sees, by township.
+func (e *env) incidents() map[string]string {
+	_, body := e.do("GET", "/api/v1/incidents", opsToken, "")
+	var list []incident
+	json.Unmarshal([]byte(body), &list)
+	out := map[string]string{}
+	for _, i := range list {
+		out[i.Township] = i.ID
+	}
+	return out
+}

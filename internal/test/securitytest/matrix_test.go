@@ -1,0 +1,414 @@
+package securitytest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"snowhub/internal/test/testenv"
+)
+
+// ids are the objects of each township the matrix acts on.
+type ids struct {
+	incZR, incXG string // an incident of zhaoren and of xiangong
+	mwXG         string // a maintenance window on xiangong's camera
+}
+
+// rule checks one route for every role and both townships; the township
+// user under test is zhaoren's, "own" is zhaoren's and "other" xiangong's.
+type rule func(t *testing.T, e *env, x ids)
+
+// is asserts the status of a request is one of codes.
+func (e *env) is(t *testing.T, method, path, token, body string, codes ...int) string {
+	t.Helper()
+	code, got := e.do(method, path, token, body)
+	if !slices.Contains(codes, code) {
+		t.Errorf("%s %s as %s: %d, want %v\n%.300s", method, path, who(token), code, codes, got)
+	}
+	return got
+}
+
+// sees asserts path answers 200 to token and holds none of hidden and all
+// of shown.
+func (e *env) sees(t *testing.T, path, token string, shown, hidden []string) {
+	t.Helper()
+	body := e.is(t, "GET", path, token, "", 200)
+	for _, h := range hidden {
+		if strings.Contains(body, h) {
+			t.Errorf("GET %s as %s shows %q", path, who(token), h)
+		}
+	}
+	for _, s := range shown {
+		if !strings.Contains(body, s) {
+			t.Errorf("GET %s as %s does not show %q", path, who(token), s)
+		}
+	}
+}
+
+func who(token string) string {
+	return map[string]string{opsToken: "ops", zrToken: "zhaoren", xgToken: "xiangong", techToken: "technician",
+		adminToken: "admin", villToken: "village v-zr-01", hubToken: "hub city", "": "anonymous"}[token]
+}
+
+var (
+	hidden  = []int{http.StatusForbidden, http.StatusNotFound}
+	refused = []int{http.StatusForbidden}
+)
+
+// rules is the matrix. Every route of the dashboard needs one.
+var rules = map[string]rule{
+	"GET /healthz": func(t *testing.T, e *env, _ ids) { e.is(t, "GET", "/healthz", "", "", 200) },
+	"GET /readyz":  func(t *testing.T, e *env, _ ids) { e.is(t, "GET", "/readyz", "", "", 200, 503) },
+	"GET /metrics": func(t *testing.T, e *env, _ ids) { e.is(t, "GET", "/metrics", "", "", 200) },
+	"GET /api/v1/me": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{opsToken, zrToken, techToken, villToken, adminToken} {
+			e.is(t, "GET", "/api/v1/me", tok, "", 200)
+		}
+	},
+	"GET /api/v1/topology": func(t *testing.T, e *env, _ ids) {
+		e.sees(t, "/api/v1/topology", zrToken, []string{"v-zr-01"}, []string{"v-xg-01"})
+		e.sees(t, "/api/v1/topology", villToken, nil, []string{"v-xg-01"})
+		e.sees(t, "/api/v1/topology", opsToken, []string{"v-zr-01", "v-xg-01"}, nil)
+	},
+	"GET /api/v1/cameras": func(t *testing.T, e *env, _ ids) {
+		e.sees(t, "/api/v1/cameras", zrToken, []string{"cam-zr"}, []string{"cam-xg"})
+		e.sees(t, "/api/v1/cameras", xgToken, []string{"cam-xg"}, []string{"cam-zr"})
+		e.sees(t, "/api/v1/cameras", villToken, nil, []string{"cam-xg"})
+		e.sees(t, "/api/v1/cameras", techToken, []string{"cam-zr", "cam-xg"}, nil)
+	},
+	"GET /api/v1/cameras/{id}/live": func(t *testing.T, e *env, _ ids) {
+		e.is(t, "GET", "/api/v1/cameras/cam-xg/live", zrToken, "", hidden...)
+		e.is(t, "GET", "/api/v1/cameras/cam-xg/live", villToken, "", hidden...)
+		// Visible: the plain GET is then refused as a websocket handshake.
+		e.is(t, "GET", "/api/v1/cameras/cam-zr/live", zrToken, "", 400, 503)
+	},
+	"GET /api/v1/sensors": func(t *testing.T, e *env, _ ids) {
+		e.sees(t, "/api/v1/sensors", zrToken, []string{"smoke-zr"}, []string{"smoke-xg"})
+		e.sees(t, "/api/v1/sensors", villToken, nil, []string{"smoke-xg"})
+		e.is(t, "GET", "/api/v1/sensors?unknown=1", zrToken, "", refused...)
+		e.is(t, "GET", "/api/v1/sensors?unknown=1", villToken, "", refused...)
+		e.is(t, "GET", "/api/v1/sensors?unknown=1", techToken, "", 200)
+	},
+	"GET /api/v1/incidents": func(t *testing.T, e *env, x ids) {
+		e.sees(t, "/api/v1/incidents", zrToken, []string{x.incZR}, []string{x.incXG})
+		e.sees(t, "/api/v1/incidents", xgToken, []string{x.incXG}, []string{x.incZR})
+		e.sees(t, "/api/v1/incidents", villToken, nil, []string{x.incXG})
+		e.sees(t, "/api/v1/incidents", opsToken, []string{x.incZR, x.incXG}, nil)
+	},
+	"GET /api/v1/incidents/{id}": func(t *testing.T, e *env, x ids) {
+		e.is(t, "GET", "/api/v1/incidents/"+x.incZR, zrToken, "", 200)
+		e.is(t, "GET", "/api/v1/incidents/"+x.incXG, zrToken, "", hidden...)
+		e.is(t, "GET", "/api/v1/incidents/"+x.incXG, villToken, "", hidden...)
+	},
+	"POST /api/v1/incidents/{id}/{action}": func(t *testing.T, e *env, x ids) {
+		e.is(t, "POST", "/api/v1/incidents/"+x.incXG+"/accept", zrToken, `{"note":"x"}`, hidden...)
+		e.is(t, "POST", "/api/v1/incidents/"+x.incXG+"/accept", villToken, `{"note":"x"}`, hidden...)
+		e.is(t, "POST", "/api/v1/incidents/"+x.incZR+"/accept", techToken, `{"note":"x"}`, refused...)
+		e.is(t, "POST", "/api/v1/incidents/"+x.incZR+"/review", zrToken, `{"score":90}`, refused...)
+		e.is(t, "POST", "/api/v1/incidents/"+x.incZR+"/accept", zrToken, `{"note":"收到"}`, 200)
+	},
+	"POST /api/v1/incidents": func(t *testing.T, e *env, _ ids) {
+		mk := func(village string) string {
+			return `{"title":"路口积水","kind":"flood","severity":"minor","village":"` + village + `","source":"wall"}`
+		}
+		e.is(t, "POST", "/api/v1/incidents", zrToken, mk("v-xg-01"), refused...)
+		e.is(t, "POST", "/api/v1/incidents", techToken, mk("v-zr-01"), refused...)
+		e.is(t, "POST", "/api/v1/incidents", zrToken, mk("v-zr-01"), 200, 201)
+	},
+	"GET /api/v1/uptime": func(t *testing.T, e *env, _ ids) {
+		e.is(t, "GET", "/api/v1/uptime?township=xiangong", zrToken, "", refused...)
+		e.sees(t, "/api/v1/uptime", zrToken, nil, []string{"cam-xg"})
+		e.sees(t, "/api/v1/uptime", villToken, nil, []string{"cam-xg"})
+		e.is(t, "GET", "/api/v1/uptime?township=xiangong", villToken, "", refused...)
+		e.is(t, "GET", "/api/v1/uptime?township="+url.QueryEscape(`${r.township}`), opsToken, "", 400)
+		e.sees(t, "/api/v1/uptime?township=xiangong", techToken, []string{"cam-xg"}, nil)
+	},
+	"GET /api/v1/maintenance": func(t *testing.T, e *env, x ids) {
+		e.sees(t, "/api/v1/maintenance", zrToken, nil, []string{x.mwXG, "cam-xg"})
+		e.sees(t, "/api/v1/maintenance", xgToken, []string{x.mwXG}, nil)
+		e.sees(t, "/api/v1/maintenance", villToken, nil, []string{x.mwXG})
+	},
+	"POST /api/v1/maintenance": func(t *testing.T, e *env, _ ids) {
+		until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		e.is(t, "POST", "/api/v1/maintenance", zrToken, `{"device":"cam-xg","until":"`+until+`"}`, refused...)
+		e.is(t, "POST", "/api/v1/maintenance", zrToken, `{"device":"smoke-zr","until":"`+until+`"}`, refused...)
+		e.is(t, "POST", "/api/v1/maintenance", zrToken, `{"device":"cam-zr","until":"9999-12-31T00:00:00Z"}`, 400)
+		e.is(t, "POST", "/api/v1/maintenance", villToken, `{"device":"cam-xg","until":"`+until+`"}`, hidden...)
+		e.is(t, "POST", "/api/v1/maintenance", zrToken, `{"device":"cam-zr","until":"`+until+`"}`, 200)
+	},
+	"DELETE /api/v1/maintenance/{id}": func(t *testing.T, e *env, x ids) {
+		e.is(t, "DELETE", "/api/v1/maintenance/"+x.mwXG, zrToken, "", hidden...)
+		e.is(t, "DELETE", "/api/v1/maintenance/"+x.mwXG, villToken, "", hidden...)
+	},
+	"GET /api/v1/audit": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{zrToken, villToken, techToken} {
+			e.is(t, "GET", "/api/v1/audit", tok, "", hidden...)
+		}
+		e.is(t, "GET", "/api/v1/audit", opsToken, "", 200)
+	},
+	"GET /api/v1/notify/channels": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{zrToken, villToken, techToken} {
+			e.is(t, "GET", "/api/v1/notify/channels", tok, "", hidden...)
+		}
+		e.is(t, "GET", "/api/v1/notify/channels", opsToken, "", 200)
+	},
+	"GET /api/v1/outbox": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{zrToken, villToken, techToken} {
+			e.is(t, "GET", "/api/v1/outbox", tok, "", hidden...)
+		}
+		e.is(t, "GET", "/api/v1/outbox", opsToken, "", 200)
+	},
+	"GET /api/v1/stats": func(t *testing.T, e *env, _ ids) {
+		e.sees(t, "/api/v1/stats", zrToken, nil, []string{"xiangong"})
+		e.is(t, "GET", "/api/v1/stats", techToken, "", refused...)
+	},
+	"GET /api/v1/stats/backlog": func(t *testing.T, e *env, _ ids) {
+		e.sees(t, "/api/v1/stats/backlog", zrToken, []string{`"total"`}, []string{"xiangong"})
+		e.sees(t, "/api/v1/stats/backlog?format=csv", zrToken, nil, []string{"xiangong"})
+		e.sees(t, "/api/v1/stats/backlog", opsToken, []string{`"total"`}, nil)
+		e.is(t, "GET", "/api/v1/stats/backlog", techToken, "", refused...)
+		e.is(t, "GET", "/api/v1/stats/backlog", villToken, "", hidden...)
+		e.is(t, "GET", "/api/v1/stats/backlog", "", "", http.StatusUnauthorized)
+	},
+	"GET /api/v1/hubs": func(t *testing.T, e *env, _ ids) {
+		// Hubs sharing the county: a township sees those that own it.
+		e.sees(t, "/api/v1/hubs", zrToken, nil, []string{"xiangong"})
+		e.sees(t, "/api/v1/hubs", villToken, nil, []string{"xiangong"})
+		e.is(t, "GET", "/api/v1/hubs", opsToken, "", 200)
+	},
+	"GET /api/v1/layouts": func(t *testing.T, e *env, _ ids) {
+		e.is(t, "PUT", "/api/v1/layouts/zr-only", zrToken, `{"name":"zr-only","layout":"4","cameras":["cam-zr"]}`, 200, 201, 204)
+		e.sees(t, "/api/v1/layouts", xgToken, nil, []string{"zr-only"})
+	},
+	"PUT /api/v1/layouts/{name}": func(t *testing.T, e *env, _ ids) {
+		e.is(t, "PUT", "/api/v1/layouts/x", zrToken, `{"name":"x","layout":"4","cameras":["cam-xg"]}`, 200, 201, 204, 400, 403)
+	},
+	"DELETE /api/v1/layouts/{name}": func(t *testing.T, e *env, _ ids) {
+		// Layouts are per user: another desk's name is simply not its own.
+		e.is(t, "DELETE", "/api/v1/layouts/zr-only", xgToken, "", 200, 204, 404)
+		e.sees(t, "/api/v1/layouts", zrToken, []string{"zr-only"}, nil)
+	},
+	"GET /ws": func(t *testing.T, e *env, x ids) {
+		type sub struct {
+			token          string
+			shown, hiddens []string
+			conn           *websocket.Conn
+			got            strings.Builder
+			types          map[string]bool
+		}
+		subs := []*sub{
+			{token: zrToken, shown: []string{"cam-zr", x.incZR, "smoke-zr"}, hiddens: []string{"cam-xg", "smoke-xg", x.incXG, "xiangong"}},
+			{token: villToken, hiddens: []string{"cam-xg", "smoke-xg", x.incXG, "xiangong"}},
+			{token: opsToken, shown: []string{"cam-zr", "cam-xg", x.incZR, x.incXG}},
+		}
+		for _, c := range subs {
+			u := "ws" + strings.TrimPrefix(e.base, "http") + "/ws?token=" + c.token
+			conn, _, err := websocket.DefaultDialer.Dial(u, nil)
+			if err != nil {
+				t.Fatalf("ws as %s: %v", who(c.token), err)
+			}
+			defer conn.Close()
+			c.conn, c.types = conn, map[string]bool{}
+		}
+		// Every message type, in both townships: a sensor reading, a camera's
+		// own event, an incident step (the reading clears the alarm).
+		for _, d := range []struct{ user, pass, tw string }{{"gw-zr", gwZrPass, "zr"}, {"gw-xg", gwXgPass, "xg"}} {
+			e.publish(d.user, d.pass, "snowbright/sensors/smoke-"+d.tw+"/event", `{"value":0}`)
+			e.publish(d.user, d.pass, "snowbright/cameras/cam-"+d.tw+"/event", `{"kind":"motion","detail":{"zone":"gate-`+d.tw+`"}}`)
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		var wg sync.WaitGroup
+		for _, c := range subs {
+			wg.Add(1)
+			go func() { // each reads its own until the deadline
+				defer wg.Done()
+				for {
+					c.conn.SetReadDeadline(deadline)
+					_, b, err := c.conn.ReadMessage()
+					if err != nil {
+						return
+					}
+					var m struct{ Type string }
+					json.Unmarshal(b, &m)
+					c.types[m.Type] = true
+					c.got.Write(b)
+					c.got.WriteByte('\n')
+				}
+			}()
+		}
+		wg.Wait()
+		for _, c := range subs {
+			got := c.got.String()
+			e.mu.Lock()
+			e.answers = append(e.answers, "ws "+who(c.token)+"\n"+got)
+			e.mu.Unlock()
+			for _, h := range c.hiddens {
+				if strings.Contains(got, h) {
+					t.Errorf("ws as %s shows %q", who(c.token), h)
+				}
+			}
+			for _, s := range c.shown {
+				if !strings.Contains(got, s) {
+					t.Errorf("ws as %s does not show %q", who(c.token), s)
+				}
+			}
+		}
+		// The county saw every type from both townships; so the others
+		// were filtered, not silent.
+		for _, typ := range []string{"snapshot", "sensor", "camera_event"} {
+			if !subs[2].types[typ] {
+				t.Errorf("the county's websocket got no %s message (got %v)", typ, subs[2].types)
+			}
+		}
+		if !strings.Contains(subs[2].got.String(), "gate-xg") || !strings.Contains(subs[0].got.String(), "gate-zr") {
+			t.Errorf("camera events did not arrive where they belong")
+		}
+	},
+}
+
+// pages need no token and carry no data: the data comes from the API.
+var pages = []string{"GET /{$}", "GET /township/{id}", "GET /uptime", "GET /county", "GET /stats", "GET /department", "GET /static/"}
+
+// TestRouteMatrix drives every route of the hub's route table with every
+// role on both townships' objects, then greps every answer and the log for
+// the configuration's secrets; a refused reload is included.
+func TestRouteMatrix(t *testing.T) {
+	testenv.Short(t)
+	e := startHub(t)
+
+	e.alarm("gw-zr", gwZrPass, "smoke-zr")
+	e.alarm("gw-xg", gwXgPass, "smoke-xg")
+	var x ids
+	testenv.WaitFor(t, 15*time.Second, "an incident in each township", func() bool {
+		inc := e.incidents()
+		x.incZR, x.incXG = inc["zhaoren"], inc["xiangong"]
+		return x.incZR != "" && x.incXG != ""
+	})
+	until := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	_, body := e.do("POST", "/api/v1/maintenance", opsToken, `{"device":"cam-xg","until":"`+until+`","note":"换镜头"}`)
+	var mw struct{ ID string }
+	json.Unmarshal([]byte(body), &mw)
+	if x.mwXG = mw.ID; x.mwXG == "" {
+		t.Fatalf("maintenance window: %s", body)
+	}
+
+	routes := e.hub.Routes()
+	for _, r := range routes {
+		if slices.Contains(pages, r) {
+			// A page is served to anyone and holds no data of its own.
+			method, path, _ := strings.Cut(r, " ")
+			p := strings.NewReplacer("{$}", "", "{id}", "zhaoren").Replace(path)
+			if strings.HasSuffix(p, "/") && p != "/" {
+				p += "css/wall.css"
+			}
+			code, body := e.do(method, p, "", "")
+			if code != 200 && code != 404 {
+				t.Errorf("page %s: %d", r, code)
+			}
+			for _, h := range []string{"cam-xg", "cam-zr", "v-xg-01"} {
+				if strings.Contains(body, h) {
+					t.Errorf("page %s holds data (%q) before any token", r, h)
+				}
+			}
+			continue
+		}
+		if _, ok := rules[r]; !ok {
+			t.Errorf("route %q has no rule in the security matrix (internal/test/securitytest): say who may use it", r)
+		}
+	}
+	for _, r := range routes {
+		method, path, _ := strings.Cut(r, " ")
+		if !strings.HasPrefix(path, "/api/") && path != "/ws" {
+			continue
+		}
+		// Anonymous and with an unknown token: 401, whatever the route.
+		p := strings.NewReplacer("{id}", "x1", "{action}", "accept", "{name}", "n").Replace(path)
+		for _, tok := range []string{"", "not-a-token-0123456789"} {
+			e.is(t, method, p, tok, "", http.StatusUnauthorized)
+		}
+	}
+	// Another hub's credential watches this hub's cameras and nothing
+	// else: every other route refuses it or shows it nothing.
+	for _, r := range routes {
+		method, path, _ := strings.Cut(r, " ")
+		if !strings.HasPrefix(path, "/api/") && path != "/ws" {
+			continue
+		}
+		p := strings.NewReplacer("{id}", x.incZR, "{action}", "accept", "{name}", "n").Replace(path)
+		switch {
+		case r == "GET /api/v1/cameras/{id}/live":
+			// Visible: the plain GET is then refused as a websocket handshake.
+			e.is(t, "GET", "/api/v1/cameras/cam-zr/live", hubToken, "", 400)
+			e.is(t, "GET", "/api/v1/cameras/nope/live", hubToken, "", 404)
+		case r == "GET /api/v1/me" || r == "GET /ws":
+		case method == "GET":
+			code, body := e.do(method, p, hubToken, "")
+			for _, h := range []string{"cam-zr", "cam-xg", "smoke-", x.incZR, x.incXG, "v-zr-01", "zhaoren", x.mwXG} {
+				if code/100 == 2 && strings.Contains(body, h) {
+					t.Errorf("%s as hub city shows %q", r, h)
+				}
+			}
+		default:
+			if code, body := e.do(method, p, hubToken, `{"note":"x","device":"cam-zr","until":"`+until+`"}`); code/100 == 2 || code >= 500 {
+				t.Errorf("%s as hub city: %d %.200s", r, code, body)
+			}
+		}
+	}
+	for _, r := range routes {
+		if f, ok := rules[r]; ok {
+			t.Run(strings.ReplaceAll(r, "/", "_"), func(t *testing.T) { f(t, e, x) })
+		}
+	}
+
+	// Refused reloads whose file holds a secret in a bad place: /readyz
+	// says where, never what; the log neither.
+	const newSecret = "BrokerSecret-new-42"
+	cur, _ := os.ReadFile(e.path)
+	for _, c := range []struct{ bad, where string }{
+		{strings.Replace(string(cur), "mqtt:\n", "mqtt:\n  broker: \"tcp://hub:"+newSecret+"@:notaport\"\n", 1), "mqtt.broker"},
+		{strings.Replace(string(cur), "watch: false}", "watch: "+camZrPass+"}", 1), "cameras[0].watch"},
+	} {
+		if err := os.WriteFile(e.path, []byte(c.bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.hub.Reload(e.path); err == nil {
+			t.Fatal("the bad file was accepted")
+		}
+		_, b := e.do("GET", "/readyz", "", "")
+		var ready map[string]string
+		json.Unmarshal([]byte(b), &ready)
+		if !strings.Contains(ready["config"], "reload refused") || !strings.Contains(ready["config"], c.where) {
+			t.Errorf("/readyz does not say %s is wrong: %q", c.where, ready["config"])
+		}
+	}
+
+	// Every answer and the log, for every secret.
+	secrets := append(e.secrets, newSecret)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range e.answers {
+		for _, s := range secrets {
+			if strings.Contains(a, s) {
+				t.Errorf("an answer holds the secret %q:\n%.400s", s, a)
+			}
+		}
+	}
+	log := e.log.String()
+	for _, s := range secrets {
+		if strings.Contains(log, s) {
+			i := strings.Index(log, s)
+			t.Errorf("the log holds the secret %q: …%s…", s, log[max(0, i-200):min(len(log), i+100)])
+		}
+	}
+	if len(e.answers) < 60 {
+		t.Errorf("only %d answers checked", len(e.answers))
+	}
+}
