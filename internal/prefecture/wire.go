@@ -1,4 +1,4 @@
-// Package federation joins the hubs of a prefecture over the MQTT broker
+// Package prefecture joins the hubs of a prefecture over the MQTT broker
 // they share (docs/prefecture.md): an owner hub publishes its feed (every
 // incident step from the outbox, device state changes, retained current
 // state and its status with a last will); a view hub subscribes to the

@@ -45,10 +45,14 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "snowhub/dashboard", forbidden: []string{"snowhub/camera", "snowhub/ingest", "snowhub/alerts", "snowhub/internal/timeseries"}},
 		{pkg: "snowhub/ingest", forbidden: []string{"snowhub/alerts", "snowhub/dashboard", "snowhub/camera"}},
 		{pkg: "snowhub/alerts/notify", forbidden: []string{"snowhub/alerts", "snowhub/dashboard", "snowhub/ingest", "snowhub/camera", "snowhub/internal/app"}},
+		{pkg: "snowhub/ingest/mqttacl", forbidden: []string{"snowhub/alerts", "snowhub/dashboard", "snowhub/camera", "snowhub/ingest"}},
 		{pkg: "snowhub/internal/timeseries", forbidden: []string{"snowhub/alerts", "snowhub/dashboard", "snowhub/ingest", "snowhub/camera"}},
 	}
 	for _, tt := range tests {
 		got := deps(t, tt.pkg)
+		if len(got) == 0 && !tt.none {
+			t.Errorf("%s: go list found no dependencies of ours (is the package still there?)", tt.pkg)
+		}
 		if tt.none && len(got) > 0 {
 			t.Errorf("%s imports %v; it must import nothing of ours", tt.pkg, got)
 		}
@@ -56,6 +60,30 @@ func TestImportDirection(t *testing.T) {
 			for _, g := range got {
 				if g == f {
 					t.Errorf("%s imports %s", tt.pkg, f)
+				}
+			}
+		}
+	}
+}
+
+// TestNothingImportsAbove keeps internal/'s rule: the assembly (internal/app),
+// the prefecture and the test machinery sit above the fixed folders, so no
+// package of camera, ingest, alerts, dashboard or configs imports them, and
+// only tests import the test machinery.
+func TestNothingImportsAbove(t *testing.T) {
+	above := []string{"snowhub/internal/app", "snowhub/internal/prefecture", "snowhub/internal/demo", "snowhub/internal/test/"}
+	for _, root := range []string{"snowhub/camera/...", "snowhub/ingest/...", "snowhub/alerts/...", "snowhub/dashboard/...", "snowhub/configs/...", "snowhub/internal/event", "snowhub/internal/auth", "snowhub/internal/timeseries"} {
+		out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", root).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", root, err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Fields(line)
+			for _, imp := range f[1:] {
+				for _, a := range above {
+					if imp == a || strings.HasPrefix(imp, a) {
+						t.Errorf("%s imports %s, which sits above it", f[0], imp)
+					}
 				}
 			}
 		}
