@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ users:
 func newEngine(t *testing.T, cfg *configs.Config, dir string, clk *clock) (*Engine, *emitted) {
 	t.Helper()
 	em := &emitted{}
-	e, err := New(Options{Config: cfg, DataDir: dir, Emit: em, Now: clk.now})
+	e, err := New(Options{Config: cfg, DataDir: dir, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +123,11 @@ func TestSmokeAlarmLifecycle(t *testing.T) {
 	e, em := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
 	e.Start(ctx)
+	r := NewRelay(e.Outbox(), "emit", slog.New(slog.DiscardHandler), func(ctx context.Context, en Entry) error {
+		return em.Handle(ctx, StepEvent(en))
+	})
+	r.Start(ctx)
+	defer r.Close()
 	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
 	inc := open(e)
 	if len(inc) != 1 {

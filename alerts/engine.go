@@ -47,12 +47,8 @@ const system = "system"
 
 // Options configure the engine.
 type Options struct {
-	Config  *configs.Config
-	DataDir string
-	// Emit receives every committed step, in outbox order, from a relay the
-	// engine runs between Start and Close (at least once: after a crash the
-	// steps since the relay's last cursor come again).
-	Emit     event.Sink
+	Config   *configs.Config
+	DataDir  string
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 	Now      func() time.Time
@@ -85,7 +81,6 @@ type Engine struct {
 	wake   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
-	relay  *Relay
 
 	m metrics
 }
@@ -187,20 +182,12 @@ func (e *Engine) applyConfig(cfg *configs.Config) {
 // Outbox is the ordered record of committed steps.
 func (e *Engine) Outbox() *Outbox { return e.box }
 
-// Start runs the timer goroutine (deadlines and "for" conditions fire at
-// their time, not at the next event) and, with Options.Emit, the relay of
-// the outbox to it.
+// Start runs the timer goroutine: deadlines and "for" conditions fire at
+// their time, not at the next event. The committed steps leave through the
+// outbox, read by each consumer's Relay (the hub builds them).
 func (e *Engine) Start(ctx context.Context) {
 	ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.done = make(chan struct{})
-	if e.o.Emit != nil {
-		e.relay = NewRelay(e.box, "emit", e.log, func(ctx context.Context, en Entry) error {
-			inc := en.Incident
-			return e.o.Emit.Handle(ctx, event.Event{Type: event.IncidentStep, Time: en.At, Township: inc.Township,
-				Village: inc.Village, Device: inc.Device, Data: inc})
-		})
-		e.relay.Start(ctx)
-	}
 	go func() {
 		defer close(e.done)
 		for {
@@ -224,16 +211,12 @@ func (e *Engine) Start(ctx context.Context) {
 	}()
 }
 
-// Close stops the timers and the relay, and closes the store.
+// Close stops the timers and closes the store.
 func (e *Engine) Close() error {
 	if e.cancel != nil {
 		e.cancel()
 		<-e.done
 		e.cancel = nil
-	}
-	if e.relay != nil {
-		e.relay.Close()
-		e.relay = nil
 	}
 	return e.store.close()
 }

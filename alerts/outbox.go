@@ -83,6 +83,14 @@ func (o *Outbox) SetCursor(name string, id uint64) error {
 	return o.s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketCursors).Put([]byte(name), u64(id)) })
 }
 
+// StepEvent is an outbox entry as the event stream carries it: the
+// incident as it stood after the step.
+func StepEvent(en Entry) event.Event {
+	inc := en.Incident
+	return event.Event{Type: event.IncidentStep, Time: en.At, Township: inc.Township, Village: inc.Village,
+		Device: inc.Device, Data: inc}
+}
+
 // Relay delivers the outbox to one consumer in order: it reads from the
 // consumer's cursor, calls deliver for each entry, retries an entry that
 // failed (with a growing pause), and saves the cursor after each batch.

@@ -7,6 +7,7 @@ package alerts_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -127,12 +128,16 @@ func BenchmarkAlertStorm(b *testing.B) {
 	cfg := county(b, 60, 34, 0) // 2,040 cameras
 	for i := 0; i < b.N; i++ {
 		c := &counter{}
-		e, err := alerts.New(alerts.Options{Config: cfg, DataDir: b.TempDir(), Emit: c})
+		e, err := alerts.New(alerts.Options{Config: cfg, DataDir: b.TempDir()})
 		if err != nil {
 			b.Fatal(err)
 		}
 		ctx := context.Background()
-		e.Start(ctx) // the outbox relay delivers to the counter
+		e.Start(ctx)
+		r := alerts.NewRelay(e.Outbox(), "emit", slog.New(slog.DiscardHandler), func(ctx context.Context, en alerts.Entry) error {
+			return c.Handle(ctx, alerts.StepEvent(en))
+		})
+		r.Start(ctx) // the outbox relay delivers to the counter
 		base := time.Now()
 		start := time.Now()
 		for j, cam := range cfg.Cameras[:2000] {
@@ -154,6 +159,7 @@ func BenchmarkAlertStorm(b *testing.B) {
 		b.ReportMetric(float64(len(open)), "incidents")
 		b.ReportMetric(float64(c.first.Sub(start).Microseconds())/1000, "first-ms")
 		b.ReportMetric(float64(c.last.Sub(start).Microseconds())/1000, "last-step-ms")
+		r.Close()
 		e.Close()
 	}
 }

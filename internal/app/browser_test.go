@@ -11,8 +11,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"snowhub/internal/event"
 	"snowhub/camera/simcam"
+	"snowhub/internal/event"
 	"snowhub/internal/test/testenv"
 )
 

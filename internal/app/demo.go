@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"snowhub/configs"
-	"snowhub/internal/demo"
 	"snowhub/camera/simcam"
+	"snowhub/configs"
 	"snowhub/ingest/simsensor"
+	"snowhub/internal/demo"
 )
 
 // runDemo runs a whole county on one machine with nothing to set up: a local

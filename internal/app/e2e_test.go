@@ -16,8 +16,8 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gorilla/websocket"
 
-	"snowhub/internal/event"
 	"snowhub/camera/simcam"
+	"snowhub/internal/event"
 	"snowhub/internal/test/testenv"
 )
 

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,19 +10,18 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"snowhub/alerts"
+	"snowhub/alerts/notify"
 	"snowhub/camera"
 	"snowhub/configs"
 	"snowhub/dashboard"
 	"snowhub/ingest"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
-	"snowhub/alerts/notify"
 	"snowhub/internal/timeseries"
 )
 
@@ -65,9 +63,10 @@ type Hub struct {
 	// waits for a restart; a live key that differs from filed was applied.
 	started, filed *configs.Config
 
-	cleanup   []func() // LIFO: the reverse of start order
-	closeErrs []error  // what the cleanups reported, for Close
-	fed       fedParts // a prefecture's feed, view and action responder (federation.go)
+	cleanup   []func()        // LIFO: the reverse of start order
+	closeErrs []error         // what the cleanups reported, for Close
+	pref      prefectureParts // a prefecture's feed, view and action responder (prefecture.go)
+	out       outboxConsumers // the outbox's relays (route.go)
 	notify    *notify.Notifier
 	metrics   hubMetrics
 }
@@ -158,11 +157,12 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 
 	// 3. Incidents: rules, the store, deadlines.
 	h.alerts, err = alerts.New(alerts.Options{Config: cfg.Owned(), DataDir: cfg.DataDir,
-		Emit: event.SinkFunc(h.publishIncident), Logger: log.With("component", "alerts"), Registry: h.reg})
+		Logger: log.With("component", "alerts"), Registry: h.reg})
 	if err != nil {
 		return fmt.Errorf("incidents: %w", err)
 	}
 	h.deferClose("incidents", h.alerts.Close)
+	h.out.emit = h.consumer("emit", h.emitStep)
 
 	// 4. The embedded broker, when no external one is configured: bound
 	// now, served at Start.
@@ -208,10 +208,11 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 	h.deferClose("mqtt ingest", h.ingest.Close)
 	// The feed and the responder stop before the session closes (they
 	// publish on it).
-	if f := h.fed.feed; f != nil {
+	if f := h.pref.feed; f != nil {
 		h.defer_(f.Close)
+		h.out.feed = h.consumer("feed", f.Deliver)
 	}
-	if a := h.fed.actions; a != nil {
+	if a := h.pref.actions; a != nil {
 		h.defer_(a.Close)
 	}
 
@@ -257,6 +258,7 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("time series: %w", err)
 	}
 	h.alerts.Start(h.ctx)
+	h.out.emit.Start(h.ctx)
 	if err := h.dash.Start(h.ctx); err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
@@ -280,13 +282,14 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if err := h.ingest.Start(h.ctx); err != nil {
 		return fmt.Errorf("mqtt ingest: %w", err)
 	}
-	if f := h.fed.feed; f != nil {
+	if f := h.pref.feed; f != nil {
 		f.Start(h.ctx) // once the session exists
+		h.out.feed.Start(h.ctx)
 	}
 	if err := h.cams.Start(h.ctx); err != nil {
 		return fmt.Errorf("cameras: %w", err)
 	}
-	if r := h.fed.relay; r != nil {
+	if r := h.pref.relay; r != nil {
 		if err := r.Start(h.ctx); err != nil {
 			return fmt.Errorf("video relay: %w", err)
 		}
@@ -342,59 +345,6 @@ func (h *Hub) deferClose(name string, c func() error) {
 	})
 }
 
-func (h *Hub) onCameraTransition(t camera.Transition) {
-	ev := h.cameraEvent(event.CameraState, t.Status, t.At)
-	st := ev.Data.(event.CameraStatus)
-	st.Prev, st.Cause = t.From, t.Cause
-	ev.Data = st
-	// A transition is never dropped: wait for room (back-pressure on that
-	// camera's worker) unless the hub is stopping.
-	select {
-	case h.camEvents <- ev:
-	case <-h.prodCtx.Done():
-	}
-}
-
-func (h *Hub) onCameraSample(s camera.Status) {
-	if h.prodCtx.Err() != nil {
-		return
-	}
-	select {
-	case h.camEvents <- h.cameraEvent(event.CameraSample, s, time.Now()):
-	default:
-		h.metrics.camSamplesDropped.Inc()
-	}
-}
-
-func (h *Hub) publishCameraEvents() {
-	defer h.wg.Done()
-	publish := func(ev event.Event) {
-		if err := h.publishDevice(h.ctx, ev); err != nil && !errors.Is(err, context.Canceled) {
-			h.log.Error("camera event not recorded", "camera", ev.Device, "type", ev.Type, "err", err)
-		}
-	}
-	for {
-		select {
-		case ev := <-h.camEvents:
-			publish(ev)
-		case <-h.camStop:
-			for { // what the producers queued before they were cancelled
-				select {
-				case ev := <-h.camEvents:
-					publish(ev)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (h *Hub) cameraEvent(typ event.Type, s camera.Status, at time.Time) event.Event {
-	st := h.topo().cameraStatus(s)
-	return event.Event{Type: typ, Time: at, Township: st.Township, Village: st.Village, Device: s.ID, Data: st}
-}
-
 // readiness answers /readyz: the broker, the time series, and whether the
 // last configuration reload was refused.
 func (h *Hub) readiness() map[string]error {
@@ -439,34 +389,6 @@ func (h *Hub) setConfig(cfg *configs.Config) {
 	h.cfg.Store(cfg)
 }
 
-func (h *Hub) topo() *topo { return h.top.Load() }
-
-func (h *Hub) setTokens(cfg *configs.Config) {
-	m := make(map[[32]byte]auth.Principal, len(cfg.Users))
-	top := h.topo()
-	for _, u := range cfg.Users {
-		if u.Token == "" {
-			continue
-		}
-		p := auth.Principal{Name: u.Name, Role: u.Role, Township: u.Township, Village: u.Village, Department: u.Department}
-		if p.Role == auth.RoleVillage {
-			p.Township = top.VillageTownship[u.Village] // a village center acts within its township
-		}
-		m[sha256.Sum256([]byte(u.Token))] = p
-	}
-	h.tokens.Store(&m)
-}
-
-// authenticate looks a bearer token up by its hash, so the comparison does
-// not leak the token's bytes through timing.
-func (h *Hub) authenticate(token string) (auth.Principal, bool) {
-	if token == "" {
-		return auth.Principal{}, false
-	}
-	p, ok := (*h.tokens.Load())[sha256.Sum256([]byte(token))]
-	return p, ok
-}
-
 // maxConnecting is camera.max_connecting, or when the file gives none one
 // slot per 40 of the cameras this hub watches (configs.DefaultMaxConnecting).
 func maxConnecting(cfg *configs.Config) int {
@@ -475,3 +397,6 @@ func maxConnecting(cfg *configs.Config) int {
 	}
 	return configs.DefaultMaxConnecting(len(cfg.Owned().Cameras))
 }
+
+// Routes lists the HTTP routes the hub serves, for the security tests.
+func (h *Hub) Routes() []string { return h.dash.Routes() }

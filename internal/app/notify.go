@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,10 +9,10 @@ import (
 	"time"
 
 	"snowhub/alerts"
+	"snowhub/alerts/notify"
 	"snowhub/configs"
 	"snowhub/ingest"
 	"snowhub/internal/event"
-	"snowhub/alerts/notify"
 )
 
 // The notifier reads the incident outbox by its own cursor (kept in
@@ -38,11 +37,7 @@ func (h *Hub) buildNotify(cfg *configs.Config) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	h.notify = n
-	h.defer_(func() {
-		if err := n.Close(); err != nil {
-			h.log.Warn("notify close", "err", err)
-		}
-	})
+	h.deferClose("notify", n.Close)
 	return nil
 }
 
@@ -54,18 +49,6 @@ func (h *Hub) reloadNotify(next *configs.Config) {
 	if err := h.notify.Update(next.Notify); err != nil {
 		h.log.Error("notify configuration not applied", "err", err)
 	}
-}
-
-// notifyDevice sends camera and sensor state changes to MQTT out.
-func (h *Hub) notifyDevice(ev event.Event) {
-	if h.notify == nil || (ev.Type != event.CameraState && ev.Type != event.SensorState) {
-		return
-	}
-	body, err := json.Marshal(ev.Data)
-	if err != nil {
-		return
-	}
-	h.notify.PublishDevice(h.ctx, ev.Device, body)
 }
 
 // withNotices adds the notices sent for an incident to its history, as

@@ -15,9 +15,9 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"snowhub/internal/event"
 	"snowhub/alerts/notify"
 	"snowhub/alerts/notify/vendorfake"
+	"snowhub/internal/event"
 	"snowhub/internal/test/testenv"
 )
 

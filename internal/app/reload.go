@@ -119,7 +119,7 @@ func (h *Hub) Reload(path string) error {
 	}
 	h.setConfig(next)
 	h.cams.Update(cameraSpecs(next))
-	h.fed.foreign.Update(next) // before ingest drops what is now another hub's from its unknown list
+	h.pref.foreign.Update(next) // before ingest drops what is now another hub's from its unknown list
 	h.ingest.Update(next.Owned())
 	h.alerts.Update(next.Owned())
 	h.reloadNotify(next)

@@ -22,7 +22,9 @@ type FeedOptions struct {
 	URL       string               // hub.url, published in the status for views' live video
 	Client    func() ingest.Client // the hub's broker session (ingest's); nil before it starts
 	Connected func() bool
-	Outbox    *alerts.Outbox
+	// Outbox dates the republished incident states (its last id); its
+	// steps reach Deliver through the hub's relay.
+	Outbox *alerts.Outbox
 	// Open lists the open incidents, to put their retained state back
 	// after a (re)connect (a broker that lost its retained messages).
 	Open func() []event.Incident
@@ -33,15 +35,14 @@ type FeedOptions struct {
 	PublishTimeout time.Duration
 }
 
-// Feed publishes an owner hub's feed: incident steps from the outbox (by
-// its own cursor "feed", so a restart resumes where the broker last
-// acknowledged and repeats keep their ids), device state changes, retained
-// current state and the hub's status.
+// Feed publishes an owner hub's feed: incident steps (Deliver, called by
+// the hub's outbox relay "feed", by its own cursor, so a restart resumes
+// where the broker last acknowledged and repeats keep their ids), device
+// state changes, retained current state and the hub's status.
 type Feed struct {
-	o     FeedOptions
-	t     Topics
-	log   *slog.Logger
-	relay *alerts.Relay
+	o   FeedOptions
+	t   Topics
+	log *slog.Logger
 
 	mu     sync.Mutex
 	dirty  map[string]Message // retained topic → newest state not yet published
@@ -62,26 +63,24 @@ func NewFeed(o FeedOptions) *Feed {
 	}
 	f := &Feed{o: o, t: Topics{o.Prefix}, log: o.Logger, dirty: map[string]Message{},
 		wake: make(chan struct{}, 1), resync: make(chan struct{}, 1)}
-	f.relay = alerts.NewRelay(o.Outbox, "feed", o.Logger, f.deliver)
 	return f
 }
 
-// Start runs the outbox relay and the device publisher.
+// Start runs the device publisher.
 func (f *Feed) Start(ctx context.Context) {
 	ctx, f.cancel = context.WithCancel(ctx)
 	f.done = make(chan struct{})
-	f.relay.Start(ctx)
 	go f.runDevices(ctx)
 }
 
-// Close stops both, then says "offline" with the time: a clean stop sends
-// no last will, and a view must not show a stopped hub as live.
+// Close stops it (the outbox relay calling Deliver is stopped first), then
+// says "offline" with the time: a clean stop sends no last will, and a
+// view must not show a stopped hub as live.
 func (f *Feed) Close() {
 	if f.cancel == nil {
 		return
 	}
 	f.cancel()
-	f.relay.Close()
 	<-f.done
 	f.cancel = nil
 	if f.o.Connected() {
@@ -136,10 +135,10 @@ func (f *Feed) mark(topic string, m Message) {
 	}
 }
 
-// deliver publishes one outbox entry: the step on .../events, then the
+// Deliver publishes one outbox entry: the step on .../events, then the
 // incident's retained state (cleared once reviewed). An error makes the
 // relay retry the same entry, with the same ids.
-func (f *Feed) deliver(ctx context.Context, en alerts.Entry) error {
+func (f *Feed) Deliver(ctx context.Context, en alerts.Entry) error {
 	inc := en.Incident
 	m := Message{Hub: f.o.Hub, Kind: KindIncident, Seq: en.ID, Step: en.Step, Action: en.Action, At: en.At.UTC(), Incident: &inc}
 	b, err := json.Marshal(m)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,10 +14,14 @@ import (
 	"snowhub/internal/prefecture"
 )
 
-// fedParts are a prefecture hub's parts (internal/prefecture): the feed it
-// publishes as an owner, the view of other hubs, and the answering of
-// actions views forward. All nil on a single county hub.
-type fedParts struct {
+// What only a hub of a prefecture does (several hubs over one broker): the
+// owner's feed and action responder, the view of other hubs, its relay of
+// their live video, and the figures across them.
+
+// prefectureParts are a prefecture hub's parts (internal/prefecture): the
+// feed it publishes as an owner, the view of other hubs, and the answering
+// of actions views forward. All nil on a single county hub.
+type prefectureParts struct {
 	feed    *prefecture.Feed
 	view    *prefecture.View
 	actions *prefecture.Actions
@@ -30,14 +33,14 @@ type fedParts struct {
 // in at the owners as this hub's user of role "hub".
 func (h *Hub) buildRelay(cfg *configs.Config) {
 	var r *prefecture.Relay
-	if h.fed.view != nil {
-		r = prefecture.NewRelay(prefecture.RelayOptions{Owner: h.fed.view.CameraOwner,
+	if h.pref.view != nil {
+		r = prefecture.NewRelay(prefecture.RelayOptions{Owner: h.pref.view.CameraOwner,
 			Token: func() string {
 				u, _ := h.Config().HubUser()
 				return u.Token
 			},
 			Linger: cfg.Camera.ViewerLinger, Logger: h.log.With("component", "video-relay")})
-		h.fed.relay = r
+		h.pref.relay = r
 		h.deferClose("video relay", r.Close)
 	}
 	// Exported on every hub (0 where nothing is relayed), so a dashboard
@@ -60,13 +63,13 @@ func (h *Hub) buildView(cfg *configs.Config) {
 	}
 	client := h.ingestClient
 	if len(cfg.Hub.View) > 0 {
-		h.fed.view = prefecture.NewView(prefecture.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
+		h.pref.view = prefecture.NewView(prefecture.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
 			Client: client, Connected: h.ingestConnected, Logger: h.log.With("component", "view"),
 			Emit: func(ev event.Event) { _ = h.dash.Handle(h.ctx, ev) },
 			Keep: func() time.Duration { return keepInMemory(h.Config()) }})
 	}
 	if len(cfg.Hub.Townships) > 0 {
-		h.fed.actions = prefecture.NewActions(prefecture.ActionsOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
+		h.pref.actions = prefecture.NewActions(prefecture.ActionsOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
 			Config: h.Config, Logger: h.log.With("component", "hub-actions"),
 			Act: func(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
 				return h.alerts.Act(ctx, p, id, action, req)
@@ -90,7 +93,7 @@ func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
 		return ingest.HubHooks{}
 	}
 	if len(cfg.Hub.Townships) > 0 {
-		h.fed.feed = prefecture.NewFeed(prefecture.FeedOptions{Hub: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, URL: cfg.Hub.URL,
+		h.pref.feed = prefecture.NewFeed(prefecture.FeedOptions{Hub: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, URL: cfg.Hub.URL,
 			Townships: cfg.Hub.Townships, Client: h.ingestClient, Connected: h.ingestConnected, Outbox: h.alerts.Outbox(),
 			Open: func() []event.Incident {
 				return h.alerts.List(auth.Principal{Name: "feed", Role: auth.RoleOperator}, event.IncidentFilter{State: "open"})
@@ -105,9 +108,9 @@ func (h *Hub) ingestHooks(cfg *configs.Config) ingest.HubHooks {
 			Logger: h.log.With("component", "feed")})
 	}
 	if cfg.Hub.ReportUnknown {
-		h.fed.foreign = prefecture.NewForeign(cfg)
+		h.pref.foreign = prefecture.NewForeign(cfg)
 	}
-	f := h.fed
+	f := h.pref
 	return prefecture.IngestHooks(cfg, f.foreign, func(c ingest.Client) {
 		if f.feed != nil {
 			f.feed.OnConnect(c)
@@ -130,91 +133,31 @@ func (h *Hub) ingestClient() ingest.Client {
 
 func (h *Hub) ingestConnected() bool { return h.ingest != nil && h.ingest.Connected() }
 
-// feedDevice hands a device state change to the feed.
-func (h *Hub) feedDevice(ev event.Event) {
-	if h.fed.feed != nil && (ev.Type == event.CameraState || ev.Type == event.SensorState) {
-		h.fed.feed.Device(ev)
-	}
-}
-
 // The view's part of the pages' lists: the other hubs' devices and
 // incidents beside this hub's own.
 
 func (h *Hub) viewCameras() []event.CameraStatus {
-	if h.fed.view == nil {
+	if h.pref.view == nil {
 		return nil
 	}
-	return h.fed.view.Cameras()
+	return h.pref.view.Cameras()
 }
 
 func (h *Hub) viewSensors() []event.SensorStatus {
-	if h.fed.view == nil {
+	if h.pref.view == nil {
 		return nil
 	}
-	return h.fed.view.Sensors()
-}
-
-// listIncidents merges this hub's incidents with the viewed hubs'.
-func (h *Hub) listIncidents(p auth.Principal, f event.IncidentFilter) []event.Incident {
-	out, _, _ := h.queryIncidents(p, f)
-	return out
-}
-
-// queryIncidents is the engine's Query over this hub's and the viewed
-// hubs' incidents, sorted and paged as the engine does it.
-func (h *Hub) queryIncidents(p auth.Principal, f event.IncidentFilter) ([]event.Incident, int, error) {
-	if h.fed.view == nil {
-		return h.alerts.Query(p, f)
-	}
-	all := f
-	all.Offset, all.Limit = 0, 0
-	out, _, err := h.alerts.Query(p, all)
-	out = append(out, h.fed.view.Incidents(p, all)...)
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].OpenedAt.Equal(out[j].OpenedAt) {
-			return out[i].OpenedAt.After(out[j].OpenedAt)
-		}
-		return out[i].ID > out[j].ID
-	})
-	total := len(out)
-	if f.Offset > 0 {
-		out = out[min(f.Offset, len(out)):]
-	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
-	}
-	if out == nil {
-		out = []event.Incident{}
-	}
-	return out, total, err
-}
-
-func (h *Hub) getIncident(p auth.Principal, id string) (event.Incident, error) {
-	if h.fed.view != nil {
-		if inc, ok, err := h.fed.view.Get(p, id); ok {
-			return inc, err
-		}
-	}
-	return h.alerts.Get(p, id)
-}
-
-func (h *Hub) actIncident(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
-	if h.fed.view != nil {
-		if _, ok := h.fed.view.Owner(id); ok {
-			return h.fed.view.Act(ctx, p, id, action, req)
-		}
-	}
-	return h.alerts.Act(ctx, p, id, action, req)
+	return h.pref.view.Sensors()
 }
 
 // hubSource lists the viewed hubs for GET /api/v1/hubs.
 type hubSource struct{ h *Hub }
 
 func (s hubSource) Hubs() []event.HubStatus {
-	if s.h.fed.view == nil {
+	if s.h.pref.view == nil {
 		return []event.HubStatus{}
 	}
-	return s.h.fed.view.Hubs()
+	return s.h.pref.view.Hubs()
 }
 
 // uptimeCameras are the cameras a hub reports uptime for (every hub writes
@@ -226,7 +169,7 @@ func (h *Hub) uptimeCameras(cfg *configs.Config) []configs.Camera {
 	switch {
 	case !cfg.Federated() || slices.Contains(cfg.Hub.View, "all"):
 		return cfg.Cameras
-	case len(cfg.Hub.View) == 0 || h.fed.view == nil:
+	case len(cfg.Hub.View) == 0 || h.pref.view == nil:
 		return cfg.Owned().Cameras
 	}
 	tw := map[string]string{}
@@ -240,25 +183,81 @@ func (h *Hub) uptimeCameras(cfg *configs.Config) []configs.Camera {
 		t := tw[c.Village]
 		if cfg.OwnsTownship(t) {
 			out = append(out, c)
-		} else if hub, ok := h.fed.view.OwnerOfTownship(t); ok && cfg.Views(hub) {
+		} else if hub, ok := h.pref.view.OwnerOfTownship(t); ok && cfg.Views(hub) {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// createIncident raises an incident by hand: here when this hub owns the
-// village's township, else at the viewed hub that does.
-func (h *Hub) createIncident(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error) {
-	if v := h.fed.view; v != nil {
-		cfg := h.cfg.Load()
-		tw := h.topo().villageTownship[req.Village]
-		if tw != "" && !cfg.OwnsTownship(tw) {
-			if hub, ok := v.OwnerOfTownship(tw); ok {
-				return v.Create(ctx, p, hub, req)
-			}
-			return event.Incident{}, event.Refuse(event.ErrNoService, "%s 的所属中心尚未上线 / no hub owning township %s has been seen yet", tw, tw)
-		}
+// The figures (GET /api/v1/stats and /stats/backlog) of a view hub cover
+// every viewed hub, as if local: this hub's own engine's rows, and each
+// owner's, asked over the broker (internal/prefecture/figures.go) and
+// added up exactly (event.MergeStats, MergeBacklog). What an owner could
+// not give is named in the answer, never left out silently. A hub that
+// views nothing answers from its engine alone, as it always has.
+
+// StatsAcross is the figures of p over this hub and the hubs it views.
+func (s incidentService) StatsAcross(ctx context.Context, p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, []event.Unavailable, error) {
+	own, err := s.h.alerts.Stats(p, from, to, group) // validates and authorises first: nobody is asked for a refused query
+	v := s.h.pref.view
+	if err != nil || v == nil {
+		return own, nil, err
 	}
-	return h.alerts.Create(ctx, p, req)
+	answers, missing := v.Figures(ctx, p, prefecture.Query{Kind: prefecture.QueryStats, From: from, To: to, Group: group}, s.h.remoteTownships(p))
+	all := [][]event.StatsRow{own}
+	for _, a := range answers {
+		all = append(all, a.Rows)
+	}
+	return event.MergeStats(all...), missing, nil
+}
+
+// BacklogAcross is the backlog series of p over this hub and the hubs it
+// views, at this hub's points (an owner at other points, with another
+// calendar, is named as missing rather than added up wrongly).
+func (s incidentService) BacklogAcross(ctx context.Context, p auth.Principal, from, to time.Time, group string) (event.Backlog, []event.Unavailable, error) {
+	own, err := s.h.alerts.Backlog(p, from, to, group)
+	v := s.h.pref.view
+	if err != nil || v == nil {
+		return own, nil, err
+	}
+	answers, missing := v.Figures(ctx, p, prefecture.Query{Kind: prefecture.QueryBacklog, From: from, To: to, Group: group}, s.h.remoteTownships(p))
+	all := []event.Backlog{own}
+	for _, a := range answers {
+		if _, err := event.MergeBacklog(own, *a.Backlog); err != nil {
+			missing = append(missing, event.Unavailable{Hub: a.Hub, Townships: a.Townships,
+				Reason: "所属中心 " + a.Hub + " 的日期点与本中心不同（日历时区？），其数据未计入 / hub " + a.Hub + ": " + err.Error()})
+			continue
+		}
+		all = append(all, *a.Backlog)
+	}
+	b, err := event.MergeBacklog(all...)
+	return b, missing, err
+}
+
+// remoteTownships are the townships p's figures cover that this hub does
+// not own: every other for the county, a township or village user's own.
+func (h *Hub) remoteTownships(p auth.Principal) []string {
+	cfg := h.cfg.Load()
+	var out []string
+	if p.County() {
+		for _, t := range cfg.Townships {
+			if !cfg.OwnsTownship(t.ID) {
+				out = append(out, t.ID)
+			}
+		}
+		return out
+	}
+	if p.Township != "" && !cfg.OwnsTownship(p.Township) {
+		out = append(out, p.Township)
+	}
+	return out
+}
+
+// keepInMemory is alerts.keep_in_memory as a duration (working days
+// counted as days, as the engine does): how long a view lists another
+// hub's reviewed incident.
+func keepInMemory(cfg *configs.Config) time.Duration {
+	k := cfg.Alerts.KeepInMemory
+	return k.D + time.Duration(k.WD)*24*time.Hour
 }
