@@ -12,8 +12,7 @@ import (
 	"snowhub/internal/event"
 )
 
-// IncidentCreator raises incidents by hand (制单). The incident service
-// offers it when it can; a service without it answers 503.
+// IncidentCreator raises incidents by hand (制单): Options.IncidentCreate.
 type IncidentCreator interface {
 	Create(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error)
 }
@@ -99,7 +98,7 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request, p auth.Princi
 	}
 	var list []event.Incident
 	total := -1
-	if qs, ok := s.o.Incidents.(IncidentQuerier); ok {
+	if qs := s.o.IncidentQuery; qs != nil {
 		list, total, err = qs.Query(p, f)
 		if err != nil {
 			writeErr(w, err)
@@ -154,8 +153,8 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 
 // createIncident is 制单 by a person: 201 and the incident.
 func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	c, ok := s.o.Incidents.(IncidentCreator)
-	if s.o.Incidents == nil || !ok {
+	c := s.o.IncidentCreate
+	if s.o.Incidents == nil || c == nil {
 		unavailable(w, "incidents")
 		return
 	}
@@ -176,8 +175,8 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, p auth.P
 // outbox reads committed steps after a cursor (county only): what other
 // hubs and notifiers consume.
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	src, ok := s.o.Incidents.(OutboxSource)
-	if s.o.Incidents == nil || !ok {
+	src := s.o.Outbox
+	if s.o.Incidents == nil || src == nil {
 		unavailable(w, "outbox")
 		return
 	}

@@ -24,7 +24,8 @@ type BacklogSource interface {
 
 // AcrossSource is the figures of a hub that views others (a prefecture's
 // view): its own and every viewed hub's, added up, with the hubs whose
-// figures are missing named. A source without it answers from its own.
+// figures are missing named: Options.Across. Without it a hub answers
+// from its own.
 type AcrossSource interface {
 	StatsAcross(ctx context.Context, p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, []event.Unavailable, error)
 	BacklogAcross(ctx context.Context, p auth.Principal, from, to time.Time, group string) (event.Backlog, []event.Unavailable, error)
@@ -100,8 +101,8 @@ func (f figuresQuery) writeCSV(w http.ResponseWriter, name string, write func(io
 // opened in [from, to) (default: the 30 days to now), grouped by township
 // (default), village, assignee or department.
 func (s *Server) stats(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	src, ok := s.o.Incidents.(StatsSource)
-	if s.o.Incidents == nil || !ok {
+	src := s.o.Stats
+	if s.o.Incidents == nil || src == nil {
 		unavailable(w, "stats")
 		return
 	}
@@ -112,7 +113,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	}
 	var rows []event.StatsRow
 	var missing []event.Unavailable
-	if across, ok := src.(AcrossSource); ok {
+	if across := s.o.Across; across != nil {
 		rows, missing, err = across.StatsAcross(r.Context(), p, f.from, f.to, f.group)
 	} else {
 		rows, err = src.Stats(p, f.from, f.to, f.group)
@@ -145,8 +146,8 @@ func (f figuresQuery) answer(w http.ResponseWriter, name string, missing []event
 // 366 points) the incidents open then per township, and of those the ones
 // older than 7 and 30 days. Authorised and scoped as the figures.
 func (s *Server) backlog(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	src, ok := s.o.Incidents.(BacklogSource)
-	if s.o.Incidents == nil || !ok {
+	src := s.o.Backlog
+	if s.o.Incidents == nil || src == nil {
 		unavailable(w, "stats")
 		return
 	}
@@ -157,7 +158,7 @@ func (s *Server) backlog(w http.ResponseWriter, r *http.Request, p auth.Principa
 	}
 	var b event.Backlog
 	var missing []event.Unavailable
-	if across, ok := src.(AcrossSource); ok {
+	if across := s.o.Across; across != nil {
 		b, missing, err = across.BacklogAcross(r.Context(), p, f.from, f.to, f.group)
 	} else {
 		b, err = src.Backlog(p, f.from, f.to, f.group)

@@ -71,14 +71,14 @@ type VideoViewer interface {
 	Close()
 }
 
-// VideoStreams is a VideoSource that can open a camera's main stream
+// VideoStreams is a video source that can open a camera's main stream
 // ("main", for a focused or single tile) or its grid stream ("": the
 // sub-stream when the camera has one).
 type VideoStreams interface {
 	WatchStream(ctx context.Context, cameraID, stream string) (VideoViewer, error)
 }
 
-// LocalVideo is a VideoSource that tells this hub's own cameras from
+// LocalVideo is a video source that tells this hub's own cameras from
 // those it relays from other hubs: another hub may watch only the former.
 type LocalVideo interface {
 	Local(cameraID string) bool
@@ -90,16 +90,37 @@ type VideoSource interface {
 }
 
 // Options configure the server. A nil source answers 503 with a reason.
+// Each capability is its own typed field, so an assembly that means to
+// give one and lacks a method does not compile.
 type Options struct {
-	Listen      string
-	Config      func() *configs.Config
-	Auth        func(token string) (auth.Principal, bool)
-	Cameras     CameraSource
-	Sensors     SensorSource
-	Incidents   IncidentService
+	Listen    string
+	Config    func() *configs.Config
+	Auth      func(token string) (auth.Principal, bool)
+	Cameras   CameraSource
+	Sensors   SensorSource
+	Incidents IncidentService
+	// IncidentQuery pages the list and reaches the archive (X-Total-Count,
+	// CSV); nil: Incidents.List, unpaged.
+	IncidentQuery IncidentQuerier
+	// IncidentCreate raises incidents by hand (POST /api/v1/incidents); nil: 503.
+	IncidentCreate IncidentCreator
+	// Outbox is the committed steps for GET /api/v1/outbox; nil: 503.
+	Outbox OutboxSource
+	// Stats and Backlog are the figures (GET /api/v1/stats, /stats/backlog); nil: 503.
+	Stats   StatsSource
+	Backlog BacklogSource
+	// Across, on a hub that views others, is the figures over every viewed
+	// hub with the missing ones named; nil: Stats and Backlog alone.
+	Across      AcrossSource
 	Maintenance MaintenanceService
 	Uptime      UptimeSource
 	Video       VideoSource
+	// VideoStreams opens a camera's main stream for ?stream=main; nil: the
+	// grid stream (Video.Watch) always.
+	VideoStreams VideoStreams
+	// LocalVideo tells this hub's own cameras from relayed ones, for
+	// another hub's relay (role hub); nil: such a hub sees no camera.
+	LocalVideo LocalVideo
 	Hubs        HubSource    // a view hub's other hubs (api_hubs.go); nil: none
 	Notify      NotifySource // notification channels' health (api_notify.go); nil: none
 	Ready       func() map[string]error

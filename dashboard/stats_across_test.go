@@ -47,7 +47,7 @@ func TestFiguresNameTheMissingHubs(t *testing.T) {
 	cfg := &configs.Config{Listen: "127.0.0.1:0"}
 	s, err := New(Options{Config: func() *configs.Config { return cfg },
 		Auth:      func(tok string) (auth.Principal, bool) { p, ok := principals[tok]; return p, ok },
-		Incidents: src})
+		Incidents: src, Stats: src, Backlog: src, Across: src})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		// Another hub relaying for its viewers: this hub's own cameras
 		// only (never a camera it relays itself), and nothing else.
 		by = "hub"
-		if l, ok := s.o.Video.(LocalVideo); ok {
+		if l := s.o.LocalVideo; l != nil && s.o.Video != nil {
 			visible = l.Local(id)
 		}
 	} else {
@@ -113,7 +113,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, closeReason(reason)), time.Now().Add(time.Second))
 	}
 	var v VideoViewer
-	if vs, ok := s.o.Video.(VideoStreams); ok && r.URL.Query().Get("stream") == "main" {
+	if vs := s.o.VideoStreams; vs != nil && r.URL.Query().Get("stream") == "main" {
 		v, err = vs.WatchStream(ctx, id, "main")
 	} else {
 		v, err = s.o.Video.Watch(ctx, id)

@@ -42,7 +42,7 @@ func BenchmarkActionThroughAPI(b *testing.B) {
 	defer e.Close()
 	s, err := dashboard.New(dashboard.Options{Config: func() *configs.Config { return cfg },
 		Auth:      func(tok string) (auth.Principal, bool) { return ops, tok == "ops-token-0123456789" },
-		Incidents: e})
+		Incidents: e, IncidentQuery: e, IncidentCreate: e, Outbox: e, Stats: e, Backlog: e})
 	if err != nil {
 		b.Fatal(err)
 	}
