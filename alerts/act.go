@@ -13,13 +13,7 @@ import (
 )
 
 // scope is what auth.Allow needs to know of an incident.
-func scope(r *record) auth.Scope {
-	s := auth.Scope{Township: r.Township, Village: r.Village, Owner: r.Owner, Owners: r.Owners, Incident: true}
-	for _, x := range r.Summoned {
-		s.Departments = append(s.Departments, x.Department)
-	}
-	return s
-}
+func scope(r *record) auth.Scope { return auth.IncidentScope(&r.Incident) }
 
 func (e *Engine) visible(p auth.Principal, r *record) bool {
 	return auth.Allow(p, auth.View, scope(r)) == nil
@@ -51,14 +45,14 @@ func (e *Engine) act(p auth.Principal, id, action string, req event.ActionReques
 		}
 		return event.Incident{}, event.NotFound("incident " + id)
 	}
-	tr, ok := transitionOf(action)
+	tr, ok := transitionOf(e.table, action)
 	if !ok {
 		return event.Incident{}, event.BadRequest(fmt.Sprintf("未知操作 %q / unknown action %q: use one of %s", action, action, strings.Join(Actions, ", ")))
 	}
 	if err := auth.Allow(p, auth.View, scope(cur)); err != nil {
 		return event.Incident{}, err
 	}
-	if err := auth.Allow(p, action, scope(cur)); err != nil {
+	if err := auth.AllowStep(p, action, tr.Who, scope(cur)); err != nil {
 		return event.Incident{}, err
 	}
 	if !slices.Contains(tr.From, cur.State) {
@@ -67,6 +61,11 @@ func (e *Engine) act(p auth.Principal, id, action string, req event.ActionReques
 		}
 		return event.Incident{}, event.Conflict(fmt.Sprintf("不能%s：事件为 %s / cannot %s an incident that is %s (allowed from %s)",
 			stepName(action), cur.State, action, cur.State, strings.Join(tr.From, ", ")))
+	}
+	if tr.Ready != nil {
+		if err := tr.Ready(&cur.Incident, p, Guard{SelfEvaluation: e.cfg.Alerts.SelfEvaluation}); err != nil {
+			return event.Incident{}, err
+		}
 	}
 	for _, s := range []string{req.Note, req.Reason, req.Cause, req.Crux} {
 		if err := e.note(s); err != nil {

@@ -17,6 +17,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 	Now      func() time.Time
+	// Transitions is the closed loop's table (nil: Transitions). Tests
+	// change a rule here and see every answer and page follow.
+	Transitions []Transition
 }
 
 // Engine is the rule engine and incident store.
@@ -61,6 +65,10 @@ type Engine struct {
 	now   func() time.Time
 	store *store
 	box   *Outbox
+	table []Transition
+	// selfEvaluation is cfg.Alerts.SelfEvaluation, read without mu by
+	// Actions (the pages' fan-out asks it for every client).
+	selfEvaluation atomic.Bool
 
 	mu        sync.Mutex
 	cfg       *configs.Config
@@ -111,6 +119,10 @@ func New(o Options) (*Engine, error) {
 		pendings: map[string]*pending{}, offlineAt: map[string]time.Time{}, rates: map[string][]time.Time{},
 		maint: map[string]event.Maintenance{}, archived: map[string]archived{}, wake: make(chan struct{}, 1)}
 	e.box = &Outbox{s: st, notify: make(chan struct{})}
+	e.table = o.Transitions
+	if e.table == nil {
+		e.table = Transitions
+	}
 	loaded, err := st.load()
 	if err != nil {
 		st.close()
@@ -174,6 +186,7 @@ func (e *Engine) Update(cfg *configs.Config) {
 
 func (e *Engine) applyConfig(cfg *configs.Config) {
 	e.cfg = cfg
+	e.selfEvaluation.Store(cfg.Alerts.SelfEvaluation)
 	e.top = configs.NewTopology(cfg)
 	e.cal = NewCalendar(cfg.Alerts.Calendar)
 	e.rules = compileRules(cfg)

@@ -11,25 +11,36 @@ import (
 	"snowhub/internal/event"
 )
 
-// Who may take a step, for the table and the docs; auth.Allow decides.
+// Who may take a step: each row names one of auth's kinds, and
+// auth.AllowStep says what it means for the caller and the matter.
 const (
-	whoCounty     = "county"
-	whoOwner      = "owner"      // the township desk holding it (or its village center), or the county
-	whoDepartment = "department" // a summoned department
-	whoViewer     = "viewer"     // anyone at a wall or desk who sees it (not technicians or departments)
+	whoCounty     = auth.WhoCounty
+	whoOwner      = auth.WhoOwner
+	whoDepartment = auth.WhoDepartment
+	whoViewer     = auth.WhoViewer
 )
 
-// transition is one row of the table: state × action → who may, guard,
-// effect, next deadlines.
-type transition struct {
+// Transition is one row of the table: state × action → who may, what the
+// matter must hold, guard, effect, next deadlines.
+type Transition struct {
 	Action string
 	From   []string // states it starts from
 	To     string   // "" : the state stays
-	Who    string
+	Who    string   // auth.Who*
 	Needs  []string // request fields it requires
 	Starts []string // clocks it starts
 	Ends   []string // clocks it ends (recorded in timeliness)
-	apply  func(e *Engine, c *actCtx) error
+	// Ready, when set, is what the matter must hold besides its state for p
+	// to take the step now (an extension waiting, a summons not yet
+	// reported in): nil, or the refusal. Act refuses with it, and the
+	// incident's actions leave the step out.
+	Ready func(inc *event.Incident, p auth.Principal, g Guard) error
+	apply func(e *Engine, c *actCtx) error
+}
+
+// Guard is what of the configuration the steps' Ready reads.
+type Guard struct {
+	SelfEvaluation bool // alerts.self_evaluation: the resolver may rate its own work
 }
 
 // actCtx is one action in progress.
@@ -45,7 +56,7 @@ type actCtx struct {
 var openStates = []string{StateOpened, StateDispatched, StateAccepted, StateResolved, StateEvaluated}
 
 // Transitions is the table of the closed loop, in the order of the process.
-var Transitions = []transition{
+var Transitions = []Transition{
 	{Action: "dispatch", From: []string{StateOpened}, To: StateDispatched, Who: whoCounty, Ends: []string{"dispatch"}, Starts: []string{"accept"},
 		apply: func(e *Engine, c *actCtx) error {
 			to := c.r.Township
@@ -106,6 +117,12 @@ var Transitions = []transition{
 			return nil
 		}},
 	{Action: "evaluate", From: []string{StateResolved}, To: StateEvaluated, Who: whoOwner, Needs: []string{"rating", "method", "asked"}, Ends: []string{"evaluate"}, Starts: []string{"review"},
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			if by := resolver(inc); !g.SelfEvaluation && by != "" && by == p.Name {
+				return event.Forbidden("办结人不能给自己评单 / the user who resolved it may not evaluate it")
+			}
+			return nil
+		},
 		apply: (*Engine).evaluate},
 	{Action: "review", From: []string{StateEvaluated}, To: StateReviewed, Who: whoCounty, Needs: []string{"score"}, Ends: []string{"review"},
 		apply: func(e *Engine, c *actCtx) error {
@@ -121,12 +138,16 @@ var Transitions = []transition{
 			return nil
 		}},
 	{Action: "escalate", From: []string{StateOpened, StateDispatched, StateAccepted, StateResolved, StateEvaluated}, Who: whoOwner, Needs: []string{"reason"},
+		// The county has no level above it: what it holds goes up no further.
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			if inc.Level == LevelCounty {
+				return event.Conflict("已在县级 / already with the county")
+			}
+			return nil
+		},
 		apply: func(e *Engine, c *actCtx) error {
 			if strings.TrimSpace(c.req.Reason) == "" {
 				return event.BadRequest(`上报需要写明原因 reason / escalate needs "reason": why this exceeds the township's power`)
-			}
-			if c.r.Level == LevelCounty && c.p.Role != auth.RoleOperator && c.p.Role != auth.RoleAdmin {
-				return event.Conflict("已在县级 / already with the county")
 			}
 			c.step.Reason = c.req.Reason
 			c.r.Escalated = true
@@ -216,10 +237,13 @@ var Transitions = []transition{
 			return nil
 		}},
 	{Action: "acknowledge", From: append(slices.Clone(openStates), StateHeld), Who: whoViewer,
-		apply: func(e *Engine, c *actCtx) error {
-			if !c.r.AcknowledgedAt.IsZero() {
-				return event.Conflict(fmt.Sprintf("已由 %s 确认 / already acknowledged by %s", c.r.AcknowledgedBy, c.r.AcknowledgedBy))
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			if !inc.AcknowledgedAt.IsZero() {
+				return event.Conflict(fmt.Sprintf("已由 %s 确认 / already acknowledged by %s", inc.AcknowledgedBy, inc.AcknowledgedBy))
 			}
+			return nil
+		},
+		apply: func(e *Engine, c *actCtx) error {
 			c.r.AcknowledgedAt, c.r.AcknowledgedBy = c.now, c.p.Name
 			if c.step.Note == "" {
 				c.step.Note = "已确认告警（不代替接单） / alarm acknowledged (not an accept)"
@@ -228,13 +252,22 @@ var Transitions = []transition{
 			return nil
 		}},
 	{Action: "extend", From: []string{StateAccepted}, Who: whoOwner, Needs: []string{"cause", "crux", "by"},
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			if inc.Extension != nil && !inc.Extension.Approved {
+				return event.Conflict("已有待批的延期申请 / an extension is already waiting for approval")
+			}
+			return nil
+		},
 		apply: (*Engine).extend},
 	{Action: "approve_extension", From: []string{StateAccepted}, Who: whoCounty,
-		apply: func(e *Engine, c *actCtx) error {
-			x := c.r.Extension
-			if x == nil || x.Approved {
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			if inc.Extension == nil || inc.Extension.Approved {
 				return event.Conflict("没有待批的延期申请 / no extension waiting for approval")
 			}
+			return nil
+		},
+		apply: func(e *Engine, c *actCtx) error {
+			x := c.r.Extension
 			x.Approved, x.ApprovedBy, x.ApprovedAt = true, c.p.Name, c.now
 			e.dropDue(c.r, "resolve", "")
 			c.r.Dues = append(c.r.Dues, event.Due{Step: "resolve", Owner: ownerOfStep(c.r, "resolve"), Due: x.Until})
@@ -246,8 +279,26 @@ var Transitions = []transition{
 	{Action: "summon", From: []string{StateDispatched, StateAccepted}, Who: whoOwner, Needs: []string{"departments"}, Starts: []string{"report"},
 		apply: (*Engine).summon},
 	{Action: "report", From: []string{StateDispatched, StateAccepted, StateResolved, StateHeld}, Who: whoDepartment, Ends: []string{"report"},
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			switch s := openSummons(inc, p.Department); {
+			case s == nil:
+				return event.Conflict("没有待办的召集 / no open summons for this department")
+			case !s.ReportedAt.IsZero():
+				return event.Conflict("已报到 / already reported")
+			}
+			return nil
+		},
 		apply: func(e *Engine, c *actCtx) error { return e.deptStep(c, "report") }},
 	{Action: "done", From: []string{StateDispatched, StateAccepted, StateResolved, StateHeld}, Who: whoDepartment, Needs: []string{"note"},
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			switch s := openSummons(inc, p.Department); {
+			case s == nil:
+				return event.Conflict("没有待办的召集 / no open summons for this department")
+			case s.ReportedAt.IsZero():
+				return event.Conflict("请先报到 / report first")
+			}
+			return nil
+		},
 		apply: func(e *Engine, c *actCtx) error { return e.deptStep(c, "done") }},
 }
 
@@ -260,13 +311,62 @@ var Actions = func() []string {
 	return out
 }()
 
-func transitionOf(action string) (*transition, bool) {
-	for i := range Transitions {
-		if Transitions[i].Action == action {
-			return &Transitions[i], true
+func transitionOf(table []Transition, action string) (*Transition, bool) {
+	for i := range table {
+		if table[i].Action == action {
+			return &table[i], true
 		}
 	}
 	return nil, false
+}
+
+// ActionsFor is the one decision of the steps p may take on inc now, in the
+// table's order: those whose row starts from inc's state, auth.AllowStep
+// gives to p, and whose Ready holds. It is [] (not nil) when there are
+// none, so that an answer always says so.
+func ActionsFor(table []Transition, g Guard, p auth.Principal, inc *event.Incident) []string {
+	out := []string{}
+	s := auth.IncidentScope(inc)
+	if auth.Allow(p, auth.View, s) != nil {
+		return out
+	}
+	for i := range table {
+		t := &table[i]
+		if !slices.Contains(t.From, inc.State) || auth.AllowStep(p, t.Action, t.Who, s) != nil {
+			continue
+		}
+		if t.Ready != nil && t.Ready(inc, p, g) != nil {
+			continue
+		}
+		out = append(out, t.Action)
+	}
+	return out
+}
+
+// Actions are the steps p may take on inc now, by this engine's table: the
+// incident's "actions" in every answer (this hub's incidents and a view's).
+func (e *Engine) Actions(p auth.Principal, inc event.Incident) []string {
+	return ActionsFor(e.table, Guard{SelfEvaluation: e.selfEvaluation.Load()}, p, &inc)
+}
+
+// resolver is who resolved the matter last (做单), from its history.
+func resolver(inc *event.Incident) string {
+	for i := len(inc.History) - 1; i >= 0; i-- {
+		if inc.History[i].Action == "resolve" {
+			return inc.History[i].By
+		}
+	}
+	return ""
+}
+
+// openSummons is department's summons on inc that is not done, or nil.
+func openSummons(inc *event.Incident, department string) *event.Summon {
+	for i := range inc.Summoned {
+		if s := &inc.Summoned[i]; s.Department == department && s.DoneAt.IsZero() {
+			return s
+		}
+	}
+	return nil
 }
 
 // reown moves the township's clocks to the new holder: what it holds, it
@@ -321,9 +421,6 @@ func (e *Engine) evaluate(c *actCtx) error {
 	if !slices.Contains(askeds, asked) && asked != "unrecorded" {
 		return event.BadRequest(`评单需要 asked：reporter、household、village_head 或 other / evaluate needs "asked": reporter, household, village_head or other`)
 	}
-	if !e.cfg.Alerts.SelfEvaluation && c.r.ResolvedBy != "" && c.r.ResolvedBy == c.p.Name {
-		return event.Forbidden("办结人不能给自己评单 / the user who resolved it may not evaluate it")
-	}
 	c.r.Rating = q.Rating
 	c.r.Ratings = append(c.r.Ratings, event.Rating{At: c.now, Rating: q.Rating, Method: method, Asked: asked, By: c.p.Name, Note: q.Note})
 	c.step.Rating, c.step.Method, c.step.Asked = q.Rating, method, asked
@@ -356,9 +453,6 @@ func (e *Engine) extend(c *actCtx) error {
 	by, err := configs.ParseSpan(q.By)
 	if err != nil || by.IsZero() {
 		return event.BadRequest(fmt.Sprintf("by: %v", err))
-	}
-	if c.r.Extension != nil && !c.r.Extension.Approved {
-		return event.Conflict("已有待批的延期申请 / an extension is already waiting for approval")
 	}
 	base := c.now
 	var accepted time.Time
@@ -428,30 +522,20 @@ func (e *Engine) summon(c *actCtx) error {
 	return nil
 }
 
-// deptStep is a summoned department's 报到 or done.
+// deptStep is a summoned department's 报到 or done; Ready found its summons.
 func (e *Engine) deptStep(c *actCtx, action string) error {
 	d := c.p.Department
-	for i := range c.r.Summoned {
-		s := &c.r.Summoned[i]
-		if s.Department != d || !s.DoneAt.IsZero() {
-			continue
-		}
-		switch {
-		case action == "report" && !s.ReportedAt.IsZero():
-			return event.Conflict("已报到 / already reported")
-		case action == "report":
-			s.ReportedAt = c.now
-			e.finishDueOf(c.r, "report", d, c.now)
-		case s.ReportedAt.IsZero():
-			return event.Conflict("请先报到 / report first")
-		case strings.TrimSpace(c.req.Note) == "":
+	s := openSummons(&c.r.Incident, d)
+	if action == "report" {
+		s.ReportedAt = c.now
+		e.finishDueOf(c.r, "report", d, c.now)
+	} else {
+		if strings.TrimSpace(c.req.Note) == "" {
 			return event.BadRequest("办结需要说明 / done needs a note")
-		default:
-			s.DoneAt, s.Note = c.now, c.req.Note
 		}
-		c.step.Departments = []string{d}
-		e.transition(c.t, c.r, action, c.r.State, c.now, c.step)
-		return nil
+		s.DoneAt, s.Note = c.now, c.req.Note
 	}
-	return event.Conflict("没有待办的召集 / no open summons for this department")
+	c.step.Departments = []string{d}
+	e.transition(c.t, c.r, action, c.r.State, c.now, c.step)
+	return nil
 }

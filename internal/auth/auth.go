@@ -63,8 +63,7 @@ func (p Principal) CanSee(township string) bool {
 	return false
 }
 
-// Actions Allow decides besides the incident steps (which go by their own
-// names: dispatch, accept, assign, resolve, ...).
+// Actions Allow decides (the incident steps are AllowStep's).
 const (
 	View        = "view"        // an incident or device in Scope
 	Create      = "create"      // 制单 in Scope's village
@@ -74,13 +73,13 @@ const (
 	Outbox      = "outbox"      // read the step outbox (other hubs, notifiers)
 )
 
-// Who may take each incident step.
-var (
-	countySteps = []string{"dispatch", "review", "reassign", "approve_extension"}
-	ownerSteps  = []string{"accept", "assign", "resolve", "hold", "resume", "escalate", "extend", "reopen", "evaluate", "summon"}
-	deptSteps   = []string{"report", "done"}
-	// seenSteps may be taken by anyone at a wall or desk who sees the incident.
-	seenSteps = []string{"acknowledge"}
+// Who may take an incident step. Each row of the transition table (alerts)
+// names one; AllowStep says what it means for a principal and a scope.
+const (
+	WhoCounty     = "county"     // the county (operators, admins), wherever the matter is
+	WhoOwner      = "owner"      // the desk holding it (or its village center), or the county
+	WhoDepartment = "department" // a department summoned into it
+	WhoViewer     = "viewer"     // anyone at a wall or desk who sees it (not technicians or departments)
 )
 
 // Scope is what an action touches.
@@ -91,6 +90,15 @@ type Scope struct {
 	Owners      []string // incident: townships that held it before (read-only view)
 	Departments []string // incident: departments summoned
 	Incident    bool     // the scope is an incident (not a device)
+}
+
+// IncidentScope is what Allow needs to know of an incident.
+func IncidentScope(inc *event.Incident) Scope {
+	s := Scope{Township: inc.Township, Village: inc.Village, Owner: inc.Owner, Owners: inc.Owners, Incident: true}
+	for _, x := range inc.Summoned {
+		s.Departments = append(s.Departments, x.Department)
+	}
+	return s
 }
 
 // Allow decides whether p may do action on s. It returns nil, or an error
@@ -133,25 +141,33 @@ func Allow(p Principal, action string, s Scope) error {
 		}
 		return forbid("无权设置维护 / not allowed to set maintenance")
 	}
-	// Incident steps.
+	return forbid("未知操作 %s / unknown action", action)
+}
+
+// AllowStep decides whether p may take the incident step action, which the
+// transition table gives to who, on s: nil, or an error as Allow's.
+func AllowStep(p Principal, action, who string, s Scope) error {
+	if err := Allow(p, View, s); err != nil {
+		return err
+	}
 	switch {
 	case p.Role == RoleTechnician:
 		return forbid("技术员无事件操作 / technicians have no incident actions")
-	case slices.Contains(seenSteps, action):
+	case who == WhoViewer:
 		if p.Role == RoleDepartment {
 			return forbid("部门不确认告警 / departments do not acknowledge alarms")
 		}
 		return nil
-	case slices.Contains(deptSteps, action):
+	case who == WhoDepartment:
 		if p.Role == RoleDepartment && slices.Contains(s.Departments, p.Department) {
 			return nil
 		}
 		return forbid("报到/办结由被召集的部门操作 / %s is for a summoned department", action)
 	case p.County():
 		return nil
-	case slices.Contains(countySteps, action):
+	case who == WhoCounty:
 		return forbid("%s 是县级操作 / %s is the county's action", action, action)
-	case slices.Contains(ownerSteps, action):
+	case who == WhoOwner:
 		if owns(p, s) {
 			return nil
 		}
@@ -160,7 +176,7 @@ func Allow(p Principal, action string, s Scope) error {
 		}
 		return forbid("当前由%s办理，只读 / held by %s now: read-only", s.Owner, s.Owner)
 	}
-	return forbid("未知操作 %s / unknown action", action)
+	return forbid("%s：未知的操作人 %q / %s: unknown who %q", action, who, action, who)
 }
 
 func forbid(format string, args ...any) error {
