@@ -117,7 +117,24 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request, p auth.Princi
 		_ = event.WriteArchiveCSV(w, list)
 		return
 	}
-	writeJSON(w, 200, list)
+	writeJSON(w, 200, s.withActions(p, list))
+}
+
+// withActions sets each incident's actions for p, in place.
+func (s *Server) withActions(p auth.Principal, list []event.Incident) []event.Incident {
+	for i := range list {
+		list[i] = s.incidentFor(p, list[i])
+	}
+	return list
+}
+
+// incidentFor is inc as p is handed it: with the steps p may take now.
+func (s *Server) incidentFor(p auth.Principal, inc event.Incident) event.Incident {
+	inc.Actions = []string{}
+	if s.o.Incidents != nil {
+		inc.Actions = s.o.Incidents.Actions(p, inc)
+	}
+	return inc
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -130,7 +147,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, p auth.Princip
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, 200, inc)
+	writeJSON(w, 200, s.incidentFor(p, inc))
 }
 
 func (s *Server) act(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -148,7 +165,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, 200, inc)
+	writeJSON(w, 200, s.incidentFor(p, inc))
 }
 
 // createIncident is 制单 by a person: 201 and the incident.
@@ -169,7 +186,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, p auth.P
 		return
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+inc.ID)
-	writeJSON(w, http.StatusCreated, inc)
+	writeJSON(w, http.StatusCreated, s.incidentFor(p, inc))
 }
 
 // outbox reads committed steps after a cursor (county only): what other

@@ -51,6 +51,18 @@ func (f *fakeIncidents) Audit(auth.Principal, time.Time, int) ([]event.AuditEntr
 	return nil, nil
 }
 
+// Actions stands for the engine's decision: the county may dispatch what
+// is opened, a township desk its own incidents' accept, others nothing.
+func (f *fakeIncidents) Actions(p auth.Principal, inc event.Incident) []string {
+	switch {
+	case p.Role == auth.RoleOperator && inc.State == "opened":
+		return []string{"dispatch", "acknowledge"}
+	case p.Role == auth.RoleTownship && p.Township == inc.Township:
+		return []string{"accept"}
+	}
+	return []string{}
+}
+
 type fakeCameras struct{}
 
 func (fakeCameras) Cameras() []event.CameraStatus {

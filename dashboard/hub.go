@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,11 +13,14 @@ import (
 	"snowhub/internal/event"
 )
 
-// message is one websocket message, encoded once for every client.
+// message is one websocket message, encoded once for every client; an
+// incident's is encoded without its actions, which are spliced in once per
+// distinct list of steps (withActions), not once per client.
 type message struct {
 	seq      uint64
 	township string
 	scope    *auth.Scope // an incident's: who may see it is auth.Allow's decision
+	incident bool        // bytes are an incident's, without actions
 	bytes    []byte
 }
 
@@ -30,13 +34,20 @@ func (m *message) maysee(p auth.Principal) bool {
 	return p.CanSee(m.township)
 }
 
-// incidentScope is what auth.Allow needs of an incident.
-func incidentScope(inc event.Incident) *auth.Scope {
-	s := &auth.Scope{Township: inc.Township, Village: inc.Village, Owner: inc.Owner, Owners: inc.Owners, Incident: true}
-	for _, d := range inc.Summoned {
-		s.Departments = append(s.Departments, d.Department)
-	}
-	return s
+// actionsOf are the steps p may take on inc now: the incident service's
+// one decision, or none without a service.
+type actionsOf func(p auth.Principal, inc event.Incident) []string
+
+// withActions is an incident message's bytes with "actions" as the last
+// field of its data. encode writes data last, so the message ends "}}"
+// and the list goes before those two braces.
+func withActions(base []byte, actions []string) []byte {
+	list, _ := json.Marshal(actions)
+	out := make([]byte, 0, len(base)+len(list)+12)
+	out = append(out, base[:len(base)-2]...)
+	out = append(out, `,"actions":`...)
+	out = append(out, list...)
+	return append(out, '}', '}')
 }
 
 // hub sequences events, keeps a bounded history for ?since= resumes, and
@@ -52,6 +63,7 @@ type hub struct {
 	size    int
 	clients map[*client]struct{}
 	queue   int
+	actions actionsOf
 	limits  Limits // what a client may send (limits.go)
 	// histBytes is what the history holds; it is kept under
 	// limits.HistoryBytes by forgetting the oldest (trimHistory).
@@ -76,7 +88,7 @@ func (c *client) kick(reason string) {
 	c.once.Do(func() { c.reason = reason; close(c.closed) })
 }
 
-func newHub(history, queue int) *hub {
+func newHub(history, queue int, incidents IncidentService) *hub {
 	// The epoch is this process's start in microseconds, and the sequence
 	// starts there: every number of this process is above every number an
 	// earlier process handed out (it would have needed more than one event
@@ -84,7 +96,11 @@ func newHub(history, queue int) *hub {
 	// before a restart always gets a snapshot, never a partial replay that
 	// happens to line up with the new numbers.
 	epoch := uint64(time.Now().UnixMicro())
-	h := &hub{history: make([]message, history), clients: map[*client]struct{}{}, queue: queue, epoch: epoch, seq: epoch}
+	h := &hub{history: make([]message, history), clients: map[*client]struct{}{}, queue: queue, epoch: epoch, seq: epoch,
+		actions: func(auth.Principal, event.Incident) []string { return []string{} }}
+	if incidents != nil {
+		h.actions = incidents.Actions
+	}
 	h.mClients = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "snowhub_ws_clients", Help: "Websocket clients connected."},
 		func() float64 { h.mu.Lock(); defer h.mu.Unlock(); return float64(len(h.clients)) })
 	h.mEvents = prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_ws_events_total", Help: "Events sequenced for websocket clients."})
@@ -142,12 +158,18 @@ func (h *hub) publish(ev event.Event) {
 	if r, ok := data.(event.SensorReadingData); ok {
 		data = sensorReading{ID: r.Sensor, Kind: r.Kind, Township: ev.Township, Village: ev.Village, LastValue: r.Value, Battery: r.Battery, LastSeen: ev.Time}
 	}
+	inc, isIncident := data.(event.Incident)
+	if isIncident {
+		inc.Actions = nil // each client's own are spliced in below
+		data = inc
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
 	m := message{seq: h.seq, township: ev.Township, bytes: encode(h.epoch, h.seq, typ, data)}
-	if inc, ok := data.(event.Incident); ok {
-		m.scope = incidentScope(inc)
+	if isIncident {
+		sc := auth.IncidentScope(&inc)
+		m.scope, m.incident = &sc, true
 	}
 	idx := (h.start + h.size) % len(h.history)
 	if h.size == len(h.history) {
@@ -160,12 +182,27 @@ func (h *hub) publish(ev event.Event) {
 	h.histBytes += len(m.bytes)
 	h.trimHistory()
 	h.mEvents.Inc()
+	// One encoding per distinct list of steps: the walls of a county share
+	// a handful (the county's, each desk's, none), whatever their number.
+	var byActions map[string][]byte
 	for c := range h.clients {
 		if !m.maysee(c.p) {
 			continue
 		}
+		b := m.bytes
+		if m.incident {
+			acts := h.actions(c.p, inc)
+			key := strings.Join(acts, ",")
+			if b = byActions[key]; b == nil {
+				b = withActions(m.bytes, acts)
+				if byActions == nil {
+					byActions = map[string][]byte{}
+				}
+				byActions[key] = b
+			}
+		}
 		select {
-		case c.send <- m.bytes:
+		case c.send <- b:
 		default:
 			h.mDropped.Inc()
 			h.droppedN++
@@ -195,7 +232,7 @@ func (h *hub) subscribe(p auth.Principal, since, epoch uint64, resume bool, snap
 		for i := 0; i < h.size; i++ {
 			m := h.history[(h.start+i)%len(h.history)]
 			if m.seq > since && m.maysee(p) {
-				first = append(first, m.bytes)
+				first = append(first, h.forResume(m, p))
 			}
 		}
 	} else {
@@ -214,6 +251,23 @@ func (h *hub) subscribe(p auth.Principal, since, epoch uint64, resume bool, snap
 	}
 	h.clients[c] = struct{}{}
 	return c
+}
+
+// forResume is a message of the history as p is sent it. The history keeps
+// an incident's bytes only (its memory is bounded by them), so the
+// incident is read back from them for p's actions: resumes are rare,
+// live fan-out is not.
+func (h *hub) forResume(m message, p auth.Principal) []byte {
+	if !m.incident {
+		return m.bytes
+	}
+	var env struct {
+		Data event.Incident `json:"data"`
+	}
+	if err := json.Unmarshal(m.bytes, &env); err != nil {
+		return withActions(m.bytes, []string{})
+	}
+	return withActions(m.bytes, h.actions(p, env.Data))
 }
 
 func (h *hub) unsubscribe(c *client) {

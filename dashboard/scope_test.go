@@ -13,7 +13,8 @@ import (
 func TestIncidentMessagesFollowTheOwner(t *testing.T) {
 	inc := event.Incident{ID: "INC-1", Township: "zhaoren", Village: "v-zr-01", Owner: "xiangong", Owners: []string{"zhaoren"},
 		Summoned: []event.Summon{{Department: "power"}}}
-	m := message{township: inc.Township, scope: incidentScope(inc)}
+	sc := auth.IncidentScope(&inc)
+	m := message{township: inc.Township, scope: &sc}
 	for _, tt := range []struct {
 		p    auth.Principal
 		want bool

@@ -48,6 +48,10 @@ type IncidentService interface {
 	Get(p auth.Principal, id string) (event.Incident, error)
 	Act(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error)
 	Audit(p auth.Principal, since time.Time, limit int) ([]event.AuditEntry, error)
+	// Actions are the steps p may take on inc now: every incident the
+	// pages and the API hand to p carries them (withActions), so the pages
+	// draw their buttons from the hub's one decision.
+	Actions(p auth.Principal, inc event.Incident) []string
 }
 
 // MaintenanceService keeps maintenance windows.
@@ -167,7 +171,7 @@ func New(o Options) (*Server, error) {
 	if queue <= 0 {
 		queue = 256
 	}
-	s := &Server{o: o, log: o.Logger, hub: newHub(hist, queue), shutdown: make(chan struct{}), layouts: newLayoutStore(cfg.DataDir),
+	s := &Server{o: o, log: o.Logger, hub: newHub(hist, queue, o.Incidents), shutdown: make(chan struct{}), layouts: newLayoutStore(cfg.DataDir),
 		mLive: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "snowhub_live_viewers",
 			Help: "Live video streams served now, by who watches: a person, or another hub relaying for its viewers."}, []string{"by"})}
 	s.mLive.WithLabelValues("person") // both series from the start, at 0

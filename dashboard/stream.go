@@ -26,6 +26,7 @@ func (s *Server) snapshot(p auth.Principal) func(seq uint64, reason string) []by
 		if incs == nil {
 			incs = []event.Incident{}
 		}
+		s.withActions(p, incs)
 		return encode(s.hub.epoch, seq, "snapshot", map[string]any{"cameras": s.visibleCameras(p), "sensors": s.visibleSensors(p),
 			"incidents": incs, "resumed": false, "reason": reason, "hubs": s.visibleHubs(p)})
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"snowhub/alerts"
 	"snowhub/configs"
 	"snowhub/ingest/mqttacl"
 )
@@ -39,6 +40,9 @@ type Options struct {
 	// Stopping, when set, is called once ctx ends, before the hub closes
 	// (the demo stops its simulated sensors while their broker still runs).
 	Stopping func()
+	// Transitions replaces the closed loop's table (nil: alerts.Transitions):
+	// tests change a rule and see the API and the pages follow.
+	Transitions []alerts.Transition
 }
 
 // exitError carries a process exit code.
@@ -129,7 +133,7 @@ func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
 	}
 	rw := newRedactWriter(o.Stderr, cfg)
 	log := newLogger(cfg.Log, rw)
-	h, err := New(cfg, log)
+	h, err := newHub(cfg, log, o.Transitions)
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,8 @@ type Hub struct {
 	out       outboxConsumers // the outbox's relays (route.go)
 	notify    *notify.Notifier
 	metrics   hubMetrics
+	// transitions is the closed loop's table the engine runs (nil: alerts.Transitions).
+	transitions []alerts.Transition
 }
 
 type hubMetrics struct {
@@ -79,8 +81,11 @@ type hubMetrics struct {
 }
 
 // New builds a hub for cfg; Start starts it.
-func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) {
-	h := &Hub{log: log, reg: prometheus.NewRegistry(), camEvents: make(chan event.Event, 16384)}
+func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) { return newHub(cfg, log, nil) }
+
+// newHub is New with another transition table (nil: alerts.Transitions).
+func newHub(cfg *configs.Config, log *slog.Logger, table []alerts.Transition) (*Hub, error) {
+	h := &Hub{log: log, reg: prometheus.NewRegistry(), camEvents: make(chan event.Event, 16384), transitions: table}
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h.metrics = hubMetrics{
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_config_reloads_total",
@@ -165,7 +170,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 
 	// 3. Incidents: rules, the store, deadlines.
 	h.alerts, err = alerts.New(alerts.Options{Config: cfg.Owned(), DataDir: cfg.DataDir,
-		Logger: log.With("component", "alerts"), Registry: h.reg})
+		Logger: log.With("component", "alerts"), Registry: h.reg, Transitions: h.transitions})
 	if err != nil {
 		return fmt.Errorf("incidents: %w", err)
 	}

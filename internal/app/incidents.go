@@ -33,6 +33,12 @@ func (s incidentService) Act(ctx context.Context, p auth.Principal, id, action s
 	return s.h.actIncident(ctx, p, id, action, req)
 }
 
+// Actions are this hub's one decision for its own incidents and for the
+// viewed hubs' alike: a prefecture's hubs run the same table.
+func (s incidentService) Actions(p auth.Principal, inc event.Incident) []string {
+	return s.h.alerts.Actions(p, inc)
+}
+
 func (s incidentService) Audit(p auth.Principal, since time.Time, limit int) ([]event.AuditEntry, error) {
 	return s.h.alerts.Audit(p, since, limit)
 }

@@ -59,6 +59,11 @@ type Incident struct {
 	// and reminders); it does not accept the incident. Cleared by reopen.
 	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
 	AcknowledgedBy string    `json:"acknowledged_by,omitempty"`
+	// Actions are the steps the caller may take now (the transition table
+	// and auth.AllowStep, by alerts.ActionsFor): set on every answer to a
+	// caller, [] when none; nil, and absent, where no caller is asking
+	// (the store, the outbox, the feed between hubs).
+	Actions []string `json:"actions,omitzero"`
 }
 
 // Assignee is the grid worker or cadre sent on site (派人).
