@@ -56,7 +56,7 @@ users:
 	}
 	s, err := dashboard.New(dashboard.Options{Config: func() *configs.Config { return cfg },
 		Auth:      func(tok string) (auth.Principal, bool) { p, ok := users[tok]; return p, ok },
-		Incidents: e})
+		Incidents: e, IncidentQuery: e, IncidentCreate: e})
 	if err != nil {
 		t.Fatal(err)
 	}
