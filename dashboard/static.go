@@ -35,6 +35,9 @@ func loadAssets(fsys fs.FS) (assets, error) {
 		if err != nil || d.IsDir() {
 			return err
 		}
+		if strings.HasSuffix(name, ".test.mjs") {
+			return nil // the scripts' tests sit beside them; they are not pages
+		}
 		raw, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return err

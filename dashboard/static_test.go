@@ -31,6 +31,13 @@ func TestAssetsCompressedAndTagged(t *testing.T) {
 		a.serve(w, r, name)
 		return w
 	}
+	if _, ok := a["js/actions.test.mjs"]; !ok {
+		if _, err := fs.Stat(static, "js/actions.test.mjs"); err != nil {
+			t.Fatalf("the scripts' tests are not beside them: %v", err)
+		}
+	} else {
+		t.Error("a script's test is served as a page file")
+	}
 	raw, _ := fs.ReadFile(static, "js/wall.js")
 	plain := get("js/wall.js", "", "")
 	if plain.Code != 200 || !bytes.Equal(plain.Body.Bytes(), raw) || plain.Header().Get("Content-Encoding") != "" {

@@ -7,7 +7,8 @@ import (
 )
 
 // The pages' pure functions (back-off, durations, causes, refusals, history
-// lines) are tested with Node's own runner: webbuild/test/*.test.mjs.
+// lines, the incident buttons) are tested with Node's own runner: the
+// web/js/*.test.mjs files beside the scripts they test (never served).
 func TestPagesScripts(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -16,7 +17,7 @@ func TestPagesScripts(t *testing.T) {
 		}
 		t.Skip("node not found")
 	}
-	out, err := exec.Command(node, "--test", "webbuild/test/").CombinedOutput()
+	out, err := exec.Command(node, "--test", "web/js/").CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)
 	}

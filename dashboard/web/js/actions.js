@@ -2,64 +2,20 @@
 // character counter and the hub's limit, ratings as three buttons with the
 // method and who was asked, holds with a reason list, assignment from the
 // township's roster, departments to summon, a score with the timeliness.
-// Which buttons show follows the hub's transition table (alerts/transitions.go);
-// the hub decides, and its refusal is shown in Chinese where it was made.
+// Which buttons show is the hub's decision: every incident it hands a page
+// carries its "actions", the steps this user may take now (from the
+// transition table, alerts/transitions.go, and auth); the page draws those
+// and nothing else, and the hub's refusal is shown in Chinese where it was made.
 import { api, el, L, clock, dur, goDur, stepName } from './common.js';
 
-const county = (me) => me?.role === 'operator' || me?.role === 'admin';
-
-// The table's rows this page offers: action → states it starts from, and who.
-const table = [
-  ['acknowledge', ['opened', 'dispatched', 'accepted', 'resolved', 'evaluated', 'held'], 'viewer'],
-  ['dispatch', ['opened'], 'county'],
-  ['accept', ['dispatched'], 'owner'],
-  ['assign', ['accepted'], 'owner'],
-  ['resolve', ['accepted'], 'owner'],
-  ['evaluate', ['resolved'], 'owner'],
-  ['review', ['evaluated'], 'county'],
-  ['summon', ['dispatched', 'accepted'], 'owner'],
-  ['extend', ['accepted'], 'owner'],
-  ['approve_extension', ['accepted'], 'county'],
-  ['hold', ['opened', 'dispatched', 'accepted', 'resolved', 'evaluated'], 'owner'],
-  ['resume', ['held'], 'owner'],
-  ['reopen', ['resolved', 'evaluated'], 'owner'],
-  ['escalate', ['opened', 'dispatched', 'accepted', 'resolved', 'evaluated'], 'owner'],
-  ['reassign', ['opened', 'dispatched', 'accepted', 'resolved', 'evaluated'], 'county'],
-  ['report', ['dispatched', 'accepted', 'resolved', 'held'], 'department'],
-  ['done', ['dispatched', 'accepted', 'resolved', 'held'], 'department'],
-];
-
-// summonedMe is the department's own summons on an incident, if any.
+// summonedMe is the user's department's own summons on an incident, if any.
 export function summonedMe(inc, me) {
-  return me?.role === 'department' ? (inc.summoned || []).find((s) => s.department === me.department) : undefined;
+  return me?.department ? (inc.summoned || []).find((s) => s.department === me.department) : undefined;
 }
 
-// Actions the hub does not have are not offered.
-const missing = new Set();
-
-// desk is the township whose desk shows the incident, or 'county' on the
-// county workbench, which offers the owner's steps only for what the county
-// holds itself (the hub would allow more; the workbench keeps to its part).
-export function actionsFor(inc, me, desk) {
-  const isCounty = county(me);
-  const owner = desk === 'county' ? inc.owner === 'county' && isCounty
-    : isCounty || (inc.owner && (inc.owner === me?.township || inc.owner === desk));
-  return table.filter(([a, from, who]) => {
-    if (!from.includes(inc.state)) return false;
-    if (missing.has(a)) return false;
-    if (a === 'approve_extension' && !(inc.extension && !inc.extension.approved)) return false;
-    if (a === 'extend' && inc.extension && !inc.extension.approved) return false;
-    if (a === 'escalate' && inc.owner === 'county') return false;
-    if (a === 'acknowledge' && (inc.acknowledged_at || (inc.history || []).some((s) => s.action === 'acknowledge'))) return false;
-    if (who === 'viewer') return me?.role !== 'technician' && me?.role !== 'department';
-    if (who === 'department') {
-      const s = summonedMe(inc, me);
-      return !!s && (a === 'report' ? !s.reported_at : !s.done_at);
-    }
-    if (who === 'county') return isCounty;
-    if (who === 'owner') return owner;
-    return true;
-  }).map(([a]) => a);
+// actionsFor is the steps the hub offers this user on inc, in its table's order.
+export function actionsFor(inc) {
+  return Array.isArray(inc?.actions) ? inc.actions : [];
 }
 
 const primary = new Set(['report', 'done', 'accept', 'assign', 'resolve', 'evaluate', 'review', 'dispatch', 'acknowledge', 'approve_extension']);
@@ -69,7 +25,7 @@ export function actionBar(inc, ctx) {
   const box = el('div', 'actbox');
   const bar = el('div', 'actions');
   const form = el('div', 'formslot');
-  for (const a of actionsFor(inc, ctx.me, ctx.desk)) {
+  for (const a of actionsFor(inc)) {
     const b = el('button', primary.has(a) ? 'primary' : '', labelOf(a));
     b.type = 'button';
     b.dataset.action = a;

@@ -1,5 +1,5 @@
 // Shaping of GET /api/v1/stats/backlog for the 考单 board's line chart:
-// pure, so node --test checks it (webbuild/test).
+// pure, so node --test checks it (backlog.test.mjs).
 
 // backlogLines turns the API's answer into the chart's axis and lines: one
 // line of open incidents (积压) per township, named by it, then the total's over-7-days and

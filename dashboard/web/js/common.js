@@ -329,6 +329,37 @@ export function header(active, me) {
   h.append(langToggle());
 }
 
+// boot is every page's start: the token (or the login box), who is asking
+// (/me), the county (/topology), the header's links and the status line
+// with the user and role. It returns {me, topo, villages}, or null when
+// the page cannot go on (no token, a refused one, the hub not answering:
+// said on the page). keepGoing: the wall starts even without the hub, to
+// show its banner and reconnect; status: false leaves the status line to
+// the page.
+export async function boot(page, { keepGoing = false, status = true } = {}) {
+  if (!token()) { askToken(); return null; }
+  let me = null, topo = null;
+  try {
+    me = await api('/api/v1/me');
+    topo = await api('/api/v1/topology');
+  } catch (e) {
+    if (e.status === 401) return null;
+    notice(e.message, true);
+    if (!keepGoing) return null;
+  }
+  header(page, me);
+  const line = document.getElementById('status');
+  if (status && line && me) line.textContent = `${me.name}（${roleName(me.role)}）`;
+  return { me, topo, villages: villageIndex(topo) };
+}
+
+// roleName is a role as people call it (the role's own name when the
+// labels do not know it).
+export function roleName(role) {
+  const k = 'role_' + role;
+  return L(k) !== k ? L(k) : role;
+}
+
 // notice shows a short message that reads itself out to screen readers.
 export function notice(text, bad = false) {
   let box = document.getElementById('notice');

@@ -2,7 +2,7 @@
 // — 待派单, 督办中 (worst first), 已上报, 待考单, 挂起, 部门报到 — and every
 // county step inline (派单/改派, 审批延期, 考单 with the timeliness), with
 // an incident drawer holding the device, cameras, history and late steps.
-import { api, connect, el, L, ago, clock, dur, deadlineText, isPast, header, token, askToken, sevRank, villageIndex, notice } from './common.js';
+import { connect, el, L, ago, dur, deadlineText, isPast, sevRank, notice, boot } from './common.js';
 import { actionBar } from './actions.js';
 import { Drawer, waitingStep } from './drawer.js';
 import { raiseDialog } from './raise.js';
@@ -96,7 +96,7 @@ function render() {
   for (const q of queues) {
     const list = open.filter(q.test).sort(q.sort);
     const box = document.getElementById(q.id);
-    const st = JSON.stringify(list.map((i) => [i.id, i.state, i.history?.length, i.owner, i.supervision_tier]));
+    const st = JSON.stringify(list.map((i) => [i.id, i.state, i.history?.length, i.owner, i.supervision_tier, i.actions]));
     document.getElementById(q.id + '-title').replaceChildren(document.createTextNode(q.title), el('span', 'countpill', list.length));
     if (stamps.get(q.id) === st) continue; // keep open forms while nothing changed
     stamps.set(q.id, st);
@@ -125,14 +125,9 @@ function onMessage(m) {
 }
 
 async function main() {
-  if (!token()) { askToken(); return; }
-  try {
-    me = await api('/api/v1/me');
-    topo = await api('/api/v1/topology');
-    villages = villageIndex(topo);
-  } catch (e) { if (e.status !== 401) notice(e.message, true); return; }
-  header('county', me);
-  document.getElementById('status').textContent = `${me.name}（${L('role_' + me.role)}）`;
+  const b = await boot('county');
+  if (!b) return;
+  ({ me, topo, villages } = b);
   document.getElementById('title').textContent = `${topo.county.name} ${L('county')}`;
   document.title = `${topo.county.name} ${L('county')} · snowhub`;
   if (me.role !== 'operator' && me.role !== 'admin') {

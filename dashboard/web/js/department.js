@@ -3,7 +3,7 @@
 // says who summoned it, by when it must report in (the clock running), and
 // offers 报到 and 办结 with the note the county reads. Waiting for this
 // department first, soonest due first; what it finished stays below.
-import { api, connect, el, L, ago, clock, deadlineText, isPast, header, token, askToken, historyLine, villageIndex, notice, flashTitle } from './common.js';
+import { connect, el, L, ago, clock, deadlineText, isPast, historyLine, flashTitle, boot } from './common.js';
 import { actionBar, summonedMe } from './actions.js';
 
 const incidents = new Map();
@@ -84,15 +84,10 @@ function onMessage(m) {
 }
 
 async function main() {
-  if (!token()) { askToken(); return; }
-  try {
-    me = await api('/api/v1/me');
-    topo = await api('/api/v1/topology');
-    villages = villageIndex(topo);
-  } catch (e) { if (e.status !== 401) notice(e.message, true); return; }
-  header('deptDesk', me);
+  const b = await boot('deptDesk');
+  if (!b) return;
+  ({ me, topo, villages } = b);
   const dept = (topo.departments || []).find((d) => d.id === me.department);
-  document.getElementById('status').textContent = `${me.name}（${L('role_' + me.role)}）`;
   document.getElementById('title').textContent = `${dept?.name || ''} ${L('deptDesk')}`.trim();
   baseTitle = document.title = `${dept?.name || ''} ${L('deptDesk')} · snowhub`.trim();
   const main = document.getElementById('main');

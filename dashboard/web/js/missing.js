@@ -1,6 +1,6 @@
 // The hubs whose figures are missing from a view's answer (the
 // "unavailable" of GET /api/v1/stats and /stats/backlog): pure, so node
-// --test checks it (webbuild/test).
+// --test checks it (missing.test.mjs).
 import { L, lang, inLang } from './common.js';
 
 // missingLines gives one line per missing hub, hubs named once across the

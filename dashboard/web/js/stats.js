@@ -4,7 +4,7 @@
 // reopened counts, mean score; bars where people would rather look than
 // read; CSV with a byte-order mark. Township users see their own rows (the
 // hub scopes them).
-import { api, el, L, header, token, askToken, villageIndex, notice, dur, download, errText } from './common.js';
+import { api, el, L, token, notice, dur, download, errText, boot } from './common.js';
 import { init as chart } from '/static/vendor/charts.js';
 import { backlogLines } from './backlog.js';
 import { missingLines } from './missing.js';
@@ -238,14 +238,9 @@ async function exportCsv() {
 }
 
 async function main() {
-  if (!token()) { askToken(); return; }
-  try {
-    me = await api('/api/v1/me');
-    topo = await api('/api/v1/topology');
-    villages = villageIndex(topo);
-  } catch (e) { if (e.status !== 401) notice(e.message, true); return; }
-  header('stats', me);
-  document.getElementById('status').textContent = `${me.name}（${L('role_' + me.role)}）`;
+  const b = await boot('stats');
+  if (!b) return;
+  ({ me, topo, villages } = b);
   document.getElementById('title').textContent = `${topo.county.name} 考单`;
   document.title = `${topo.county.name} 考单 · snowhub`;
   build();

@@ -3,7 +3,7 @@
 // the full history, and its cameras and sensors. Another township's URL
 // gets a clear 无权查看 page. New incidents raise a browser notification
 // and flash the tab's title.
-import { api, connect, el, L, ago, clock, dur, deadlineText, isPast, header, token, askToken, historyLine, causeText, sevRank, villageIndex, notice, flashTitle } from './common.js';
+import { connect, el, L, ago, clock, dur, deadlineText, isPast, historyLine, causeText, sevRank, flashTitle, boot } from './common.js';
 import { actionBar } from './actions.js';
 import { waitingStep } from './drawer.js';
 
@@ -58,7 +58,7 @@ function card(i, readOnly) {
   return c;
 }
 
-function stamp(i) { return JSON.stringify([i.state, i.owner, i.history?.length, i.assignee?.id, i.deadline, i.overdue, i.supervision_tier, i.extension?.approved]); }
+function stamp(i) { return JSON.stringify([i.state, i.owner, i.history?.length, i.assignee?.id, i.deadline, i.overdue, i.supervision_tier, i.extension?.approved, i.actions]); }
 
 function renderList(box, list, readOnly) {
   const nodes = list.map((i) => {
@@ -177,15 +177,10 @@ function forbidden(name) {
 }
 
 async function main() {
-  if (!token()) { askToken(); return; }
-  try {
-    me = await api('/api/v1/me');
-    topo = await api('/api/v1/topology');
-    villages = villageIndex(topo);
-  } catch (e) { if (e.status !== 401) notice(e.message, true); return; }
-  header('desk', me);
+  const b = await boot('desk');
+  if (!b) return;
+  ({ me, topo, villages } = b);
   const t = topo.townships.find((x) => x.id === township);
-  document.getElementById('status').textContent = `${me.name}（${L('role_' + me.role)}）`;
   if (!t) {
     document.getElementById('title').textContent = L('desk');
     forbidden('');

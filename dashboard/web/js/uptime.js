@@ -3,7 +3,7 @@
 // uptime per camera with its outages, and maintenance windows. The page is
 // built once; the 10-second refresh replaces table bodies only, so the
 // search box keeps its focus and its text.
-import { api, el, L, clock, dur, header, token, askToken, causeText, villageIndex, csvDownload, notice } from './common.js';
+import { api, el, L, clock, dur, causeText, csvDownload, notice, boot } from './common.js';
 
 let report = null, month = null, range = 24 * 3600 * 1000, sortKey = 'uptime', sortDir = 1;
 let filterText = '', filterTownship = '', filterState = '';
@@ -350,16 +350,11 @@ function maintenanceDialog(c) {
 }
 
 async function main() {
-  if (!token()) { askToken(); return; }
-  try {
-    me = await api('/api/v1/me');
-    topo = await api('/api/v1/topology');
-    villages = villageIndex(topo);
-  } catch (e) { if (e.status !== 401) notice(e.message, true); return; }
-  header('uptime', me);
+  const b = await boot('uptime');
+  if (!b) return;
+  ({ me, topo, villages } = b);
   document.getElementById('title').textContent = `${topo.county?.name || ''} ${L('uptime')}`.trim();
   document.title = `${L('uptime')} · snowhub`;
-  document.getElementById('status').textContent = `${me.name}（${L('role_' + me.role) !== 'role_' + me.role ? L('role_' + me.role) : me.role}）`;
   build();
   await load();
   loadMonth();

@@ -3,14 +3,14 @@
 // server, and a ticker on which no alarm can be missed (ordered by overdue,
 // severity, time; sound until acknowledged; the front tile kept for the
 // most severe alarm).
-import { api, connect, el, L, lang, ago, clock, countdown, deadlineText, isPast, header, token, askToken, causeText, sevRank, villageIndex, notice, inLang, hubDown } from './common.js';
+import { api, connect, el, L, lang, ago, clock, deadlineText, isPast, causeText, sevRank, notice, inLang, hubDown, boot } from './common.js';
 import { Player } from './player.js';
 import { Alarm } from './alarm.js';
 import { Drawer, waitingStep } from './drawer.js';
 import { Layouts, LAYOUTS, tileCount } from './layouts.js';
 import { Tree } from './tree.js';
 import { raiseDialog } from './raise.js';
-import { actionBar } from './actions.js';
+import { actionsFor } from './actions.js';
 
 const params = new URL(location.href).searchParams;
 const wallMode = params.get('wall') === '1';
@@ -32,8 +32,11 @@ const drawer = new Drawer(document.getElementById('drawer'), {
   villages: () => villages, cameras: () => cameras, show: (ids) => bringToFront(ids, null),
   // The wall's one step: 确认 (acknowledge) stops the sound; it is recorded
   // and does not replace the township's accept.
-  actions: (i) => (isAlarm(i) && canRaise() ? [ackButton(i)] : []),
+  actions: (i) => (isAlarm(i) && mayAck(i) ? [ackButton(i)] : []),
 });
+
+// mayAck: the hub offers this user 确认 on the incident.
+const mayAck = (i) => actionsFor(i).includes('acknowledge');
 
 function ackButton(i) {
   const b = el('button', 'primary ack', '确认');
@@ -204,7 +207,7 @@ function updateTile(t) {
   if (t.label.dataset.text !== labelText) {
     t.label.dataset.text = labelText;
     t.label.replaceChildren(el('span', 'lt', labelText));
-    if (alarmed && canRaise()) t.label.append(ackButton(inc));
+    if (alarmed && mayAck(inc)) t.label.append(ackButton(inc));
   }
   t.el.dataset.camera = id || '';
   if (!id) {
@@ -470,16 +473,14 @@ function onState(up) {
 }
 
 async function main() {
-  if (!token()) { askToken(); return; }
   if (wallMode) document.body.classList.add('wallmode');
-  try {
-    me = await api('/api/v1/me');
-    topo = await api('/api/v1/topology');
-    villages = villageIndex(topo);
+  const b = await boot('wall', { keepGoing: true, status: false });
+  if (!b) return;
+  ({ me, topo, villages } = b);
+  if (topo) {
     document.title = `${topo.county.name} ${L('wall')} · snowhub`;
     document.getElementById('title').textContent = `${topo.county.name} ${L('wall')}`;
-  } catch (e) { if (e.status === 401) return; notice(e.message, true); }
-  header('wall', me);
+  }
   tree = new Tree(document.getElementById('tree'), { topo, villages, cameras, connected: () => connected, place: (id) => placeCamera(id), tour: startTour });
   tree.render();
   renderToolbar();

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 
 const store = new Map();
 globalThis.localStorage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, String(v)) };
-const { L } = await import('../../web/js/common.js');
-const { backlogLines } = await import('../../web/js/backlog.js');
+const { L } = await import('./common.js');
+const { backlogLines } = await import('./backlog.js');
 
 const res = {
   at: ['2026-02-01T00:00:00+08:00', '2026-02-02T00:00:00+08:00', '2026-02-03T00:00:00+08:00'],

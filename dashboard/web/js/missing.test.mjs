@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 
 const store = new Map();
 globalThis.localStorage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, String(v)) };
-const { missingLines } = await import('../../web/js/missing.js');
+const { missingLines } = await import('./missing.js');
 
 const names = { zhaoren: '昭仁街道', xiangong: '相公镇' };
 const tw = (id) => names[id] || id;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 const store = new Map();
 globalThis.localStorage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, String(v)) };
-const c = await import('../../web/js/common.js');
+const c = await import('./common.js');
 
 test('reconnect back-off is capped at 3-5 s with jitter', () => {
   for (let attempt = 0; attempt < 50; attempt++) {
