@@ -16,6 +16,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gorilla/websocket"
 
+	"snowhub/alerts"
 	"snowhub/camera/simcam"
 	"snowhub/internal/event"
 	"snowhub/internal/test/testenv"
@@ -81,6 +82,8 @@ type e2eEnv struct {
 	cancel context.CancelFunc
 	done   chan error
 	path   string
+	// transitions, when set, is the table the hub runs (Options.Transitions).
+	transitions []alerts.Transition
 }
 
 func startE2E(t *testing.T) *e2eEnv {
@@ -120,7 +123,7 @@ func (e *e2eEnv) start() {
 	e.cancel, e.done = cancel, make(chan error, 1)
 	ready := make(chan *Hub, 1)
 	go func() {
-		e.done <- Run(ctx, Options{ConfigPath: e.path, Stderr: testWriter{t}, Ready: func(h *Hub) { ready <- h }})
+		e.done <- Run(ctx, Options{ConfigPath: e.path, Stderr: testWriter{t}, Ready: func(h *Hub) { ready <- h }, Transitions: e.transitions})
 	}()
 	select {
 	case e.hub = <-ready:
