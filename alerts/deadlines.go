@@ -180,6 +180,10 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 				}
 				e.fire(t, p.rule, p.dev, p.value, p.due)
 			}
+		case timerStorm:
+			if r := e.incidents[tm.key]; r != nil {
+				e.stormClosed(t, r, tm.at)
+			}
 		}
 	}
 	if err := e.commit(t); err != nil {

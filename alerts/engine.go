@@ -16,6 +16,8 @@ import (
 	"container/heap"
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,6 +83,7 @@ type Engine struct {
 	byFP      map[string]*record // open incidents by fingerprint
 	pendings  map[string]*pending
 	offlineAt map[string]time.Time // device → when it went offline (for grouping)
+	stormOf   map[string]string    // device|rule → the open storm incident the device is in
 	rates     map[string][]time.Time
 	maint     map[string]event.Maintenance
 	timers    timerHeap
@@ -116,7 +119,7 @@ func New(o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{o: o, log: o.Logger, now: o.Now, store: st, incidents: map[string]*record{}, byFP: map[string]*record{},
-		pendings: map[string]*pending{}, offlineAt: map[string]time.Time{}, rates: map[string][]time.Time{},
+		pendings: map[string]*pending{}, offlineAt: map[string]time.Time{}, stormOf: map[string]string{}, rates: map[string][]time.Time{},
 		maint: map[string]event.Maintenance{}, archived: map[string]archived{}, wake: make(chan struct{}, 1)}
 	e.box = &Outbox{s: st, notify: make(chan struct{})}
 	e.table = o.Transitions
@@ -146,6 +149,11 @@ func New(o Options) (*Engine, error) {
 			}
 			if at, ok := e.nextTimer(r); ok {
 				heap.Push(&e.timers, timer{at: at, kind: timerDeadline, key: r.ID})
+			}
+			e.indexStorm(r)
+			if strings.HasPrefix(r.Fingerprint, "storm|") && !slices.ContainsFunc(r.History, func(s event.Step) bool { return s.Action == "storm" }) {
+				// A storm whose window was open when the hub stopped.
+				heap.Push(&e.timers, timer{at: r.OpenedAt.Add(e.cfg.Alerts.Storm.Window), kind: timerStorm, key: r.ID})
 			}
 		}
 	}

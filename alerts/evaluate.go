@@ -3,7 +3,9 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"snowhub/configs"
@@ -67,12 +69,12 @@ func (e *Engine) reading(t *tx, dev configs.DeviceInfo, v float64, at time.Time)
 			if v >= 1 {
 				e.fire(t, r, dev, v, at)
 			} else {
-				e.clear(t, key, at)
+				e.clearAlarm(t, r, dev, at)
 			}
 		case "threshold":
 			if !r.violates(v) {
 				delete(e.pendings, key)
-				e.clear(t, key, at)
+				e.clearAlarm(t, r, dev, at)
 				continue
 			}
 			if r.For <= 0 {
@@ -281,19 +283,46 @@ func (e *Engine) dropPending(devID string) {
 	}
 }
 
-// fire raises or updates the incident of (device, rule).
+// fire raises or updates the incident of (device, rule), or of the storm
+// the device's alarm joins.
 func (e *Engine) fire(t *tx, r *rule, dev configs.DeviceInfo, v float64, at time.Time) {
 	if e.inMaintenance(dev, at) {
 		return
 	}
 	fp := fpKey(r, dev.ID)
-	if rec := t.peekFP(fp); rec != nil && (rec.State == StateResolved || rec.State == StateEvaluated) {
-		t.delFP(rec) // a person closed the matter: a new alarm is a new incident
+	sfp := e.stormKey(r, dev)
+	for _, k := range []string{fp, sfp} {
+		if rec := t.peekFP(k); k != "" && rec != nil && (rec.State == StateResolved || rec.State == StateEvaluated) {
+			t.delFP(rec) // a person closed the matter: a new alarm is a new incident
+		}
 	}
-	if rec := t.peekFP(fp); rec != nil {
+	rec := t.peekFP(fp)
+	if rec == nil && sfp != "" {
+		// In an earlier storm that is still open: it counts there.
+		if id, ok := e.stormOf[fp]; ok {
+			if s := t.work[id]; s != nil {
+				rec = s
+			} else {
+				rec = e.incidents[id]
+			}
+		}
+	}
+	if rec == nil && sfp != "" {
+		if s := t.peekFP(sfp); s != nil {
+			switch {
+			case containsStr(s.Devices, dev.ID):
+				rec = s
+			case !at.After(s.OpenedAt.Add(e.cfg.Alerts.Storm.Window)):
+				e.join(t, r, t.get(s.ID), dev, at)
+				return
+			}
+		}
+	}
+	if rec != nil {
 		rec = t.get(rec.ID)
 		rec.Count++
 		rec.LastSeen = at
+		rec.Quiet = slices.DeleteFunc(rec.Quiet, func(d string) bool { return d == dev.ID })
 		if rec.Cleared {
 			rec.Cleared = false
 			rec.Flaps = append(rec.Flaps, at)
@@ -310,16 +339,131 @@ func (e *Engine) fire(t *tx, r *rule, dev configs.DeviceInfo, v float64, at time
 		}
 		return
 	}
-	rec := e.newRecord(t, r, dev, at, v)
+	rec = e.newRecord(t, r, dev, at, v)
 	rec.Fingerprint = fp
-	t.setFP(fp, rec)
+	if sfp != "" {
+		// The first alarm of a possible storm: its own incident, which the
+		// village's next alarms of the rule join until the window closes.
+		rec.Fingerprint = sfp
+		rec.Devices = []string{dev.ID}
+		e.addTimer(at.Add(e.cfg.Alerts.Storm.Window), timerStorm, rec.ID)
+	}
+	t.setFP(rec.Fingerprint, rec)
 	e.opened(t, rec, at, system, "")
+}
+
+// stormKey is the fingerprint of the storm an alarm of r from dev would
+// join: one per village and rule. Empty for rules that are not alarms
+// (offline and degraded devices group as a village outage), for kinds
+// kept one incident per device (alerts.storm.per_device), and for devices
+// without a village.
+func (e *Engine) stormKey(r *rule, dev configs.DeviceInfo) string {
+	if r.Type == "offline" || r.Type == "degraded" || dev.Village == "" {
+		return ""
+	}
+	kind := dev.Kind
+	if r.Type == "camera_event" {
+		kind = r.Event
+	}
+	if slices.Contains(e.cfg.Alerts.Storm.PerDevice, kind) {
+		return ""
+	}
+	return "storm|" + dev.Village + "|" + r.Name
+}
+
+// indexStorm keeps stormOf for a committed record: its devices point at it
+// while it is open and not closed by a person. Called with e.mu held.
+func (e *Engine) indexStorm(r *record) {
+	if !strings.HasPrefix(r.Fingerprint, "storm|") {
+		return
+	}
+	live := r.handling()
+	for _, d := range r.Devices {
+		k := d + "|" + r.Rule
+		if live {
+			e.stormOf[k] = r.ID
+		} else if e.stormOf[k] == r.ID {
+			delete(e.stormOf, k)
+		}
+	}
+}
+
+// join adds dev's alarm to the storm incident s: its device, its camera,
+// the count and a title that says how many devices (N 台). It is an
+// update, not a step: the desk is not rung again and the wall keeps one tile.
+func (e *Engine) join(t *tx, r *rule, s *record, dev configs.DeviceInfo, at time.Time) {
+	s.Devices = append(s.Devices, dev.ID)
+	cam := dev.LooksAt
+	if dev.Camera {
+		cam = dev.ID
+	}
+	if cam != "" && !containsStr(s.Cameras, cam) {
+		s.Cameras = append(s.Cameras, cam)
+	}
+	s.Count++
+	s.LastSeen = at
+	if s.Cleared {
+		s.Cleared = false
+		s.Flaps = append(s.Flaps, at)
+	}
+	s.Title = e.stormTitle(r, s)
+}
+
+// stormTitle is the rule's title with the number of devices in place of
+// the device: "东街社区 200 台 烟雾报警".
+func (e *Engine) stormTitle(r *rule, s *record) string {
+	n := fmt.Sprintf("%d 台", len(s.Devices))
+	return r.render(titleData{Device: n, DeviceName: n, Village: e.top.VillageName[s.Village],
+		Township: e.top.TownshipName[s.Township], Kind: s.Kind, Rule: r.Name, Event: r.Event, Value: ""})
+}
+
+// stormClosed records, when a storm's window has closed with more than one
+// device in it, one step saying how many devices alarmed: the one notice
+// of the storm that gives its size ("N 台").
+func (e *Engine) stormClosed(t *tx, r *record, at time.Time) {
+	if !r.open() || len(r.Devices) < 2 || !strings.HasPrefix(r.Fingerprint, "storm|") {
+		return
+	}
+	r = t.get(r.ID)
+	w := e.cfg.Alerts.Storm.Window
+	t.step(r, event.Step{At: at, Action: "storm", By: system, From: r.State, To: r.State, Owner: r.Owner,
+		Note: fmt.Sprintf("%s 内 %d 台设备同类报警，并为一件 / %d devices raised the same alarm within %s: one incident", w, len(r.Devices), len(r.Devices), w)})
 }
 
 // clear marks the open incident of a fingerprint as cleared by itself.
 func (e *Engine) clear(t *tx, fp string, at time.Time) {
 	if r := t.peekFP(fp); r != nil && !r.Cleared {
 		e.markCleared(t, t.get(r.ID), at)
+	}
+}
+
+// clearAlarm is dev's alarm of r ending: its own incident is cleared, or,
+// in a storm, the storm is once every device in it has gone quiet.
+func (e *Engine) clearAlarm(t *tx, r *rule, dev configs.DeviceInfo, at time.Time) {
+	fp := fpKey(r, dev.ID)
+	if t.peekFP(fp) != nil {
+		e.clear(t, fp, at)
+		return
+	}
+	sfp := e.stormKey(r, dev)
+	if sfp == "" {
+		return
+	}
+	s := t.peekFP(sfp)
+	if id, ok := e.stormOf[fp]; ok {
+		s = t.work[id]
+		if s == nil {
+			s = e.incidents[id]
+		}
+	}
+	if s == nil || s.Cleared || !containsStr(s.Devices, dev.ID) || containsStr(s.Quiet, dev.ID) {
+		return
+	}
+	s = t.get(s.ID)
+	s.Quiet = append(s.Quiet, dev.ID)
+	if len(s.Quiet) >= len(s.Devices) {
+		s.Quiet = nil
+		e.markCleared(t, s, at)
 	}
 }
 

@@ -21,6 +21,7 @@ type record struct {
 	Escalations int           `json:"escalations,omitempty"`
 	Paused      []pausedDue   `json:"paused,omitempty"` // dues stopped by a hold, with what was left
 	ResolvedBy  string        `json:"resolved_by,omitempty"`
+	Quiet       []string      `json:"quiet,omitempty"` // a storm's devices whose alarm has ended
 
 	// stat caches what the figures need; a committed record never changes
 	// (a step works on a clone), so it is computed at most once.
@@ -69,6 +70,7 @@ func (r *record) clone() *record {
 	c.Summoned = slices.Clone(r.Summoned)
 	c.Owners = slices.Clone(r.Owners)
 	c.Paused = slices.Clone(r.Paused)
+	c.Quiet = slices.Clone(r.Quiet)
 	if r.Assignee != nil {
 		a := *r.Assignee
 		c.Assignee = &a

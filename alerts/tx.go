@@ -142,6 +142,7 @@ func (e *Engine) commit(t *tx) error {
 	for _, r := range t.order {
 		r.statRow() // figures ready before anyone asks
 		e.incidents[r.ID] = r
+		e.indexStorm(r)
 		if t.created[r.ID] {
 			e.m.incidents.WithLabelValues(r.Severity).Inc()
 		}
@@ -182,6 +183,7 @@ type timerKind int
 const (
 	timerDeadline timerKind = iota
 	timerPending
+	timerStorm // a storm's window closes (key: the incident)
 )
 
 type timer struct {

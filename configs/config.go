@@ -205,6 +205,8 @@ type AlertsConfig struct {
 	GroupWindow   time.Duration `yaml:"group_window"` // default 1m
 	FlapCount     int           `yaml:"flap_count"`   // default 5
 	FlapWindow    time.Duration `yaml:"flap_window"`  // default 10m
+	// Storm groups alarms of one kind in one village into one incident.
+	Storm StormConfig `yaml:"storm"`
 
 	// The closed loop.
 	OnOverdue      string                 `yaml:"on_overdue"`      // supervise (default) | take_over
@@ -216,6 +218,18 @@ type AlertsConfig struct {
 	OnUnsatisfied  string                 `yaml:"on_unsatisfied"`  // reopen | county (default) | none
 	KeepInMemory   Span                   `yaml:"keep_in_memory"`  // reviewed incidents leave memory after, default 90d
 	NoteLimit      int                    `yaml:"note_limit"`      // characters, default 4000
+}
+
+// StormConfig groups an alarm storm (a fire sets off a village's smoke
+// sensors, a flood its leak sensors): alarms of the same rule in the same
+// village within Window of the first join one incident listing the
+// devices, so the desk hears of one matter, not hundreds.
+type StormConfig struct {
+	Window time.Duration `yaml:"window"` // counted from the first alarm; default 60s
+	// PerDevice lists incident kinds (sensor kinds, camera events) that
+	// stay one incident per device: each panic button is a person asking
+	// for help. Default [panic]; [] groups every kind.
+	PerDevice []string `yaml:"per_device"`
 }
 
 // StepLimits are the time limits of each step, by severity. Any limit takes

@@ -91,6 +91,10 @@ func applyDefaults(c *Config) {
 	def(&a.GroupWindow, time.Minute)
 	def(&a.FlapCount, 5)
 	def(&a.FlapWindow, 10*time.Minute)
+	def(&a.Storm.Window, time.Minute)
+	if a.Storm.PerDevice == nil {
+		a.Storm.PerDevice = []string{"panic"}
+	}
 	def(&a.OnOverdue, "supervise")
 	def(&a.OnUnsatisfied, "county")
 	def(&a.MaxHold, Dur(7*24*time.Hour))

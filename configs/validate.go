@@ -251,6 +251,14 @@ func validate(p *problems, c *Config) {
 			p.add("alerts.hold_for_county", "unknown severity %q", sev)
 		}
 	}
+	if a.Storm.Window < 0 {
+		p.add("alerts.storm.window", "must not be negative")
+	}
+	for _, k := range a.Storm.PerDevice {
+		if k == "" {
+			p.add("alerts.storm.per_device", "an empty kind")
+		}
+	}
 	for i, r := range a.Rules {
 		base := pathf("alerts.rules[%d]", i)
 		if r.Name == "" {

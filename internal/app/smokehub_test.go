@@ -12,7 +12,8 @@ import (
 
 // smokeHub prepares (does not start) the real hub process on a county of
 // one village with n smoke sensors smoke-00… on broker, an unreachable
-// InfluxDB (the spool keeps the readings) and the operator's token.
+// InfluxDB (the spool keeps the readings) and the operator's token; each
+// smoke alarm is an incident of its own.
 func smokeHub(t *testing.T, broker, clientID string, n int) *testenv.Hub {
 	t.Helper()
 	dir := t.TempDir()
@@ -23,6 +24,9 @@ func smokeHub(t *testing.T, broker, clientID string, n int) *testenv.Hub {
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&cfg, "  - {id: smoke-%02d, kind: smoke, village: v1}\n", i)
 	}
+	// These tests count one incident per alarm: smoke stays per device
+	// here instead of joining a storm (alerts.storm).
+	cfg.WriteString("alerts: {storm: {per_device: [smoke]}}\n")
 	cfg.WriteString("users:\n  - {name: ops, role: operator, token: " + opsToken + "}\n")
 	path := filepath.Join(dir, "snowhub.yaml")
 	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
