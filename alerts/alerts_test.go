@@ -30,7 +30,7 @@ type emitted struct {
 	evs []event.Incident
 }
 
-func (e *emitted) Handle(_ context.Context, ev event.Event) error {
+func (e *emitted) Publish(_ context.Context, ev event.Event) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.evs = append(e.evs, ev.Data.(event.Incident))
@@ -124,11 +124,11 @@ func TestSmokeAlarmLifecycle(t *testing.T) {
 	ctx := context.Background()
 	e.Start(ctx)
 	r := NewRelay(e.Outbox(), "emit", slog.New(slog.DiscardHandler), func(ctx context.Context, en Entry) error {
-		return em.Handle(ctx, StepEvent(en))
+		return em.Publish(ctx, StepEvent(en))
 	})
 	r.Start(ctx)
 	defer r.Close()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	inc := open(e)
 	if len(inc) != 1 {
 		t.Fatalf("incidents = %d", len(inc))
@@ -139,8 +139,8 @@ func TestSmokeAlarmLifecycle(t *testing.T) {
 		t.Fatalf("incident = %+v", i)
 	}
 	// The same alarm again updates it; clearing marks it, and it stays open.
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0.Add(time.Second))))
-	must(t, e.Handle(ctx, reading("smoke-1", 0, t0.Add(2*time.Second))))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0.Add(time.Second))))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 0, t0.Add(2*time.Second))))
 	if inc = open(e); len(inc) != 1 || inc[0].Count != 2 || !inc[0].Cleared {
 		t.Fatalf("after repeat and clear: %+v", inc)
 	}
@@ -182,7 +182,7 @@ func TestSmokeAlarmLifecycle(t *testing.T) {
 		t.Fatalf("emitted %d steps, want 8", n)
 	}
 	// A new alarm after the matter was closed is a new incident.
-	must(t, e.Handle(ctx, reading("smoke-1", 1, clk.now())))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, clk.now())))
 	if inc := open(e); len(inc) != 1 || inc[0].ID == i.ID {
 		t.Fatalf("new alarm after review: %+v", inc)
 	}
@@ -247,7 +247,7 @@ func TestRules(t *testing.T) {
 			e, _ := newEngine(t, testConfig(t, extra), t.TempDir(), clk)
 			ctx := context.Background()
 			for _, ev := range tt.events(func(d time.Duration) time.Time { return t0.Add(d) }) {
-				must(t, e.Handle(ctx, ev))
+				must(t, e.Evaluate(ctx, ev))
 			}
 			if tt.tick > 0 {
 				e.Tick(ctx, t0.Add(tt.tick-time.Nanosecond))
@@ -274,7 +274,7 @@ func TestVillageOutageGroupsDevices(t *testing.T) {
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
 	for i := 0; i < 30; i++ {
-		must(t, e.Handle(ctx, camState(fmt.Sprintf("cam-v2-%02d", i), "offline", t0.Add(time.Duration(i)*666*time.Millisecond))))
+		must(t, e.Evaluate(ctx, camState(fmt.Sprintf("cam-v2-%02d", i), "offline", t0.Add(time.Duration(i)*666*time.Millisecond))))
 	}
 	e.Tick(ctx, t0.Add(time.Hour))
 	inc := open(e)
@@ -282,7 +282,7 @@ func TestVillageOutageGroupsDevices(t *testing.T) {
 		t.Fatalf("incidents = %d: %+v", len(inc), inc)
 	}
 	for i := 0; i < 30; i++ {
-		must(t, e.Handle(ctx, camState(fmt.Sprintf("cam-v2-%02d", i), "online", t0.Add(2*time.Hour))))
+		must(t, e.Evaluate(ctx, camState(fmt.Sprintf("cam-v2-%02d", i), "online", t0.Add(2*time.Hour))))
 	}
 	if inc = open(e); len(inc) != 1 || !inc[0].Cleared {
 		t.Fatalf("after recovery: %+v", inc)
@@ -299,7 +299,7 @@ func TestMaintenanceSuppresses(t *testing.T) {
 	if _, err := e.SetMaintenance(ctx, xiang, event.Maintenance{Device: "cam-1", Until: t0.Add(time.Hour)}); !errors.Is(err, event.ErrForbidden) {
 		t.Fatalf("other township's maintenance: %v", err)
 	}
-	must(t, e.Handle(ctx, camState("cam-1", "offline", t0)))
+	must(t, e.Evaluate(ctx, camState("cam-1", "offline", t0)))
 	e.Tick(ctx, t0.Add(10*time.Minute))
 	if inc := open(e); len(inc) != 0 {
 		t.Fatalf("incident during maintenance: %+v", inc)
@@ -315,7 +315,7 @@ func TestRestartKeepsIncidentsAndTimers(t *testing.T) {
 	cfg := testConfig(t, "")
 	e, _ := newEngine(t, cfg, dir, clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	if _, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{Note: "ok"}); err != nil {
 		t.Fatal(err)
@@ -333,7 +333,7 @@ func TestRestartKeepsIncidentsAndTimers(t *testing.T) {
 		t.Fatalf("deadline lost across restart: %+v", i)
 	}
 	// A new incident does not reuse an id.
-	must(t, e2.Handle(ctx, reading("smoke-x", 1, t0)))
+	must(t, e2.Evaluate(ctx, reading("smoke-x", 1, t0)))
 	if ids := e2.List(ops, event.IncidentFilter{}); len(ids) != 2 || ids[0].ID == ids[1].ID {
 		t.Fatalf("ids: %+v", ids)
 	}

@@ -83,8 +83,8 @@ func TestBacklogScopedAsStats(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0))) // zhaoren
-	must(t, e.Handle(ctx, reading("smoke-x", 1, t0))) // xiangong
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0))) // zhaoren
+	must(t, e.Evaluate(ctx, reading("smoke-x", 1, t0))) // xiangong
 	from, to := t0.Add(-time.Hour), t0.Add(3*24*time.Hour)
 
 	all, err := e.Backlog(ops, from, to, "township")

@@ -98,8 +98,8 @@ func TestVillageOutageIgnoresBlips(t *testing.T) {
 	ctx := context.Background()
 	for i := 0; i < 20; i++ {
 		id := cameraID(i)
-		must(t, e.Handle(ctx, camState(id, "offline", t0.Add(time.Duration(i)*time.Second))))
-		must(t, e.Handle(ctx, camState(id, "online", t0.Add(time.Duration(i)*time.Second+30*time.Second))))
+		must(t, e.Evaluate(ctx, camState(id, "offline", t0.Add(time.Duration(i)*time.Second))))
+		must(t, e.Evaluate(ctx, camState(id, "online", t0.Add(time.Duration(i)*time.Second+30*time.Second))))
 	}
 	e.Tick(ctx, t0.Add(time.Hour))
 	if inc := open(e); len(inc) != 0 {

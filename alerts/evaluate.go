@@ -22,10 +22,10 @@ type pending struct {
 	active bool
 }
 
-// Handle evaluates one device event against the rules. It returns after
+// Evaluate evaluates one device event against the rules. It returns after
 // any incident change is committed to the store; if the commit fails,
 // nothing changed and the error says so (MQTT then does not acknowledge).
-func (e *Engine) Handle(ctx context.Context, ev event.Event) error {
+func (e *Engine) Evaluate(ctx context.Context, ev event.Event) error {
 	e.m.events.Inc()
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -25,7 +25,7 @@ func TestOverdueIsSupervisionInTiers(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	due := t0.Add(5 * time.Minute) // critical accept
 	e.Tick(ctx, due.Add(-time.Nanosecond))
@@ -79,7 +79,7 @@ func TestTakeOverKeepsTheFirstBehaviour(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, "alerts:\n  on_overdue: take_over\n"), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	e.Tick(ctx, t0.Add(5*time.Minute))
 	i, _ := e.Get(ops, id)
@@ -102,7 +102,7 @@ func TestMissedCountyReviewIsChargedToTheCounty(t *testing.T) {
 			clk := &clock{t: t0}
 			e, _ := newEngine(t, testConfig(t, "alerts:\n  on_overdue: "+policy+"\n"), t.TempDir(), clk)
 			ctx := context.Background()
-			must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+			must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 			id := open(e)[0].ID
 			for _, s := range []struct {
 				p      auth.Principal
@@ -130,7 +130,7 @@ func TestHoldPausesTheClockUpToMaxHold(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, "alerts:\n  deadlines:\n    critical: {hold: 2h}\n"), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	clk.set(t0.Add(2 * time.Minute)) // 3 minutes of the 5 left
 	if _, err := e.Act(ctx, zhaoren, id, "hold", event.ActionRequest{}); !errors.Is(err, event.ErrBadRequest) {
@@ -158,7 +158,7 @@ func TestHoldBeyondMaxHoldGoesOverdue(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, "alerts:\n  max_hold: 7d\n"), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("water-1", 5, t0)))
+	must(t, e.Evaluate(ctx, reading("water-1", 5, t0)))
 	e.Tick(ctx, t0.Add(30*time.Second))
 	id := open(e)[0].ID // major: max_hold applies
 	clk.set(t0.Add(30 * time.Second))
@@ -180,7 +180,7 @@ func TestEvaluateByThePeople(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	_, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{})
 	must(t, err)
@@ -238,7 +238,7 @@ func TestOnUnsatisfiedReopen(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, "alerts:\n  on_unsatisfied: reopen\n"), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	for _, a := range []string{"accept", "resolve"} {
 		_, err := e.Act(ctx, zhaoren, id, a, fullReq())
@@ -257,7 +257,7 @@ func TestAcceptBeforeResolveThenAssign(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	if _, err := e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "x"}); !errors.Is(err, event.ErrConflict) || !strings.Contains(err.Error(), "accept first") {
 		t.Fatalf("resolve before accept: %v", err)
@@ -298,7 +298,7 @@ func TestReassignMovesTheButtons(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	i, err := e.Act(ctx, ops, id, "reassign", event.ActionRequest{To: "xiangong"})
 	must(t, err)
@@ -323,7 +323,7 @@ func TestSummonReportDone(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	if _, err := e.Get(powerDep, id); !errors.Is(err, event.ErrNotFound) {
 		t.Fatalf("a department sees what it was not summoned to: %v", err)
@@ -408,7 +408,7 @@ func TestNoteOverTheLimitIs413(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	_, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{Note: strings.Repeat("x", 4001)})
 	if event.HTTPStatus(err) != 413 {
@@ -423,7 +423,7 @@ func TestEscalateNeedsAReason(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	_, err := e.Act(ctx, zhaoren, id, "escalate", event.ActionRequest{Note: "old clients sent only a note"})
 	if !errors.Is(err, event.ErrBadRequest) || !strings.Contains(err.Error(), "上报需要") || !strings.Contains(err.Error(), "reason") {

@@ -26,8 +26,8 @@ func TestStatsOnAFixedTimeline(t *testing.T) {
 			t.Fatalf("%s %s: %v", id, action, err)
 		}
 	}
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0))) // A, zhaoren
-	must(t, e.Handle(ctx, reading("smoke-x", 1, t0))) // B, xiangong
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0))) // A, zhaoren
+	must(t, e.Evaluate(ctx, reading("smoke-x", 1, t0))) // B, xiangong
 	var a, b string
 	for _, i := range open(e) {
 		if i.Township == "zhaoren" {
@@ -216,7 +216,7 @@ func TestStatsOfTwoHubsMergeToTheCountys(t *testing.T) {
 		return i.ID
 	}
 	zr1, zr2, zr3, xg2 := mk("v-zr-01"), mk("v-zr-02"), mk("v-zr-02"), mk("v-xg-01")
-	must(t, e.Handle(ctx, reading("smoke-x", 1, t0))) // an alarm: accept due in minutes
+	must(t, e.Evaluate(ctx, reading("smoke-x", 1, t0))) // an alarm: accept due in minutes
 	var xg1 string
 	for _, i := range open(e) {
 		if i.Device == "smoke-x" {

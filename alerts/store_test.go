@@ -93,7 +93,7 @@ func TestUpgradeFromTheFirstStore(t *testing.T) {
 		t.Fatalf("resumed: %s deadline %v", i.State, i.Deadline)
 	}
 	// New ids go on after the stored ones (MW-0005 was the last).
-	must(t, e.Handle(context.Background(), reading("smoke-1", 1, clk.now())))
+	must(t, e.Evaluate(context.Background(), reading("smoke-1", 1, clk.now())))
 	for _, x := range open(e) {
 		if x.Device == "smoke-1" && x.ID != "INC-20261124-0006" {
 			t.Fatalf("new id %s", x.ID)
@@ -108,8 +108,8 @@ func TestMalformedRecordIsQuarantined(t *testing.T) {
 	cfg := testConfig(t, "")
 	e, _ := newEngine(t, cfg, dir, clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
-	must(t, e.Handle(ctx, reading("smoke-x", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-x", 1, t0)))
 	must(t, e.Close())
 	db, err := bbolt.Open(filepath.Join(dir, "incidents.db"), 0o600, nil)
 	must(t, err)
@@ -132,7 +132,7 @@ func TestMalformedRecordIsQuarantined(t *testing.T) {
 		t.Fatalf("quarantined copy: %q", q)
 	}
 	// Its id is not given out again.
-	must(t, e2.Handle(ctx, reading("smoke-1", 1, t0.Add(time.Minute))))
+	must(t, e2.Evaluate(ctx, reading("smoke-1", 1, t0.Add(time.Minute))))
 	for _, x := range e2.List(ops, event.IncidentFilter{}) {
 		if x.ID == "INC-20261124-0001" {
 			t.Fatal("the quarantined id was reused")
@@ -147,7 +147,7 @@ func TestLostSequenceKeyOverwritesNothing(t *testing.T) {
 	cfg := testConfig(t, "")
 	e, _ := newEngine(t, cfg, dir, clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	must(t, e.Close())
 	db, err := bbolt.Open(filepath.Join(dir, "incidents.db"), 0o600, nil)
 	must(t, err)
@@ -155,7 +155,7 @@ func TestLostSequenceKeyOverwritesNothing(t *testing.T) {
 	must(t, db.Close())
 
 	e2, _ := newEngine(t, cfg, dir, clk)
-	must(t, e2.Handle(ctx, reading("smoke-x", 1, t0)))
+	must(t, e2.Evaluate(ctx, reading("smoke-x", 1, t0)))
 	l := e2.List(ops, event.IncidentFilter{})
 	if len(l) != 2 || l[0].ID == l[1].ID {
 		t.Fatalf("after the sequence key was lost: %+v", l)
@@ -252,13 +252,13 @@ func TestFailedCommitChangesNothing(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	must(t, e.store.db.Close()) // every commit fails from here
 	if _, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{}); err == nil || errors.Is(err, event.ErrConflict) {
 		t.Fatalf("accept on a closed store: %v", err)
 	}
-	if err := e.Handle(ctx, reading("smoke-x", 1, t0)); err == nil {
+	if err := e.Evaluate(ctx, reading("smoke-x", 1, t0)); err == nil {
 		t.Fatal("an alarm on a closed store was acknowledged")
 	}
 	e.Tick(ctx, t0.Add(time.Hour)) // the deadline passes, the supervise step cannot be stored
@@ -279,7 +279,7 @@ func TestOutboxOrderAndCursor(t *testing.T) {
 	cfg := testConfig(t, "")
 	e, _ := newEngine(t, cfg, dir, clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	_, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{})
 	must(t, err)

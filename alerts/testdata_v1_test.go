@@ -30,13 +30,13 @@ func TestWriteV1Store(t *testing.T) {
 			t.Fatalf("%s %s: %v", id, action, err)
 		}
 	}
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))                     // 1: reviewed
-	must(t, e.Handle(ctx, reading("smoke-x", 1, t0.Add(time.Second))))    // 2: held
-	must(t, e.Handle(ctx, reading("door-1", 1, t0.Add(2*time.Second))))   // no rule: nothing
-	must(t, e.Handle(ctx, reading("water-1", 5, t0.Add(3*time.Second))))  // pending
-	must(t, e.Handle(ctx, reading("water-1", 5, t0.Add(40*time.Second)))) // 3: water-high, accepted
-	for i := 0; i < 4; i++ {                                              // 4: village outage
-		must(t, e.Handle(ctx, camState(cameraID(i), event.StateOffline, t0.Add(50*time.Second))))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))                     // 1: reviewed
+	must(t, e.Evaluate(ctx, reading("smoke-x", 1, t0.Add(time.Second))))    // 2: held
+	must(t, e.Evaluate(ctx, reading("door-1", 1, t0.Add(2*time.Second))))   // no rule: nothing
+	must(t, e.Evaluate(ctx, reading("water-1", 5, t0.Add(3*time.Second))))  // pending
+	must(t, e.Evaluate(ctx, reading("water-1", 5, t0.Add(40*time.Second)))) // 3: water-high, accepted
+	for i := 0; i < 4; i++ {                                                // 4: village outage
+		must(t, e.Evaluate(ctx, camState(cameraID(i), event.StateOffline, t0.Add(50*time.Second))))
 	}
 	inc := e.List(ops, event.IncidentFilter{})
 	byDev := map[string]string{}

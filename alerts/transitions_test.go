@@ -92,7 +92,7 @@ func TestTransitionTable(t *testing.T) {
 					clk := &clock{t: t0}
 					e, _ := newEngine(t, testConfig(t, extra), t.TempDir(), clk)
 					ctx := context.Background()
-					must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+					must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 					id := open(e)[0].ID
 					bring(t, e, id, st, true)
 					req := fullReq()
@@ -162,7 +162,7 @@ func TestAcknowledge(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	inc, err := e.Act(ctx, ops, id, "acknowledge", event.ActionRequest{})
 	if err != nil {
@@ -202,7 +202,7 @@ func TestReassignAcceptedNeedsAcceptAgain(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0)))
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	for _, step := range []string{"accept", "assign"} {
 		if _, err := e.Act(ctx, zhaoren, id, step, fullReq()); err != nil {

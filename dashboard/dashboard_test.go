@@ -132,7 +132,7 @@ func TestSnapshotThenEvents(t *testing.T) {
 	if snap.Type != "snapshot" || !strings.Contains(string(snap.Data), "cam-2") || !strings.Contains(string(snap.Data), "INC-2") {
 		t.Fatalf("snapshot = %s", snap.Data)
 	}
-	s.Handle(context.Background(), incident(7, "zhaoren"))
+	s.Publish(context.Background(), incident(7, "zhaoren"))
 	m := read(t, c)
 	if m.Type != "incident" || m.Seq != snap.Seq+1 || !strings.Contains(string(m.Data), "INC-7") {
 		t.Fatalf("event = %+v %s", m, m.Data)
@@ -154,7 +154,7 @@ func TestResumeAcrossDisconnectDuringBurst(t *testing.T) {
 			if i%3 == 0 {
 				tw = "xiangong"
 			}
-			s.Handle(context.Background(), incident(i, tw))
+			s.Publish(context.Background(), incident(i, tw))
 		}
 	}()
 	var got []int
@@ -203,7 +203,7 @@ func TestResumeAcrossDisconnectDuringBurst(t *testing.T) {
 func TestHistoryExpiredGivesMarkedSnapshot(t *testing.T) {
 	s := startServer(t, 10, 16)
 	for i := 0; i < 50; i++ {
-		s.Handle(context.Background(), incident(i, "zhaoren"))
+		s.Publish(context.Background(), incident(i, "zhaoren"))
 	}
 	c := dial(t, s, "ops-token", "&since=3")
 	m := read(t, c)
@@ -240,7 +240,7 @@ func TestStalledClientIsDropped(t *testing.T) {
 	}()
 	start := time.Now()
 	for i := 0; i < 5000; i++ {
-		s.Handle(context.Background(), event.Event{Type: event.CameraSample, Township: "zhaoren",
+		s.Publish(context.Background(), event.Event{Type: event.CameraSample, Township: "zhaoren",
 			Data: event.CameraStatus{ID: "cam-1", LastError: strings.Repeat("x", 2000)}})
 		if i%50 == 0 {
 			time.Sleep(10 * time.Millisecond) // let the reading client keep up, even on a loaded machine
@@ -279,9 +279,9 @@ func TestTownshipScopeForEveryType(t *testing.T) {
 		case event.IncidentStep:
 			data = event.Incident{ID: "secret-" + string(typ)}
 		}
-		s.Handle(context.Background(), event.Event{Type: typ, Township: "zhaoren", Data: data})
+		s.Publish(context.Background(), event.Event{Type: typ, Township: "zhaoren", Data: data})
 	}
-	s.Handle(context.Background(), incident(99, "xiangong"))
+	s.Publish(context.Background(), incident(99, "xiangong"))
 	m := read(t, c)
 	if !strings.Contains(string(m.Data), "INC-99") {
 		t.Fatalf("first message after the zhaoren events = %s", m.Data)

@@ -18,7 +18,7 @@ func TestResumeAfterRestartGetsSnapshot(t *testing.T) {
 	c := dial(t, before, "ops-token", "")
 	last := read(t, c)
 	for i := 0; i < 20; i++ {
-		before.Handle(context.Background(), incident(i, "zhaoren"))
+		before.Publish(context.Background(), incident(i, "zhaoren"))
 		last = read(t, c)
 	}
 	before.Close()
@@ -28,7 +28,7 @@ func TestResumeAfterRestartGetsSnapshot(t *testing.T) {
 	// The critical alarm raised at start-up, then more: the new process's
 	// numbers pass the old since.
 	for i := 0; i < 40; i++ {
-		after.Handle(context.Background(), incident(100+i, "zhaoren"))
+		after.Publish(context.Background(), incident(100+i, "zhaoren"))
 	}
 	for _, q := range []string{fmt.Sprintf("&since=%d", last.Seq), fmt.Sprintf("&since=%d&epoch=%d", last.Seq, epochBefore.Epoch+1)} {
 		w := dial(t, after, "ops-token", q)
@@ -43,7 +43,7 @@ func TestResumeAfterRestartGetsSnapshot(t *testing.T) {
 	var e struct {
 		Epoch uint64 `json:"epoch"`
 	}
-	after.Handle(context.Background(), incident(999, "zhaoren"))
+	after.Publish(context.Background(), incident(999, "zhaoren"))
 	w.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, ev, err := w.ReadMessage()
 	if err != nil || json.Unmarshal(ev, &e) != nil || e.Epoch == 0 {

@@ -243,7 +243,7 @@ func TestHistoryBoundedInBytes(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	detail := map[string]any{"image": strings.Repeat("A", 60000)}
 	for i := 0; i < 5000; i++ {
-		s.Handle(context.Background(), event.Event{Type: event.CameraEvent, Township: "zhaoren", Device: "cam-1",
+		s.Publish(context.Background(), event.Event{Type: event.CameraEvent, Township: "zhaoren", Device: "cam-1",
 			Data: event.CameraAnalytics{Camera: "cam-1", Kind: "motion", Detail: detail}})
 	}
 	runtime.GC()

@@ -125,14 +125,14 @@ type Options struct {
 	// LocalVideo tells this hub's own cameras from relayed ones, for
 	// another hub's relay (role hub); nil: such a hub sees no camera.
 	LocalVideo LocalVideo
-	Hubs        HubSource    // a view hub's other hubs (api_hubs.go); nil: none
-	Notify      NotifySource // notification channels' health (api_notify.go); nil: none
-	Ready       func() map[string]error
-	Gatherer    prometheus.Gatherer
-	Registry    prometheus.Registerer
-	Logger      *slog.Logger
-	Now         func() time.Time
-	Limits      Limits // zero fields: DefaultLimits
+	Hubs       HubSource    // a view hub's other hubs (api_hubs.go); nil: none
+	Notify     NotifySource // notification channels' health (api_notify.go); nil: none
+	Ready      func() map[string]error
+	Gatherer   prometheus.Gatherer
+	Registry   prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
+	Limits     Limits // zero fields: DefaultLimits
 }
 
 // Server is the hub's HTTP face.
@@ -196,8 +196,8 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
-// Handle is the event stream's sink for the walls: it never blocks.
-func (s *Server) Handle(_ context.Context, ev event.Event) error {
+// Publish is the event stream's sink for the walls: it never blocks.
+func (s *Server) Publish(_ context.Context, ev event.Event) error {
 	s.hub.publish(ev)
 	return nil
 }

@@ -93,5 +93,5 @@ func fakeFactory() (ClientFactory, func() *fakeClient) {
 
 // handleRaw handles one QoS 1 message as a worker would, received now.
 func (in *Ingest) handleRaw(ctx context.Context, topic string, payload []byte, dup bool) error {
-	return in.handle(ctx, &delivery{msg: &fakeMsg{topic: topic, payload: payload, dup: dup, qos: 1}, at: in.o.Now()})
+	return in.recordMessage(ctx, &delivery{msg: &fakeMsg{topic: topic, payload: payload, dup: dup, qos: 1}, at: in.o.Now()})
 }

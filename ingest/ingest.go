@@ -276,7 +276,7 @@ func (in *Ingest) process(d *delivery) {
 	backoff := 100 * time.Millisecond
 	var lastLog time.Time
 	for {
-		err := in.handle(in.ctx, d)
+		err := in.recordMessage(in.ctx, d)
 		if err == nil {
 			if backoff > 100*time.Millisecond {
 				in.stuck.Add(-1)

@@ -31,7 +31,7 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{seen: map[string]int{}} }
 
-func (r *recorder) Handle(_ context.Context, ev event.Event) error {
+func (r *recorder) Publish(_ context.Context, ev event.Event) error {
 	if r.fail.Load() {
 		return errors.New("store unavailable")
 	}
@@ -251,7 +251,7 @@ func TestSilentSensorGoesOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := in.handle(context.Background(), &delivery{msg: &fakeMsg{topic: "snowbright/sensors/s-0000/event", payload: []byte(`{"value":1}`), qos: 1}, at: clock}); err != nil {
+	if err := in.recordMessage(context.Background(), &delivery{msg: &fakeMsg{topic: "snowbright/sensors/s-0000/event", payload: []byte(`{"value":1}`), qos: 1}, at: clock}); err != nil {
 		t.Fatal(err)
 	}
 	clock = now.Add(3 * time.Minute) // water level reports every minute: exactly three missed is not yet silent

@@ -111,7 +111,7 @@ func (in *Ingest) transition(ctx context.Context, s *sensor, state, cause string
 	st := s.status
 	st.Prev, st.State, st.Cause, st.Since = s.status.State, state, cause, now
 	in.mu.Unlock()
-	if err := in.o.Sink.Handle(ctx, event.Event{Type: event.SensorState, Time: now, Township: st.Township,
+	if err := in.o.Sink.Publish(ctx, event.Event{Type: event.SensorState, Time: now, Township: st.Township,
 		Village: st.Village, Device: st.ID, Data: st}); err != nil {
 		return err
 	}

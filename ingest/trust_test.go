@@ -124,7 +124,7 @@ type blockingSink struct {
 	n       int
 }
 
-func (b *blockingSink) Handle(ctx context.Context, _ event.Event) error {
+func (b *blockingSink) Publish(ctx context.Context, _ event.Event) error {
 	select {
 	case <-b.release:
 	case <-ctx.Done():

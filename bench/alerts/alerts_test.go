@@ -59,7 +59,7 @@ type counter struct {
 	n     int
 }
 
-func (c *counter) Handle(_ context.Context, ev event.Event) error {
+func (c *counter) Publish(_ context.Context, ev event.Event) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
@@ -93,7 +93,7 @@ func BenchmarkRuleEngine(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		e.Handle(ctx, evs[i%len(evs)])
+		e.Evaluate(ctx, evs[i%len(evs)])
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
@@ -113,9 +113,9 @@ func BenchmarkAlarmToIncident(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		id := cfg.Sensors[(i*5)%len(cfg.Sensors)].ID // smoke sensors
 		t0 := time.Now()
-		e.Handle(ctx, event.Event{Type: event.SensorReading, Time: t0, Data: event.SensorReadingData{Sensor: id, Value: 1}})
+		e.Evaluate(ctx, event.Event{Type: event.SensorReading, Time: t0, Data: event.SensorReadingData{Sensor: id, Value: 1}})
 		lat = append(lat, time.Since(t0))
-		e.Handle(ctx, event.Event{Type: event.SensorReading, Time: t0, Data: event.SensorReadingData{Sensor: id, Value: 0}})
+		e.Evaluate(ctx, event.Event{Type: event.SensorReading, Time: t0, Data: event.SensorReadingData{Sensor: id, Value: 0}})
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
@@ -135,14 +135,14 @@ func BenchmarkAlertStorm(b *testing.B) {
 		ctx := context.Background()
 		e.Start(ctx)
 		r := alerts.NewRelay(e.Outbox(), "emit", slog.New(slog.DiscardHandler), func(ctx context.Context, en alerts.Entry) error {
-			return c.Handle(ctx, alerts.StepEvent(en))
+			return c.Publish(ctx, alerts.StepEvent(en))
 		})
 		r.Start(ctx) // the outbox relay delivers to the counter
 		base := time.Now()
 		start := time.Now()
 		for j, cam := range cfg.Cameras[:2000] {
 			at := base.Add(time.Duration(j) * 5 * time.Millisecond)
-			e.Handle(ctx, event.Event{Type: event.CameraState, Time: at, Data: event.CameraStatus{ID: cam.ID, State: "offline"}})
+			e.Evaluate(ctx, event.Event{Type: event.CameraState, Time: at, Data: event.CameraStatus{ID: cam.ID, State: "offline"}})
 		}
 		e.Tick(ctx, base.Add(time.Hour)) // the offline rules come due: grouping
 		for n := -1; ; {                 // until the relay has delivered every step

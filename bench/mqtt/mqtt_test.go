@@ -42,7 +42,7 @@ type countSink struct {
 	file *os.File // a durable write per event, when set
 }
 
-func (s *countSink) Handle(_ context.Context, ev event.Event) error {
+func (s *countSink) Publish(_ context.Context, ev event.Event) error {
 	if d, ok := ev.Data.(event.SensorReadingData); ok {
 		if s.file != nil {
 			s.mu.Lock()

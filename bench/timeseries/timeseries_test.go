@@ -41,7 +41,7 @@ func BenchmarkEnqueueInfluxDown(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		if err := w.Handle(context.Background(), sample(i, base.Add(time.Duration(i)))); err != nil {
+		if err := w.Record(context.Background(), sample(i, base.Add(time.Duration(i)))); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
@@ -68,7 +68,7 @@ func BenchmarkThroughput(b *testing.B) {
 	dir := b.TempDir()
 	w, _ := timeseries.New(timeseries.Options{Config: configs.InfluxConfig{URL: "http://127.0.0.1:1", Bucket: "snowhub"}, Dir: dir})
 	for i := 0; i < n; i++ {
-		w.Handle(context.Background(), sample(i, base.Add(time.Duration(i)*time.Microsecond)))
+		w.Record(context.Background(), sample(i, base.Add(time.Duration(i)*time.Microsecond)))
 	}
 	w.Close()
 	lines := readSpool(b, filepath.Join(dir, "samples"))

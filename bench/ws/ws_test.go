@@ -195,7 +195,7 @@ func BenchmarkFanout(b *testing.B) {
 	s.Start(context.Background())
 	defer s.Close()
 	pub := func(i int, sent int64) {
-		s.Handle(context.Background(), event.Event{Type: event.CameraSample, Township: "t1", Data: event.CameraStatus{ID: "cam-1", Township: "t1", LastError: fmt.Sprint(sent)}})
+		s.Publish(context.Background(), event.Event{Type: event.CameraSample, Township: "t1", Data: event.CameraStatus{ID: "cam-1", Township: "t1", LastError: fmt.Sprint(sent)}})
 	}
 	ours := run(b, "ws://"+s.Addr()+"/ws?token=x", pub, false)
 	withStalled := run(b, "ws://"+s.Addr()+"/ws?token=x", pub, true)

@@ -18,8 +18,8 @@ import (
 
 	"snowhub/configs"
 	"snowhub/ingest"
-	"snowhub/internal/event"
 	"snowhub/ingest/mqttacl"
+	"snowhub/internal/event"
 	"snowhub/internal/test/testenv"
 )
 
@@ -79,7 +79,7 @@ type sink struct {
 	seen map[string][]float64
 }
 
-func (s *sink) Handle(_ context.Context, ev event.Event) error {
+func (s *sink) Publish(_ context.Context, ev event.Event) error {
 	if d, ok := ev.Data.(event.SensorReadingData); ok {
 		s.mu.Lock()
 		s.seen[d.Sensor] = append(s.seen[d.Sensor], d.Value)

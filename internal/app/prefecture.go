@@ -25,16 +25,16 @@ type prefectureParts struct {
 	feed    *prefecture.Feed
 	view    *prefecture.View
 	actions *prefecture.Actions
-	relay   *prefecture.Relay   // a view's pulls of the other hubs' live video
-	foreign *prefecture.Foreign // other hubs' devices, on the hub that reports unknown ones
+	relay   *prefecture.VideoRelay // a view's pulls of the other hubs' live video
+	foreign *prefecture.Foreign    // other hubs' devices, on the hub that reports unknown ones
 }
 
 // buildRelay builds a view's relay of the viewed hubs' live video: it logs
 // in at the owners as this hub's user of role "hub".
 func (h *Hub) buildRelay(cfg *configs.Config) {
-	var r *prefecture.Relay
+	var r *prefecture.VideoRelay
 	if h.pref.view != nil {
-		r = prefecture.NewRelay(prefecture.RelayOptions{Owner: h.pref.view.CameraOwner,
+		r = prefecture.NewVideoRelay(prefecture.VideoRelayOptions{Owner: h.pref.view.CameraOwner,
 			Token: func() string {
 				u, _ := h.Config().HubUser()
 				return u.Token
@@ -65,7 +65,7 @@ func (h *Hub) buildView(cfg *configs.Config) {
 	if len(cfg.Hub.View) > 0 {
 		h.pref.view = prefecture.NewView(prefecture.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
 			Client: client, Connected: h.ingestConnected, Logger: h.log.With("component", "view"),
-			Emit: func(ev event.Event) { _ = h.dash.Handle(h.ctx, ev) },
+			Emit: func(ev event.Event) { _ = h.dash.Publish(h.ctx, ev) },
 			Keep: func() time.Duration { return keepInMemory(h.Config()) }})
 	}
 	if len(cfg.Hub.Townships) > 0 {

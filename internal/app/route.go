@@ -57,17 +57,17 @@ func (h *Hub) emitStep(ctx context.Context, en alerts.Entry) error {
 // opens), then the walls. It returns once the event is durable, so MQTT can
 // acknowledge after it.
 func (h *Hub) publishDevice(ctx context.Context, ev event.Event) error {
-	if err := h.ts.Handle(ctx, ev); err != nil {
+	if err := h.ts.Record(ctx, ev); err != nil {
 		h.metrics.publishErrors.WithLabelValues("timeseries").Inc()
 		return fmt.Errorf("time series: %w", err)
 	}
 	if ev.Type != event.CameraSample {
-		if err := h.alerts.Handle(ctx, ev); err != nil {
+		if err := h.alerts.Evaluate(ctx, ev); err != nil {
 			h.metrics.publishErrors.WithLabelValues("alerts").Inc()
 			return fmt.Errorf("incidents: %w", err)
 		}
 	}
-	_ = h.dash.Handle(ctx, ev)
+	_ = h.dash.Publish(ctx, ev)
 	h.feedDevice(ev)   // a prefecture hub's feed (prefecture.go)
 	h.notifyDevice(ev) // MQTT out for devices (notify.go)
 	return nil
@@ -76,11 +76,11 @@ func (h *Hub) publishDevice(ctx context.Context, ev event.Event) error {
 // publishIncident carries incident steps from the outbox to the time
 // series and the walls.
 func (h *Hub) publishIncident(ctx context.Context, ev event.Event) error {
-	if err := h.ts.Handle(ctx, ev); err != nil {
+	if err := h.ts.Record(ctx, ev); err != nil {
 		h.metrics.publishErrors.WithLabelValues("timeseries").Inc()
 		h.log.Error("incident step not written to the time series spool", "err", err)
 	}
-	_ = h.dash.Handle(ctx, ev)
+	_ = h.dash.Publish(ctx, ev)
 	return nil
 }
 

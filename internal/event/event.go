@@ -2,7 +2,7 @@
 // health, sensor readings and incident steps flow through it from ingest to
 // alerts, the time series and the dashboard.
 //
-// Producers call Sink.Handle; a Sink returns once the event is durably
+// Producers call Sink.Publish; a Sink returns once the event is durably
 // accepted (spooled or stored), which is what lets MQTT acknowledge a QoS 1
 // message only after nothing can lose it.
 package event
@@ -35,16 +35,16 @@ type Event struct {
 	Data     any       `json:"data"`
 }
 
-// Sink consumes events. Handle must not block for long: it returns once the
+// Sink consumes events. Publish must not block for long: it returns once the
 // event is durably accepted, or an error if it could not be.
 type Sink interface {
-	Handle(ctx context.Context, ev Event) error
+	Publish(ctx context.Context, ev Event) error
 }
 
 // SinkFunc adapts a function to Sink.
 type SinkFunc func(ctx context.Context, ev Event) error
 
-func (f SinkFunc) Handle(ctx context.Context, ev Event) error { return f(ctx, ev) }
+func (f SinkFunc) Publish(ctx context.Context, ev Event) error { return f(ctx, ev) }
 
 // Device states shared by cameras and sensors.
 const (

@@ -25,8 +25,8 @@ import (
 // owner pulls the camera once for all of them (docs/prefecture.md says why
 // video does not ride the broker).
 
-// RelayOptions configure a view's relay of other hubs' live video.
-type RelayOptions struct {
+// VideoRelayOptions configure a view's relay of other hubs' live video.
+type VideoRelayOptions struct {
 	// Owner finds the viewed hub that holds camera id: its id, the address
 	// its status gave (hub.url) and whether it is reachable.
 	Owner func(id string) (hub, url string, reachable, ok bool)
@@ -46,10 +46,10 @@ type RelayOptions struct {
 	Logger *slog.Logger
 }
 
-// Relay pulls other hubs' cameras for this hub's viewers: one upstream per
+// VideoRelay pulls other hubs' cameras for this hub's viewers: one upstream per
 // camera and stream, however many viewers.
-type Relay struct {
-	o   RelayOptions
+type VideoRelay struct {
+	o   VideoRelayOptions
 	log *slog.Logger
 
 	mu      sync.Mutex
@@ -79,11 +79,11 @@ type relayed struct {
 // maxRelayMessage bounds one message read from an owner.
 const maxRelayMessage = 16 << 20
 
-// ErrRelayClosed answers a Watch before Start or after Close.
-var ErrRelayClosed = errors.New("video relay closed")
+// ErrVideoRelayClosed answers a Watch before Start or after Close.
+var ErrVideoRelayClosed = errors.New("video relay closed")
 
-// NewRelay builds the relay; nothing runs before Start.
-func NewRelay(o RelayOptions) *Relay {
+// NewVideoRelay builds the relay; nothing runs before Start.
+func NewVideoRelay(o VideoRelayOptions) *VideoRelay {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -106,15 +106,15 @@ func NewRelay(o RelayOptions) *Relay {
 	if o.Token == nil {
 		o.Token = func() string { return "" }
 	}
-	return &Relay{o: o, log: o.Logger, streams: map[relayKey]*relayed{}}
+	return &VideoRelay{o: o, log: o.Logger, streams: map[relayKey]*relayed{}}
 }
 
 // Start starts the janitor that lets go of unwatched upstreams.
-func (r *Relay) Start(ctx context.Context) error {
+func (r *VideoRelay) Start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return ErrRelayClosed
+		return ErrVideoRelayClosed
 	}
 	if r.started {
 		return nil
@@ -128,7 +128,7 @@ func (r *Relay) Start(ctx context.Context) error {
 
 // Close ends every upstream (their viewers end) and waits for every
 // goroutine the relay started.
-func (r *Relay) Close() error {
+func (r *VideoRelay) Close() error {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -147,27 +147,27 @@ func (r *Relay) Close() error {
 }
 
 // Upstreams is the number of cameras' streams pulled from other hubs now.
-func (r *Relay) Upstreams() int {
+func (r *VideoRelay) Upstreams() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.streams)
 }
 
 // Has reports whether camera id is another hub's, known to the relay.
-func (r *Relay) Has(id string) bool {
+func (r *VideoRelay) Has(id string) bool {
 	_, _, _, ok := r.o.Owner(id)
 	return ok
 }
 
-// RelayViewer is one viewer of a relayed camera.
-type RelayViewer struct {
+// VideoRelayViewer is one viewer of a relayed camera.
+type VideoRelayViewer struct {
 	*camera.Viewer
-	r *Relay
+	r *VideoRelay
 	s *relayed
 }
 
 // Close leaves the stream; the upstream lingers for the next viewer.
-func (v *RelayViewer) Close() {
+func (v *VideoRelayViewer) Close() {
 	v.Viewer.Close()
 	v.r.mu.Lock()
 	if v.s.fan.Viewers() == 0 && v.s.idle.IsZero() {
@@ -179,7 +179,7 @@ func (v *RelayViewer) Close() {
 // Watch returns a viewer of another hub's camera id (stream "main" or the
 // grid stream ""). It fails at once, with the reason in Chinese first,
 // when the owner is unreachable, has no address, or refuses.
-func (r *Relay) Watch(ctx context.Context, id, stream string) (*RelayViewer, error) {
+func (r *VideoRelay) Watch(ctx context.Context, id, stream string) (*VideoRelayViewer, error) {
 	hub, base, reachable, ok := r.o.Owner(id)
 	switch {
 	case !ok:
@@ -198,7 +198,7 @@ func (r *Relay) Watch(ctx context.Context, id, stream string) (*RelayViewer, err
 	r.mu.Lock()
 	if !r.started || r.closed {
 		r.mu.Unlock()
-		return nil, ErrRelayClosed
+		return nil, ErrVideoRelayClosed
 	}
 	s := r.streams[key]
 	if s == nil {
@@ -208,7 +208,7 @@ func (r *Relay) Watch(ctx context.Context, id, stream string) (*RelayViewer, err
 		go r.pull(s, base)
 	}
 	// Subscribed before the first segment can arrive: nothing is missed.
-	v := &RelayViewer{Viewer: s.fan.Subscribe(), r: r, s: s}
+	v := &VideoRelayViewer{Viewer: s.fan.Subscribe(), r: r, s: s}
 	s.idle = time.Time{}
 	r.mu.Unlock()
 	select {
@@ -225,7 +225,7 @@ func (r *Relay) Watch(ctx context.Context, id, stream string) (*RelayViewer, err
 }
 
 // pull runs one upstream until it ends, then lets its viewers go.
-func (r *Relay) pull(s *relayed, base string) {
+func (r *VideoRelay) pull(s *relayed, base string) {
 	defer r.wg.Done()
 	err := r.run(s, base)
 	r.mu.Lock()
@@ -246,7 +246,7 @@ func (r *Relay) pull(s *relayed, base string) {
 	}
 }
 
-func (r *Relay) run(s *relayed, base string) error {
+func (r *VideoRelay) run(s *relayed, base string) error {
 	u, err := liveURL(base, s.key.camera, s.key.stream)
 	if err != nil {
 		return event.Refuse(event.ErrNoService, "所属中心 %s 的视频地址无效 / hub %s's address: %v", s.key.hub, s.key.hub, err)
@@ -339,7 +339,7 @@ func (s *relayed) end() {
 }
 
 // janitor lets go of upstreams nobody watched for Linger.
-func (r *Relay) janitor() {
+func (r *VideoRelay) janitor() {
 	defer r.wg.Done()
 	t := time.NewTicker(min(time.Second, r.o.Linger/2))
 	defer t.Stop()

@@ -101,8 +101,8 @@ func newFakeOwner(t *testing.T, token string) *fakeOwner {
 	return o
 }
 
-func newTestRelay(t *testing.T, owner *fakeOwner, token string, reachable bool) *Relay {
-	r := NewRelay(RelayOptions{
+func newTestRelay(t *testing.T, owner *fakeOwner, token string, reachable bool) *VideoRelay {
+	r := NewVideoRelay(VideoRelayOptions{
 		Owner: func(id string) (string, string, bool, bool) {
 			if id != "cam-1" && id != "cam-2" {
 				return "", "", false, false
@@ -126,7 +126,7 @@ func TestRelayOnePullForManyViewers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	var viewers []*RelayViewer
+	var viewers []*VideoRelayViewer
 	for i := 0; i < 3; i++ {
 		v, err := r.Watch(ctx, "cam-1", "")
 		if err != nil {
@@ -184,7 +184,7 @@ func TestRelayOnePullForManyViewers(t *testing.T) {
 	if _, err := v.Next(ctx); !errors.Is(err, camera.ErrFanoutClosed) {
 		t.Fatalf("a viewer after Close: %v", err)
 	}
-	if _, err := r.Watch(ctx, "cam-1", ""); !errors.Is(err, ErrRelayClosed) {
+	if _, err := r.Watch(ctx, "cam-1", ""); !errors.Is(err, ErrVideoRelayClosed) {
 		t.Fatalf("Watch after Close: %v", err)
 	}
 }

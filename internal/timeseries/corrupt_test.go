@@ -154,16 +154,16 @@ func TestWriterStartCloseLeaksNothing(t *testing.T) {
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Handle(context.Background(), event.Event{Type: event.SensorReading, Time: time.Now(), Device: "s-1",
+	if err := w.Record(context.Background(), event.Event{Type: event.SensorReading, Time: time.Now(), Device: "s-1",
 		Data: event.SensorReadingData{Sensor: "s-1", Kind: "smoke", Value: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Handle(context.Background(), event.Event{Type: event.SensorReading, Time: time.Now(), Device: "s-1",
+	if err := w.Record(context.Background(), event.Event{Type: event.SensorReading, Time: time.Now(), Device: "s-1",
 		Data: event.SensorReadingData{Sensor: "s-1", Kind: "smoke", Value: 1}}); err == nil {
-		t.Fatal("Handle after Close accepted")
+		t.Fatal("Record after Close accepted")
 	}
 	if err := w.Start(context.Background()); err == nil {
 		t.Fatal("Start after Close accepted")

@@ -83,8 +83,8 @@ func TestSpoolCapDropsSamplesNeverEvents(t *testing.T) {
 	w.samples.segSize, w.events.segSize = 300, 300
 	for i := 0; i < 50; i++ {
 		at := time.Unix(int64(1000+i), 0)
-		w.Handle(context.Background(), event.Event{Type: event.CameraSample, Time: at, Data: event.CameraStatus{ID: "cam-1", FPS: 25}})
-		w.Handle(context.Background(), event.Event{Type: event.CameraState, Time: at, Data: event.CameraStatus{ID: "cam-1", State: "online"}})
+		w.Record(context.Background(), event.Event{Type: event.CameraSample, Time: at, Data: event.CameraStatus{ID: "cam-1", FPS: 25}})
+		w.Record(context.Background(), event.Event{Type: event.CameraState, Time: at, Data: event.CameraStatus{ID: "cam-1", State: "online"}})
 	}
 	if w.Stats().DroppedBytes == 0 {
 		t.Fatal("no sample dropped at the cap")
@@ -194,14 +194,14 @@ func TestOutageAndRestartLoseNothing(t *testing.T) {
 		for c := 0; c < 200; c++ {
 			st := event.CameraStatus{ID: fmt.Sprintf("cam-%03d", c), Township: "t1", Village: "v1", FPS: 25, State: "online"}
 			// Several samples at the very same instant: none may overwrite another.
-			if err := w.Handle(context.Background(), event.Event{Type: event.CameraSample, Time: base.Add(time.Duration(round) * time.Second), Data: st}); err != nil {
+			if err := w.Record(context.Background(), event.Event{Type: event.CameraSample, Time: base.Add(time.Duration(round) * time.Second), Data: st}); err != nil {
 				t.Fatal(err)
 			}
 			produced++
 		}
 		for s := 0; s < 500; s++ {
 			d := event.SensorReadingData{Sensor: fmt.Sprintf("s-%03d", s), Kind: "water_level", Value: float64(round)}
-			if err := w.Handle(context.Background(), event.Event{Type: event.SensorReading, Time: base.Add(time.Duration(round) * time.Second), Township: "t1", Village: "v1", Data: d}); err != nil {
+			if err := w.Record(context.Background(), event.Event{Type: event.SensorReading, Time: base.Add(time.Duration(round) * time.Second), Township: "t1", Village: "v1", Data: d}); err != nil {
 				t.Fatal(err)
 			}
 			produced++
@@ -238,8 +238,8 @@ func TestMalformedPointIsRejectedNotBlocking(t *testing.T) {
 	w := newTestWriter(t, db.URL, dir)
 	defer w.Close()
 	w.events.append([]byte("camera_health,camera=x state=1i 1000000000"))
-	w.Handle(context.Background(), event.Event{Type: event.CameraSample, Time: time.Unix(2, 0), Data: event.CameraStatus{ID: "x", State: "online"}})
-	w.Handle(context.Background(), event.Event{Type: event.CameraState, Time: time.Unix(3, 0), Data: event.CameraStatus{ID: "x", State: "online"}})
+	w.Record(context.Background(), event.Event{Type: event.CameraSample, Time: time.Unix(2, 0), Data: event.CameraStatus{ID: "x", State: "online"}})
+	w.Record(context.Background(), event.Event{Type: event.CameraState, Time: time.Unix(3, 0), Data: event.CameraStatus{ID: "x", State: "online"}})
 	testenv.WaitFor(t, 20*time.Second, "one point rejected", func() bool { return w.Stats().Rejected == 1 })
 	testenv.WaitFor(t, 20*time.Second, "the rest written", func() bool { return w.Stats().Backlog == 0 })
 	b, _ := os.ReadFile(filepath.Join(dir, "rejected.log"))
@@ -268,7 +268,7 @@ func TestUptimeFromInfluxDB(t *testing.T) {
 		{"b", "online", "", at(-2, 0)}, {"b", "offline", "refused", at(-1, 0)},
 		{"c", "online", "", at(0, 0)}, {"c", "maintenance", "maintenance", at(4, 0)}, {"c", "online", "", at(6, 0)},
 	} {
-		w.Handle(context.Background(), event.Event{Type: event.CameraState, Time: tr.at,
+		w.Record(context.Background(), event.Event{Type: event.CameraState, Time: tr.at,
 			Data: event.CameraStatus{ID: tr.cam, Township: map[string]string{"a": "t1", "b": "t1", "c": "t2"}[tr.cam], State: tr.state, Cause: tr.cause}})
 	}
 	testenv.WaitFor(t, 20*time.Second, "written", func() bool { return w.Stats().Written == 10 })

@@ -37,7 +37,7 @@ func TestUptimeTownshipIsNotInterpolated(t *testing.T) {
 	defer w.Close()
 	t0 := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
 	for cam, tw := range map[string]string{"a": "t1", "c": "t2"} {
-		w.Handle(context.Background(), event.Event{Type: event.CameraState, Time: t0,
+		w.Record(context.Background(), event.Event{Type: event.CameraState, Time: t0,
 			Data: event.CameraStatus{ID: cam, Township: tw, State: "online"}})
 	}
 	testenv.WaitFor(t, 20*time.Second, "written", func() bool { return w.Stats().Written == 2 })

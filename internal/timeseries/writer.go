@@ -1,7 +1,7 @@
 // Package timeseries records device health, states, readings and incident
 // steps in InfluxDB (1.8 or 2.x) and answers uptime reports from it.
 //
-// Producers never wait for InfluxDB: Handle appends to an on-disk spool
+// Producers never wait for InfluxDB: Record appends to an on-disk spool
 // and returns; one goroutine posts batches from the spool, in order, and
 // keeps them there while InfluxDB is down, slow or restarting, across hub
 // restarts too.
@@ -179,10 +179,10 @@ func (w *Writer) Start(ctx context.Context) error {
 	return nil
 }
 
-// Handle converts an event to points and appends them to the spool. When it
+// Record converts an event to points and appends them to the spool. When it
 // returns nil the points survive a crash of the process; they are fsynced
 // within 100 ms against a power cut. It never waits for InfluxDB.
-func (w *Writer) Handle(_ context.Context, ev event.Event) error {
+func (w *Writer) Record(_ context.Context, ev event.Event) error {
 	if w.closed.Load() {
 		return errors.New("time series writer closed")
 	}

@@ -7,78 +7,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"snowhub/configs"
 	"snowhub/internal/event"
 )
-
-// prefixes are the topic prefixes ingest answers to: the configured ones,
-// and after a reload that changed them, the previous ones too, so messages
-// already on their way on the old topics are recorded, not discarded.
-type prefixes struct {
-	topic, z2m       string
-	oldTopic, oldZ2M string
-	hasOld           bool
-}
-
-func filters(topic, z2m string) map[string]byte {
-	return map[string]byte{
-		topic + "/sensors/+/event":  1,
-		topic + "/sensors/+/status": 1,
-		topic + "/cameras/+/event":  1,
-		z2m + "/+":                  1,
-		z2m + "/+/availability":     1,
-	}
-}
-
-// setPrefixes puts new topic prefixes in force: subscribe to the new
-// topics first, then unsubscribe the old ones, so nothing published in
-// between is lost; the old prefixes stay routable for what is in flight.
-func (in *Ingest) setPrefixes(m configs.MQTTConfig) {
-	cur := in.prefix.Load()
-	if cur != nil && cur.topic == m.TopicPrefix && cur.z2m == m.Z2MPrefix {
-		return
-	}
-	next := &prefixes{topic: m.TopicPrefix, z2m: m.Z2MPrefix}
-	if cur != nil {
-		next.oldTopic, next.oldZ2M, next.hasOld = cur.topic, cur.z2m, true
-	}
-	in.prefix.Store(next)
-	if cur == nil || in.client == nil || !in.connected.Load() {
-		return // onConnect subscribes to the new topics
-	}
-	if in.o.Hub.Subscriptions != nil {
-		return // per-device subscriptions: resubscribe moves them, new ones first
-	}
-	if err := in.client.Subscribe(filters(next.topic, next.z2m), 30*time.Second); err != nil {
-		in.log.Error("MQTT subscribe to the new topic prefixes failed; the old ones are kept", "err", err)
-		return
-	}
-	old := filters(cur.topic, cur.z2m)
-	for f := range filters(next.topic, next.z2m) {
-		delete(old, f)
-	}
-	var drop []string
-	for f := range old {
-		drop = append(drop, f)
-	}
-	if len(drop) > 0 {
-		if err := in.client.Unsubscribe(drop, 30*time.Second); err != nil {
-			in.log.Warn("MQTT unsubscribe from the old topic prefixes failed; their messages are still recorded", "err", err)
-		}
-	}
-	in.log.Info("MQTT topic prefixes changed; resubscribed", "topic_prefix", next.topic, "z2m_prefix", next.z2m)
-}
-
-// route sorts a topic by what it carries and the device it names, under
-// the current prefixes, or the previous ones after a change.
-func (in *Ingest) route(topic string) (topicKind, string, error) {
-	p := in.prefix.Load()
-	kind, id, err := parseTopic(p.topic, p.z2m, topic)
-	if err == nil && kind == topicIgnored && p.hasOld {
-		return parseTopic(p.oldTopic, p.oldZ2M, topic)
-	}
-	return kind, id, err
-}
 
 // delivery is one message on its way through a worker. A message whose
 // sink failed is tried again with the same delivery, so it keeps its
@@ -115,11 +45,11 @@ func (in *Ingest) allow(id string, devTime time.Time, now time.Time) bool {
 	return l.receive.AllowN(now, 1)
 }
 
-// handle turns one message into events. It returns an error only when an
+// recordMessage turns one message into events. It returns an error only when an
 // event could not be made durable (the message is then not acknowledged);
 // bad input is counted, logged and acknowledged (redelivering it would not
 // make it better).
-func (in *Ingest) handle(ctx context.Context, d *delivery) error {
+func (in *Ingest) recordMessage(ctx context.Context, d *delivery) error {
 	topic, payload, dup := d.msg.Topic(), d.msg.Payload(), d.msg.Duplicate()
 	cfg := in.cfg.Load()
 	now := d.at
@@ -209,7 +139,7 @@ func (in *Ingest) handle(ctx context.Context, d *delivery) error {
 
 	switch kind {
 	case topicCameraEvent:
-		if err := in.o.Sink.Handle(ctx, event.Event{Type: event.CameraEvent, Time: cev.Time, Township: cam.township,
+		if err := in.o.Sink.Publish(ctx, event.Event{Type: event.CameraEvent, Time: cev.Time, Township: cam.township,
 			Village: cam.village, Device: id, Data: event.CameraAnalytics{Camera: id, Kind: cev.Kind, Detail: cev.Detail, Flags: cev.Flags}}); err != nil {
 			return err
 		}
@@ -228,7 +158,7 @@ func (in *Ingest) handle(ctx context.Context, d *delivery) error {
 		in.mu.Lock()
 		village, township := s.cfg.Village, s.township
 		in.mu.Unlock()
-		if err := in.o.Sink.Handle(ctx, event.Event{Type: event.SensorReading, Time: r.Time, Township: township, Village: village, Device: id,
+		if err := in.o.Sink.Publish(ctx, event.Event{Type: event.SensorReading, Time: r.Time, Township: township, Village: village, Device: id,
 			Data: event.SensorReadingData{Sensor: id, Kind: s.cfg.Kind, Value: r.Value, IsBool: r.IsBool, Unit: r.Unit,
 				Battery: r.Battery, Fields: r.Fields, Flags: r.Flags}}); err != nil {
 			return err
