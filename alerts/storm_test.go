@@ -48,9 +48,9 @@ func TestStormJoinsOneIncident(t *testing.T) {
 	e, _ := newEngine(t, stormConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
 	for i, at := range []time.Duration{0, 10 * time.Second, 30 * time.Second} {
-		must(t, e.Handle(ctx, reading(fmt.Sprintf("s%d", i), 1, t0.Add(at))))
+		must(t, e.Evaluate(ctx, reading(fmt.Sprintf("s%d", i), 1, t0.Add(at))))
 	}
-	must(t, e.Handle(ctx, reading("s-v2", 1, t0.Add(time.Second)))) // another village
+	must(t, e.Evaluate(ctx, reading("s-v2", 1, t0.Add(time.Second)))) // another village
 	smoke := byKind(e, "smoke")
 	if len(smoke) != 2 {
 		t.Fatalf("%d smoke incidents, want the storm and the other village's: %+v", len(smoke), smoke)
@@ -83,8 +83,8 @@ func TestStormJoinsOneIncident(t *testing.T) {
 
 	// Past the window a new device's alarm is a new matter; a device of the
 	// storm alarming again still counts on the storm.
-	must(t, e.Handle(ctx, reading("s3", 1, t0.Add(61*time.Second))))
-	must(t, e.Handle(ctx, reading("s0", 1, t0.Add(62*time.Second))))
+	must(t, e.Evaluate(ctx, reading("s3", 1, t0.Add(61*time.Second))))
+	must(t, e.Evaluate(ctx, reading("s0", 1, t0.Add(62*time.Second))))
 	smoke = byKind(e, "smoke")
 	if len(smoke) != 3 || smoke[0].Count != 4 || len(smoke[0].Devices) != 3 || !slices.Equal(smoke[2].Devices, []string{"s3"}) {
 		t.Fatalf("after the window: %d incidents, storm count %d devices %v", len(smoke), smoke[0].Count, smoke[0].Devices)
@@ -92,7 +92,7 @@ func TestStormJoinsOneIncident(t *testing.T) {
 
 	// Cleared once every device of the storm is quiet, not at the first.
 	for i, id := range []string{"s0", "s1", "s2"} {
-		must(t, e.Handle(ctx, reading(id, 0, t0.Add(70*time.Second))))
+		must(t, e.Evaluate(ctx, reading(id, 0, t0.Add(70*time.Second))))
 		if got, want := byKind(e, "smoke")[0].Cleared, i == 2; got != want {
 			t.Fatalf("after %s quiet: cleared %v, want %v", id, got, want)
 		}
@@ -100,7 +100,7 @@ func TestStormJoinsOneIncident(t *testing.T) {
 
 	// Panic buttons: one incident each, whatever the burst.
 	for i := range 5 {
-		must(t, e.Handle(ctx, reading(fmt.Sprintf("p%d", i), 1, t0.Add(80*time.Second))))
+		must(t, e.Evaluate(ctx, reading(fmt.Sprintf("p%d", i), 1, t0.Add(80*time.Second))))
 	}
 	if p := byKind(e, "panic"); len(p) != 5 {
 		t.Fatalf("%d panic incidents, want 5", len(p))
@@ -114,7 +114,7 @@ func TestStormConfig(t *testing.T) {
 	e, _ := newEngine(t, stormConfig(t, "alerts: {storm: {window: 5s, per_device: []}}\n"), t.TempDir(), clk)
 	ctx := context.Background()
 	for i := range 3 {
-		must(t, e.Handle(ctx, reading(fmt.Sprintf("p%d", i), 1, t0.Add(time.Duration(i)*3*time.Second))))
+		must(t, e.Evaluate(ctx, reading(fmt.Sprintf("p%d", i), 1, t0.Add(time.Duration(i)*3*time.Second))))
 	}
 	p := byKind(e, "panic")
 	if len(p) != 2 || len(p[0].Devices) != 2 || !slices.Equal(p[1].Devices, []string{"p2"}) {

@@ -54,7 +54,7 @@ func TestIncidentMessagesCarryEachCallersActions(t *testing.T) {
 	}
 	ev := event.Event{Type: event.IncidentStep, Township: "zhaoren",
 		Data: event.Incident{ID: "INC-9", Township: "zhaoren", State: "opened", Actions: []string{"stale"}}}
-	s.Handle(context.Background(), ev)
+	s.Publish(context.Background(), ev)
 	for tok, w := range want {
 		m := read(t, conns[tok].c)
 		got := actionsIn(t, m)
