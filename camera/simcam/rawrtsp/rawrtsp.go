@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"strconv"
@@ -57,12 +58,27 @@ type Server struct {
 	mu         sync.Mutex
 	conns      map[net.Conn]struct{}
 	closed     bool
-	counts     sync.Map     // path → *atomic.Int64 (DESCRIBEs)
-	Keeps      atomic.Int64 // keep-alives received (GET_PARAMETER, OPTIONS in a session)
-	Expired    atomic.Int64 // sessions closed for want of a keep-alive
+	done       chan struct{} // closed by Close: a delayed answer is not waited for
+	counts     sync.Map      // path → *atomic.Int64 (DESCRIBEs)
+	Keeps      atomic.Int64  // keep-alives received (GET_PARAMETER, OPTIONS in a session)
+	Expired    atomic.Int64  // sessions closed for want of a keep-alive
 	Setups     atomic.Int64
+	Dropped    atomic.Int64 // connections closed at accept (Faults.Drop)
 	OnDescribe func(path string, at time.Time)
+
+	faults atomic.Pointer[Faults]
 }
+
+// Faults make the server a lossy, slow network: a fraction of the
+// connections closed at accept (the client sees a reset or EOF), and a
+// delay before every DESCRIBE answer on top of the camera's own.
+type Faults struct {
+	Drop  float64              // share of connections closed at accept, 0-1
+	Delay func() time.Duration // added before each DESCRIBE answer; nil: none
+}
+
+// SetFaults puts faults in force for new connections and requests.
+func (s *Server) SetFaults(f Faults) { s.faults.Store(&f) }
 
 // Start listens on a free loopback port.
 func Start(lookup func(path string) *Camera) (*Server, error) {
@@ -75,7 +91,7 @@ func Listen(addr string, lookup func(path string) *Camera) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{ln: ln, lookup: lookup, conns: map[net.Conn]struct{}{}}
+	s := &Server{ln: ln, lookup: lookup, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -98,6 +114,9 @@ func (s *Server) Describes(path string) int64 {
 // Close stops the server and every connection, and waits.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	s.ln.Close()
 	for c := range s.conns {
@@ -119,6 +138,15 @@ func (s *Server) accept() {
 			s.mu.Unlock()
 			c.Close()
 			return
+		}
+		if f := s.faults.Load(); f != nil && f.Drop > 0 && rand.Float64() < f.Drop {
+			s.mu.Unlock()
+			s.Dropped.Add(1)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0) // a reset, as a middlebox or a camera out of sessions gives
+			}
+			c.Close()
+			continue
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
@@ -295,8 +323,16 @@ func (c *conn) handle(req *request) bool {
 		if c.s.OnDescribe != nil {
 			c.s.OnDescribe(c.path, time.Now())
 		}
-		if c.cam.Delay > 0 {
-			time.Sleep(c.cam.Delay)
+		delay := c.cam.Delay
+		if f := c.s.faults.Load(); f != nil && f.Delay != nil {
+			delay += f.Delay()
+		}
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-c.s.done:
+				return false
+			}
 		}
 		if c.cam.Status != 0 && c.cam.Status != 200 {
 			return c.respond(req, c.cam.Status, "Error", "", nil)
