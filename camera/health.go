@@ -18,20 +18,24 @@ const (
 	StateMaintenance = "maintenance"
 )
 
-// Causes of states.
+// Causes of states (classify in cause.go says which failure is which).
 const (
-	CauseRefused    = "refused"
-	CauseTimeout    = "timeout"
-	CauseAuth       = "auth"
-	CauseNotFound   = "not_found"
-	CauseNoVideo    = "no_video"
-	CauseStalled    = "stalled"
-	CauseLowFPS     = "low_fps"
-	CauseLoss       = "loss"
-	CauseNoKeyframe = "no_keyframe"
-	CauseProtocol   = "protocol"
-	CauseRecovered  = "recovered"
-	CauseMaint      = "maintenance"
+	CauseRefused     = "refused"     // the camera's address answered with a TCP reset to the connect: nothing listens
+	CauseReset       = "reset"       // a connection was had, then closed or reset before the answer
+	CauseUnreachable = "unreachable" // no route to the camera's host or network
+	CauseTimeout     = "timeout"     // no answer in time
+	CauseTLS         = "tls"         // RTSPS: the handshake or the certificate failed
+	CauseBusy        = "busy"        // the camera answered 503 or 453: at its session limit
+	CauseAuth        = "auth"
+	CauseNotFound    = "not_found"
+	CauseNoVideo     = "no_video"
+	CauseStalled     = "stalled"
+	CauseLowFPS      = "low_fps"
+	CauseLoss        = "loss"
+	CauseNoKeyframe  = "no_keyframe"
+	CauseProtocol    = "protocol"
+	CauseRecovered   = "recovered"
+	CauseMaint       = "maintenance"
 )
 
 // healthConfig holds the thresholds of the health model.
@@ -317,31 +321,15 @@ func (h *health) decide(now time.Time) (string, string) {
 	}
 }
 
-// probed records a probe's result: a probe sees a keyframe or fails.
-func (h *health) probed(now time.Time, err error, cause string) {
-	if err != nil {
-		h.fail(now, cause, err.Error())
-		h.lastFrame = time.Time{}
-		return
-	}
-	h.failed = false
-	h.lastErr = ""
-	h.lastFrame, h.flowingSince = now, now.Add(-h.cfg.Settle)
-}
-
-// probeState decides a probe-mode camera's state: probes are minutes apart,
-// so the last probe's answer is the state.
-func (h *health) probeTick(now time.Time) (from, to, cause string, changed bool) {
-	next, why := StateOnline, CauseRecovered
-	switch {
-	case now.Before(h.maintUntil):
+// probeTick puts a probe-mode camera's verdict (probeState.verdict) in
+// force, maintenance first. It returns the transition, if any; a new
+// cause in the same state (the last failure's) is shown without one.
+func (h *health) probeTick(now time.Time, next, why string) (from, to, cause string, changed bool) {
+	if now.Before(h.maintUntil) {
 		next, why = StateMaintenance, CauseMaint
-	case h.failed:
-		next, why = StateOffline, h.cause
-	case h.lastFrame.IsZero():
-		return "", "", "", false
 	}
 	if next == h.state {
+		h.cause = why
 		return "", "", "", false
 	}
 	from = h.state

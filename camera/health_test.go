@@ -1,7 +1,6 @@
 package camera
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -202,15 +201,43 @@ func TestGraceFollowsKeyframeInterval(t *testing.T) {
 	}
 }
 
+// A probe-mode camera's state is its checks' verdict: one failure is a
+// sample (unchanged state), failures spanning offline_after are offline
+// with the last one's cause, one answer is online, and a bad media verdict
+// on an answering camera is degraded with its reason.
 func TestProbeStates(t *testing.T) {
 	h := newHealth(cfg, t0)
-	h.probed(t0, nil, "")
-	if _, to, _, _ := h.probeTick(t0); to != StateOnline {
-		t.Fatalf("after a good probe: %s", h.state)
+	var p probeState
+	apply := func(at time.Time) (string, string) {
+		next, why := p.verdict()
+		h.probeTick(at, next, why)
+		return h.state, h.cause
 	}
-	h.probed(t0.Add(time.Minute), errors.New("404"), CauseNotFound)
-	if _, to, cause, _ := h.probeTick(t0.Add(time.Minute)); to != StateOffline || cause != CauseNotFound {
-		t.Fatalf("after a failed probe: %s %s", h.state, h.cause)
+	p.alive, p.answered = 1, true
+	if st, _ := apply(t0); st != StateOnline {
+		t.Fatalf("after an answer: %s", st)
+	}
+	p.fails, p.failFirst, p.failCause = 1, t0.Add(time.Minute), CauseReset
+	if spans(p.fails, p.failFirst, t0.Add(time.Minute), 10*time.Second) {
+		t.Fatal("one failure decided")
+	}
+	if st, _ := apply(t0.Add(time.Minute)); st != StateOnline {
+		t.Fatalf("after one failure: %s", st)
+	}
+	if spans(3, t0, t0.Add(9*time.Second), 10*time.Second) || !spans(2, t0, t0.Add(10*time.Second), 10*time.Second) {
+		t.Fatal("the span of the failures does not decide")
+	}
+	p.alive, p.failCause = -1, CauseRefused
+	if st, cause := apply(t0.Add(2 * time.Minute)); st != StateOffline || cause != CauseRefused {
+		t.Fatalf("after failures spanning offline_after: %s (%s)", st, cause)
+	}
+	p.failCause = CauseTimeout
+	if st, cause := apply(t0.Add(3 * time.Minute)); st != StateOffline || cause != CauseTimeout {
+		t.Fatalf("the last failure's cause is not shown: %s (%s)", st, cause)
+	}
+	p.alive, p.media, p.mediaCause = 1, -1, CauseNoKeyframe
+	if st, cause := apply(t0.Add(4 * time.Minute)); st != StateDegraded || cause != CauseNoKeyframe {
+		t.Fatalf("answering with bad video: %s (%s)", st, cause)
 	}
 }
 

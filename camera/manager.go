@@ -27,6 +27,9 @@ type Spec struct {
 	// when set, the camera is judged on it, the wall's grid tiles play it,
 	// and the main stream (URL) is pulled only while a focused tile plays it.
 	SubstreamURL string
+	// Group is what the camera's check lag is reported under
+	// (Manager.CheckLag): the hub gives its township.
+	Group string
 }
 
 // streamURL is the stream the camera is judged on and the grid plays.
@@ -46,8 +49,15 @@ const (
 
 // Options configure the manager; zero durations take the defaults.
 type Options struct {
-	Logger                           *slog.Logger
-	MaxConnecting                    int // hub-wide connection attempts and checks in flight
+	Logger *slog.Logger
+	// MaxConnecting is the floor of the hub-wide connection attempts and
+	// checks in flight; while checks wait for a slot and the CPU is idle
+	// the limit grows (their answers are slow: a waiting check costs a
+	// socket, not CPU), up to MaxChecks (default DefaultMaxChecks).
+	MaxConnecting, MaxChecks int
+	// OfflineAfter: a watched camera without frames, or a probe-mode
+	// camera whose consecutive failed checks (at least two: a failure is
+	// tried again at once) span this long, is offline; default 10 s.
 	BackoffMin, BackoffMax           time.Duration
 	StallAfter, OfflineAfter, Settle time.Duration
 	// Grace after a connection during which a camera is not declared
@@ -108,7 +118,7 @@ type Status struct {
 type Manager struct {
 	o     Options
 	log   *slog.Logger
-	sem   chan struct{} // hub-wide connection attempts and checks
+	slots *slots // hub-wide connection attempts and checks
 	sched *scheduler
 
 	mu      sync.Mutex
@@ -143,6 +153,10 @@ func NewManager(o Options) *Manager {
 	if o.MaxConnecting <= 0 {
 		o.MaxConnecting = 32
 	}
+	if o.MaxChecks <= 0 {
+		o.MaxChecks = DefaultMaxChecks()
+	}
+	o.MaxChecks = max(o.MaxChecks, o.MaxConnecting)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -155,7 +169,7 @@ func NewManager(o Options) *Manager {
 	if o.OnSample == nil {
 		o.OnSample = func(Status) {}
 	}
-	m := &Manager{o: o, log: o.Logger, sem: make(chan struct{}, o.MaxConnecting),
+	m := &Manager{o: o, log: o.Logger, slots: newSlots(o.MaxConnecting),
 		workers: map[string]*worker{}, live: map[*worker]struct{}{}}
 	m.sched = newScheduler(m)
 	return m
@@ -172,9 +186,10 @@ func (m *Manager) Start(ctx context.Context) error {
 		return errors.New("camera manager already started")
 	}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go func() { defer m.wg.Done(); m.tickLoop(m.ctx) }()
 	go func() { defer m.wg.Done(); m.sched.run(m.ctx) }()
+	go func() { defer m.wg.Done(); m.tune(m.ctx) }()
 	return nil
 }
 
@@ -290,7 +305,7 @@ func (m *Manager) SetMaintenance(id string, until time.Time, note string) error 
 	w.mu.Unlock()
 	if !w.spec.Watch && until.After(m.o.Now()) {
 		// Probe-mode cameras are not ticked: look again when it ends.
-		m.sched.at(w, jobEvaluate, until)
+		m.sched.at(w, jobEvaluate, until, false)
 	}
 	w.evaluate()
 	return nil
@@ -403,16 +418,9 @@ func (m *Manager) tickLoop(ctx context.Context) {
 }
 
 // acquire takes a hub-wide connection slot.
-func (m *Manager) acquire(ctx context.Context) error {
-	select {
-	case m.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (m *Manager) acquire(ctx context.Context) error { return m.slots.acquire(ctx) }
 
-func (m *Manager) release() { <-m.sem }
+func (m *Manager) release() { m.slots.release() }
 
 // RedactURL removes credentials from a URL so it can be logged or shown.
 func RedactURL(raw string) string {

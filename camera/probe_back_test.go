@@ -33,6 +33,7 @@ func TestProbeCameraBackAfterDrop(t *testing.T) {
 	defer s.Close()
 	tr := &transitions{}
 	m := camera.NewManager(camera.Options{MaxConnecting: 4, ProbeInterval: 300 * time.Millisecond, ProbeTimeout: 2 * time.Second,
+		OfflineAfter:       600 * time.Millisecond,
 		MediaCheckInterval: time.Hour, MediaSample: time.Nanosecond, OnTransition: tr.add})
 	m.Start(context.Background())
 	defer m.Close()

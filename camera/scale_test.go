@@ -88,8 +88,8 @@ func TestProbeScale(t *testing.T) {
 	}
 }
 
-// A hub that cannot keep the interval (one connection slot, checks that
-// take 300 ms, 20 cameras due every second) says so: the checks run late,
+// A hub that cannot keep the interval (one connection slot and a ceiling
+// of one, checks that take 300 ms, 20 cameras due every second) says so: the checks run late,
 // the lateness is reported and /readyz fails, and no camera is declared
 // offline for the hub's own delay.
 func TestOverloadedChecksAreLateNotOffline(t *testing.T) {
@@ -101,7 +101,7 @@ func TestOverloadedChecksAreLateNotOffline(t *testing.T) {
 	}
 	defer s.Close()
 	tr := &transitions{}
-	m := camera.NewManager(camera.Options{MaxConnecting: 1, ProbeInterval: time.Second, ProbeTimeout: 2 * time.Second,
+	m := camera.NewManager(camera.Options{MaxConnecting: 1, MaxChecks: 1, ProbeInterval: time.Second, ProbeTimeout: 2 * time.Second,
 		MediaCheckInterval: time.Hour, MediaSample: time.Nanosecond, OnTransition: tr.add})
 	m.Start(context.Background())
 	defer m.Close()
@@ -159,8 +159,11 @@ func TestMediaCheckLateKeyframe(t *testing.T) {
 	m.Start(context.Background())
 	defer m.Close()
 	m.Update([]camera.Spec{{ID: "late", URL: s.URL("/late"), Transport: "tcp"}})
-	st := waitState(t, m, "late", camera.StateOnline, "", 15*time.Second)
-	if st.LastMediaCheck.IsZero() {
-		t.Fatal("online without a media check")
+	testenv.WaitFor(t, 15*time.Second, "a media check", func() bool {
+		st, _ := m.Status("late")
+		return !st.LastMediaCheck.IsZero()
+	})
+	if st, _ := m.Status("late"); st.State != camera.StateOnline {
+		t.Fatalf("after the media check: %s (%s, %s)", st.State, st.Cause, st.LastError)
 	}
 }

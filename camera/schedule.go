@@ -16,6 +16,7 @@ type jobKind uint8
 
 const (
 	jobLiveness jobKind = iota // DESCRIBE, no media; every ProbeInterval
+	jobRetry                   // a failed liveness check tried again on a fresh connection
 	jobMedia                   // PLAY to the first keyframe
 	jobEvaluate                // a maintenance window ends
 )
@@ -41,9 +42,13 @@ func (h *jobHeap) Pop() any {
 	return x
 }
 
-// scheduler runs every probe-mode camera's checks from one heap: one
+// scheduler runs every probe-mode camera's checks from two heaps: one
 // goroutine waits for the next due check, takes a hub-wide connection slot
-// and runs the check on a goroutine that ends with it. Checks are spread
+// and runs the check on a goroutine that ends with it. The urgent heap
+// (a camera's first check, the retry of a failed one, the media check of a
+// camera that just answered) goes ahead of the routine one (re-checks of
+// cameras already known): when the hub is behind, what nobody knows yet
+// is learnt first. Checks are spread
 // over the interval by each camera's id and keep their phase: the next
 // liveness check is due one interval after the previous was due, not after
 // it ran. When the hub cannot keep up, checks start late; the lateness is
@@ -54,7 +59,8 @@ type scheduler struct {
 	wake chan struct{}
 
 	mu      sync.Mutex
-	h       jobHeap
+	urgent  jobHeap
+	routine jobHeap
 	late    [4096]time.Duration // the most recent checks' lateness, a ring
 	n       int
 	checks  uint64
@@ -80,13 +86,17 @@ func offset(id string, interval time.Duration) time.Duration {
 }
 
 func (s *scheduler) add(w *worker) {
-	s.at(w, jobLiveness, time.Now().Add(offset(w.spec.ID, s.m.o.ProbeInterval)))
+	s.at(w, jobLiveness, time.Now().Add(offset(w.spec.ID, s.m.o.ProbeInterval)), true)
 }
 
-func (s *scheduler) at(w *worker, kind jobKind, due time.Time) {
+func (s *scheduler) at(w *worker, kind jobKind, due time.Time, urgent bool) {
 	s.mu.Lock()
-	heap.Push(&s.h, job{due: due, w: w, kind: kind})
-	first := s.h[0].w == w && s.h[0].kind == kind
+	h := &s.routine
+	if urgent {
+		h = &s.urgent
+	}
+	heap.Push(h, job{due: due, w: w, kind: kind})
+	first := (*h)[0].w == w && (*h)[0].kind == kind
 	s.mu.Unlock()
 	if first {
 		select {
@@ -96,21 +106,29 @@ func (s *scheduler) at(w *worker, kind jobKind, due time.Time) {
 	}
 }
 
+// nextLocked pops a due job, urgent ones first, or says how long until
+// the next is due.
+func (s *scheduler) nextLocked(now time.Time) (job, time.Duration, bool) {
+	wait := time.Hour
+	for _, h := range []*jobHeap{&s.urgent, &s.routine} {
+		if len(*h) == 0 {
+			continue
+		}
+		if d := (*h)[0].due.Sub(now); d <= 0 {
+			return heap.Pop(h).(job), 0, true
+		} else {
+			wait = min(wait, d)
+		}
+	}
+	return job{}, wait, false
+}
+
 func (s *scheduler) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
-		var j job
-		wait := time.Hour
-		ready := false
-		if len(s.h) > 0 {
-			if d := time.Until(s.h[0].due); d <= 0 {
-				j, ready = heap.Pop(&s.h).(job), true
-			} else {
-				wait = d
-			}
-		}
+		j, wait, ready := s.nextLocked(time.Now())
 		s.mu.Unlock()
 		if !ready {
 			timer.Reset(wait)
@@ -146,6 +164,16 @@ func (s *scheduler) run(ctx context.Context) {
 			if stale || dead {
 				continue // looked at again when liveness comes back
 			}
+		case jobRetry:
+			j.w.mu.Lock()
+			done := j.w.probe.fails == 0 // answered meanwhile
+			if done {
+				j.w.probe.retrying = false
+			}
+			j.w.mu.Unlock()
+			if done {
+				continue
+			}
 		}
 		// An overloaded hub waits here: that wait is the lateness.
 		if err := s.m.acquire(ctx); err != nil {
@@ -165,16 +193,17 @@ func (s *scheduler) run(ctx context.Context) {
 				s.skipped += uint64(n)
 				s.mu.Unlock()
 			}
-			s.at(j.w, jobLiveness, next)
+			s.at(j.w, jobLiveness, next, false)
 		}
 		w, kind := j.w, j.kind
 		s.m.wg.Add(1)
 		go func() {
 			defer s.m.wg.Done()
 			defer s.m.release()
-			if kind == jobLiveness {
-				w.liveness(w.ctx)
-			} else {
+			switch kind {
+			case jobLiveness, jobRetry:
+				w.liveness(w.ctx, kind == jobRetry)
+			default:
 				w.media(w.ctx)
 			}
 		}()
@@ -200,6 +229,8 @@ type CheckStats struct {
 	LatenessMax      time.Duration
 	ProbeInterval    time.Duration
 	ConnectionsInUse int
+	ConnectionLimit  int // the slots' limit now: between MaxConnecting and MaxChecks, sized by the answers' latency
+	Waiting          int // checks and connections waiting for a slot
 }
 
 // CheckStats reports the lateness of the probe-mode checks.
@@ -208,9 +239,9 @@ func (m *Manager) CheckStats() CheckStats {
 	s.mu.Lock()
 	n := min(s.n, len(s.late))
 	l := slices.Clone(s.late[:n])
-	st := CheckStats{Checks: s.checks, Skipped: s.skipped, Pending: len(s.h), ProbeInterval: m.o.ProbeInterval,
-		ConnectionsInUse: len(m.sem)}
+	st := CheckStats{Checks: s.checks, Skipped: s.skipped, Pending: len(s.urgent) + len(s.routine), ProbeInterval: m.o.ProbeInterval}
 	s.mu.Unlock()
+	st.ConnectionsInUse, st.ConnectionLimit, st.Waiting = m.slots.load()
 	if n > 0 {
 		slices.Sort(l)
 		st.LatenessP50, st.LatenessP99, st.LatenessMax = l[n/2], l[min(n-1, n*99/100)], l[n-1]
@@ -229,6 +260,31 @@ func (m *Manager) Ready() error {
 			st.LatenessP99.Round(time.Millisecond), st.ProbeInterval)
 	}
 	return nil
+}
+
+// CheckLag is each group's check lag (a group is what Spec.Group names:
+// the hub's township): how long the most overdue liveness check of its
+// cameras has waited past its due time, 0 when none is overdue. Every
+// group with a probe-mode camera is listed.
+func (m *Manager) CheckLag() map[string]time.Duration {
+	now := time.Now()
+	out := map[string]time.Duration{}
+	s := m.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range []jobHeap{s.urgent, s.routine} {
+		for _, j := range h {
+			if j.kind != jobLiveness && j.kind != jobRetry {
+				continue
+			}
+			g := j.w.spec.Group
+			lag := max(now.Sub(j.due), 0)
+			if cur, ok := out[g]; !ok || lag > cur {
+				out[g] = lag
+			}
+		}
+	}
+	return out
 }
 
 // Collectors are the manager's metrics, for the hub's registry.

@@ -6,13 +6,9 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v4/pkg/base"
-	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 
@@ -128,7 +124,8 @@ func (w *worker) evaluateAt(now time.Time) {
 	if w.spec.Watch {
 		from, to, cause, changed = w.h.tick(now)
 	} else {
-		from, to, cause, changed = w.h.probeTick(now)
+		next, why := w.probe.verdict()
+		from, to, cause, changed = w.h.probeTick(now, next, why)
 	}
 	w.mu.Unlock()
 	if changed {
@@ -425,47 +422,4 @@ func (w *worker) setCodecLocked(codec string, params [][]byte) {
 			}
 		}
 	}
-}
-
-// classify names the cause of a connection failure.
-func classify(err error) string {
-	switch {
-	case errors.Is(err, errStalled):
-		return CauseStalled
-	case errors.Is(err, errNoVideo):
-		return CauseNoVideo
-	case errors.Is(err, errNoKeyframe):
-		return CauseNoKeyframe
-	}
-	var bad liberrors.ErrClientBadStatusCode
-	if errors.As(err, &bad) {
-		switch bad.Code {
-		case base.StatusUnauthorized, base.StatusForbidden:
-			return CauseAuth
-		case base.StatusNotFound:
-			return CauseNotFound
-		}
-		return CauseProtocol
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return CauseTimeout
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return CauseTimeout
-	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "connection refused"):
-		return CauseRefused
-	case strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline"):
-		return CauseTimeout
-	case strings.Contains(msg, "401") || strings.Contains(msg, "authentication"):
-		return CauseAuth
-	case strings.Contains(msg, "404"):
-		return CauseNotFound
-	case strings.Contains(msg, "EOF") || strings.Contains(msg, "reset by peer") || strings.Contains(msg, "terminated"):
-		return CauseStalled
-	}
-	return CauseProtocol
 }
