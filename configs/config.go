@@ -175,11 +175,15 @@ type User struct {
 
 // CameraDefaults tunes ingest and the health model for all cameras.
 type CameraDefaults struct {
-	MaxConnecting int           `yaml:"max_connecting"` // hub-wide concurrent connection attempts; default: cameras/40 within 32-256
+	MaxConnecting int `yaml:"max_connecting"` // hub-wide concurrent connection attempts and checks, the floor; default: cameras/40 within 32-256
+	// MaxChecks is the ceiling the connection slots may grow to while
+	// answers are slow and the CPU idle; default: half the process's file
+	// descriptors, at most 4,096.
+	MaxChecks     int           `yaml:"max_checks"`
 	BackoffMin    time.Duration `yaml:"backoff_min"`    // default 1s
 	BackoffMax    time.Duration `yaml:"backoff_max"`    // default 60s
 	StallAfter    time.Duration `yaml:"stall_after"`    // default 5s
-	OfflineAfter  time.Duration `yaml:"offline_after"`  // default 10s
+	OfflineAfter  time.Duration `yaml:"offline_after"`  // default 10s: a watched camera without frames, a probe-mode camera whose failed checks (at least two) span this long, is offline
 	Settle        time.Duration `yaml:"settle"`         // default 10s
 	ProbeInterval time.Duration `yaml:"probe_interval"` // default 60s
 	ProbeTimeout  time.Duration `yaml:"probe_timeout"`  // default 10s

@@ -239,6 +239,9 @@ func validate(p *problems, c *Config) {
 	if cd.MaxConnecting < 0 {
 		p.add("camera.max_connecting", "must be at least 1 (or absent: one per 40 cameras, 32-256)")
 	}
+	if cd.MaxChecks < 0 || (cd.MaxChecks > 0 && cd.MaxChecks < cd.MaxConnecting) {
+		p.add("camera.max_checks", "must be at least max_connecting (or absent: half the file descriptors, at most 4096)")
+	}
 
 	a := c.Alerts
 	for sev := range a.Deadlines {

@@ -370,8 +370,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			// A refused reload leaves the hub serving its old
 			// configuration, and quarantined spool data was moved aside
 			// with everything else served: reported, but still ready. So is
-			// a failing notify channel: its notices stay queued.
-			if k != "config" && k != "quarantine" && k != "notify" {
+			// a failing notify channel: its notices stay queued. A
+			// township's camera check lag is told, not failed on
+			// (camera_checks fails when the hub itself is behind).
+			if k != "config" && k != "quarantine" && k != "notify" && !strings.HasPrefix(k, "camera_lag.") {
 				status = http.StatusServiceUnavailable
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -231,7 +232,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 
 	cd := cfg.Camera
 	h.cams = camera.NewManager(camera.Options{
-		Logger: log.With("component", "camera"), MaxConnecting: maxConnecting(cfg),
+		Logger: log.With("component", "camera"), MaxConnecting: maxConnecting(cfg), MaxChecks: cd.MaxChecks,
 		BackoffMin: cd.BackoffMin, BackoffMax: cd.BackoffMax, StallAfter: cd.StallAfter,
 		OfflineAfter: cd.OfflineAfter, Settle: cd.Settle, ProbeInterval: cd.ProbeInterval,
 		ProbeTimeout: cd.ProbeTimeout, ViewerLinger: cd.ViewerLinger, SampleEvery: cd.SampleEvery,
@@ -383,6 +384,19 @@ func (h *Hub) readiness() map[string]error {
 	if h.cams != nil {
 		// Checks running late: the hub is overloaded, not the cameras down.
 		r["camera_checks"] = h.cams.Ready()
+		// Each township's check lag, reported (a slow county link is not
+		// the hub's failure): camera_lag.<township> is ok while its
+		// checks start within a second of their time.
+		for tw, d := range h.cams.CheckLag() {
+			if tw == "" {
+				continue
+			}
+			var err error
+			if d >= time.Second {
+				err = fmt.Errorf("巡检落后 %s (checks behind by %s)", d.Round(time.Second), d.Round(time.Second))
+			}
+			r["camera_lag."+tw] = err
+		}
 	}
 	if h.notify != nil {
 		r["notify"] = h.notify.Ready() // reported; the hub stays ready (notify.go)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"snowhub/camera"
@@ -81,7 +82,18 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 		}
 		q.Cameras = append(q.Cameras, timeseries.CameraInfo{ID: c.ID, Name: c.Name, Township: tw, Village: c.Village, TownshipName: t.townshipName[tw]})
 	}
-	return s.h.ts.Uptime(ctx, q)
+	rep, err := s.h.ts.Uptime(ctx, q)
+	if err != nil || s.h.cams == nil {
+		return rep, err
+	}
+	lag := s.h.cams.CheckLag()
+	for i := range rep.Townships {
+		if d, ok := lag[rep.Townships[i].ID]; ok {
+			v := math.Round(d.Seconds()*10) / 10
+			rep.Townships[i].CheckLagS = &v
+		}
+	}
+	return rep, nil
 }
 
 // videoSource opens this hub's cameras, and on a view the viewed hubs'

@@ -15,12 +15,19 @@ import (
 func cameraSpecs(cfg *configs.Config) []camera.Spec {
 	cfg = cfg.Owned() // in a prefecture, only this hub's townships' cameras
 	out := make([]camera.Spec, 0, len(cfg.Cameras))
+	township := map[string]string{}
+	for _, tw := range cfg.Townships {
+		for _, v := range tw.Villages {
+			township[v.ID] = tw.ID
+		}
+	}
 	for _, c := range cfg.Cameras {
 		sub := c.SubstreamURL
 		if sub == configs.SubstreamAuto {
 			sub, _ = configs.DeriveSubstream(c.URL) // validated: derivable
 		}
-		out = append(out, camera.Spec{ID: c.ID, Name: c.Name, URL: c.URL, Transport: c.Transport, Watch: c.Watch, FPS: c.FPS, SubstreamURL: sub})
+		out = append(out, camera.Spec{ID: c.ID, Name: c.Name, URL: c.URL, Transport: c.Transport, Watch: c.Watch, FPS: c.FPS, SubstreamURL: sub,
+			Group: township[c.Village]}) // the check lag is told per township
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

@@ -271,6 +271,10 @@ type TownshipUptime struct {
 	Cameras    int     `json:"cameras"`
 	OnlineRate float64 `json:"online_rate"`
 	DownNow    int     `json:"down_now"`
+	// CheckLagS is how far behind its due time the most overdue health
+	// check of the township's probe-mode cameras is, in seconds (0: on
+	// time); absent for a township whose cameras this hub does not check.
+	CheckLagS *float64 `json:"check_lag_s,omitempty"`
 }
 
 // WriteCSV writes the per-camera rows as CSV.

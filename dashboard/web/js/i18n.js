@@ -22,7 +22,7 @@ export const labels = {
     escalatedAway: '已上报县级（只读）', note: '处理说明', reason: '原因',
     satisfied: '满意', neutral: '一般', unsatisfied: '不满意',
     checksLate: '摄像机巡检落后于计划：本机负载过高，迟到的巡检不会把摄像机判为离线。',
-    downNow: '当前离线', township: '乡镇', village: '村/社区', rate: '在线率', name: '名称', id: '编号', state: '状态',
+    downNow: '当前离线', checkLag: '巡检延迟', township: '乡镇', village: '村/社区', rate: '在线率', name: '名称', id: '编号', state: '状态',
     exportCsv: '导出 CSV', setMaint: '设置维护', end: '结束', maintenanceTitle: '维护窗口',
     backlogTrend: '积压变化（每日零点，计至考单）', backlog: '积压', over7d: '超7天', over30d: '超30天', total: '合计',
     figuresMissing: '数据不全：以下中心的数据未计入本页', hubNamed: '所属中心', noHub: '未知所属中心',
@@ -61,7 +61,7 @@ export const labels = {
     escalatedAway: 'Escalated to the county (read-only)', note: 'What was done', reason: 'Reason',
     satisfied: 'satisfied', neutral: 'neutral', unsatisfied: 'unsatisfied',
     checksLate: 'Camera checks are behind schedule: the hub is overloaded; a late check never marks a camera offline.',
-    downNow: 'Down now', township: 'Township', village: 'Village', rate: 'Online rate', name: 'Name', id: 'ID', state: 'State',
+    downNow: 'Down now', checkLag: 'Check lag', township: 'Township', village: 'Village', rate: 'Online rate', name: 'Name', id: 'ID', state: 'State',
     exportCsv: 'Export CSV', setMaint: 'Set maintenance', end: 'End', maintenanceTitle: 'Maintenance windows',
     backlogTrend: 'Backlog over time (at each midnight, counted until reviewed)', backlog: 'Backlog', over7d: 'Over 7 days', over30d: 'Over 30 days', total: 'Total:',
     figuresMissing: 'Incomplete: the figures of these hubs are not on this page', hubNamed: 'hub', noHub: 'no hub seen',
@@ -85,11 +85,13 @@ export const labels = {
 export const causes = {
   zh: {
     stalled: '无视频帧', not_found: '地址不存在', refused: '连接被拒绝', timeout: '连接超时', auth: '用户名或密码错误',
+    reset: '连接被中断', unreachable: '网络不可达', tls: '加密连接失败', busy: '设备忙（会话已满）',
     no_video: '无视频流', low_fps: '帧率过低', protocol: '协议错误', loss: '丢包严重', no_keyframe: '无关键帧',
     recovered: '已恢复', maintenance: '维护中', last_will: '设备掉线', status: '设备上报', silent: '设备长时间无上报',
   },
   en: {
     stalled: 'no frames', not_found: 'address not found', refused: 'connection refused', timeout: 'connection timed out',
+    reset: 'connection reset', unreachable: 'network unreachable', tls: 'TLS failed', busy: 'device busy (sessions full)',
     auth: 'wrong user name or password', no_video: 'no video stream', low_fps: 'frame rate too low', protocol: 'protocol error',
     loss: 'heavy packet loss', no_keyframe: 'no keyframe', recovered: 'recovered', maintenance: 'maintenance',
     last_will: 'device dropped off', status: 'device report', silent: 'device silent',

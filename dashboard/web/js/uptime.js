@@ -122,7 +122,8 @@ function build() {
     { label: L('keyCrossing'), sr: L('keyCrossing') }, { label: L('cameras') }, { label: L('id') }, { label: L('township') }, { label: L('village') },
     { label: L('offlineSince') }, { label: L('downFor') }, { label: L('cause') }, { label: L('outages30'), num: true }])));
   const p1 = panel(`${L('rate')}（${L('worstFirst')}）`, 'rate-title', scroll(table('townships', [
-    { label: L('township') }, { label: L('cameras'), num: true }, { label: L('rate'), num: true }, { label: L('downNow'), num: true }])));
+    { label: L('township') }, { label: L('cameras'), num: true }, { label: L('rate'), num: true }, { label: L('downNow'), num: true },
+    { label: L('checkLag'), num: true }])));
 
   const filters = el('div', 'filters');
   filters.setAttribute('role', 'group');
@@ -223,7 +224,9 @@ function renderDown() {
 function renderTownships() {
   const ts = [...report.townships].sort((a, b) => a.online_rate - b.online_rate);
   bodies.townships.replaceChildren(...ts.map((t) => {
-    const tr = row(t.name || t.id, { cls: 'num', text: t.cameras }, { cls: 'num', text: pct(t.online_rate) }, { cls: 'num' + (t.down_now ? ' overdue' : ''), text: t.down_now });
+    const tr = row(t.name || t.id, { cls: 'num', text: t.cameras }, { cls: 'num', text: pct(t.online_rate) }, { cls: 'num' + (t.down_now ? ' overdue' : ''), text: t.down_now },
+      // How far behind its time the township's most overdue camera check is: a slow link shows here, not as offline.
+      { cls: 'num' + (t.check_lag_s >= 1 ? ' overdue' : ''), text: t.check_lag_s == null ? '—' : dur(t.check_lag_s) });
     tr.dataset.township = t.id;
     return tr;
   }));
