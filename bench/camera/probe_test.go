@@ -19,14 +19,15 @@ import (
 )
 
 // serveRaw runs the cheap net.Conn RTSP server in its own process: it
-// answers OPTIONS and DESCRIBE on any path at once.
-func serveRaw(b *testing.B) string {
+// answers OPTIONS and DESCRIBE on any path at once (or with the faults
+// that args give: -drop, -delay-min, -delay-max).
+func serveRaw(b *testing.B, args ...string) string {
 	bin := filepath.Join(b.TempDir(), "serve")
 	if out, err := exec.Command("go", "build", "-o", bin, "./serve").CombinedOutput(); err != nil {
 		b.Fatalf("build: %v %s", err, out)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(b))
-	cmd := exec.Command(bin, "-raw", "-listen", addr)
+	cmd := exec.Command(bin, append([]string{"-raw", "-listen", addr}, args...)...)
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)

@@ -8,8 +8,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/signal"
+	"time"
 
 	"snowhub/camera/simcam"
 	"snowhub/camera/simcam/rawrtsp"
@@ -20,6 +22,9 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:18554", "address")
 	raw := flag.Bool("raw", false, "answer any path with the net.Conn server (probe benchmarks)")
 	clip := flag.String("clip", "", "an Annex-B H.264 file with access unit delimiters to stream instead of the demo clip")
+	drop := flag.Float64("drop", 0, "with -raw: the share of connections closed at accept (a lossy network)")
+	delayMin := flag.Duration("delay-min", 0, "with -raw: each DESCRIBE answered after delay-min..delay-max (a slow link)")
+	delayMax := flag.Duration("delay-max", 0, "with -raw: see delay-min")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -30,6 +35,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+		f := rawrtsp.Faults{Drop: *drop}
+		if *delayMax > 0 {
+			lo, span := *delayMin, max(*delayMax-*delayMin, 1)
+			f.Delay = func() time.Duration { return lo + rand.N(span) }
+		}
+		s.SetFaults(f)
 		fmt.Println("ready")
 		<-ctx.Done()
 		s.Close()
