@@ -93,15 +93,3 @@ func classify(err error) string {
 	}
 	return CauseProtocol
 }
-
-// transient reports a cause that says nothing about the camera's video:
-// the connection was not had (refused, reset, unreachable, timed out). A
-// media check failing so is tried again on a fresh connection before it
-// becomes the camera's state.
-func transient(cause string) bool {
-	switch cause {
-	case CauseRefused, CauseReset, CauseUnreachable, CauseTimeout, CauseBusy:
-		return true
-	}
-	return false
-}
