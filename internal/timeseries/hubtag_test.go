@@ -16,7 +16,7 @@ func TestHubTag(t *testing.T) {
 	for _, tt := range []struct {
 		hub, want string
 	}{{"", ""}, {"north", ",hub=north"}} {
-		w := &Writer{o: Options{Hub: tt.hub}, lastTS: map[string]int64{}}
+		w := &Writer{o: Options{Hub: tt.hub}}
 		lines, _ := w.encode(ev)
 		if len(lines) != 1 {
 			t.Fatalf("hub %q: %d lines", tt.hub, len(lines))

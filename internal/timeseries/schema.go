@@ -1,6 +1,7 @@
 package timeseries
 
 import (
+	"hash/maphash"
 	"time"
 
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
@@ -93,26 +94,69 @@ func (w *Writer) encode(ev event.Event) (lines [][]byte, sample bool) {
 	return [][]byte{[]byte(write.PointToLineProtocol(p, time.Nanosecond))}, sample
 }
 
-// uniqueTime nudges a point's time forward by nanoseconds so that no two
-// points of one series share a timestamp: InfluxDB would keep only the last
-// of them. Because the spool holds the encoded line, a replay after a crash
-// rewrites the very same point, which InfluxDB stores once.
+// uniqueTime keeps a point at its device time and breaks a tie only with
+// another point of the same series at the very same nanosecond (InfluxDB
+// would keep just the last of them): the later one moves forward by the
+// fewest nanoseconds that are free. A reading older than the series' last
+// point (a gateway's buffered hour, a device clock stepping back) is stored
+// where it happened, not pulled after the newest. Because the spool holds
+// the encoded line, a replay after a crash rewrites the very same point,
+// which InfluxDB stores once.
 func (w *Writer) uniqueTime(p *write.Point) {
-	key := p.Name()
+	var h maphash.Hash
+	h.SetSeed(seriesSeed)
+	h.WriteString(p.Name())
 	for _, t := range p.TagList() {
-		key += "," + t.Key + "=" + t.Value
+		h.WriteString("," + t.Key + "=" + t.Value)
 	}
+	key := h.Sum64()
 	ts := p.Time().UnixNano()
 	w.tsMu.Lock()
-	if last, ok := w.lastTS[key]; ok && ts <= last {
-		ts = last + 1
-		p.SetTime(time.Unix(0, ts))
+	at := ts
+	for w.taken.has(seriesTime{key, at}) {
+		at++
 	}
-	w.lastTS[key] = ts
-	if len(w.lastTS) > 200000 { // bounded: series of removed devices age out
-		clear(w.lastTS)
-	}
+	w.taken.add(seriesTime{key, at})
 	w.tsMu.Unlock()
+	if at != ts {
+		p.SetTime(time.Unix(0, at))
+	}
+}
+
+// seriesTime is one series (by the hash of its measurement and tags) at one
+// nanosecond. Two series sharing a hash would at worst nudge a point by a
+// nanosecond it did not need.
+type seriesTime struct {
+	series uint64
+	ns     int64
+}
+
+var seriesSeed = maphash.MakeSeed()
+
+// takenTimes remembers the instants written lately, in two generations so
+// that it stays bounded (series of removed devices, old instants age out)
+// without forgetting everything at once.
+type takenTimes struct {
+	cur, old map[seriesTime]struct{}
+}
+
+// takenGeneration is how many instants one generation holds: two of them
+// cover far more than the points of one burst at one instant.
+const takenGeneration = 100000
+
+func (t *takenTimes) has(k seriesTime) bool {
+	if _, ok := t.cur[k]; ok {
+		return true
+	}
+	_, ok := t.old[k]
+	return ok
+}
+
+func (t *takenTimes) add(k seriesTime) {
+	if t.cur == nil || len(t.cur) >= takenGeneration {
+		t.old, t.cur = t.cur, make(map[seriesTime]struct{}, 1024)
+	}
+	t.cur[k] = struct{}{}
 }
 
 func joinFlags(f []string) string {

@@ -292,3 +292,56 @@ func TestUptimeFromInfluxDB(t *testing.T) {
 		t.Fatalf("t2 report = %+v %v", r, err)
 	}
 }
+
+// A gateway sends an hour of buffered readings after the newest one, a
+// device clock steps back, one reading comes from the future: each is stored
+// at its own device time, and only two readings of one sensor at the very
+// same instant are told apart, by a nanosecond.
+func TestReadingKeepsItsDeviceTime(t *testing.T) {
+	db := testenv.StartInfluxDB(t, "snowhub")
+	w := newTestWriter(t, db.URL, t.TempDir())
+	defer w.Close()
+	now := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	reading := func(sensor string, at time.Time, v float64) {
+		t.Helper()
+		d := event.SensorReadingData{Sensor: sensor, Kind: "water_level", Value: v}
+		if err := w.Handle(context.Background(), event.Event{Type: event.SensorReading, Time: at, Township: "t1", Village: "v1", Data: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reading("s-1", now, 1)
+	reading("s-1", now.Add(-time.Hour), 2) // buffered: an hour older than the last
+	reading("s-2", now.Add(5*time.Minute-time.Second), 3)
+	reading("s-2", now, 4) // after a reading from the future
+	reading("s-3", now, 5)
+	reading("s-3", now, 6) // a tie: both kept
+	testenv.WaitFor(t, 20*time.Second, "written", func() bool { return w.Stats().Written == 6 })
+	b := db.MustQuery(t, "SELECT value FROM snowhub..sensor_reading GROUP BY sensor")
+	var res struct {
+		Results []struct {
+			Series []struct {
+				Tags   map[string]string `json:"tags"`
+				Values [][]any           `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil || len(res.Results) == 0 {
+		t.Fatalf("%s: %v", b, err)
+	}
+	got := map[float64]time.Time{}
+	for _, s := range res.Results[0].Series {
+		for _, v := range s.Values {
+			at, err := time.Parse(time.RFC3339Nano, v[0].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[v[1].(float64)] = at
+		}
+	}
+	want := map[float64]time.Time{1: now, 2: now.Add(-time.Hour), 3: now.Add(5*time.Minute - time.Second), 4: now, 5: now, 6: now.Add(time.Nanosecond)}
+	for v, at := range want {
+		if g, ok := got[v]; !ok || !g.Equal(at) {
+			t.Errorf("reading %v stored at %v, want its device time %v", v, g.UTC(), at.UTC())
+		}
+	}
+}

@@ -64,8 +64,8 @@ type Writer struct {
 	events  *spool // transitions, readings, incident steps: never dropped
 	samples *spool // health samples: the oldest go first when the spool is full
 
-	tsMu   sync.Mutex
-	lastTS map[string]int64 // series → last timestamp, so no two points collide
+	tsMu  sync.Mutex
+	taken takenTimes // instants of each series written lately, so no two points collide
 
 	wake     chan struct{}
 	ctx      context.Context
@@ -116,7 +116,7 @@ func New(o Options) (*Writer, error) {
 		c.SpoolMaxBytes = 1 << 30
 	}
 	o.Config = c
-	w := &Writer{o: o, log: o.Logger, lastTS: map[string]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w := &Writer{o: o, log: o.Logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	var err error
 	if w.events, err = openSpool(filepath.Join(o.Dir, "events"), segmentSize); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
