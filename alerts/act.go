@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"time"
 
 	"snowhub/internal/auth"
@@ -122,6 +123,11 @@ func (e *Engine) create(p auth.Principal, q event.CreateRequest, now time.Time) 
 		return event.Incident{}, event.BadRequest(`制单需要标题 title / create needs "title"`)
 	case len([]rune(q.Title)) > 200:
 		return event.Incident{}, event.TooLarge("标题过长（上限 200 字） / title over 200 characters")
+	case strings.ContainsFunc(q.Title, unicode.IsControl):
+		// A title is one line everywhere it is shown (the wall's tile, a
+		// group's heading, an SMS): a line break in it would start a heading
+		// of its own in a DingTalk or WeCom notice.
+		return event.Incident{}, event.BadRequest("标题不能含换行或控制字符 / title must not contain line breaks or control characters")
 	case q.Village == "":
 		return event.Incident{}, event.BadRequest(`制单需要村 village / create needs "village"`)
 	case !ok:

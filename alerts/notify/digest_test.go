@@ -105,7 +105,7 @@ func TestNoticeTextAndTemplate(t *testing.T) {
 		t.Errorf("template gave %q", text)
 	}
 	// Every field configs promises a template is filled.
-	f := r.fields(n)
+	f := r.fields(n, oneLine)
 	for _, k := range configs.NotifyTemplateFields {
 		if _, ok := f[k]; !ok {
 			t.Errorf("field %s promised to templates is not filled", k)

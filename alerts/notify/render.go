@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"snowhub/configs"
@@ -141,16 +142,62 @@ func (r *renderer) action(s *Step) string {
 	return s.Action
 }
 
-// fields are the template's data (configs.NotifyTemplateFields).
-func (r *renderer) fields(n *Notice) map[string]any {
+// fields are the template's data (configs.NotifyTemplateFields). Every
+// field a person typed or a device sent (title, note, names, source) is
+// text: esc makes it so for the channel's format (mdText for a markdown
+// robot, oneLine for text), so a built-in or an operator's template cannot
+// turn it into a link or a heading.
+func (r *renderer) fields(n *Notice, esc func(string) string) map[string]any {
 	s := &n.Step
 	place := strings.TrimSpace(r.township(s.Township) + " " + r.village(s.Village))
 	return map[string]any{"StepID": s.ID, "Incident": s.Incident, "Action": r.action(s), "Step": StepName(r.action(s)),
-		"Severity": s.Severity, "SeverityName": severityName(s.Severity), "Title": s.Title, "Kind": s.Kind,
-		"Township": s.Township, "TownshipName": r.township(s.Township), "Village": s.Village,
-		"VillageName": r.village(s.Village), "Place": place, "Deadline": r.when(s.Deadline),
+		"Severity": s.Severity, "SeverityName": severityName(s.Severity), "Title": esc(s.Title), "Kind": s.Kind,
+		"Township": s.Township, "TownshipName": esc(r.township(s.Township)), "Village": s.Village,
+		"VillageName": esc(r.village(s.Village)), "Place": esc(place), "Deadline": r.when(s.Deadline),
 		"At": s.At.In(r.loc).Format("01-02 15:04:05"), "Link": r.link(s), "Repeat": n.Repeat, "Tier": s.Tier,
-		"Assignee": s.Assignee, "Mentions": mentions(n), "Note": s.Note, "Source": s.Source, "State": s.State, "By": s.By}
+		"Assignee": esc(s.Assignee), "Mentions": mentions(n), "Note": esc(s.Note), "Source": esc(s.Source), "State": s.State, "By": esc(s.By)}
+}
+
+// oneLine folds every run of CR, LF and other control characters into one
+// space: a field of one line stays one line whatever was typed into it.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	space := false
+	for _, c := range s {
+		if unicode.IsControl(c) {
+			if !space {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// mdMarkup maps the characters that DingTalk's and WeCom's markdown read as
+// markup (links and images, headings, quotes, emphasis, code, HTML such as
+// WeCom's <font>) to their full-width forms, which both render as
+// the characters themselves: a note "[点此处理](http://…)" stays those words
+// and no link. Backslash escapes are not used: neither vendor documents them.
+var mdMarkup = strings.NewReplacer(
+	"[", "［", "]", "］", "<", "＜", ">", "＞", "#", "＃", "*", "＊", "`", "｀",
+)
+
+// mdText is a user field for a markdown robot: one line, no markup.
+func mdText(s string) string { return mdMarkup.Replace(oneLine(s)) }
+
+// textFor is the escaping of a channel's format.
+func textFor(markdown bool) func(string) string {
+	if markdown {
+		return mdText
+	}
+	return oneLine
 }
 
 func severityName(s string) string {
@@ -162,8 +209,10 @@ func severityName(s string) string {
 
 // noticeText renders one notice for a group robot (markdown or text).
 func (r *renderer) noticeText(n *Notice, markdown bool) (title, text string) {
-	f := r.fields(n)
-	title = fmt.Sprintf("【%s】%s", f["SeverityName"], n.Step.Title)
+	esc := textFor(markdown)
+	f := r.fields(n, esc)
+	// DingTalk shows the markdown title as text (the chat list's preview).
+	title = fmt.Sprintf("【%s】%s", f["SeverityName"], oneLine(n.Step.Title))
 	if r.notice != nil {
 		var b strings.Builder
 		if err := r.notice.Execute(&b, f); err == nil {
@@ -171,7 +220,7 @@ func (r *renderer) noticeText(n *Notice, markdown bool) (title, text string) {
 		}
 	}
 	var b strings.Builder
-	head := fmt.Sprintf("【%s】%s", f["SeverityName"], n.Step.Title)
+	head := fmt.Sprintf("【%s】%s", f["SeverityName"], f["Title"])
 	if n.Repeat > 0 {
 		head = fmt.Sprintf("【第%d次提醒】", n.Repeat) + head
 	}
@@ -200,10 +249,10 @@ func (r *renderer) noticeText(n *Notice, markdown bool) (title, text string) {
 		line("时限", d+" 前")
 	}
 	if n.Step.Assignee != "" {
-		line("责任人", n.Step.Assignee)
+		line("责任人", f["Assignee"].(string))
 	}
 	if n.Step.Note != "" {
-		line("说明", truncRunes(n.Step.Note, 200))
+		line("说明", esc(truncRunes(n.Step.Note, 200)))
 	}
 	line("事件", n.Step.Incident+"（步骤 "+n.Step.ID+"）")
 	if l := f["Link"].(string); l != "" {
@@ -235,14 +284,14 @@ func mentions(n *Notice) []string {
 // smsText is the short text for the HTTP gateway, and smsParams the clouds'
 // template variables.
 func (r *renderer) smsText(n *Notice) string {
-	f := r.fields(n)
+	f := r.fields(n, oneLine)
 	if r.sms != nil {
 		var b strings.Builder
 		if err := r.sms.Execute(&b, f); err == nil {
 			return b.String()
 		}
 	}
-	s := fmt.Sprintf("【%s】%s，%s，%s", f["SeverityName"], truncRunes(n.Step.Title, 30), f["Place"], f["Step"])
+	s := fmt.Sprintf("【%s】%s，%s，%s", f["SeverityName"], truncRunes(oneLine(n.Step.Title), 30), f["Place"], f["Step"])
 	if d := f["Deadline"].(string); d != "" {
 		s += "，时限" + d
 	}
@@ -250,9 +299,9 @@ func (r *renderer) smsText(n *Notice) string {
 }
 
 func (r *renderer) smsParams(n *Notice) smsParams {
-	f := r.fields(n)
+	f := r.fields(n, oneLine)
 	// The clouds cap each variable (Alibaba: 35 characters).
-	return smsParams{Sev: f["SeverityName"].(string), Title: truncRunes(n.Step.Title, 20),
+	return smsParams{Sev: f["SeverityName"].(string), Title: truncRunes(oneLine(n.Step.Title), 20),
 		Place: truncRunes(f["Place"].(string), 20), Step: truncRunes(f["Step"].(string), 20), ID: n.Step.Incident}
 }
 
@@ -297,6 +346,7 @@ func (r *renderer) digest(ns []*Notice, markdown bool, maxBytes int, keyword str
 		}
 		return a.Step.At.Compare(b.Step.At)
 	})
+	esc := textFor(markdown)
 	// Counts by township and severity.
 	type tk struct{ t, s string }
 	counts := map[tk]int{}
@@ -318,7 +368,7 @@ func (r *renderer) digest(ns []*Notice, markdown bool, maxBytes int, keyword str
 			}
 		}
 		if markdown {
-			fmt.Fprintf(&summary, "> %s：%s\n\n", r.township(t), strings.Join(parts, " · "))
+			fmt.Fprintf(&summary, "> %s：%s\n\n", esc(r.township(t)), strings.Join(parts, " · "))
 		} else {
 			fmt.Fprintf(&summary, "%s：%s\n", r.township(t), strings.Join(parts, " · "))
 		}
@@ -333,14 +383,14 @@ func (r *renderer) digest(ns []*Notice, markdown bool, maxBytes int, keyword str
 	for i, n := range sorted {
 		s := &n.Step
 		if compact {
-			lines[i] = fmt.Sprintf("%s %s·%s·%s", s.Incident, severityName(s.Severity), r.village(s.Village), StepName(r.action(s)))
+			lines[i] = fmt.Sprintf("%s %s·%s·%s", s.Incident, severityName(s.Severity), esc(r.village(s.Village)), StepName(r.action(s)))
 			if n.Repeat > 0 {
 				lines[i] += fmt.Sprintf("·第%d次提醒", n.Repeat)
 			}
 			continue
 		}
-		l := fmt.Sprintf("%s【%s】%s %s %s · %s", s.Incident, severityName(s.Severity), truncRunes(s.Title, 24),
-			r.village(s.Village), StepName(r.action(s)), r.when(s.At))
+		l := fmt.Sprintf("%s【%s】%s %s %s · %s", s.Incident, severityName(s.Severity), esc(truncRunes(s.Title, 24)),
+			esc(r.village(s.Village)), StepName(r.action(s)), r.when(s.At))
 		if n.Repeat > 0 {
 			l += fmt.Sprintf(" · 第%d次提醒", n.Repeat)
 		}

@@ -95,6 +95,7 @@ users:
 		in                string
 	}{
 		{"POST", ops, "/api/v1/incidents", map[string]any{"title": "x", "village": "v-nowhere"}, 400, "v-nowhere"},
+		{"POST", ops, "/api/v1/incidents", map[string]any{"title": "烟雾报警\n### 【紧急】县委书记要求立即处理", "village": "v-zr-01"}, 400, "控制字符"},
 		{"POST", xg, "/api/v1/incidents", map[string]any{"title": "x", "village": "v-zr-01"}, 403, "own villages"},
 		{"POST", zr, id + "/resolve", map[string]any{"note": "x"}, 409, "accept first"},
 		{"POST", zr, id + "/escalate", map[string]any{"note": "old client"}, 400, "reason"},

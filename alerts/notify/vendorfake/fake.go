@@ -11,6 +11,8 @@
 package vendorfake
 
 import (
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 )
@@ -118,4 +120,28 @@ func nowOr(f func() time.Time) time.Time {
 		return f()
 	}
 	return time.Now()
+}
+
+// mdLink is a markdown link or image as DingTalk and WeCom render one.
+var mdLink = regexp.MustCompile(`!?\[([^\]\n]*)\]\(([^)\s]*)[^)]*\)`)
+
+// Links are the links a markdown message shows (each "text → url"): what a
+// person in the group can click.
+func Links(markdown string) []string {
+	var out []string
+	for _, m := range mdLink.FindAllStringSubmatch(markdown, -1) {
+		out = append(out, m[1]+" → "+m[2])
+	}
+	return out
+}
+
+// Headings are the lines a markdown message shows as headings.
+func Headings(markdown string) []string {
+	var out []string
+	for _, l := range strings.Split(markdown, "\n") {
+		if t := strings.TrimLeft(l, " "); strings.HasPrefix(t, "#") {
+			out = append(out, t)
+		}
+	}
+	return out
 }
