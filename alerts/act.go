@@ -6,8 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	"snowhub/internal/auth"
 	"snowhub/internal/event"

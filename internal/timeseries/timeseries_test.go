@@ -305,7 +305,7 @@ func TestReadingKeepsItsDeviceTime(t *testing.T) {
 	reading := func(sensor string, at time.Time, v float64) {
 		t.Helper()
 		d := event.SensorReadingData{Sensor: sensor, Kind: "water_level", Value: v}
-		if err := w.Handle(context.Background(), event.Event{Type: event.SensorReading, Time: at, Township: "t1", Village: "v1", Data: d}); err != nil {
+		if err := w.Record(context.Background(), event.Event{Type: event.SensorReading, Time: at, Township: "t1", Village: "v1", Data: d}); err != nil {
 			t.Fatal(err)
 		}
 	}
