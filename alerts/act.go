@@ -326,7 +326,9 @@ func (e *Engine) evict(now time.Time) {
 	keep := e.keepBefore(now)
 	for id, r := range e.incidents {
 		if r.State == StateReviewed && !r.ReviewedAt.IsZero() && r.ReviewedAt.Before(keep) {
-			e.archived[id] = archiveOf(r)
+			a := archiveOf(r)
+			e.archived[id] = a
+			e.figs.put(figOfArchived(a))
 			delete(e.incidents, id)
 		}
 	}

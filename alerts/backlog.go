@@ -41,38 +41,67 @@ func dayBoundaries(from, to time.Time, loc *time.Location) []time.Time {
 // opened more than 7 and more than 30 days before it. An incident reviewed
 // during a day is out of the next midnight's count. names gives the rows'
 // names; rows come sorted by key, the total sums them.
+//
+// Each incident is open over a run of consecutive points (from the first
+// at or after its opening to the last before its review), and older than
+// 7 or 30 days over the tail of that run: three binary searches give the
+// runs, which are added as differences (+1 where a run starts, -1 after it
+// ends) and summed once per point. The cost is the incidents times the log
+// of the points, not their product.
 func backlogSeries(recs []backlogRec, at []time.Time, names map[string]string) event.Backlog {
-	mk := func(key, name string) *event.BacklogSeries {
-		return &event.BacklogSeries{Key: key, Name: name, Open: make([]int, len(at)), Over7d: make([]int, len(at)), Over30d: make([]int, len(at))}
+	n := len(at)
+	type diff struct{ open, over7, over30 []int }
+	rows := map[string]*diff{}
+	first := func(t time.Time, strict bool) int { // first point at or after t (after t, if strict)
+		return sort.Search(n, func(i int) bool {
+			if strict {
+				return at[i].After(t)
+			}
+			return !at[i].Before(t)
+		})
 	}
-	total := mk("", event.BacklogTotalName)
-	rows := map[string]*event.BacklogSeries{}
 	for _, r := range recs {
-		s := rows[r.township]
-		for i, t := range at {
-			if r.openedAt.After(t) || (!r.reviewedAt.IsZero() && !r.reviewedAt.After(t)) {
-				continue
-			}
-			if s == nil {
-				s = mk(r.township, names[r.township])
-				rows[r.township] = s
-			}
-			age := t.Sub(r.openedAt)
-			for _, x := range []*event.BacklogSeries{s, total} {
-				x.Open[i]++
-				if age > 7*24*time.Hour {
-					x.Over7d[i]++
-				}
-				if age > 30*24*time.Hour {
-					x.Over30d[i]++
-				}
-			}
+		lo, hi := first(r.openedAt, false), n
+		if !r.reviewedAt.IsZero() {
+			hi = first(r.reviewedAt, false) // reviewed at or before a point: out of it
+		}
+		if lo >= hi {
+			continue
+		}
+		d := rows[r.township]
+		if d == nil {
+			d = &diff{make([]int, n+1), make([]int, n+1), make([]int, n+1)}
+			rows[r.township] = d
+		}
+		d.open[lo]++
+		d.open[hi]--
+		if i := max(lo, first(r.openedAt.Add(7*24*time.Hour), true)); i < hi {
+			d.over7[i]++
+			d.over7[hi]--
+		}
+		if i := max(lo, first(r.openedAt.Add(30*24*time.Hour), true)); i < hi {
+			d.over30[i]++
+			d.over30[hi]--
 		}
 	}
-	b := event.Backlog{Group: "township", At: at, Rows: make([]event.BacklogSeries, 0, len(rows)), Total: *total}
-	for _, s := range rows {
-		b.Rows = append(b.Rows, *s)
+	mk := func(key, name string) event.BacklogSeries {
+		return event.BacklogSeries{Key: key, Name: name, Open: make([]int, n), Over7d: make([]int, n), Over30d: make([]int, n)}
 	}
+	total := mk("", event.BacklogTotalName)
+	b := event.Backlog{Group: "township", At: at, Rows: make([]event.BacklogSeries, 0, len(rows))}
+	for key, d := range rows {
+		s := mk(key, names[key])
+		o, o7, o30 := 0, 0, 0
+		for i := range n {
+			o, o7, o30 = o+d.open[i], o7+d.over7[i], o30+d.over30[i]
+			s.Open[i], s.Over7d[i], s.Over30d[i] = o, o7, o30
+			total.Open[i] += o
+			total.Over7d[i] += o7
+			total.Over30d[i] += o30
+		}
+		b.Rows = append(b.Rows, s)
+	}
+	b.Total = total
 	sort.Slice(b.Rows, func(i, j int) bool { return b.Rows[i].Key < b.Rows[j].Key })
 	return b
 }
@@ -101,24 +130,19 @@ func (e *Engine) Backlog(p auth.Principal, from, to time.Time, group string) (ev
 	var recs []backlogRec
 	e.mu.Lock()
 	names := e.top.TownshipName
-	for _, r := range e.incidents {
-		if !p.County() && r.Township != p.Township && r.Owner != p.Township {
-			continue
+	if len(at) > 0 {
+		// The rows opened by the last point, contiguous in the index.
+		rows := e.figs.openedBy(at[len(at)-1])
+		for i := range rows {
+			f := &rows[i]
+			if !p.County() && f.stat.township != p.Township && f.owner != p.Township {
+				continue
+			}
+			if f.unknownReview || (!f.reviewedAt.IsZero() && !f.reviewedAt.After(at[0])) {
+				continue
+			}
+			recs = append(recs, backlogRec{township: f.stat.township, openedAt: f.stat.openedAt, reviewedAt: f.reviewedAt})
 		}
-		if r.State == StateReviewed && r.ReviewedAt.IsZero() {
-			continue // reviewed, when unknown: not counted anywhere rather than forever
-		}
-		if len(at) == 0 || r.OpenedAt.After(at[len(at)-1]) || (!r.ReviewedAt.IsZero() && !r.ReviewedAt.After(at[0])) {
-			continue
-		}
-		recs = append(recs, backlogRec{township: r.Township, openedAt: r.OpenedAt, reviewedAt: r.ReviewedAt})
-	}
-	for _, a := range e.archived {
-		if (!p.County() && a.stat.township != p.Township) || len(at) == 0 ||
-			a.stat.openedAt.After(at[len(at)-1]) || !a.reviewedAt.After(at[0]) {
-			continue
-		}
-		recs = append(recs, backlogRec{township: a.stat.township, openedAt: a.stat.openedAt, reviewedAt: a.reviewedAt})
 	}
 	e.mu.Unlock()
 	return backlogSeries(recs, at, names), nil

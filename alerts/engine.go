@@ -87,6 +87,7 @@ type Engine struct {
 	rates     map[string][]time.Time
 	maint     map[string]event.Maintenance
 	timers    timerHeap
+	figs      figIndex // every incident's figures, by opening time
 	seq       int
 
 	wake   chan struct{}
@@ -157,6 +158,14 @@ func New(o Options) (*Engine, error) {
 			}
 		}
 	}
+	figs := make([]figRow, 0, len(e.incidents)+len(e.archived))
+	for _, r := range e.incidents {
+		figs = append(figs, figOf(r))
+	}
+	for _, a := range e.archived {
+		figs = append(figs, figOfArchived(a))
+	}
+	e.figs.build(figs)
 	for _, m := range loaded.maint {
 		e.maint[m.ID] = m
 	}

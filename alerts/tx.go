@@ -143,6 +143,7 @@ func (e *Engine) commit(t *tx) error {
 		r.statRow() // figures ready before anyone asks
 		e.incidents[r.ID] = r
 		e.indexStorm(r)
+		e.figs.put(figOf(r))
 		if t.created[r.ID] {
 			e.m.incidents.WithLabelValues(r.Severity).Inc()
 		}
