@@ -167,8 +167,9 @@ func writeIncidents(b *testing.B, dir string, cfg *configs.Config, n int, start 
 }
 
 // BenchmarkStats100k: the figures over 100,000 incidents (30 days), by
-// township and by village; the load of that store at start is reported
-// too. Baseline in the same run: List of every incident (the walk alone).
+// township and by village, and the backlog series (a point per day); the
+// load of that store at start is reported too. Baseline in the same run: a
+// page of open incidents (List, which walks every incident in memory).
 func BenchmarkStats100k(b *testing.B) {
 	cfg := county(b, 60, 1, 1)
 	dir := b.TempDir()
@@ -182,7 +183,7 @@ func BenchmarkStats100k(b *testing.B) {
 	}
 	load := time.Since(t0)
 	defer e.Close()
-	var tw, vil, list []time.Duration
+	var tw, vil, back, list []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
@@ -197,6 +198,11 @@ func BenchmarkStats100k(b *testing.B) {
 		}
 		vil = append(vil, time.Since(t0))
 		t0 = time.Now()
+		if bl, err := e.Backlog(ops, start, time.Now(), "township"); err != nil || len(bl.At) < 29 {
+			b.Fatalf("backlog: %v, %d points", err, len(bl.At))
+		}
+		back = append(back, time.Since(t0))
+		t0 = time.Now()
 		_ = e.List(ops, event.IncidentFilter{State: "open", Limit: 50})
 		list = append(list, time.Since(t0))
 	}
@@ -204,6 +210,8 @@ func BenchmarkStats100k(b *testing.B) {
 	b.ReportMetric(pct(tw, 50)/1000, "township-p50-ms")
 	b.ReportMetric(pct(tw, 99)/1000, "township-p99-ms")
 	b.ReportMetric(pct(vil, 99)/1000, "village-p99-ms")
+	b.ReportMetric(pct(back, 50)/1000, "backlog-p50-ms")
+	b.ReportMetric(pct(back, 99)/1000, "backlog-p99-ms")
 	b.ReportMetric(pct(list, 99)/1000, "list-open-p99-ms")
 	b.ReportMetric(float64(load.Milliseconds()), "load-ms")
 	b.ReportMetric(float64(st.Size())/(1<<20), "store-MiB")
