@@ -45,6 +45,9 @@ func config(n int, id, section, listen, dir, broker string) string {
 			fmt.Fprintf(&b, "  - {id: s%d-%03d, kind: smoke, village: v%d}\n", o, s, o)
 		}
 	}
+	// The burst is measured as one incident per alarm through the feed:
+	// smoke stays per device instead of joining a storm (alerts.storm).
+	b.WriteString("alerts: {storm: {per_device: [smoke]}}\n")
 	fmt.Fprintf(&b, "users:\n  - {name: ops, role: operator, token: %s}\n%s\n", token, section)
 	return b.String()
 }

@@ -70,6 +70,9 @@ func TestNotifyRealProcess(t *testing.T) {
 		for i := 0; i < alarms; i++ {
 			fmt.Fprintf(&c, "  - {id: smoke-%02d, kind: smoke, village: v%d}\n", i, i%2+1)
 		}
+		// A notice per alarm is what this storm is about: smoke stays one
+		// incident per device here instead of joining a storm (alerts.storm).
+		c.WriteString("alerts: {storm: {per_device: [smoke]}}\n")
 		c.WriteString("users:\n  - {name: ops, role: operator, token: " + opsToken + "}\n")
 		fmt.Fprintf(&c, `notify:
   public_url: %s

@@ -89,6 +89,9 @@ townships:
     name: 相公镇
     villages:
       - {id: v-xg-01, name: 相公村}
+# The tests count one incident per alarm: smoke stays per device
+# instead of joining a storm (alerts.storm).
+alerts: {storm: {per_device: [smoke]}}
 sensors:
 %susers:
   - {name: county-ops, role: operator, token: %s}
