@@ -49,47 +49,70 @@ func dayBoundaries(from, to time.Time, loc *time.Location) []time.Time {
 // ends) and summed once per point. The cost is the incidents times the log
 // of the points, not their product.
 func backlogSeries(recs []backlogRec, at []time.Time, names map[string]string) event.Backlog {
-	n := len(at)
-	type diff struct{ open, over7, over30 []int }
-	rows := map[string]*diff{}
-	first := func(t time.Time, strict bool) int { // first point at or after t (after t, if strict)
-		return sort.Search(n, func(i int) bool {
-			if strict {
-				return at[i].After(t)
-			}
-			return !at[i].Before(t)
-		})
-	}
+	a := newBacklogAcc(at)
 	for _, r := range recs {
-		lo, hi := first(r.openedAt, false), n
-		if !r.reviewedAt.IsZero() {
-			hi = first(r.reviewedAt, false) // reviewed at or before a point: out of it
-		}
-		if lo >= hi {
-			continue
-		}
-		d := rows[r.township]
-		if d == nil {
-			d = &diff{make([]int, n+1), make([]int, n+1), make([]int, n+1)}
-			rows[r.township] = d
-		}
-		d.open[lo]++
-		d.open[hi]--
-		if i := max(lo, first(r.openedAt.Add(7*24*time.Hour), true)); i < hi {
-			d.over7[i]++
-			d.over7[hi]--
-		}
-		if i := max(lo, first(r.openedAt.Add(30*24*time.Hour), true)); i < hi {
-			d.over30[i]++
-			d.over30[hi]--
-		}
+		a.add(r.township, r.openedAt, r.reviewedAt)
 	}
+	return a.finish(names)
+}
+
+// backlogAcc adds incidents up as backlogSeries says, one at a time, so the
+// engine adds them under its lock without copying them first.
+type backlogAcc struct {
+	at   []time.Time
+	rows map[string]*backlogDiff
+}
+
+type backlogDiff struct{ open, over7, over30 []int }
+
+func newBacklogAcc(at []time.Time) *backlogAcc {
+	return &backlogAcc{at: at, rows: map[string]*backlogDiff{}}
+}
+
+// first is the first point at or after t (after t, if strict).
+func (a *backlogAcc) first(t time.Time, strict bool) int {
+	return sort.Search(len(a.at), func(i int) bool {
+		if strict {
+			return a.at[i].After(t)
+		}
+		return !a.at[i].Before(t)
+	})
+}
+
+func (a *backlogAcc) add(township string, openedAt, reviewedAt time.Time) {
+	n := len(a.at)
+	lo, hi := a.first(openedAt, false), n
+	if !reviewedAt.IsZero() {
+		hi = a.first(reviewedAt, false) // reviewed at or before a point: out of it
+	}
+	if lo >= hi {
+		return
+	}
+	d := a.rows[township]
+	if d == nil {
+		d = &backlogDiff{make([]int, n+1), make([]int, n+1), make([]int, n+1)}
+		a.rows[township] = d
+	}
+	d.open[lo]++
+	d.open[hi]--
+	if i := max(lo, a.first(openedAt.Add(7*24*time.Hour), true)); i < hi {
+		d.over7[i]++
+		d.over7[hi]--
+	}
+	if i := max(lo, a.first(openedAt.Add(30*24*time.Hour), true)); i < hi {
+		d.over30[i]++
+		d.over30[hi]--
+	}
+}
+
+func (a *backlogAcc) finish(names map[string]string) event.Backlog {
+	n := len(a.at)
 	mk := func(key, name string) event.BacklogSeries {
 		return event.BacklogSeries{Key: key, Name: name, Open: make([]int, n), Over7d: make([]int, n), Over30d: make([]int, n)}
 	}
 	total := mk("", event.BacklogTotalName)
-	b := event.Backlog{Group: "township", At: at, Rows: make([]event.BacklogSeries, 0, len(rows))}
-	for key, d := range rows {
+	b := event.Backlog{Group: "township", At: a.at, Rows: make([]event.BacklogSeries, 0, len(a.rows))}
+	for key, d := range a.rows {
 		s := mk(key, names[key])
 		o, o7, o30 := 0, 0, 0
 		for i := range n {
@@ -127,11 +150,12 @@ func (e *Engine) Backlog(p auth.Principal, from, to time.Time, group string) (ev
 	if len(at) > MaxBacklogPoints {
 		return event.Backlog{}, event.BadRequest(fmt.Sprintf("区间最多 %d 天 / at most %d points (days) per series", MaxBacklogPoints, MaxBacklogPoints))
 	}
-	var recs []backlogRec
+	acc := newBacklogAcc(at)
 	e.mu.Lock()
 	names := e.top.TownshipName
 	if len(at) > 0 {
-		// The rows opened by the last point, contiguous in the index.
+		// The rows opened by the last point, contiguous in the index,
+		// added up in place.
 		rows := e.figs.openedBy(at[len(at)-1])
 		for i := range rows {
 			f := &rows[i]
@@ -141,9 +165,9 @@ func (e *Engine) Backlog(p auth.Principal, from, to time.Time, group string) (ev
 			if f.unknownReview || (!f.reviewedAt.IsZero() && !f.reviewedAt.After(at[0])) {
 				continue
 			}
-			recs = append(recs, backlogRec{township: f.stat.township, openedAt: f.stat.openedAt, reviewedAt: f.reviewedAt})
+			acc.add(f.stat.township, f.stat.openedAt, f.reviewedAt)
 		}
 	}
 	e.mu.Unlock()
-	return backlogSeries(recs, at, names), nil
+	return acc.finish(names), nil
 }
