@@ -129,9 +129,14 @@ func upgrade(r *record, e *Engine) {
 	for _, s := range r.History {
 		if s.Action == "review" {
 			r.ReviewedAt = s.At
-			if m := oldScoreRE.FindStringSubmatch(s.Note); m != nil && r.Score == nil {
-				if n, err := strconv.Atoi(m[1]); err == nil && n <= 100 {
-					r.Score = &n
+			// The first format's score was in the note; a record with a
+			// score of its own needs no regexp (a start runs this on every
+			// reviewed incident).
+			if r.Score == nil {
+				if m := oldScoreRE.FindStringSubmatch(s.Note); m != nil {
+					if n, err := strconv.Atoi(m[1]); err == nil && n <= 100 {
+						r.Score = &n
+					}
 				}
 			}
 		}
