@@ -114,5 +114,28 @@ func (r *rule) render(d titleData) string {
 	if err := r.title.Execute(&b, d); err != nil {
 		return r.Name + " " + d.Device
 	}
-	return strings.Join(strings.Fields(b.String()), " ")
+	return sayOnce(strings.Join(strings.Fields(b.String()), " "), strings.Join(strings.Fields(d.DeviceName), " "))
+}
+
+// sayOnce joins a device's name and the rule's words after it where they
+// overlap: a panic button named "北街社区一键报警" under the rule's "一键报警"
+// reads "北街社区一键报警", a gauge "水库 水位" under "水位超警戒" reads
+// "水库 水位超警戒". An overlap of one character ("烟感" and "烟雾报警") is a
+// coincidence, not a repetition.
+func sayOnce(title, name string) string {
+	i := strings.Index(title, name)
+	if name == "" || i < 0 {
+		return title
+	}
+	head, rest := title[:i+len(name)], strings.TrimPrefix(title[i+len(name):], " ")
+	if w, after, _ := strings.Cut(rest, " "); len([]rune(w)) >= 2 && strings.Contains(name, w) {
+		return strings.TrimSpace(head + " " + after) // "北街社区 一键报警 按钮" under "一键报警"
+	}
+	nr, rr := []rune(name), []rune(rest)
+	for k := min(len(nr), len(rr)); k >= 2; k-- {
+		if string(nr[len(nr)-k:]) == string(rr[:k]) {
+			return strings.TrimSpace(head + string(rr[k:]))
+		}
+	}
+	return title
 }
