@@ -4,7 +4,7 @@
 export const labels = {
   zh: {
     login: '请输入访问令牌', tokenLabel: '访问令牌', enter: '进入', badToken: '令牌无效或已过期',
-    lost: '与平台的连接中断，自', reconnecting: '正在重连，画面与状态暂不可信', unknownState: '状态未知', hubDown: '中心不可达', deptDesk: '部门报到台', summonedAt: '召集', reportBy: '报到时限', reported: '已报到', doneAt: '已办结', waitReport: '待报到', waitDone: '待办结', noSummons: '暂无召集本部门的事件', deptOnly: '此页面供被召集的部门使用',
+    lost: '与平台的连接中断，自', reconnecting: '正在重连，画面与状态暂不可信', unknownState: '状态未知', hubDown: '中心不可达', deptDesk: '部门报到台', summonedAt: '召集', reportBy: '报到时限', reported: '已报到', doneAt: '已办结', waitReport: '待报到', waitDone: '待办结', noSummons: '暂无召集本部门的事件', deptOnly: '此页面供被召集的部门使用', workbench: '工作台办理', seen: '已阅', more: '更多操作',
     online: '在线', degraded: '画面异常', offline: '离线', unknown: '状态未知', maintenance: '维护中',
     opened: '待派单', dispatched: '待接单', accepted: '办理中', resolved: '待评单', evaluated: '待考单', reviewed: '已考单', held: '挂起',
     critical: '紧急', major: '重要', minor: '一般',
@@ -44,7 +44,7 @@ export const labels = {
   },
   en: {
     login: 'Enter your access token', tokenLabel: 'Access token', enter: 'Enter', badToken: 'Token not valid',
-    lost: 'Connection to the hub lost since', reconnecting: 'reconnecting; pictures and states cannot be trusted', unknownState: 'state unknown', hubDown: 'hub unreachable', deptDesk: 'Department desk', summonedAt: 'summoned', reportBy: 'report in by', reported: 'reported in', doneAt: 'done', waitReport: 'to report in', waitDone: 'to finish', noSummons: 'No incident has summoned this department', deptOnly: 'This page is for summoned departments',
+    lost: 'Connection to the hub lost since', reconnecting: 'reconnecting; pictures and states cannot be trusted', unknownState: 'state unknown', hubDown: 'hub unreachable', deptDesk: 'Department desk', summonedAt: 'summoned', reportBy: 'report in by', reported: 'reported in', doneAt: 'done', waitReport: 'to report in', waitDone: 'to finish', noSummons: 'No incident has summoned this department', deptOnly: 'This page is for summoned departments', workbench: 'on the workbench', seen: 'Seen', more: 'More actions',
     online: 'online', degraded: 'degraded', offline: 'offline', unknown: 'state unknown', maintenance: 'maintenance',
     opened: 'to dispatch', dispatched: 'to accept', accepted: 'in hand', resolved: 'to evaluate', evaluated: 'to review', reviewed: 'reviewed', held: 'held',
     critical: 'critical', major: 'major', minor: 'minor',

@@ -43,6 +43,7 @@ function ackButton(i) {
   b.type = 'button';
   b.dataset.action = 'acknowledge';
   b.title = '确认已看到此告警（停止报警声，不代替接单）';
+  b.dataset.id = i.id;
   b.onclick = (ev) => { ev.stopPropagation(); acknowledge(i, b); };
   return b;
 }
@@ -73,10 +74,27 @@ function acknowledged(i) { return !!i.acknowledged_at || (i.history || []).some(
 
 function overdue(i) { return !!i.overdue || (i.state !== 'reviewed' && i.state !== 'held' && isPast(i.deadline)); }
 
-// The ticker's order: overdue first, then severity, then the newest.
+// What the wall is for: alarms, raised by a device's rule or at the wall
+// itself (a 12345 ticket or a grid report is a routine matter).
+const alarmSource = (i) => !i.source || i.source === 'sensor' || i.source === 'wall';
+const unaccepted = (i) => i.state === 'opened' || i.state === 'dispatched';
+
+// Paperwork belongs on the workbenches, not the wall: a matter waiting for
+// the people's rating (待评单), for its review (待考单) or for a department
+// to report in (报到). The wall counts them, with a link.
+export function paperwork(i) {
+  return i.state === 'resolved' || i.state === 'evaluated' || (i.state !== 'held' && waitingStep(i) === 'report');
+}
+
+// The ticker's sections: alarms not yet accepted on top, then late steps,
+// then the rest; within them by severity, then the newest (late steps: the
+// latest first). A new alarm is never below a column of overdue paperwork.
+function section(i) { return alarmSource(i) && unaccepted(i) ? 0 : overdue(i) ? 1 : 2; }
+const lateness = (i) => (i.deadline ? Date.now() - new Date(i.deadline).getTime() : 0);
 export function tickerOrder(a, b) {
-  return (overdue(b) - overdue(a)) || ((sevRank[b.severity] || 0) - (sevRank[a.severity] || 0)) ||
-    (new Date(b.opened_at) - new Date(a.opened_at));
+  const sa = section(a);
+  return (sa - section(b)) || ((sevRank[b.severity] || 0) - (sevRank[a.severity] || 0)) ||
+    (sa === 1 ? lateness(b) - lateness(a) : 0) || (new Date(b.opened_at) - new Date(a.opened_at));
 }
 
 function camerasOfIncident(inc) {
@@ -204,8 +222,12 @@ function updateTile(t) {
   const alarmed = inc && isAlarm(inc);
   t.el.className = `tile ${id ? state : 'empty'}` + (alarmed ? ` alarm sev-${inc.severity}` : '') + (t.note.textContent ? ' unsupported' : '') + (!connected ? ' stale' : '');
   const labelText = alarmed ? `${L(inc.severity)} · ${inc.title}` : '';
-  if (t.label.dataset.text !== labelText) {
-    t.label.dataset.text = labelText;
+  // Keyed by the incident, not by its text: two alarms of the same title
+  // (two villages' 河道有人电鱼) must not share one 确认 button.
+  const labelKey = alarmed ? `${inc.id}|${labelText}|${canRaise()}` : '';
+  if (t.label.dataset.key !== labelKey) {
+    t.label.dataset.key = labelKey;
+    t.label.dataset.incident = alarmed ? inc.id : '';
     t.label.replaceChildren(el('span', 'lt', labelText));
     if (alarmed && mayAck(inc)) t.label.append(ackButton(inc));
   }
@@ -231,7 +253,9 @@ function updateTile(t) {
   if (k) k.title = L('keyCrossing');
   const fps = el('span', 'fps', fpsText);
   t.fps = fps;
-  const badge = el('span', `badge ${state}`, away ? L('hubDown') : L(state));
+  // On a small tile the badge is a dot and its word is for screen readers.
+  const badge = el('span', `badge ${state}`);
+  badge.append(el('span', 'bt', away ? L('hubDown') : L(state)));
   let raise = null;
   if (canRaise()) {
     // 制单 from what the operator sees on this tile.
@@ -368,9 +392,11 @@ function renderToolbar() {
 // its clocks move, so a keyboard user's focus stays where it is.
 let tickerStamp = '';
 function renderIncidents() {
-  const list = [...incidents.values()].filter((i) => i.state !== 'reviewed').sort(tickerOrder).slice(0, 200);
+  const open = [...incidents.values()].filter((i) => i.state !== 'reviewed');
+  const list = open.filter((i) => !paperwork(i)).sort(tickerOrder).slice(0, 200);
+  renderPaperwork(open.filter(paperwork));
   const box = document.getElementById('incidents');
-  const stamp = list.map((i) => [i.id, i.state, i.severity, i.title, overdue(i), isAlarm(i), i.deadline].join('|')).join('\n') + lang();
+  const stamp = list.map((i) => [i.id, i.state, i.severity, i.title, overdue(i), isAlarm(i), i.deadline, section(i)].join('|')).join('\n') + lang();
   if (stamp === tickerStamp) {
     for (const d of box.querySelectorAll('.inc')) {
       const i = incidents.get(d.dataset.id);
@@ -401,6 +427,25 @@ function renderIncidents() {
     }));
   }
   document.getElementById('inc-title').textContent = `${L('incidents')}（${list.length}）`;
+}
+
+// renderPaperwork is the one line the wall gives the workbenches' matters:
+// how many wait for 评单, 考单 and 报到, and a link to where they are done.
+let paperStamp = '';
+function renderPaperwork(list) {
+  const box = document.getElementById('paperwork');
+  if (!box) return;
+  const n = (f) => list.filter(f).length;
+  const parts = [[L('resolved'), n((i) => i.state === 'resolved')], [L('evaluated'), n((i) => i.state === 'evaluated')],
+    [L('waitReport'), n((i) => i.state !== 'resolved' && i.state !== 'evaluated')]].filter(([, c]) => c > 0);
+  const stamp = parts.join(';') + lang() + (me?.role || '');
+  if (stamp === paperStamp) return;
+  paperStamp = stamp;
+  box.hidden = !parts.length;
+  if (!parts.length) { box.replaceChildren(); return; }
+  const a = el('a', '', `${parts.map(([k, c]) => `${k} ${c}`).join(' · ')} → ${L('workbench')}`);
+  a.href = me?.role === 'operator' || me?.role === 'admin' ? '/county' : (me?.township ? '/township/' + encodeURIComponent(me.township) : '/county');
+  box.replaceChildren(a);
 }
 
 function renderStatus() {
