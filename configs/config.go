@@ -29,6 +29,10 @@ type Config struct {
 	Maintenance MaintenanceConfig `yaml:"maintenance"`
 	// Hub places this hub in a prefecture of several hubs (hub.go).
 	Hub HubConfig `yaml:"hub"`
+	// Hubs is the prefecture's list of hubs, the same file on every hub:
+	// who owns which townships, who views whom, where each serves live
+	// video. hub.id picks this hub's entry (hubs.go).
+	Hubs []HubEntry `yaml:"hubs"`
 
 	// Path is the file the configuration was loaded from ("" for embedded).
 	Path string `yaml:"-"`

@@ -1,7 +1,6 @@
 package configs
 
 import (
-	"net/url"
 	"regexp"
 	"slices"
 )
@@ -83,8 +82,13 @@ func (c *Config) Owned() *Config {
 	return &o
 }
 
-// Views reports whether this hub shows hub id's feed.
+// Views reports whether this hub shows hub id's feed: by the hubs: list
+// when there is one (a hub not on it is viewed by nobody), else by
+// hub.view.
 func (c *Config) Views(id string) bool {
+	if c.Listed() {
+		return c.HubViews(c.Hub.ID, id)
+	}
 	return id != c.Hub.ID && (slices.Contains(c.Hub.View, "all") || slices.Contains(c.Hub.View, id))
 }
 
@@ -93,6 +97,13 @@ var hubIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,31}$`)
 
 func validateHub(p *problems, c *Config, townships map[string]bool) {
 	h := c.Hub
+	if len(c.Hubs) > 0 {
+		validateHubs(p, c, townships) // hubs.go: this hub's section from its entry
+		if h.ID != "" && c.MQTT.Broker == "" {
+			p.add("hub.id", "the hubs of a prefecture share one broker (Mosquitto, EMQX): set mqtt.broker; the embedded broker serves a single county hub")
+		}
+		return
+	}
 	if h.ID == "" {
 		if len(h.Townships) > 0 || len(h.View) > 0 || h.ReportUnknown {
 			p.add("hub.id", "a hub section needs an id (lower-case letters, digits, '_')")
@@ -122,16 +133,8 @@ func validateHub(p *problems, c *Config, townships map[string]bool) {
 		}
 	}
 	if h.URL != "" {
-		u, err := url.Parse(h.URL)
-		switch {
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			p.add("hub.url", "give the address other hubs reach this hub at, as http://host:port or https://host:port")
-		case u.User != nil:
-			p.add("hub.url", "no user or password in the address: it is published to every hub (the views log in with their own hub user)")
-		case u.RawQuery != "" || u.Fragment != "":
-			p.add("hub.url", "no query or fragment: the API paths are appended to it")
-		case len(h.Townships) == 0:
-			p.add("hub.url", "a hub that owns no township has no cameras for other hubs to watch")
+		if msg := hubURLProblem(h.URL, len(h.Townships) > 0); msg != "" {
+			p.add("hub.url", "%s", msg)
 		}
 	}
 	if len(h.Townships) == 0 && len(h.View) == 0 {

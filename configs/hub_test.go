@@ -118,3 +118,67 @@ func TestHubNeedsASharedBroker(t *testing.T) {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
 }
+
+// The prefecture's list: ids unique, a township owned once, views naming
+// hubs of the list; hub.id picks the entry, which becomes the hub section.
+func TestHubsList(t *testing.T) {
+	list := "hubs:\n  - {id: north, townships: [zhaoren], url: \"http://north:8080\"}\n  - {id: south, townships: [xiangong]}\n  - {id: city, view: [all]}\n"
+	tests := []struct {
+		name, yaml string
+		wantErr    []string
+	}{
+		{name: "owner", yaml: list + "hub: {id: north}"},
+		{name: "view", yaml: list + "hub: {id: city}"},
+		{name: "township owned twice", yaml: "hubs:\n  - {id: north, townships: [zhaoren]}\n  - {id: south, townships: [xiangong, zhaoren]}\nhub: {id: north}",
+			wantErr: []string{`x.yaml:22: hubs[1].townships[1]: township "zhaoren" is owned by hub north already: a township has one owner`}},
+		{name: "id twice, unknown view, unknown township", yaml: "hubs:\n  - {id: north, townships: [zhaoren]}\n  - {id: north, townships: [nowhere]}\n  - {id: city, view: [south]}\nhub: {id: city}",
+			wantErr: []string{`x.yaml:22: hubs[1].id: hub "north" listed twice (hubs[0])`, `x.yaml:22: hubs[1].townships[0]: unknown township "nowhere"`,
+				`x.yaml:23: hubs[2].view[0]: "south" is not a hub of the list (or "all")`}},
+		{name: "not in the list", yaml: list + "hub: {id: east}", wantErr: []string{`x.yaml:24: hub.id: "east" is not in the hubs: list`}},
+		{name: "no id", yaml: list + "hub: {report_unknown: true}", wantErr: []string{`x.yaml:24: hub.id: with a hubs: list, hub.id says which entry is this hub`}},
+		{name: "both forms", yaml: list + "hub:\n  id: north\n  townships: [zhaoren]",
+			wantErr: []string{`x.yaml:26: hub.townships: given by this hub's entry of hubs: when the list is present; remove it here`}},
+		{name: "unknown key", yaml: "hubs:\n  - {id: north, townships: [zhaoren], veiw: [all]}\nhub: {id: north}",
+			wantErr: []string{`x.yaml:21: hubs[0].veiw: unknown key (did you mean "view"?)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("x.yaml", []byte(twoTownships+tt.yaml+"\n"))
+			if tt.wantErr != nil {
+				if err == nil || err.Error() != strings.Join(tt.wantErr, "\n") {
+					t.Fatalf("errors:\n%v\nwant:\n%s", err, strings.Join(tt.wantErr, "\n"))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.PrefectureWarning() != "" {
+				t.Errorf("a hub of the list warns: %s", c.PrefectureWarning())
+			}
+			e, _ := c.HubEntryOf(c.Hub.ID)
+			if strings.Join(c.Hub.Townships, ",") != strings.Join(e.Townships, ",") || c.Hub.URL != e.URL {
+				t.Errorf("hub section %+v is not its entry %+v", c.Hub, e)
+			}
+		})
+	}
+	c, err := Parse("x.yaml", []byte(twoTownships+list+"hub: {id: city}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		viewer, owner string
+		want          bool
+	}{{"city", "north", true}, {"city", "south", true}, {"north", "south", false}, {"south", "city", false}, {"city", "east", false}, {"city", "city", false}} {
+		if got := c.HubViews(x.viewer, x.owner); got != x.want {
+			t.Errorf("HubViews(%s, %s) = %v", x.viewer, x.owner, got)
+		}
+	}
+	if c.TownshipHub("xiangong") != "south" || c.Views("east") || !c.Views("north") {
+		t.Errorf("TownshipHub(xiangong) = %q; Views(east) %v; Views(north) %v", c.TownshipHub("xiangong"), c.Views("east"), c.Views("north"))
+	}
+	old, err := Parse("x.yaml", []byte(twoTownships+"hub: {id: north, townships: [zhaoren]}\n"))
+	if err != nil || old.PrefectureWarning() == "" {
+		t.Errorf("the old form does not warn that it cannot check ownership (%v)", err)
+	}
+}

@@ -49,8 +49,10 @@ var restartKeys = []string{
 	"camera",
 	// The websocket hub's history and queues are sized at start.
 	"dashboard.history", "dashboard.client_queue",
-	// A hub's place in the prefecture (federation) is bound at start.
-	"hub",
+	// A hub's place in the prefecture is bound at start, and so is the
+	// list every hub checks the others against (a change is made on every
+	// hub of the prefecture, each restarted).
+	"hub", "hubs",
 }
 
 // configKey is one key of the configuration: its dotted path and the
