@@ -29,9 +29,13 @@ type ActionsOptions struct {
 	Stats   func(p auth.Principal, from, to time.Time, group string) ([]event.StatsRow, error)
 	Backlog func(p auth.Principal, from, to time.Time, group string) (event.Backlog, error)
 	Logger  *slog.Logger
+	// Refused counts and logs the requests refused (nil: its own).
+	Refused *Refusals
 }
 
-// Actions answers the action requests views send this hub. The acting
+// Actions answers the action requests views send this hub. With a hubs:
+// list it answers only the hubs the list makes views of this one, and
+// only for the persons such a view serves (admit, trust.go). The acting
 // user is named by the view and looked up in this hub's own users: the
 // owner decides with its own idea of the person's role and township, so a
 // view cannot lend anyone more rights than the owner gives them.
@@ -97,6 +101,9 @@ func partsSize(parts [][]byte) int {
 func NewActions(o ActionsOptions) *Actions {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Refused == nil {
+		o.Refused = NewRefusals(o.Logger)
 	}
 	return &Actions{o: o, t: Topics{o.Prefix}, log: o.Logger, answers: memo{n: rememberAnswers},
 		figures: memo{n: rememberFigures, bytes: rememberFigureBytes},
@@ -204,9 +211,10 @@ func (a *Actions) once(id string, sem chan struct{}, mem *memo, answer func() []
 
 func (a *Actions) answer(view string, req ActionRequest) []byte {
 	reply := ActionReply{ID: req.ID, Status: http.StatusOK}
-	p, ok := Principal(a.o.Config(), req.User)
-	if !ok {
-		reply.Status, reply.Error = http.StatusForbidden, "用户 "+req.User+" 在所属中心 "+a.o.Self+" 未配置 / user "+req.User+" is not configured at hub "+a.o.Self
+	p, refused, why := admit(a.o.Config(), a.o.Self, view, req.User)
+	if refused != nil {
+		reply.Status, reply.Error = refused.Status, refused.Error
+		a.o.Refused.add(view, why, "a request refused", "user", req.User, "incident", req.Incident, "action", req.Action)
 	} else {
 		var inc event.Incident
 		var err error

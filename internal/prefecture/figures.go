@@ -57,9 +57,10 @@ func (a *Actions) answerQuery(view string, req ActionRequest) [][]byte {
 		b, _ := json.Marshal(ActionReply{ID: req.ID, Status: status, Error: reason})
 		return [][]byte{b}
 	}
-	p, ok := Principal(a.o.Config(), req.User)
-	if !ok {
-		return fail(http.StatusForbidden, "用户 "+req.User+" 在所属中心 "+a.o.Self+" 未配置 / user "+req.User+" is not configured at hub "+a.o.Self)
+	p, refused, why := admit(a.o.Config(), a.o.Self, view, req.User)
+	if refused != nil {
+		a.o.Refused.add(view, why, "a request for figures refused", "user", req.User)
+		return fail(refused.Status, refused.Error)
 	}
 	limit := MaxPartBytes
 	if mp := a.o.Config().MQTT.MaxPayload; mp > 0 && mp/4 < limit {
@@ -151,6 +152,7 @@ func splitReply[T any](id string, items []T, reserve, limit int, fill func(r *Ac
 
 // gather collects the parts of one query's answer at the view.
 type gather struct {
+	hub   string // the hub asked: only its answer counts
 	parts []*ActionReply
 	got   int
 	done  chan ActionReply
@@ -159,7 +161,7 @@ type gather struct {
 // gatherReply takes a reply to one of this view's queries (and reports
 // whether it was one): parts are kept by number, a repeat once, and the
 // whole answer goes to the asker when every part is in.
-func (v *View) gatherReply(payload []byte) bool {
+func (v *View) gatherReply(hub string, payload []byte) bool {
 	var r ActionReply
 	if json.Unmarshal(payload, &r) != nil || r.ID == "" {
 		return false
@@ -169,6 +171,10 @@ func (v *View) gatherReply(payload []byte) bool {
 	g := v.queries[r.ID]
 	if g == nil {
 		return false
+	}
+	if g.hub != hub {
+		v.o.Refused.add(hub, RefusedWrongReply, "an answer from a hub the request did not go to")
+		return true
 	}
 	whole := r
 	if r.Status/100 == 2 && r.Parts > 1 {
@@ -319,7 +325,7 @@ func (v *View) ask(ctx context.Context, hub string, rq ActionRequest) (ActionRep
 		return ActionReply{}, fmt.Errorf("消息服务器未连接，无法询问 %s / the broker is not connected: cannot ask hub %s", hub, hub)
 	}
 	rq.ID = newID()
-	g := &gather{done: make(chan ActionReply, 1)}
+	g := &gather{hub: hub, done: make(chan ActionReply, 1)}
 	v.mu.Lock()
 	if v.queries == nil {
 		v.queries = map[string]*gather{}

@@ -404,7 +404,7 @@ func TestFiguresTooLargeAreRefused(t *testing.T) {
 // answer complete only when every part is in.
 func TestGatherPartsInAnyOrder(t *testing.T) {
 	v := NewView(ViewOptions{Self: "city", Prefix: "snowbright", View: []string{"all"}})
-	g := &gather{done: make(chan ActionReply, 1)}
+	g := &gather{hub: "north", done: make(chan ActionReply, 1)}
 	v.queries = map[string]*gather{"q": g}
 	rows := people(5, 0)
 	part := func(n int) []byte {
@@ -412,7 +412,7 @@ func TestGatherPartsInAnyOrder(t *testing.T) {
 		return b
 	}
 	for i, n := range []int{2, 0, 2} {
-		if !v.gatherReply(part(n)) {
+		if !v.gatherReply("north", part(n)) {
 			t.Fatalf("part %d not taken as the query's", n)
 		}
 		select {
@@ -421,12 +421,12 @@ func TestGatherPartsInAnyOrder(t *testing.T) {
 		default:
 		}
 	}
-	v.gatherReply(part(1))
+	v.gatherReply("north", part(1))
 	r := <-g.done
 	if !reflect.DeepEqual(r.Rows, rows) {
 		t.Fatalf("rows %+v, want the five in order", r.Rows)
 	}
-	if v.gatherReply(part(1)) {
+	if v.gatherReply("north", part(1)) {
 		t.Error("a part after the answer was taken")
 	}
 }

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
 	"time"
 
+	"snowhub/configs"
 	"snowhub/ingest"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
@@ -34,6 +36,15 @@ type ViewOptions struct {
 	// Keep is how long a viewed incident stays listed once reviewed
 	// (alerts.keep_in_memory); nil or 0: for ever (bound.go).
 	Keep func() time.Duration
+	// Config is the shared configuration every hub loads: what the other
+	// hubs' messages are checked against (trust.go). Nil checks nothing,
+	// for tests of ordering only.
+	Config func() *configs.Config
+	// Refused counts and logs what is refused (nil: a counter of its own).
+	Refused *Refusals
+	// MaxIncidents and MaxBytes bound what is kept of one hub's incidents
+	// (DefaultMaxIncidents, DefaultMaxBytes).
+	MaxIncidents, MaxBytes int
 }
 
 // View holds what a view hub knows of the hubs it views, built from their
@@ -44,15 +55,22 @@ type View struct {
 	t   Topics
 	log *slog.Logger
 
+	trust   trustCache
 	mu      sync.Mutex
 	hubs    map[string]*remote
-	pending map[string]chan ActionReply
+	pending map[string]pendingReply
 	queries map[string]*gather // figures asked of owners, by correlation id (figures.go)
 	evicted time.Time          // when reviewed incidents were last let go (bound.go)
 }
 
+// pendingReply waits for the answer of the hub a request went to.
+type pendingReply struct {
+	hub string
+	ch  chan ActionReply
+}
+
 type remote struct {
-	url       string // where its live video is pulled (its status says)
+	url       string // where its live video is pulled (the list, or in the old form its status)
 	status    event.HubStatus
 	statusAt  time.Time
 	cameras   map[string]event.CameraStatus
@@ -60,11 +78,13 @@ type remote struct {
 	sensors   map[string]event.SensorStatus
 	sensAt    map[string]time.Time
 	incidents map[string]remoteIncident
+	bytes     int // what its incidents take, as their feed messages measured
 }
 
 type remoteIncident struct {
-	inc event.Incident
-	seq uint64
+	inc  event.Incident
+	seq  uint64
+	size int
 }
 
 // NewView builds a view; the session's OnConnect subscribes it.
@@ -81,23 +101,59 @@ func NewView(o ViewOptions) *View {
 	if o.Emit == nil {
 		o.Emit = func(event.Event) {}
 	}
-	return &View{o: o, t: Topics{o.Prefix}, log: o.Logger, hubs: map[string]*remote{}, pending: map[string]chan ActionReply{}}
+	if o.Refused == nil {
+		o.Refused = NewRefusals(o.Logger)
+	}
+	if o.MaxIncidents <= 0 {
+		o.MaxIncidents = DefaultMaxIncidents
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	return &View{o: o, t: Topics{o.Prefix}, log: o.Logger, hubs: map[string]*remote{}, pending: map[string]pendingReply{}}
 }
 
+// checks is the index of the shared configuration, nil when there is none.
+func (v *View) checks() *trust {
+	if v.o.Config == nil {
+		return nil
+	}
+	return v.trust.get(v.o.Config())
+}
+
+// views reports whether this view shows hub's feed: by the list when there
+// is one, else by hub.view.
 func (v *View) views(hub string) bool {
+	if t := v.checks(); t != nil && t.cfg.Listed() {
+		return t.cfg.HubViews(v.o.Self, hub)
+	}
 	return hub != v.o.Self && (slices.Contains(v.o.View, "all") || slices.Contains(v.o.View, hub))
 }
+
+// Refused is what the view and the responder sharing its counters refused.
+func (v *View) Refused() *Refusals { return v.o.Refused }
 
 // OnConnect subscribes (again) to the viewed feeds and to the owners'
 // replies to this view. Each SUBSCRIBE also brings the retained state.
 func (v *View) OnConnect(c ingest.Client) {
 	ids := v.o.View
-	if slices.Contains(ids, "all") {
+	if t := v.checks(); t != nil && t.cfg.Listed() {
+		// By the list, each viewed hub by name (the ACL generated from the
+		// list grants no wildcard level).
+		ids = nil
+		for _, h := range t.cfg.Hubs {
+			if t.cfg.HubViews(v.o.Self, h.ID) {
+				ids = append(ids, h.ID)
+			}
+		}
+	} else if slices.Contains(ids, "all") {
 		ids = []string{"+"}
 	}
-	filters := map[string]byte{v.t.Replies("+", v.o.Self): 1}
+	// Each viewed hub's replies to this view by name: the broker's ACL
+	// of a view of named hubs grants no wildcard over the others.
+	filters := map[string]byte{}
 	for _, id := range ids {
-		for _, f := range []string{v.t.Status(id), v.t.Events(id), v.t.Incident(id, "+"), v.t.Camera(id, "+"), v.t.Sensor(id, "+")} {
+		for _, f := range []string{v.t.Status(id), v.t.Events(id), v.t.Incident(id, "+"), v.t.Camera(id, "+"), v.t.Sensor(id, "+"), v.t.Replies(id, v.o.Self)} {
 			filters[f] = 1
 		}
 	}
@@ -116,22 +172,33 @@ func (v *View) receive(msg ingest.Message) {
 		return
 	}
 	if what == "replies" {
-		if id != v.o.Self || v.gatherReply(msg.Payload()) {
+		if id != v.o.Self || v.gatherReply(hub, msg.Payload()) {
 			return
 		}
 		var r ActionReply
 		if json.Unmarshal(msg.Payload(), &r) == nil {
 			v.mu.Lock()
-			ch := v.pending[r.ID]
-			delete(v.pending, r.ID)
+			w, ok := v.pending[r.ID]
+			if ok && w.hub != hub {
+				// Another hub answering for the owner: its topic is its
+				// own, so it cannot pass for the owner's answer.
+				ok = false
+				v.o.Refused.add(hub, RefusedWrongReply, "an answer from a hub the request did not go to")
+			}
+			if ok {
+				delete(v.pending, r.ID)
+			}
 			v.mu.Unlock()
-			if ch != nil {
-				ch <- r
+			if ok {
+				w.ch <- r
 			}
 		}
 		return
 	}
 	if !v.views(hub) {
+		if t := v.checks(); t != nil && t.cfg.Listed() {
+			v.o.Refused.add(hub, RefusedUnlisted, "a feed the hubs: list does not give this view")
+		}
 		return
 	}
 	if what == "status" {
@@ -150,15 +217,24 @@ func (v *View) receive(msg ingest.Message) {
 		return
 	}
 	m.Hub = hub // the topic, which the ACL binds to the hub, not the payload, says whose it is
-	v.Apply(m)
+	v.apply(m, len(msg.Payload()))
 }
 
+// hub is what the view keeps of hub id, nil when it keeps no more hubs
+// (the old form's view of all, where any login's id can appear).
 func (v *View) hub(id string) *remote {
 	r := v.hubs[id]
 	if r == nil {
+		if len(v.hubs) >= maxHubs {
+			return nil
+		}
 		r = &remote{status: event.HubStatus{ID: id, State: event.HubReachable, Townships: []string{}},
 			cameras: map[string]event.CameraStatus{}, camAt: map[string]time.Time{},
 			sensors: map[string]event.SensorStatus{}, sensAt: map[string]time.Time{}, incidents: map[string]remoteIncident{}}
+		if t := v.checks(); t != nil && t.cfg.Listed() {
+			e, _ := t.cfg.HubEntryOf(id)
+			r.status.Townships, r.url = slices.Clone(e.Townships), e.URL
+		}
 		v.hubs[id] = r
 	}
 	return r
@@ -169,13 +245,20 @@ func (v *View) applyStatus(hub string, payload []byte) {
 	if len(payload) == 0 || json.Unmarshal(payload, &s) != nil {
 		return
 	}
+	now := v.o.Now().UTC()
 	at := s.At
 	if at.IsZero() {
-		at = v.o.Now().UTC() // the last will carries no time: it is now
+		at = now // the last will carries no time: it is now
 	}
+	if at.After(now.Add(ClockSkew)) {
+		v.o.Refused.add(hub, RefusedFuture, "a status dated in the future", "at", at)
+		return
+	}
+	t := v.checks()
+	listed := t != nil && t.cfg.Listed()
 	v.mu.Lock()
 	r := v.hub(hub)
-	if at.Before(r.statusAt) {
+	if r == nil || at.Before(r.statusAt) {
 		v.mu.Unlock()
 		return
 	}
@@ -184,10 +267,14 @@ func (v *View) applyStatus(hub string, payload []byte) {
 	if s.State != "online" {
 		state = event.HubUnreachable
 	}
-	if s.Townships != nil {
+	// With a list, a hub's townships and video address are the list's
+	// (hub() put them there), whatever its status claims: a claimed
+	// township or address would draw the other hubs' matters, and the
+	// view's credential, to it.
+	if s.Townships != nil && !listed {
 		r.status.Townships = s.Townships
 	}
-	if s.URL != "" {
+	if s.URL != "" && !listed {
 		r.url = s.URL // the last will has none: the address stays known
 	}
 	changed := r.status.State != state || r.status.Since.IsZero()
@@ -204,9 +291,28 @@ func (v *View) applyStatus(hub string, payload []byte) {
 
 // Apply applies one feed message (exported for tests of ordering).
 func (v *View) Apply(m Message) {
+	size := 0
+	if b, err := json.Marshal(m); err == nil {
+		size = len(b)
+	}
+	v.apply(m, size)
+}
+
+// apply applies one feed message of size bytes once it passed the checks
+// against the shared configuration; what fails them is counted, logged
+// once and dropped.
+func (v *View) apply(m Message, size int) {
+	if reason := v.check(&m); reason != "" {
+		v.o.Refused.add(m.Hub, reason, "a feed message refused", "kind", m.Kind)
+		return
+	}
 	v.mu.Lock()
 	v.letGoLocked(v.o.Now())
 	r := v.hub(m.Hub)
+	if r == nil {
+		v.mu.Unlock()
+		return
+	}
 	var ev event.Event
 	switch {
 	case m.Kind == KindIncident && m.Incident != nil:
@@ -215,7 +321,13 @@ func (v *View) Apply(m Message) {
 			v.mu.Unlock()
 			return // a repeat, or older than what is shown
 		}
-		r.incidents[m.Incident.ID] = remoteIncident{inc: *m.Incident, seq: m.Seq}
+		if (!ok && len(r.incidents) >= v.o.MaxIncidents) || r.bytes-cur.size+size > v.o.MaxBytes {
+			v.mu.Unlock()
+			v.o.Refused.add(m.Hub, RefusedFull, "more incidents of one hub than a view keeps", "incidents", len(r.incidents), "bytes", r.bytes)
+			return
+		}
+		r.bytes += size - cur.size
+		r.incidents[m.Incident.ID] = remoteIncident{inc: *m.Incident, seq: m.Seq, size: size}
 		r.status.LastSeq = max(r.status.LastSeq, m.Seq)
 		inc := *m.Incident
 		ev = event.Event{Type: event.IncidentStep, Time: m.At, Township: inc.Township, Village: inc.Village, Device: inc.Device, Data: inc}
@@ -258,6 +370,7 @@ func (v *View) cleared(hub, id string) {
 		return
 	}
 	if cur, ok := r.incidents[id]; ok && cur.inc.State != "reviewed" {
+		r.bytes -= cur.size
 		delete(r.incidents, id)
 	}
 }
@@ -301,12 +414,39 @@ func (v *View) Cameras() []event.CameraStatus {
 	return out
 }
 
-// CameraOwner is the viewed hub whose feed has camera id, the address
-// its status gave for live video ("" if none), and whether it is reachable.
+// CameraOwner is the viewed hub that owns camera id by the shared
+// configuration (its village's township, the list's owner of that), the
+// list's address for its live video ("" if none), and whether it is
+// reachable. The old form has no list: the owner is the viewed hub that
+// says it owns the township (the first by id), else the first by id whose
+// feed has the camera, and the address is its status's.
 func (v *View) CameraOwner(id string) (hub, url string, reachable bool, ok bool) {
+	t := v.checks()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for hid, r := range v.hubs {
+	ids := slices.Sorted(maps.Keys(v.hubs))
+	if t != nil {
+		d, known := t.topo.Devices[id]
+		if !known || !d.Camera {
+			return "", "", false, false
+		}
+		if t.cfg.Listed() {
+			hub = t.cfg.TownshipHub(d.Township)
+			if hub == "" || !t.cfg.HubViews(v.o.Self, hub) {
+				return "", "", false, false
+			}
+			e, _ := t.cfg.HubEntryOf(hub)
+			r := v.hubs[hub]
+			return hub, e.URL, r != nil && r.status.State != event.HubUnreachable, true
+		}
+		for _, hid := range ids {
+			if r := v.hubs[hid]; slices.Contains(r.status.Townships, d.Township) {
+				return hid, r.url, r.status.State != event.HubUnreachable, true
+			}
+		}
+	}
+	for _, hid := range ids {
+		r := v.hubs[hid]
 		if _, found := r.cameras[id]; found {
 			return hid, r.url, r.status.State != event.HubUnreachable, true
 		}
@@ -386,12 +526,17 @@ func (v *View) Act(ctx context.Context, p auth.Principal, id, action string, req
 	return v.forward(ctx, hub, ActionRequest{User: p.Name, Incident: id, Action: action, Request: req, Remote: req.Remote})
 }
 
-// OwnerOfTownship is the viewed hub that owns township, by its status.
+// OwnerOfTownship is the viewed hub that owns township: by the list, or
+// in the old form by its status (the first by id claiming it).
 func (v *View) OwnerOfTownship(township string) (string, bool) {
+	if t := v.checks(); t != nil && t.cfg.Listed() {
+		hub := t.cfg.TownshipHub(township)
+		return hub, hub != "" && t.cfg.HubViews(v.o.Self, hub)
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for id, r := range v.hubs {
-		if slices.Contains(r.status.Townships, township) {
+	for _, id := range slices.Sorted(maps.Keys(v.hubs)) {
+		if slices.Contains(v.hubs[id].status.Townships, township) {
 			return id, true
 		}
 	}
@@ -423,7 +568,7 @@ func (v *View) forward(ctx context.Context, hub string, rq ActionRequest) (event
 	rq.ID = newID()
 	ch := make(chan ActionReply, 1)
 	v.mu.Lock()
-	v.pending[rq.ID] = ch
+	v.pending[rq.ID] = pendingReply{hub: hub, ch: ch}
 	v.mu.Unlock()
 	defer func() {
 		v.mu.Lock()
