@@ -62,15 +62,17 @@ func (h *Hub) buildView(cfg *configs.Config) {
 		return
 	}
 	client := h.ingestClient
+	refused := h.prefectureTrust(cfg)
 	if len(cfg.Hub.View) > 0 {
 		h.pref.view = prefecture.NewView(prefecture.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
 			Client: client, Connected: h.ingestConnected, Logger: h.log.With("component", "view"),
+			Config: h.Config, Refused: refused,
 			Emit: func(ev event.Event) { _ = h.dash.Publish(h.ctx, ev) },
 			Keep: func() time.Duration { return keepInMemory(h.Config()) }})
 	}
 	if len(cfg.Hub.Townships) > 0 {
 		h.pref.actions = prefecture.NewActions(prefecture.ActionsOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix,
-			Config: h.Config, Logger: h.log.With("component", "hub-actions"),
+			Config: h.Config, Logger: h.log.With("component", "hub-actions"), Refused: refused,
 			Act: func(ctx context.Context, p auth.Principal, id, action string, req event.ActionRequest) (event.Incident, error) {
 				return h.alerts.Act(ctx, p, id, action, req)
 			},
