@@ -18,13 +18,16 @@ import (
 // TestBrokerRefusesAnotherHubsTopics: with the shipped mosquitto.conf and
 // the files snowhub -mosquitto-acl writes for each hub, concatenated for
 // one Mosquitto (deploy/k8s/snowhub.yaml says how), hub south cannot
-// publish on hub north's feed, while its own feed reaches north (a view).
+// publish on hub north's feed, while its own feed reaches city (a view);
+// north, an owner that views nothing, reads no other hub's feed.
 func TestBrokerRefusesAnotherHubsTopics(t *testing.T) {
 	testenv.Short(t)
 	dir := t.TempDir()
 	var acl, passwd, settings string
-	for _, id := range []string{"north", "south"} {
-		body := hubConfig(id, "hub: {id: "+id+", townships: ["+map[string]string{"north": "zhaoren", "south": "xiangong"}[id]+"]}",
+	sections := map[string]string{"north": "hub: {id: north, townships: [zhaoren]}", "south": "hub: {id: south, townships: [xiangong]}",
+		"city": "hub: {id: city, view: [all]}"}
+	for _, id := range []string{"north", "south", "city"} {
+		body := hubConfig(id, sections[id],
 			"127.0.0.1:1", dir, "tcp://127.0.0.1:1883")
 		body = strings.Replace(body, "  client_id: snowhub-"+id, "  client_id: "+id+"\n  username: "+id+"\n  password: pw-"+id+"-0123456789", 1)
 		cfg, err := configs.Parse(id+".yaml", []byte(body))
@@ -66,11 +69,15 @@ func TestBrokerRefusesAnotherHubsTopics(t *testing.T) {
 		t.Cleanup(func() { c.Disconnect(100) })
 		return c
 	}
-	north, south := connect("north"), connect("south")
+	north, south, city := connect("north"), connect("south"), connect("city")
 	got := make(chan string, 10)
-	if tok := north.Subscribe("snowbright/hubs/#", 1, func(_ mqtt.Client, m mqtt.Message) { got <- m.Topic() }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("north subscribes: %v", tok.Error())
+	for _, f := range []string{"snowbright/hubs/+/incidents/+", "snowbright/hubs/+/status"} {
+		if tok := city.Subscribe(f, 1, func(_ mqtt.Client, m mqtt.Message) { got <- m.Topic() }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("city subscribes: %v", tok.Error())
+		}
 	}
+	stolen := make(chan string, 10)
+	north.Subscribe("snowbright/hubs/#", 1, func(_ mqtt.Client, m mqtt.Message) { stolen <- m.Topic() }).WaitTimeout(10 * time.Second)
 	for _, topic := range []string{"snowbright/hubs/north/incidents/INC-north-20261125-0001", "snowbright/hubs/north/status",
 		"snowbright/hubs/south/incidents/INC-south-20261125-0001"} {
 		south.Publish(topic, 1, false, `{"hub":"north","state":"online"}`).WaitTimeout(5 * time.Second)
@@ -81,11 +88,13 @@ func TestBrokerRefusesAnotherHubsTopics(t *testing.T) {
 			t.Fatalf("the broker let south publish on %s", topic)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("south's own feed did not reach north")
+		t.Fatal("south's own feed did not reach city")
 	}
 	select {
 	case topic := <-got:
 		t.Fatalf("the broker let south publish on %s", topic)
+	case topic := <-stolen:
+		t.Fatalf("the broker let north read %s", topic)
 	case <-time.After(500 * time.Millisecond):
 	}
 }
