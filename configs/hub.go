@@ -8,7 +8,9 @@ import (
 // HubConfig places this hub in a prefecture of several hubs sharing one
 // MQTT broker cluster and InfluxDB (docs/prefecture.md). With no hub
 // section (ID empty) the hub owns every township and device, as a single
-// county hub always has.
+// county hub always has. With a hubs: list, ID picks this hub's entry and
+// Townships, View and URL are filled from it (hubs.go); without one they
+// are the old form's own keys, which no other hub can check.
 type HubConfig struct {
 	// ID names the hub on the broker: its feed is snowbright/hubs/{id}/...
 	ID string `yaml:"id"`
