@@ -214,51 +214,17 @@ func (e *Engine) Query(p auth.Principal, f event.IncidentFilter) ([]event.Incide
 	// Filter and sort the records, then copy only the page handed out.
 	keep := recs[:0]
 	for _, r := range recs {
-		if matches(r, f) && e.visible(p, r) {
+		if f.Match(&r.Incident) && e.visible(p, r) {
 			keep = append(keep, r)
 		}
 	}
-	sort.Slice(keep, func(i, j int) bool {
-		if !keep[i].OpenedAt.Equal(keep[j].OpenedAt) {
-			return keep[i].OpenedAt.After(keep[j].OpenedAt)
-		}
-		return keep[i].ID > keep[j].ID
-	})
-	total := len(keep)
-	if f.Offset > 0 {
-		keep = keep[min(f.Offset, len(keep)):]
-	}
-	if f.Limit > 0 && len(keep) > f.Limit {
-		keep = keep[:f.Limit]
-	}
+	sort.Slice(keep, func(i, j int) bool { return event.NewestFirst(&keep[i].Incident, &keep[j].Incident) })
+	keep, total := event.Page(keep, f)
 	out := make([]event.Incident, len(keep))
 	for i, r := range keep {
 		out[i] = r.view()
 	}
 	return out, total, err
-}
-
-func matches(r *record, f event.IncidentFilter) bool {
-	switch f.State {
-	case "", "all":
-	case "open":
-		if !r.open() {
-			return false
-		}
-	default:
-		if r.State != f.State {
-			return false
-		}
-	}
-	if (f.Township != "" && r.Township != f.Township && r.Owner != f.Township) || (f.Severity != "" && r.Severity != f.Severity) ||
-		(f.Overdue && !r.Overdue) || (f.Source != "" && r.Source != f.Source) || (f.Village != "" && r.Village != f.Village) {
-		return false
-	}
-	at := r.OpenedAt
-	if f.State == StateReviewed {
-		at = r.ReviewedAt
-	}
-	return (f.From.IsZero() || !at.Before(f.From)) && (f.To.IsZero() || at.Before(f.To))
 }
 
 // Get returns one incident p may see.

@@ -79,19 +79,8 @@ func (h *Hub) queryIncidents(p auth.Principal, f event.IncidentFilter) ([]event.
 	all.Offset, all.Limit = 0, 0
 	out, _, err := h.alerts.Query(p, all)
 	out = append(out, h.pref.view.Incidents(p, all)...)
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].OpenedAt.Equal(out[j].OpenedAt) {
-			return out[i].OpenedAt.After(out[j].OpenedAt)
-		}
-		return out[i].ID > out[j].ID
-	})
-	total := len(out)
-	if f.Offset > 0 {
-		out = out[min(f.Offset, len(out)):]
-	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
-	}
+	sort.Slice(out, func(i, j int) bool { return event.NewestFirst(&out[i], &out[j]) })
+	out, total := event.Page(out, f)
 	if out == nil {
 		out = []event.Incident{}
 	}

@@ -172,6 +172,55 @@ type IncidentFilter struct {
 	Limit    int // 0: all
 }
 
+// Match reports whether inc passes f, paging aside: the one filter of the
+// incident list, the engine's over its own and a view's over the other
+// hubs'. "open" is every state but reviewed; for state=reviewed the range
+// is of the review, otherwise of the opening.
+func (f IncidentFilter) Match(inc *Incident) bool {
+	switch f.State {
+	case "", "all":
+	case "open":
+		if inc.State == "reviewed" {
+			return false
+		}
+	default:
+		if inc.State != f.State {
+			return false
+		}
+	}
+	if (f.Township != "" && inc.Township != f.Township && inc.Owner != f.Township) || (f.Severity != "" && inc.Severity != f.Severity) ||
+		(f.Overdue && !inc.Overdue) || (f.Source != "" && inc.Source != f.Source) || (f.Village != "" && inc.Village != f.Village) {
+		return false
+	}
+	at := inc.OpenedAt
+	if f.State == "reviewed" {
+		at = inc.ReviewedAt
+	}
+	return (f.From.IsZero() || !at.Before(f.From)) && (f.To.IsZero() || at.Before(f.To))
+}
+
+// NewestFirst is the incident list's order: the latest opened first, and
+// of those opened at once the greater id.
+func NewestFirst(a, b *Incident) bool {
+	if !a.OpenedAt.Equal(b.OpenedAt) {
+		return a.OpenedAt.After(b.OpenedAt)
+	}
+	return a.ID > b.ID
+}
+
+// Page is the page f asks for (Offset, Limit; 0: all) of a list in order,
+// and the list's length before paging.
+func Page[T any](list []T, f IncidentFilter) ([]T, int) {
+	total := len(list)
+	if f.Offset > 0 {
+		list = list[min(f.Offset, len(list)):]
+	}
+	if f.Limit > 0 && len(list) > f.Limit {
+		list = list[:f.Limit]
+	}
+	return list, total
+}
+
 // CreateRequest is the body of POST /api/v1/incidents (制单 by a person).
 type CreateRequest struct {
 	Title    string   `json:"title"`

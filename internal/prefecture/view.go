@@ -476,7 +476,7 @@ func (v *View) Incidents(p auth.Principal, f event.IncidentFilter) []event.Incid
 	var out []event.Incident
 	for _, r := range v.hubs {
 		for _, x := range r.incidents {
-			if auth.Allow(p, auth.View, Scope(x.inc)) == nil && Matches(x.inc, f) {
+			if auth.Allow(p, auth.View, Scope(x.inc)) == nil && f.Match(&x.inc) {
 				out = append(out, x.inc)
 			}
 		}
@@ -597,28 +597,4 @@ func newID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// Matches is the incident list filter, as the owner's engine applies it.
-func Matches(r event.Incident, f event.IncidentFilter) bool {
-	switch f.State {
-	case "", "all":
-	case "open":
-		if r.State == "reviewed" {
-			return false
-		}
-	default:
-		if r.State != f.State {
-			return false
-		}
-	}
-	if (f.Township != "" && r.Township != f.Township && r.Owner != f.Township) || (f.Severity != "" && r.Severity != f.Severity) ||
-		(f.Overdue && !r.Overdue) || (f.Source != "" && r.Source != f.Source) || (f.Village != "" && r.Village != f.Village) {
-		return false
-	}
-	at := r.OpenedAt
-	if f.State == "reviewed" {
-		at = r.ReviewedAt
-	}
-	return (f.From.IsZero() || !at.Before(f.From)) && (f.To.IsZero() || at.Before(f.To))
 }
