@@ -62,12 +62,7 @@ func (c *Config) Owned() *Config {
 	if !c.Federated() {
 		return c
 	}
-	tw := map[string]string{}
-	for _, t := range c.Townships {
-		for _, v := range t.Villages {
-			tw[v.ID] = t.ID
-		}
-	}
+	tw := NewTopology(c).VillageTownship
 	o := *c
 	o.Cameras = nil
 	for _, cam := range c.Cameras {

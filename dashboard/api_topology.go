@@ -86,12 +86,7 @@ type topoDept struct {
 
 // people lists the roster of the townships p may see.
 func (s *Server) people(cfg *configs.Config, p auth.Principal) []topoPerson {
-	township := map[string]string{}
-	for _, t := range cfg.Townships {
-		for _, v := range t.Villages {
-			township[v.ID] = t.ID
-		}
-	}
+	township := configs.NewTopology(cfg).VillageTownship
 	out := []topoPerson{}
 	for _, x := range cfg.People {
 		t := x.Township

@@ -45,12 +45,7 @@ type UnknownDevice struct {
 // state), device rates and topic prefixes (resubscribing without dropping
 // what is in flight).
 func (in *Ingest) Update(cfg *configs.Config) {
-	villageTownship := map[string]string{}
-	for _, t := range cfg.Townships {
-		for _, v := range t.Villages {
-			villageTownship[v.ID] = t.ID
-		}
-	}
+	villageTownship := configs.NewTopology(cfg).VillageTownship
 	in.mu.Lock()
 	next := map[string]*sensor{}
 	in.z2m = map[string]string{}

@@ -167,25 +167,21 @@ func (s hubSource) Hubs() []event.HubStatus {
 // view of all hubs; its own townships' on an owner; on a view of some hubs,
 // its own and those of the townships the viewed hubs say they own (as its
 // wall shows them), not the unviewed hubs'.
-func (h *Hub) uptimeCameras(cfg *configs.Config) []configs.Camera {
+func (h *Hub) uptimeCameras(t *topo) []configs.Camera {
+	cfg := t.cfg
 	switch {
 	case !cfg.Federated() || slices.Contains(cfg.Hub.View, "all"):
 		return cfg.Cameras
 	case len(cfg.Hub.View) == 0 || h.pref.view == nil:
 		return cfg.Owned().Cameras
 	}
-	tw := map[string]string{}
-	for _, t := range cfg.Townships {
-		for _, v := range t.Villages {
-			tw[v.ID] = t.ID
-		}
-	}
+	tw := t.VillageTownship
 	var out []configs.Camera
 	for _, c := range cfg.Cameras {
-		t := tw[c.Village]
-		if cfg.OwnsTownship(t) {
+		township := tw[c.Village]
+		if cfg.OwnsTownship(township) {
 			out = append(out, c)
-		} else if hub, ok := h.pref.view.OwnerOfTownship(t); ok && cfg.Views(hub) {
+		} else if hub, ok := h.pref.view.OwnerOfTownship(township); ok && cfg.Views(hub) {
 			out = append(out, c)
 		}
 	}

@@ -72,7 +72,7 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 	}
 	t := s.h.topo()
 	q := timeseries.UptimeQuery{From: from, To: to, Township: township}
-	for _, c := range s.h.uptimeCameras(t.cfg) {
+	for _, c := range s.h.uptimeCameras(t) {
 		tw := t.villageTownship[c.Village]
 		if township != "" && tw != township {
 			continue
