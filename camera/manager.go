@@ -422,23 +422,6 @@ func (m *Manager) acquire(ctx context.Context) error { return m.slots.acquire(ct
 
 func (m *Manager) release() { m.slots.release() }
 
-// RedactURL removes credentials from a URL so it can be logged or shown.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.Index(raw, "://"); i >= 0 {
-			if j := strings.LastIndex(raw, "@"); j > i {
-				return raw[:i+3] + "***@" + raw[j+1:]
-			}
-		}
-		return raw
-	}
-	if u.User != nil {
-		u.User = url.User("***")
-	}
-	return u.String()
-}
-
 // redactErr removes a URL's credentials from an error's text.
 func redactErr(err error, raw string) string {
 	msg := err.Error()

@@ -230,13 +230,18 @@ func (m *Manager) demand(w *worker, p *pull) {
 				m.mu.Unlock()
 			}
 		}()
-		w.log.Info("pulling on demand for the wall", "stream", RedactURL(p.url))
+		// Named, not its URL: the URL carries the camera's credentials.
+		stream := "grid"
+		if p == w.main {
+			stream = StreamMain
+		}
+		w.log.Info("pulling on demand for the wall", "stream", stream)
 		for ctx.Err() == nil {
 			if err := w.session(ctx, p); err != nil && ctx.Err() == nil {
 				sleep(ctx, jitter(w.m.o.BackoffMin))
 			}
 		}
-		w.log.Info("on-demand pull released", "stream", RedactURL(p.url))
+		w.log.Info("on-demand pull released", "stream", stream)
 	})
 }
 

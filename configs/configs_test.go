@@ -194,6 +194,7 @@ func TestRedactURL(t *testing.T) {
 		"rtsp://admin:secret@10.0.0.1:554/a": "rtsp://%2A%2A%2A@10.0.0.1:554/a",
 		"rtsp://10.0.0.1/a":                  "rtsp://10.0.0.1/a",
 		"rtsp://u:p%zz@host/a":               "rtsp://***@host/a",
+		"rtsp://admin:pw@10.0.0.1/x":         "rtsp://%2A%2A%2A@10.0.0.1/x",
 	} {
 		got := RedactURL(in)
 		if got != want || strings.Contains(got, "secret") {
