@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"snowhub/camera"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
@@ -67,7 +68,7 @@ func (h *Hub) applyMaintenance() {
 	for _, c := range cfg.Cameras {
 		if m, ok := until[c.ID]; ok {
 			_ = h.cams.SetMaintenance(c.ID, m.Until, m.Note)
-		} else if st, ok := h.cams.Status(c.ID); ok && st.State == event.StateMaintenance {
+		} else if st, ok := h.cams.Status(c.ID); ok && st.State == camera.StateMaintenance {
 			_ = h.cams.ClearMaintenance(c.ID)
 		}
 	}

@@ -87,7 +87,7 @@ func (h *Hub) publishIncident(ctx context.Context, ev event.Event) error {
 func (h *Hub) onCameraTransition(t camera.Transition) {
 	ev := h.cameraEvent(event.CameraState, t.Status, t.At)
 	st := ev.Data.(event.CameraStatus)
-	st.Prev, st.Cause = t.From, t.Cause
+	st.Prev, st.Cause = deviceState(t.From), t.Cause
 	ev.Data = st
 	// A transition is never dropped: wait for room (back-pressure on that
 	// camera's worker) unless the hub is stopping.

@@ -49,11 +49,31 @@ func newTopo(cfg *configs.Config) *topo {
 	return &topo{cfg: cfg, Topology: t, villageTownship: t.VillageTownship, townshipName: t.TownshipName}
 }
 
+// deviceState is a camera's state in the hub's words (event.State*). The
+// camera package keeps its own, as it imports nothing of the hub's; this
+// is the one place they meet. A state camera might add and the hub not
+// know is unknown to the hub.
+func deviceState(s string) string {
+	switch s {
+	case camera.StateOnline:
+		return event.StateOnline
+	case camera.StateDegraded:
+		return event.StateDegraded
+	case camera.StateOffline:
+		return event.StateOffline
+	case camera.StateMaintenance:
+		return event.StateMaintenance
+	case "":
+		return ""
+	}
+	return event.StateUnknown
+}
+
 // cameraStatus joins a camera's live status with where it stands.
 func (t *topo) cameraStatus(s camera.Status) event.CameraStatus {
 	v := t.Devices[s.ID].Village
 	return event.CameraStatus{
-		ID: s.ID, Name: s.Name, Township: t.villageTownship[v], Village: v, State: s.State, Cause: s.Cause,
+		ID: s.ID, Name: s.Name, Township: t.villageTownship[v], Village: v, State: deviceState(s.State), Cause: s.Cause,
 		Since: s.Since, Watch: s.Watch, FPS: s.FPS, BitrateKbps: s.BitrateKbps,
 		LastFrameAgeMs: s.LastFrameAge.Milliseconds(), KeyframeMs: s.KeyframeInterval.Milliseconds(),
 		Codec: s.Codec, Width: s.Width, Height: s.Height, PacketsLost: s.PacketsLost, LossRatio: s.LossRatio,
