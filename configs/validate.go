@@ -18,13 +18,23 @@ var SensorKinds = []string{"smoke", "water_level", "leak", "door", "motion", "pa
 // the kind they name: people copy them from the gateway's device page.
 var KindAliases = map[string]string{"water_leak": "leak", "contact": "door", "occupancy": "motion", "gas": "gas", "smoke": "smoke"}
 
-// Roles are the user roles of the public interface.
-var Roles = []string{"operator", "township", "technician", "admin", "village", "department", RoleHub}
+// The user roles of the public interface, as a configuration names them.
+// What each may do is auth.Allow's to decide; auth's Role names are these.
+const (
+	RoleOperator   = "operator"
+	RoleTownship   = "township"
+	RoleTechnician = "technician"
+	RoleAdmin      = "admin"
+	RoleVillage    = "village"
+	RoleDepartment = "department"
+	// RoleHub is the role of another hub of the prefecture: its user, named
+	// after the hub's id, may watch this hub's cameras' live video and
+	// nothing else (docs/prefecture.md).
+	RoleHub = "hub"
+)
 
-// RoleHub is the role of another hub of the prefecture: its user, named
-// after the hub's id, may watch this hub's cameras' live video and nothing
-// else (docs/prefecture.md).
-const RoleHub = "hub"
+// Roles are the user roles of the public interface.
+var Roles = []string{RoleOperator, RoleTownship, RoleTechnician, RoleAdmin, RoleVillage, RoleDepartment, RoleHub}
 
 // RuleTypes are the incident rule types.
 var RuleTypes = []string{"threshold", "alarm", "offline", "degraded", "rate", "camera_event"}
@@ -184,25 +194,25 @@ func validate(p *problems, c *Config) {
 			p.add(base+".name", "%q: a hub user is named after the hub's id (lower-case letters, digits, '_')", u.Name)
 		}
 		switch {
-		case u.Role == "township" && u.Township == "":
+		case u.Role == RoleTownship && u.Township == "":
 			p.add(base+".township", "a township user needs its township")
-		case u.Role == "township" && !townships[u.Township]:
+		case u.Role == RoleTownship && !townships[u.Township]:
 			p.add(base+".township", "unknown township %q", u.Township)
-		case u.Role != "township" && u.Township != "":
+		case u.Role != RoleTownship && u.Township != "":
 			p.add(base+".township", "only township users belong to a township (role is %s)", u.Role)
 		}
 		switch {
-		case u.Role == "village" && u.Village == "":
+		case u.Role == RoleVillage && u.Village == "":
 			p.add(base+".village", "a village user needs its village")
-		case u.Village != "" && u.Role != "village":
+		case u.Village != "" && u.Role != RoleVillage:
 			p.add(base+".village", "only village users belong to a village (role is %s)", u.Role)
 		case u.Village != "" && villages[u.Village] == "":
 			p.add(base+".village", "unknown village %q", u.Village)
 		}
 		switch {
-		case u.Role == "department" && u.Department == "":
+		case u.Role == RoleDepartment && u.Department == "":
 			p.add(base+".department", "a department user needs its department")
-		case u.Department != "" && u.Role != "department":
+		case u.Department != "" && u.Role != RoleDepartment:
 			p.add(base+".department", "only department users belong to a department (role is %s)", u.Role)
 		case u.Department != "" && !departments[u.Department]:
 			p.add(base+".department", "unknown department %q", u.Department)

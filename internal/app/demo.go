@@ -12,6 +12,7 @@ import (
 	"snowhub/camera/simcam"
 	"snowhub/configs"
 	"snowhub/ingest/simsensor"
+	"snowhub/internal/auth"
 	"snowhub/internal/demo"
 )
 
@@ -106,7 +107,7 @@ func printDemo(o Options, h *Hub, took time.Duration) {
 		h.Config().County.Name, len(h.Config().Cameras), len(h.Config().Sensors))
 	var ops string
 	for _, u := range demo.Tokens {
-		if u.Role == "operator" {
+		if u.Role == auth.RoleOperator {
 			ops = u.Token
 		}
 	}

@@ -6,21 +6,23 @@ package auth
 import (
 	"slices"
 
+	"snowhub/configs"
 	"snowhub/internal/event"
 )
 
-// Roles of the public interface.
+// Roles of the public interface: the configuration's words (configs.Roles),
+// and what Allow gives each.
 const (
-	RoleOperator   = "operator"   // county: everything
-	RoleTownship   = "township"   // its own township's devices and incidents
-	RoleTechnician = "technician" // devices, health, uptime, maintenance; no incident actions
-	RoleAdmin      = "admin"
-	RoleVillage    = "village"    // one village: its devices and the incidents its township holds
-	RoleDepartment = "department" // a department: only the incidents it was summoned to
+	RoleOperator   = configs.RoleOperator   // county: everything
+	RoleTownship   = configs.RoleTownship   // its own township's devices and incidents
+	RoleTechnician = configs.RoleTechnician // devices, health, uptime, maintenance; no incident actions
+	RoleAdmin      = configs.RoleAdmin
+	RoleVillage    = configs.RoleVillage    // one village: its devices and the incidents its township holds
+	RoleDepartment = configs.RoleDepartment // a department: only the incidents it was summoned to
 	// RoleHub is another hub of the prefecture (a view): it watches this
 	// hub's cameras' live video, which the dashboard grants it by name, and
 	// Allow gives it nothing: no incident, device list, figure or step.
-	RoleHub = "hub"
+	RoleHub = configs.RoleHub
 )
 
 // County is the owner name of what the county holds.
