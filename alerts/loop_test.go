@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"snowhub/dashboard"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
@@ -411,7 +412,7 @@ func TestNoteOverTheLimitIs413(t *testing.T) {
 	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
 	_, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{Note: strings.Repeat("x", 4001)})
-	if event.HTTPStatus(err) != 413 {
+	if dashboard.HTTPStatus(err) != 413 {
 		t.Fatalf("long note: %v", err)
 	}
 	if _, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{Note: strings.Repeat("雪", 4000)}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"snowhub/dashboard"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
@@ -115,7 +116,7 @@ func TestTransitionTable(t *testing.T) {
 					_, err := e.Act(ctx, role.p, id, tr.Action, req)
 					got := 200
 					if err != nil {
-						got = event.HTTPStatus(err)
+						got = dashboard.HTTPStatus(err)
 					}
 					w := want(role.name, &tr)
 					if w == 200 && !slices.Contains(tr.From, st) {
@@ -175,11 +176,11 @@ func TestAcknowledge(t *testing.T) {
 		t.Fatalf("last step %+v, want acknowledge by %s", last, ops.Name)
 	}
 	_, err = e.Act(ctx, zhaoren, id, "acknowledge", event.ActionRequest{})
-	if event.HTTPStatus(err) != 409 || !strings.Contains(err.Error(), ops.Name) {
+	if dashboard.HTTPStatus(err) != 409 || !strings.Contains(err.Error(), ops.Name) {
 		t.Fatalf("second acknowledge: %v, want 409 naming %s", err, ops.Name)
 	}
 	_, err = e.Act(ctx, tech, id, "acknowledge", event.ActionRequest{})
-	if event.HTTPStatus(err) != 403 {
+	if dashboard.HTTPStatus(err) != 403 {
 		t.Fatalf("technician: %v, want 403", err)
 	}
 	for _, step := range []string{"accept", "resolve", "reopen"} {
@@ -219,10 +220,10 @@ func TestReassignAcceptedNeedsAcceptAgain(t *testing.T) {
 	if len(inc.Dues) != 1 || inc.Dues[0].Step != "accept" || inc.Dues[0].Owner != "xiangong" {
 		t.Fatalf("dues %+v, want one accept due of xiangong", inc.Dues)
 	}
-	if _, err := e.Act(ctx, xiang, id, "resolve", fullReq()); event.HTTPStatus(err) != 409 {
+	if _, err := e.Act(ctx, xiang, id, "resolve", fullReq()); dashboard.HTTPStatus(err) != 409 {
 		t.Fatalf("resolve before accept by the new owner: %v, want 409", err)
 	}
-	if _, err := e.Act(ctx, zhaoren, id, "resolve", fullReq()); event.HTTPStatus(err) != 403 {
+	if _, err := e.Act(ctx, zhaoren, id, "resolve", fullReq()); dashboard.HTTPStatus(err) != 403 {
 		t.Fatalf("the old owner resolving: %v, want 403", err)
 	}
 	if _, err := e.Act(ctx, xiang, id, "accept", fullReq()); err != nil {

@@ -347,7 +347,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 func writeErr(w http.ResponseWriter, err error) {
-	writeError(w, event.HTTPStatus(err), err.Error())
+	writeError(w, HTTPStatus(err), err.Error())
 }
 
 func unavailable(w http.ResponseWriter, what string) {

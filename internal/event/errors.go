@@ -3,75 +3,35 @@ package event
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Sentinel errors of the domain packages. A refusal wraps one of them with
-// its reason; the HTTP layer maps them to statuses in one place (Status).
+// its reason; the HTTP layer maps them to statuses in one place
+// (dashboard.HTTPStatus: 400, 403, 404, 409, 413, 503 in this order).
 var (
-	ErrBadRequest = errors.New("bad request")       // 400: malformed, missing field
-	ErrForbidden  = errors.New("forbidden")         // 403: role or scope
-	ErrNotFound   = errors.New("not found")         // 404: absent, or not visible to the caller
-	ErrConflict   = errors.New("conflict")          // 409: wrong state
-	ErrTooLarge   = errors.New("too large")         // 413: a note or body over its limit
-	ErrNoService  = errors.New("not available now") // 503: a component is not running
+	ErrBadRequest = errors.New("bad request")       // malformed, missing field
+	ErrForbidden  = errors.New("forbidden")         // role or scope
+	ErrNotFound   = errors.New("not found")         // absent, or not visible to the caller
+	ErrConflict   = errors.New("conflict")          // wrong state
+	ErrTooLarge   = errors.New("too large")         // a note or body over its limit
+	ErrNoService  = errors.New("not available now") // a component is not running
 )
 
-// StatusError is a refusal with the reason a person reads. It wraps one of
-// the sentinels; Status is kept for callers that built one by hand.
-type StatusError struct {
-	Status int
+// Refusal is a refusal with the reason a person reads. It wraps one of the
+// sentinels, so errors.Is matches it.
+type Refusal struct {
+	Kind   error // one of the sentinels
 	Reason string
-	Kind   error // one of the sentinels; nil: derived from Status
 }
 
-func (e *StatusError) Error() string { return e.Reason }
+func (e *Refusal) Error() string { return e.Reason }
 
 // Unwrap lets errors.Is match the sentinel.
-func (e *StatusError) Unwrap() error {
-	if e.Kind != nil {
-		return e.Kind
-	}
-	for k, st := range statuses {
-		if st == e.Status {
-			return k
-		}
-	}
-	return nil
-}
-
-var statuses = map[error]int{
-	ErrBadRequest: http.StatusBadRequest,
-	ErrForbidden:  http.StatusForbidden,
-	ErrNotFound:   http.StatusNotFound,
-	ErrConflict:   http.StatusConflict,
-	ErrTooLarge:   http.StatusRequestEntityTooLarge,
-	ErrNoService:  http.StatusServiceUnavailable,
-}
-
-// Errorf builds a StatusError.
-func Errorf(status int, format string, args ...any) error {
-	return &StatusError{Status: status, Reason: fmt.Sprintf(format, args...)}
-}
+func (e *Refusal) Unwrap() error { return e.Kind }
 
 // Refuse wraps a sentinel with its reason.
 func Refuse(kind error, format string, args ...any) error {
-	return &StatusError{Status: statuses[kind], Reason: fmt.Sprintf(format, args...), Kind: kind}
-}
-
-// HTTPStatus returns the status an error maps to: the sentinel it wraps,
-// and 500 only for the hub's own failures.
-func HTTPStatus(err error) int {
-	for k, st := range statuses {
-		if errors.Is(err, k) {
-			return st
-		}
-	}
-	var se *StatusError
-	if errors.As(err, &se) && se.Status != 0 {
-		return se.Status
-	}
-	return http.StatusInternalServerError
+	return &Refusal{Reason: fmt.Sprintf(format, args...), Kind: kind}
 }
 
 // Common refusals.

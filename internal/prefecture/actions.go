@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"snowhub/configs"
+	"snowhub/dashboard"
 	"snowhub/ingest"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
@@ -228,7 +229,7 @@ func (a *Actions) answer(view string, req ActionRequest) []byte {
 			inc, err = a.o.Act(context.Background(), p, req.Incident, req.Action, r)
 		}
 		if err != nil {
-			reply.Status, reply.Error = event.HTTPStatus(err), err.Error()
+			reply.Status, reply.Error = dashboard.HTTPStatus(err), err.Error()
 		} else {
 			reply.Incident = &inc
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"snowhub/dashboard"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
@@ -78,7 +79,7 @@ func (a *Actions) answerQuery(view string, req ActionRequest) [][]byte {
 		return fail(http.StatusNotImplemented, "所属中心 "+a.o.Self+" 不提供 "+q.Kind+" / hub "+a.o.Self+" does not answer "+q.Kind)
 	}
 	if err != nil {
-		return fail(event.HTTPStatus(err), err.Error())
+		return fail(dashboard.HTTPStatus(err), err.Error())
 	}
 	var parts [][]byte
 	if q.Kind == QueryStats {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"snowhub/configs"
+	"snowhub/dashboard"
 	"snowhub/ingest"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
@@ -582,7 +583,7 @@ func (v *View) forward(ctx context.Context, hub string, rq ActionRequest) (event
 	select {
 	case r := <-ch:
 		if r.Status/100 != 2 || r.Incident == nil {
-			return event.Incident{}, &event.StatusError{Status: r.Status, Reason: r.Error}
+			return event.Incident{}, dashboard.StatusRefusal(r.Status, r.Error)
 		}
 		return *r.Incident, nil
 	case <-t.C:

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"snowhub/dashboard"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
@@ -72,7 +73,7 @@ func TestViewUnreachableOwner(t *testing.T) {
 		t.Fatalf("cameras = %+v: a hub's death is not its cameras'", c)
 	}
 	_, err := v.Act(context.Background(), auth.Principal{Name: "ops", Role: auth.RoleOperator}, "INC-north-1", "accept", event.ActionRequest{})
-	if event.HTTPStatus(err) != 503 || err == nil || !contains(err.Error(), "north") {
+	if dashboard.HTTPStatus(err) != 503 || err == nil || !contains(err.Error(), "north") {
 		t.Fatalf("act on an unreachable hub's incident = %v, want 503 naming north", err)
 	}
 	// A status older than the will does not bring it back.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"snowhub/dashboard"
 	"snowhub/internal/event"
 	"snowhub/internal/test/testenv"
 )
@@ -44,7 +45,7 @@ func TestUptimeTownshipIsNotInterpolated(t *testing.T) {
 	cams := []CameraInfo{{ID: "a", Township: "t1"}, {ID: "c", Township: "t2"}}
 	for _, bad := range []string{`t2" or r.township != "`, `${r.township}`, `${"t1"}`, "t2\n", `t2") |> drop(columns: ["device"]) //`} {
 		_, err := w.Uptime(context.Background(), UptimeQuery{From: t0, To: t0.Add(time.Hour), Township: bad, Cameras: cams})
-		if event.HTTPStatus(err) != http.StatusBadRequest {
+		if dashboard.HTTPStatus(err) != http.StatusBadRequest {
 			t.Errorf("township %q: %v, want 400", bad, err)
 		}
 	}
