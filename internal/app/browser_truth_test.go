@@ -111,6 +111,11 @@ func TestWallTickerAlarmsOnTop(t *testing.T) {
 		t.Errorf("a matter waiting for its rating (待评单) is on the wall")
 	}
 	b.waitJS("the paperwork counted with a link", `(() => { const a = document.querySelector('#paperwork a'); return !!a && a.textContent.includes('待评单 1'); })()`, 5*time.Second)
+	// The drawer names the device as people know it: name, kind, village,
+	// last reading and when (it said "设备 smoke-0001").
+	b.click(`#incidents .inc[data-id="` + smoke.ID + `"]`)
+	b.waitJS("the drawer naming the sensor", `(() => { const d = [...document.querySelectorAll('#drawer dt')].find(x => x.textContent === '设备'); const t = d?.nextElementSibling?.textContent || '';
+	  return t.includes('东街 便民超市 烟感（烟感，smoke-0001）') && t.includes('东街社区') && /最近读数 1（\d\d:\d\d/.test(t); })()`, 5*time.Second)
 	b.axe("wall-ticker")
 	b.screenshot("wall-ticker")
 }

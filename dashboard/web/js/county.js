@@ -7,10 +7,10 @@ import { actionBar } from './actions.js';
 import { Drawer, waitingStep } from './drawer.js';
 import { raiseDialog } from './raise.js';
 
-const incidents = new Map(), cameras = new Map();
+const incidents = new Map(), cameras = new Map(), sensors = new Map();
 let me = null, topo = null, villages = new Map();
 const drawer = new Drawer(document.getElementById('drawer'), {
-  villages: () => villages, cameras: () => cameras,
+  villages: () => villages, cameras: () => cameras, sensors: () => sensors,
   show: (ids) => { location.href = '/?camera=' + encodeURIComponent(ids[0]); },
   actions: (i) => [actionBar(i, ctx())],
   liveView: true,
@@ -118,7 +118,9 @@ function onMessage(m) {
     incidents.clear(); cameras.clear();
     for (const i of m.data.incidents) incidents.set(i.id, i);
     for (const c of m.data.cameras) cameras.set(c.id, c);
-  } else if (m.type === 'incident') { incidents.set(m.data.id, m.data); drawer.refresh(m.data); }
+    sensors.clear();
+    for (const x of m.data.sensors || []) sensors.set(x.id, x);
+  } else if (m.type === 'sensor') { sensors.set(m.data.id, { ...sensors.get(m.data.id), ...m.data }); return; } else if (m.type === 'incident') { incidents.set(m.data.id, m.data); drawer.refresh(m.data); }
   else if (m.type === 'camera') { cameras.set(m.data.id, { ...cameras.get(m.data.id), ...m.data }); return; }
   else return;
   render();

@@ -4,8 +4,8 @@ import { Player } from './player.js';
 import { el, L, clock, deadlineText, historyLine, causeText, dur, goDur, stepName } from './common.js';
 
 export class Drawer {
-  constructor(root, { villages, cameras, show, actions, liveView = false }) {
-    Object.assign(this, { root, villages, cameras, show, actions, liveView });
+  constructor(root, { villages, cameras, sensors = () => new Map(), show, actions, liveView = false }) {
+    Object.assign(this, { root, villages, cameras, sensors, show, actions, liveView });
     this.inc = null;
   }
 
@@ -45,8 +45,7 @@ export class Drawer {
     const row = (k, val) => { if (val) dl.append(el('dt', '', k), el('dd', '', val)); };
     row(L('state'), L(i.state) + (i.overdue ? ` · ${L('overdue')}` : ''));
     row(L('village'), v ? `${v.townshipName} ${v.name}` : i.village);
-    const dev = i.device && this.cameras().get(i.device);
-    row(L('device'), i.device ? `${dev?.name ? `${dev.name}（${i.device}）` : i.device}${dev?.cause ? ' · ' + causeText(dev.cause) : ''}` : '');
+    row(L('device'), this.deviceText(i));
     row(L('deadline'), i.deadline ? deadlineText(waitingStep(i), i.deadline) : '');
     row(L('owner'), i.owner === 'county' ? L('countyLevel') : (this.townshipName(i.owner) || i.owner));
     if (i.assignee) row(L('assign'), `${i.assignee.name}（${clock(i.assignee.at)}）`);
@@ -84,6 +83,28 @@ export class Drawer {
     const hist = el('ol', 'hist');
     for (const s of i.history || []) hist.append(el('li', '', historyLine(s)));
     this.root.replaceChildren(...[head, acts, dl, live, el('h3', '', L('showCamera')), cams, el('h3', '', L('history')), hist].filter(Boolean));
+  }
+
+  // deviceText names the incident's device as a person knows it: its name
+  // and kind, its village, its last reading and when (the id only in brackets).
+  deviceText(i) {
+    if (!i.device) return '';
+    const cam = this.cameras().get(i.device), sen = this.sensors().get(i.device);
+    const dev = cam || sen;
+    if (!dev) return i.device;
+    const kind = cam ? 'camera' : sen.kind;
+    const kindText = L('kind_' + kind) !== 'kind_' + kind ? L('kind_' + kind) : kind;
+    const dv = this.villages().get(dev.village);
+    const parts = [`${dev.name || i.device}（${kindText}，${i.device}）`];
+    if (dv) parts.push(dv.name);
+    if (sen && sen.last_value !== null && sen.last_value !== undefined) {
+      const at = sen.last_seen || sen.since;
+      parts.push(`${L('lastReading')} ${sen.last_value}${at ? '（' + clock(at) + '）' : ''}`);
+    }
+    if (sen && sen.battery !== null && sen.battery !== undefined) parts.push(`${L('battery')} ${sen.battery}%`);
+    if (dev.state) parts.push(L(dev.state) + (dev.since ? ' ' + clock(dev.since) : ''));
+    if (dev.cause && dev.state !== 'online') parts.push(causeText(dev.cause));
+    return parts.join(' · ');
   }
 
   townshipName(id) {

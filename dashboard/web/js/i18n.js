@@ -3,6 +3,7 @@
 
 export const labels = {
   zh: {
+    kind_smoke: '烟感', kind_water_level: '水位计', kind_door: '门磁', kind_motion: '人体感应', kind_panic: '一键报警', kind_power: '电源监测', kind_temperature: '温度计', kind_gas: '燃气探测', kind_leak: '漏水探测', kind_camera: '摄像机', lastReading: '最近读数', battery: '电量',
     login: '请输入访问令牌', tokenLabel: '访问令牌', enter: '进入', badToken: '令牌无效或已过期',
     lost: '与平台的连接中断，自', reconnecting: '正在重连，画面与状态暂不可信', unknownState: '状态未知', hubDown: '中心不可达', deptDesk: '部门报到台', summonedAt: '召集', reportBy: '报到时限', reported: '已报到', doneAt: '已办结', waitReport: '待报到', waitDone: '待办结', noSummons: '暂无召集本部门的事件', deptOnly: '此页面供被召集的部门使用', workbench: '工作台办理', seen: '已阅', more: '更多操作',
     online: '在线', degraded: '画面异常', offline: '离线', unknown: '状态未知', maintenance: '维护中',
@@ -43,6 +44,7 @@ export const labels = {
     role_operator: '县级值班', role_admin: '管理员', role_township: '乡镇', role_technician: '运维', role_village: '村/社区', role_department: '部门',
   },
   en: {
+    kind_smoke: 'smoke sensor', kind_water_level: 'water gauge', kind_door: 'door sensor', kind_motion: 'motion sensor', kind_panic: 'panic button', kind_power: 'power monitor', kind_temperature: 'thermometer', kind_gas: 'gas detector', kind_leak: 'leak detector', kind_camera: 'camera', lastReading: 'last reading', battery: 'battery',
     login: 'Enter your access token', tokenLabel: 'Access token', enter: 'Enter', badToken: 'Token not valid',
     lost: 'Connection to the hub lost since', reconnecting: 'reconnecting; pictures and states cannot be trusted', unknownState: 'state unknown', hubDown: 'hub unreachable', deptDesk: 'Department desk', summonedAt: 'summoned', reportBy: 'report in by', reported: 'reported in', doneAt: 'done', waitReport: 'to report in', waitDone: 'to finish', noSummons: 'No incident has summoned this department', deptOnly: 'This page is for summoned departments', workbench: 'on the workbench', seen: 'Seen', more: 'More actions',
     online: 'online', degraded: 'degraded', offline: 'offline', unknown: 'state unknown', maintenance: 'maintenance',

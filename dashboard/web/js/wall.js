@@ -16,6 +16,7 @@ const params = new URL(location.href).searchParams;
 const wallMode = params.get('wall') === '1';
 const cameras = new Map();   // id → status
 const incidents = new Map(); // id → incident
+const sensors = new Map();   // id → status (for the drawer's device line)
 let topo = { townships: [] }, villages = new Map(), me = null;
 let order = [];              // every camera id, in tile order
 let layout = LAYOUTS[params.get('layout')] ? params.get('layout') : (localStorage.getItem('snowhub.layout') || '3');
@@ -29,7 +30,7 @@ let focusedSlot = 0;
 
 const alarm = new Alarm({ muteButton: document.getElementById('mute'), unlockButton: document.getElementById('sound-unlock') });
 const drawer = new Drawer(document.getElementById('drawer'), {
-  villages: () => villages, cameras: () => cameras, show: (ids) => bringToFront(ids, null),
+  villages: () => villages, cameras: () => cameras, sensors: () => sensors, show: (ids) => bringToFront(ids, null),
   // The wall's one step: 确认 (acknowledge) stops the sound; it is recorded
   // and does not replace the township's accept.
   actions: (i) => (isAlarm(i) && mayAck(i) ? [ackButton(i)] : []),
@@ -473,6 +474,8 @@ function onMessage(m) {
     cameras.clear(); incidents.clear();
     for (const c of m.data.cameras) cameras.set(c.id, c);
     for (const i of m.data.incidents) incidents.set(i.id, i);
+    sensors.clear();
+    for (const x of m.data.sensors || []) sensors.set(x.id, x);
     const known = new Set(order);
     order = order.filter((id) => id && cameras.has(id)).concat(sortedCameras().filter((id) => !known.has(id)));
     if (pending) { applySaved(pending); pending = null; }
@@ -487,6 +490,9 @@ function onMessage(m) {
     cameras.set(m.data.id, { ...cameras.get(m.data.id), ...m.data });
     if (isNew) { order.push(m.data.id); renderTiles(); } else { const t = tiles.find((x) => x.id === m.data.id); if (t) updateTile(t); }
     tree?.update(m.data.id);
+  } else if (m.type === 'sensor') {
+    sensors.set(m.data.id, { ...sensors.get(m.data.id), ...m.data });
+    return; // nothing on the wall moves for a reading; the drawer reads it when drawn
   } else if (m.type === 'hub') {
     for (const t of tiles) updateTile(t); // its cameras' tiles say the hub is away, or are back
     tree?.render();
