@@ -158,3 +158,37 @@ func TestWallNamesReadable(t *testing.T) {
 	}
 	b.screenshot("wall-phone")
 }
+
+// TestDesksSound: the township desk and the department page make the
+// wall's sounds for a new incident, with its mute: the desk while the matter
+// waits for its 接单, the department while a summons waits for its 报到.
+func TestDesksSound(t *testing.T) {
+	e := startUI(t, uiOptions{})
+	b := newBrowser(t)
+	desk := b.tab()
+	desk.open(e.base + "/township/zhaoren?token=" + uiZhaoren)
+	desk.waitJS("the desk with its mute", `!!document.querySelector('#own') && !!document.getElementById('mute')`, 10*time.Second)
+	dept := b.tab()
+	dept.open(e.base + "/department?token=" + uiDept)
+	dept.waitJS("the department page with its mute", `!!document.getElementById('summons') && !!document.getElementById('mute')`, 10*time.Second)
+	smoke := alarm(t, e, "smoke-0001")
+	desk.waitJS("the desk sounding for the new alarm", `!!document.querySelector('.card[data-id="`+smoke.ID+`"]') && !document.getElementById('snd-critical').paused`, 10*time.Second)
+	desk.click("#mute")
+	desk.waitJS("muted", `document.getElementById('mute').getAttribute('aria-pressed') === 'true' && document.getElementById('snd-critical').paused`, 3*time.Second)
+	desk.click("#mute")
+	desk.waitJS("sounding again", `!document.getElementById('snd-critical').paused`, 3*time.Second)
+	desk.axe("desk-sound")
+	if code, body := e.post(uiZhaoren, "/api/v1/incidents/"+smoke.ID+"/accept", map[string]string{}, nil); code != 200 {
+		t.Fatalf("accept: %d %s", code, body)
+	}
+	desk.waitJS("quiet once accepted", `document.getElementById('snd-critical').paused`, 10*time.Second)
+	if code, body := e.post(uiZhaoren, "/api/v1/incidents/"+smoke.ID+"/summon", map[string]any{"departments": []string{"gongdian"}, "note": "请查看线路"}, nil); code != 200 {
+		t.Fatalf("summon: %d %s", code, body)
+	}
+	dept.waitJS("the department sounding for its summons", `!!document.querySelector('[data-id="`+smoke.ID+`"]') && !document.getElementById('snd-critical').paused`, 10*time.Second)
+	dept.axe("department-sound")
+	if code, body := e.post(uiDept, "/api/v1/incidents/"+smoke.ID+"/report", map[string]string{}, nil); code != 200 {
+		t.Fatalf("report: %d %s", code, body)
+	}
+	dept.waitJS("quiet once reported in", `document.getElementById('snd-critical').paused`, 10*time.Second)
+}

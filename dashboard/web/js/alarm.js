@@ -3,7 +3,7 @@
 // unacknowledged; a minor alarm chimes once. Muting is visible and kept
 // across reloads. A browser that refuses to play before a click gets a
 // button saying so, never a silent wall.
-import { L } from './common.js';
+import { L, el } from './common.js';
 
 export class Alarm {
   constructor({ muteButton, unlockButton }) {
@@ -83,4 +83,28 @@ export class Alarm {
   state() {
     return Object.fromEntries(Object.entries(this.sounds).map(([k, a]) => [k, !a.paused]));
   }
+}
+
+// deskAlarm gives a desk (the township's, a department's) the wall's
+// sounds, its visible mute and its unlock prompt, placed after the given
+// element, and returns the Alarm that plays them.
+export function deskAlarm(after) {
+  for (const sev of ['critical', 'major', 'minor']) {
+    if (document.getElementById('snd-' + sev)) continue;
+    const a = document.createElement('audio');
+    a.id = 'snd-' + sev;
+    a.src = `/static/sound/${sev}.wav`;
+    a.preload = 'auto';
+    a.loop = sev !== 'minor';
+    document.body.append(a);
+  }
+  const mute = el('button', 'mute');
+  mute.type = 'button';
+  mute.id = 'mute';
+  const unlock = el('button', 'unlock');
+  unlock.type = 'button';
+  unlock.id = 'sound-unlock';
+  unlock.hidden = true;
+  after.after(mute, unlock);
+  return new Alarm({ muteButton: mute, unlockButton: unlock });
 }

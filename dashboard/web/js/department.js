@@ -5,9 +5,11 @@
 // department first, soonest due first; what it finished stays below.
 import { connect, el, L, ago, clock, deadlineText, isPast, historyLine, flashTitle, boot } from './common.js';
 import { actionBar, summonedMe } from './actions.js';
+import { deskAlarm } from './alarm.js';
 
 const incidents = new Map();
 let me = null, topo = null, villages = new Map(), snapshotSeen = false;
+let alarm = null;
 let baseTitle = document.title;
 
 // rank: 0 waits for 报到, 1 for 办结, 2 done.
@@ -57,6 +59,8 @@ function render() {
   box.replaceChildren(...list.map(card));
   if (!list.length) box.replaceChildren(el('p', 'empty', L('noSummons')));
   document.getElementById('summons-title').textContent = `${L('deptDesk')}（${L('waitReport')}/${L('waitDone')} ${waiting.length}）`;
+  // The wall's sounds while a summons waits for this department's 报到.
+  alarm?.update(list.filter((i) => !summonedMe(i, me).reported_at));
 }
 
 function tick() {
@@ -108,6 +112,7 @@ async function main() {
   box.id = 'summons';
   p.append(h, box);
   main.replaceChildren(p);
+  alarm = deskAlarm(document.getElementById('status'));
   setInterval(tick, 1000);
   connect(onMessage, (up) => document.body.classList.toggle('disconnected', !up));
 }

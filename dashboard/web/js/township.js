@@ -6,11 +6,13 @@
 import { connect, el, L, ago, clock, dur, deadlineText, isPast, historyLine, causeText, sevRank, flashTitle, boot } from './common.js';
 import { actionBar } from './actions.js';
 import { waitingStep } from './drawer.js';
+import { deskAlarm } from './alarm.js';
 
 const township = decodeURIComponent(location.pathname.split('/')[2] || '');
 const incidents = new Map(), cameras = new Map(), sensors = new Map();
 let me = null, topo = null, villages = new Map(), snapshotSeen = false;
 const cards = new Map(); // id → {el, stamp}
+let alarm = null;        // the wall's sounds, for what waits for this desk's 接单
 let baseTitle = document.title;
 
 function overdue(i) { return !!i.overdue || (i.state !== 'held' && isPast(i.deadline)); }
@@ -106,6 +108,9 @@ function render() {
   document.getElementById('own-title').textContent = `${L('incidents')}（${own.length}）`;
   document.getElementById('away-title').textContent = `${L('escalatedAway')}（${away.length}）`;
   renderDevices();
+  // It sounds as the wall does while a matter waits for this desk's 接单
+  // (a minor one chimes once); 接单 stops it.
+  alarm?.update(own.filter((i) => i.state === 'dispatched'));
 }
 
 function renderDevices() {
@@ -194,6 +199,7 @@ async function main() {
     b.onclick = async () => { await Notification.requestPermission(); b.remove(); };
     document.getElementById('status').after(b);
   }
+  alarm = deskAlarm(document.getElementById('status'));
   build();
   setInterval(tick, 1000);
   connect(onMessage, (up) => document.body.classList.toggle('disconnected', !up));
