@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 GO ?= go
 PKGS ?= ./...
+GOLANGCI_VERSION ?= v2.15.0
+GOLANGCI ?= $(HOME)/.cache/snowhub/golangci-lint/$(GOLANGCI_VERSION)/golangci-lint
 
-.PHONY: run test build check bench lint fmt peers clean soak fuzz
+.PHONY: run test test-times build check bench lint fmt peers clean soak fuzz
 
 run: ## the demo on http://127.0.0.1:8080 (builds InfluxDB 1.8 once)
 	@SNOWHUB_INFLUXD="$$(scripts/peers.sh influxd)" $(GO) run ./cmd/snowhub -demo
@@ -38,10 +40,19 @@ check: ## validate the example configuration
 bench: ## benchmarks; figures go to docs/performance.md
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
-lint: ## vet, gofmt, govulncheck (skipped with a warning when its database is unreachable; SNOWHUB_VULN=required fails then)
+lint: ## vet, gofmt, golangci-lint (.golangci.yml), go mod tidy a no-op, govulncheck (skipped with a warning when its database is unreachable; SNOWHUB_VULN=required fails then)
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -x "$(GOLANGCI)" || GOBIN="$(dir $(GOLANGCI))" $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	$(GOLANGCI) run $(PKGS)
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	@GO=$(GO) scripts/vulncheck.sh $(PKGS)
+
+test-times: ## every package's go test time (with -race, peers running), slowest first
+	@scripts/peers.sh install
+	@eval "$$(scripts/peers.sh env)"; \
+	$(GO) test -race -count=1 -timeout 20m $(PKGS) 2>&1 | awk '$$1=="ok"||$$1=="FAIL" {t=$$3; sub("s$$","",t); if (t+0>0) printf "%8.1f s  %s %s\n", t, $$1, $$2}' | sort -rn; \
+	scripts/peers.sh stop
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

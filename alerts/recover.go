@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,7 +18,7 @@ import (
 type damage struct{ err error }
 
 func (d damage) Error() string { return "damaged: " + d.err.Error() }
-func isDamage(err error) bool  { _, ok := err.(damage); return ok }
+func isDamage(err error) bool  { return errors.As(err, new(damage)) }
 
 // salvage moves the damaged file aside (incidents.db.damaged-TIME, kept for
 // a person to look at) and copies every record that can still be read into

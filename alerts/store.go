@@ -3,6 +3,7 @@ package alerts
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 
 	"snowhub/internal/event"
 )
@@ -80,7 +82,7 @@ func (s *store) open() (err error) {
 	}()
 	db, err := bbolt.Open(s.path, 0o640, &bbolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
-		if err == bbolt.ErrTimeout {
+		if errors.Is(err, bberrors.ErrTimeout) {
 			return fmt.Errorf("open %s: another process holds it: %w", s.path, err)
 		}
 		if os.IsPermission(err) {

@@ -55,9 +55,6 @@ func (t *tx) get(id string) *record {
 	return c
 }
 
-// touch marks r (a working copy) as changed.
-func (t *tx) touch(r *record) { _ = t.get(r.ID) }
-
 // create adds a new incident.
 func (t *tx) create(r *record) {
 	if t.work[r.ID] != nil {

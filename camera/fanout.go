@@ -120,10 +120,10 @@ func (f *Fanout) SetParams(codec string, params [][]byte) {
 	var name string
 	switch {
 	case codec == "H264" && len(params) == 2 && len(params[0]) >= 4 && len(params[1]) > 0:
-		c = &fmp4.CodecH264{SPS: params[0], PPS: params[1]}
+		c = &mp4.CodecH264{SPS: params[0], PPS: params[1]}
 		name = fmt.Sprintf("avc1.%02x%02x%02x", params[0][1], params[0][2], params[0][3])
 	case codec == "H265" && len(params) == 3 && len(params[0]) > 0 && len(params[1]) > 0 && len(params[2]) > 0:
-		c = &fmp4.CodecH265{VPS: params[0], SPS: params[1], PPS: params[2]}
+		c = &mp4.CodecH265{VPS: params[0], SPS: params[1], PPS: params[2]}
 		name = hvc1Codec(params[1])
 	default:
 		return

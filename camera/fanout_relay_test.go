@@ -3,6 +3,7 @@ package camera
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func TestFanoutRelaysSegments(t *testing.T) {
 		t.Fatal("after a new init the viewer did not wait for a keyframe")
 	}
 	relay.Close()
-	if _, err := early.Next(ctx); err != ErrFanoutClosed {
+	if _, err := early.Next(ctx); !errors.Is(err, ErrFanoutClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
 }

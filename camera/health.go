@@ -54,25 +54,24 @@ type health struct {
 	state, cause string
 	since        time.Time
 
-	connected       bool
-	connectedAt     time.Time
-	lastFrame       time.Time
-	flowingSince    time.Time // frames have flowed without a gap since
-	goodSince       time.Time // the stream met every degraded test since
-	frames          []time.Time
-	bytes           []int
-	lastKey         time.Time
-	keyInterval     time.Duration
-	normalFPS       float64
-	lastHash        uint64
-	repeats         int
-	lostPkts        uint64
-	recvPkts        uint64
-	lastErr         string
-	failed          bool
-	maintUntil      time.Time
-	maintNote       string
-	prevBeforeMaint string
+	connected    bool
+	connectedAt  time.Time
+	lastFrame    time.Time
+	flowingSince time.Time // frames have flowed without a gap since
+	goodSince    time.Time // the stream met every degraded test since
+	frames       []time.Time
+	bytes        []int
+	lastKey      time.Time
+	keyInterval  time.Duration
+	normalFPS    float64
+	lastHash     uint64
+	repeats      int
+	lostPkts     uint64
+	recvPkts     uint64
+	lastErr      string
+	failed       bool
+	maintUntil   time.Time
+	maintNote    string
 
 	// time in each state over a sliding 24 h, from transitions
 	history []stateSpan

@@ -119,7 +119,7 @@ func (l Limits) wsReader(conn *websocket.Conn, limit int64, wait time.Duration) 
 			return flood()
 		}
 		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-		if err == websocket.ErrCloseSent {
+		if errors.Is(err, websocket.ErrCloseSent) {
 			return nil
 		}
 		return err

@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -63,13 +63,7 @@ func postJSON(ctx context.Context, hc *http.Client, target string, hdr http.Head
 	return nil
 }
 
-func asURLError(err error, ue **url.Error) bool {
-	e, ok := err.(*url.Error)
-	if ok {
-		*ue = e
-	}
-	return ok
-}
+func asURLError(err error, ue **url.Error) bool { return errors.As(err, ue) }
 
 func retryAfter(h http.Header) time.Duration {
 	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil {
@@ -206,6 +200,6 @@ func (s *dingSender) send(ctx context.Context, m *message) error {
 	case -1:
 		return &VendorError{Class: ClassTransient, Code: c, Msg: ans.ErrMsg}
 	default:
-		return &VendorError{Class: ClassRejected, Code: c, Msg: fmt.Sprintf("%s", ans.ErrMsg)}
+		return &VendorError{Class: ClassRejected, Code: c, Msg: ans.ErrMsg}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -165,7 +166,8 @@ func alibabaError(code, msg string, phones []string) error {
 func doJSON(hc *http.Client, req *http.Request, out any) error {
 	resp, err := hc.Do(req)
 	if err != nil {
-		if ue, ok := err.(*url.Error); ok {
+		var ue *url.Error
+		if errors.As(err, &ue) {
 			err = ue.Err
 		}
 		return &VendorError{Class: ClassTransient, Code: "network", Msg: err.Error()}

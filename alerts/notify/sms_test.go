@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"snowhub/configs"
 	"snowhub/alerts/notify/vendorfake"
+	"snowhub/configs"
 )
 
 func classOf(err error) Class {

@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"snowhub/configs"
 	"snowhub/alerts/notify"
 	"snowhub/alerts/notify/vendorfake"
+	"snowhub/configs"
 )
 
 const base = `county: {id: c, name: 长武县}
