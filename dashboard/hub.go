@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -78,14 +79,27 @@ type hub struct {
 
 type client struct {
 	p      auth.Principal
-	send   chan []byte
+	send   chan []byte // nil: a wake-up, look at the flags
 	closed chan struct{}
 	reason string
 	once   sync.Once
+	// What ends the writer, set before a nil wakes it: the writer parks on
+	// send alone (as the chat pattern's does), not on a select over every
+	// way a connection ends, which costs each message a wake-up of them all.
+	kicked, shut, gone atomic.Bool
+}
+
+// wake makes the writer look at its flags; a full queue needs no wake-up
+// (the writer looks after every message).
+func (c *client) wake() {
+	select {
+	case c.send <- nil:
+	default:
+	}
 }
 
 func (c *client) kick(reason string) {
-	c.once.Do(func() { c.reason = reason; close(c.closed) })
+	c.once.Do(func() { c.reason = reason; close(c.closed); c.kicked.Store(true); c.wake() })
 }
 
 func newHub(history, queue int, incidents IncidentService) *hub {
@@ -184,22 +198,37 @@ func (h *hub) publish(ev event.Event) {
 	h.mEvents.Inc()
 	// One encoding per distinct list of steps: the walls of a county share
 	// a handful (the county's, each desk's, none), whatever their number.
+	// An incident's visibility and steps are decided once per principal,
+	// not per client: the walls and tabs of one account share the answer.
 	var byActions map[string][]byte
+	var byPrincipal map[auth.Principal][]byte // nil value: may not see it
 	for c := range h.clients {
-		if !m.maysee(c.p) {
-			continue
-		}
 		b := m.bytes
 		if m.incident {
-			acts := h.actions(c.p, inc)
-			key := strings.Join(acts, ",")
-			if b = byActions[key]; b == nil {
-				b = withActions(m.bytes, acts)
-				if byActions == nil {
-					byActions = map[string][]byte{}
+			var seen bool
+			if b, seen = byPrincipal[c.p]; !seen {
+				b = nil
+				if m.maysee(c.p) {
+					acts := h.actions(c.p, inc)
+					key := strings.Join(acts, ",")
+					if b = byActions[key]; b == nil {
+						b = withActions(m.bytes, acts)
+						if byActions == nil {
+							byActions = map[string][]byte{}
+						}
+						byActions[key] = b
+					}
 				}
-				byActions[key] = b
+				if byPrincipal == nil {
+					byPrincipal = map[auth.Principal][]byte{}
+				}
+				byPrincipal[c.p] = b
 			}
+			if b == nil {
+				continue
+			}
+		} else if !m.maysee(c.p) {
+			continue
 		}
 		select {
 		case c.send <- b:
@@ -297,38 +326,58 @@ const (
 func (h *hub) serve(conn *websocket.Conn, c *client, shutdown <-chan struct{}) {
 	defer conn.Close()
 	defer h.unsubscribe(c)
-	readerDone := make(chan struct{})
 	go func() {
-		defer close(readerDone)
+		defer c.wake()
+		defer c.gone.Store(true)
 		h.limits.wsReader(conn, h.limits.WSReadLimit, pongWait)
 	}()
-	ping := time.NewTicker(pingPeriod)
-	defer ping.Stop()
+	// Pings and the server's shutdown on a goroutine of their own, which
+	// wakes every 30 s, not at every message (WriteControl may be called
+	// beside the writer).
+	writerDone := make(chan struct{})
+	defer close(writerDone)
+	go func() {
+		ping := time.NewTicker(pingPeriod)
+		defer ping.Stop()
+		for {
+			select {
+			case <-ping.C:
+				if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+					conn.Close() // the reader ends, and wakes the writer
+					return
+				}
+			case <-shutdown:
+				c.shut.Store(true)
+				c.wake()
+				return
+			case <-writerDone:
+				return
+			}
+		}
+	}()
 	closeWith := func(code int, reason string) {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	}
-	for {
-		select {
-		case b := <-c.send:
-			conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
-				return
-			}
-		case <-ping.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				return
-			}
-		case <-c.closed:
+	for b := range c.send {
+		switch {
+		case c.kicked.Load():
 			code := websocket.CloseGoingAway
 			if c.reason != "server shutting down" {
 				code = 4000 // too slow: the client resumes
 			}
 			closeWith(code, c.reason)
 			return
-		case <-shutdown:
+		case c.shut.Load():
 			closeWith(websocket.CloseGoingAway, "server shutting down")
 			return
-		case <-readerDone:
+		case c.gone.Load():
+			return
+		}
+		if b == nil {
+			continue
+		}
+		conn.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
 			return
 		}
 	}
