@@ -19,6 +19,8 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/storage"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
 
 	"snowhub/configs"
@@ -44,6 +46,7 @@ type Broker struct {
 	auth *authHook
 	tls  *tls.Config // nil: plain TCP
 	cert *x509.Certificate
+	flow *hubFlow
 }
 
 // NewBroker builds the broker. On loopback with no device users it admits
@@ -85,6 +88,14 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 	if err := srv.AddHook(b.auth, nil); err != nil {
 		return nil, err
 	}
+	b.flow = &hubFlow{srv: srv, hubID: m.ClientID, wait: hubFlowWait,
+		refused: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_broker_refused_total",
+			Help: "QoS 1 messages the embedded broker refused unacknowledged (the hub's session full); the device sends them again."}),
+		held64: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_broker_held_total",
+			Help: "QoS 1 messages a publisher was held on while the hub's session caught up."})}
+	if err := srv.AddHook(b.flow, nil); err != nil {
+		return nil, err
+	}
 	if m.EmbeddedCertFile != "" {
 		if b.tls, b.cert, err = listenerTLS(m); err != nil {
 			return nil, err
@@ -97,7 +108,7 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 		// Persistent sessions and their queued QoS 1 messages survive a
 		// restart of the hub, so an alarm the hub had not acknowledged is
 		// delivered again.
-		if err := srv.AddHook(&sessionStore{Hook: new(bolt.Hook)}, &bolt.Options{Path: filepath.Join(o.DataDir, "broker.db"),
+		if err := srv.AddHook(newSessionStore(), &bolt.Options{Path: filepath.Join(o.DataDir, "broker.db"),
 			Options: &bbolt.Options{Timeout: 2 * time.Second}}); err != nil {
 			return nil, fmt.Errorf("broker storage: %w", err)
 		}
@@ -182,6 +193,25 @@ func (b *Broker) ClientTLS() *tls.Config {
 	return tc
 }
 
+// Collectors are the broker's metrics.
+func (b *Broker) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{b.flow.refused, b.flow.held64}
+}
+
+// refusedRecently is how long /readyz tells of a refused message.
+const refusedRecently = time.Minute
+
+// Ready fails for a minute after the broker refused a message: devices are
+// sending faster than the hub takes them.
+func (b *Broker) Ready() error {
+	last := b.flow.lastRefu.Load()
+	if last == 0 || time.Since(time.Unix(0, last)) > refusedRecently {
+		return nil
+	}
+	return fmt.Errorf("内置代理拒收消息（未确认，设备将重发） (embedded broker refused messages unacknowledged; devices send them again): %d in all",
+		b.flow.refusedN.Load())
+}
+
 // Update applies a reloaded configuration's device users and devices to
 // logins from now on and to every publish and subscribe.
 func (b *Broker) Update(cfg *configs.Config) { b.auth.update(cfg) }
@@ -234,7 +264,34 @@ func (b *Broker) Close() error { return b.srv.Close() }
 // in-flight messages without their packet id, and the broker then refuses
 // to resend them ("protocol violation: missing packet id") and drops the
 // session in a loop. The id is the last part of each stored key.
-type sessionStore struct{ *bolt.Hook }
+//
+// Its in-flight writes go through asyncQos: bolt syncs the file on every
+// write, and the hub's acknowledgements waited on one disk write each.
+type sessionStore struct {
+	*bolt.Hook
+	q *asyncQos
+}
+
+func newSessionStore() *sessionStore {
+	h := &sessionStore{Hook: new(bolt.Hook)}
+	h.q = newAsyncQos(func(op qosOp) { h.Hook.OnQosPublish(op.cl, op.pk, op.sent, op.resends) },
+		func(op qosOp) { h.Hook.OnQosComplete(op.cl, op.pk) })
+	return h
+}
+
+func (h *sessionStore) OnQosPublish(cl *mqtt.Client, pk packets.Packet, sent int64, resends int) {
+	h.q.publish(cl, pk, sent, resends)
+}
+
+func (h *sessionStore) OnQosComplete(cl *mqtt.Client, pk packets.Packet) { h.q.complete(cl, pk) }
+
+func (h *sessionStore) OnQosDropped(cl *mqtt.Client, pk packets.Packet) { h.q.complete(cl, pk) }
+
+// Stop writes the pending in-flight changes, then closes the file.
+func (h *sessionStore) Stop() error {
+	h.q.close()
+	return h.Hook.Stop()
+}
 
 func (h *sessionStore) StoredInflightMessages() ([]storage.Message, error) {
 	msgs, err := h.Hook.StoredInflightMessages()

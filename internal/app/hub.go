@@ -191,6 +191,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 			return fmt.Errorf("embedded broker on %s: %w", cfg.MQTT.EmbeddedListen, err)
 		}
 		h.broker = b
+		h.reg.MustRegister(b.Collectors()...)
 		c := *cfg
 		c.MQTT.Broker = h.broker.Addr()
 		// The hub logs in to its own broker with a credential made for
@@ -367,6 +368,9 @@ func (h *Hub) readiness() map[string]error {
 		r["mqtt"] = h.ingest.Ready()
 	} else {
 		r["mqtt"] = errors.New("not started")
+	}
+	if h.broker != nil {
+		r["broker"] = h.broker.Ready()
 	}
 	if h.ts != nil {
 		r["influx"] = h.ts.Ready()
