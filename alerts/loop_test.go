@@ -484,3 +484,58 @@ func TestExtendHardCase(t *testing.T) {
 		t.Fatalf("resolve due %v, extension %+v", resolve, i.Extension)
 	}
 }
+
+// TestRejectExtensionAndRemind: 驳回 refuses an extension with a reason and
+// the matter keeps its deadline (the desk may ask again); 催办 needs a
+// note, is the county's, leaves the matter with its owner and is counted.
+func TestRejectExtensionAndRemind(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)} // Monday 09:00 in Beijing
+	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
+	ctx := context.Background()
+	i, err := e.Create(ctx, ops, event.CreateRequest{Title: "宅基地纠纷", Village: "v-zr-01", Source: "petition", Class: "hard"})
+	must(t, err)
+	i, err = e.Act(ctx, zhaoren, i.ID, "accept", event.ActionRequest{})
+	must(t, err)
+	deadline := i.Deadline
+	i, err = e.Act(ctx, zhaoren, i.ID, "extend", event.ActionRequest{Cause: "双方各执一词", Crux: "历史证据缺失", By: "10wd"})
+	must(t, err)
+	if _, err := e.Act(ctx, zhaoren, i.ID, "reject_extension", event.ActionRequest{Reason: "x"}); !errors.Is(err, event.ErrForbidden) {
+		t.Fatalf("the township refuses its own extension: %v", err)
+	}
+	if _, err := e.Act(ctx, ops, i.ID, "reject_extension", event.ActionRequest{}); !errors.Is(err, event.ErrBadRequest) {
+		t.Fatalf("驳回 without a reason: %v", err)
+	}
+	i, err = e.Act(ctx, ops, i.ID, "reject_extension", event.ActionRequest{Reason: "证据可调取，按期办结"})
+	must(t, err)
+	last := i.History[len(i.History)-1]
+	if i.Extension != nil || !i.Deadline.Equal(deadline) || last.Action != "reject_extension" || !strings.Contains(last.Note, "证据可调取") {
+		t.Fatalf("after 驳回: extension %+v, deadline %v (was %v), last step %+v", i.Extension, i.Deadline, deadline, last)
+	}
+	if _, err := e.Act(ctx, ops, i.ID, "approve_extension", event.ActionRequest{}); !errors.Is(err, event.ErrConflict) {
+		t.Fatalf("approve after 驳回: %v", err)
+	}
+	if _, err := e.Act(ctx, zhaoren, i.ID, "extend", event.ActionRequest{Cause: "需鉴定", Crux: "鉴定机构排期", By: "5wd"}); err != nil {
+		t.Fatalf("asking again after 驳回: %v", err)
+	}
+
+	if _, err := e.Act(ctx, zhaoren, i.ID, "remind", event.ActionRequest{Note: "x"}); !errors.Is(err, event.ErrForbidden) {
+		t.Fatalf("a township reminds: %v", err)
+	}
+	if _, err := e.Act(ctx, ops, i.ID, "remind", event.ActionRequest{}); !errors.Is(err, event.ErrBadRequest) {
+		t.Fatalf("催办 without a note: %v", err)
+	}
+	i, err = e.Act(ctx, ops, i.ID, "remind", event.ActionRequest{Note: "请本周内入户调解"})
+	must(t, err)
+	if i.Reminders != 1 || i.Owner != "zhaoren" || i.State != StateAccepted {
+		t.Fatalf("after 催办: reminders %d, owner %s, state %s", i.Reminders, i.Owner, i.State)
+	}
+	rows, err := e.Stats(ops, clk.t.Add(-time.Hour), clk.t.Add(time.Hour), "township")
+	must(t, err)
+	n := 0
+	for _, r := range rows {
+		n += r.Reminded
+	}
+	if n != 1 {
+		t.Fatalf("figures count %d reminders, want 1", n)
+	}
+}

@@ -25,14 +25,14 @@ type statRow struct {
 	handling, closed                          bool
 	onTime, done                              [6]int
 	supervised                                bool
-	escalated, reopened                       int
+	escalated, reopened, reminded             int
 	first, final                              string
 	score                                     int // -1: none
 }
 
 func statOf(r *record) statRow {
 	s := statRow{township: r.Township, village: r.Village, openedAt: r.OpenedAt, handling: r.handling(), closed: !r.handling(),
-		escalated: r.EscalatedManual, reopened: r.Reopened, score: -1, supervised: len(r.LateSteps) > 0 || r.SupervisionTier > 0}
+		escalated: r.EscalatedManual, reopened: r.Reopened, reminded: r.Reminders, score: -1, supervised: len(r.LateSteps) > 0 || r.SupervisionTier > 0}
 	if r.Assignee != nil {
 		s.assignee, s.assigneeName = r.Assignee.ID, r.Assignee.Name
 	}
@@ -180,6 +180,7 @@ func (a *acc) add(s *statRow, at time.Time) {
 	}
 	r.EscalatedManual += s.escalated
 	r.Reopened += s.reopened
+	r.Reminded += s.reminded
 	if s.final != "" {
 		r.Rated++
 		switch s.final {

@@ -276,6 +276,52 @@ var Transitions = []Transition{
 			e.transition(c.t, c.r, "approve_extension", c.r.State, c.now, c.step)
 			return nil
 		}},
+	// 驳回: the county refuses an extension with a reason; the matter keeps
+	// its deadline, and the desk may ask again.
+	{Action: "reject_extension", From: []string{StateAccepted}, Who: whoCounty, Needs: []string{"reason"},
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			if inc.Extension == nil || inc.Extension.Approved {
+				return event.Conflict("没有待批的延期申请 / no extension waiting for approval")
+			}
+			return nil
+		},
+		apply: func(e *Engine, c *actCtx) error {
+			reason := strings.TrimSpace(c.req.Reason)
+			if reason == "" {
+				reason = strings.TrimSpace(c.req.Note)
+			}
+			if reason == "" {
+				return event.BadRequest(`驳回延期需要写明理由 reason / reject_extension needs "reason"`)
+			}
+			x := c.r.Extension
+			c.step.Reason = reason
+			c.step.Note = fmt.Sprintf("驳回延期（申请延至 %s）：%s", x.Until.In(e.cal.loc).Format("01-02 15:04"), reason)
+			c.r.Extension = nil
+			e.transition(c.t, c.r, "reject_extension", c.r.State, c.now, c.step)
+			return nil
+		}},
+	// 催办: the county presses a township's matter with a note; it reaches
+	// the owner's and the assignee's channels and is counted in the figures.
+	// The owner keeps the matter and its buttons.
+	{Action: "remind", From: append(slices.Clone(openStates), StateHeld), Who: whoCounty, Needs: []string{"note"},
+		Ready: func(inc *event.Incident, p auth.Principal, g Guard) error {
+			if inc.Owner == "" || inc.Owner == LevelCounty {
+				return event.Conflict("县级自办，无需催办 / the county holds it: nobody to remind")
+			}
+			return nil
+		},
+		apply: func(e *Engine, c *actCtx) error {
+			if strings.TrimSpace(c.req.Note) == "" {
+				return event.BadRequest(`催办需要说明 note / remind needs "note"`)
+			}
+			c.r.Reminders++
+			c.step.Owner = c.r.Owner
+			if c.r.Assignee != nil {
+				c.step.Person = c.r.Assignee.ID
+			}
+			e.transition(c.t, c.r, "remind", c.r.State, c.now, c.step)
+			return nil
+		}},
 	{Action: "summon", From: []string{StateDispatched, StateAccepted}, Who: whoOwner, Needs: []string{"departments"}, Starts: []string{"report"},
 		apply: (*Engine).summon},
 	{Action: "report", From: []string{StateDispatched, StateAccepted, StateResolved, StateHeld}, Who: whoDepartment, Ends: []string{"report"},

@@ -100,7 +100,7 @@ func TestTransitionTable(t *testing.T) {
 					if tr.Action == "reassign" {
 						req.To = "county"
 					}
-					if tr.Action == "approve_extension" && st == StateAccepted {
+					if (tr.Action == "approve_extension" || tr.Action == "reject_extension") && st == StateAccepted {
 						if _, err := e.Act(ctx, zhaoren, id, "extend", req); err != nil {
 							t.Fatal(err)
 						}

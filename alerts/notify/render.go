@@ -55,7 +55,7 @@ var stepNames = map[string]string{
 	"evaluate": "已评价", "review": "已考评", "escalate": "上报县级", "hold": "挂起", "resume": "恢复办理",
 	"reopen": "重办", "reassign": "转办", "clear": "告警已解除（仍需处置）", "update": "告警再次触发", "overdue": "超时",
 	"supervise": "督办", "summon": "吹哨，部门报到", "report": "部门已报到", "done": "部门已办结",
-	"extend": "申请延期", "approve_extension": "批准延期", "acknowledge": "已确认", "unsatisfied": "群众不满意",
+	"extend": "申请延期", "approve_extension": "批准延期", "reject_extension": "驳回延期", "remind": "催办", "acknowledge": "已确认", "unsatisfied": "群众不满意",
 	"flapping": "设备频繁掉线", "storm": "同类报警并为一件", "maintenance": "进入维护", "maintenance_end": "维护结束",
 }
 

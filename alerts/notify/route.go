@@ -91,7 +91,7 @@ func weekdays(loc *time.Location) func(time.Time) bool {
 }
 
 // quiet are steps no person took: they do not answer a reminder.
-var quiet = []string{"update", "overdue", "supervise", "clear", "acknowledge", "flapping", "storm", "maintenance", "maintenance_end"}
+var quiet = []string{"update", "overdue", "supervise", "remind", "clear", "acknowledge", "flapping", "storm", "maintenance", "maintenance_end"}
 
 // stopsRepeat says whether a later step of the incident ends a reminder
 // waiting for until (empty: any step a person takes).

@@ -53,7 +53,8 @@ type Incident struct {
 	Extension       *Extension `json:"extension,omitempty"`
 	Reopened        int        `json:"reopened,omitempty"`
 	EscalatedManual int        `json:"escalated_manual,omitempty"`
-	Owners          []string   `json:"owners,omitempty"` // townships that held it before, with a read-only view
+	Reminders       int        `json:"reminders,omitempty"` // 催办 by the county
+	Owners          []string   `json:"owners,omitempty"`    // townships that held it before, with a read-only view
 	ReviewedAt      time.Time  `json:"reviewed_at,omitzero"`
 	// 确认: someone at a wall or desk has seen the alarm (stops its sound
 	// and reminders); it does not accept the incident. Cleared by reopen.

@@ -64,6 +64,7 @@ func sumRows(rows []StatsRow) StatsRow {
 		m.Supervised += r.Supervised
 		m.EscalatedManual += r.EscalatedManual
 		m.Reopened += r.Reopened
+		m.Reminded += r.Reminded
 		m.Rated += r.Rated
 		m.Satisfied += r.Satisfied
 		m.Neutral += r.Neutral

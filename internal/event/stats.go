@@ -25,6 +25,7 @@ type StatsRow struct {
 	Supervised            int                 `json:"supervised"`
 	EscalatedManual       int                 `json:"escalated_manual"`
 	Reopened              int                 `json:"reopened"`
+	Reminded              int                 `json:"reminded"` // 催办 by the county
 	Rated                 int                 `json:"rated"`
 	Satisfied             int                 `json:"satisfied"` // final rating
 	Neutral               int                 `json:"neutral"`
