@@ -2,11 +2,11 @@ package dashboard
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"snowhub/configs"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
@@ -92,11 +92,10 @@ func (s *Server) uptime(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return
 	}
 	if q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="uptime-%s.csv"`, to.Format("20060102")))
-		// A byte-order mark, or Excel on Chinese Windows reads UTF-8 as GBK.
-		io.WriteString(w, "\ufeff")
-		rep.WriteCSV(w)
+		cfg := s.o.Config()
+		zone := localZone(cfg)
+		attachCSV(w, "在线率-"+periodName(from, to, zone)+".csv", "uptime-"+from.In(zone).Format("20060102")+"-"+to.Add(-time.Nanosecond).In(zone).Format("20060102")+".csv")
+		_ = rep.WriteCSV(w, uptimePlaces(cfg, zone))
 		return
 	}
 	writeJSON(w, 200, rep)
@@ -144,4 +143,22 @@ func (s *Server) maintenanceEnd(w http.ResponseWriter, r *http.Request, p auth.P
 		return
 	}
 	writeJSON(w, 200, map[string]string{"ended": r.PathValue("id")})
+}
+
+// uptimePlaces names the townships and villages of an uptime CSV and marks
+// the key crossings' cameras, as the uptime page's own CSV does.
+func uptimePlaces(cfg *configs.Config, zone *time.Location) event.UptimePlaces {
+	pl := event.UptimePlaces{Township: map[string]string{}, Village: map[string]string{}, Key: map[string]bool{}, Zone: zone}
+	for _, t := range cfg.Townships {
+		pl.Township[t.ID] = t.Name
+		for _, v := range t.Villages {
+			pl.Village[v.ID] = v.Name
+		}
+	}
+	for _, c := range cfg.Cameras {
+		if c.Key {
+			pl.Key[c.ID] = true
+		}
+	}
+	return pl
 }

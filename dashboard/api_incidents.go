@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -111,9 +110,14 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request, p auth.Princi
 		w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	}
 	if csvOut {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="incidents-%s.csv"`, s.o.Now().Format("20060102")))
-		io.WriteString(w, "\ufeff") // a byte-order mark, so Excel on Chinese Windows reads UTF-8
+		// Named for its period when it has one, else for the day it was
+		// taken; the writer puts the byte-order mark first.
+		zone := localZone(s.o.Config())
+		name, ascii := "事件-"+s.o.Now().In(zone).Format("2006-01-02")+".csv", "incidents-"+s.o.Now().In(zone).Format("20060102")+".csv"
+		if !from.IsZero() && to.After(from) {
+			name, ascii = "事件-"+periodName(from, to, zone)+".csv", "incidents-"+from.In(zone).Format("20060102")+"-"+to.Add(-time.Nanosecond).In(zone).Format("20060102")+".csv"
+		}
+		attachCSV(w, name, ascii)
 		_ = event.WriteArchiveCSV(w, list)
 		return
 	}

@@ -67,6 +67,7 @@ type figuresQuery struct {
 	from, to time.Time
 	group    string
 	csv      bool
+	zone     *time.Location // the county's, for the file name
 }
 
 func (s *Server) figuresQuery(r *http.Request) (figuresQuery, error) {
@@ -81,7 +82,7 @@ func (s *Server) figuresQuery(r *http.Request) (figuresQuery, error) {
 	if from.IsZero() {
 		from = to.Add(-30 * 24 * time.Hour)
 	}
-	f := figuresQuery{from: from, to: to, group: q.Get("group"),
+	f := figuresQuery{from: from, to: to, group: q.Get("group"), zone: localZone(s.o.Config()),
 		csv: q.Get("format") == "csv" || r.Header.Get("Accept") == "text/csv"}
 	if f.group == "" {
 		f.group = "township"
@@ -89,11 +90,17 @@ func (s *Server) figuresQuery(r *http.Request) (figuresQuery, error) {
 	return f, nil
 }
 
-// writeCSV answers with a CSV file named name-GROUP-DATE.csv.
+// writeCSV answers with a CSV file named for what it holds, its group and
+// its period in local dates (考单-乡镇-2026-12-01至2026-12-03.csv); the
+// writer puts the byte-order mark first (event.CSVWriter).
 func (f figuresQuery) writeCSV(w http.ResponseWriter, name string, write func(io.Writer) error) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s.csv"`, name, f.group, f.to.Format("20060102")))
-	io.WriteString(w, "\ufeff") // a byte-order mark, so Excel on Chinese Windows reads UTF-8
+	zh := map[string]string{"stats": "考单", "backlog": "积压"}[name]
+	g := groupZH[f.group]
+	if g == "" {
+		g = f.group
+	}
+	attachCSV(w, fmt.Sprintf("%s-%s-%s.csv", zh, g, periodName(f.from, f.to, f.zone)),
+		fmt.Sprintf("%s-%s-%s-%s.csv", name, f.group, f.from.In(f.zone).Format("20060102"), f.to.Add(-time.Nanosecond).In(f.zone).Format("20060102")))
 	_ = write(w)
 }
 

@@ -335,7 +335,7 @@ func TestAPI(t *testing.T) {
 		}
 	}
 	resp, body := get(t, s, "ops-token", "/api/v1/uptime", "Accept", "text/csv")
-	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(body, "\ufeffcamera,name,township") {
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(body, "\ufeff摄像机编号 camera,摄像机 name,乡镇编号 township") {
 		t.Errorf("CSV: %s %s", resp.Header.Get("Content-Type"), body)
 	}
 	// Actions map refusals onto 403 with the reason.

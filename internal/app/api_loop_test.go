@@ -128,11 +128,11 @@ users:
 		}
 	}
 	code, body = call("GET", zr, "/api/v1/stats?group=township&format=csv", nil)
-	if code != 200 || !strings.HasPrefix(body, "\ufeffgroup,key,name,opened,closed,open_now") || !strings.Contains(body, "township,zhaoren,昭仁街道,1,1,0") {
+	if code != 200 || !strings.HasPrefix(body, "\ufeff分组 group,编号 key,名称 name,新增 opened,已办结 closed,在办 open_now") || !strings.Contains(body, "township,zhaoren,昭仁街道,1,1,0") {
 		t.Fatalf("stats CSV: %d %s", code, body)
 	}
 	code, body = call("GET", zr, "/api/v1/stats/backlog?format=csv", nil)
-	if code != 200 || !strings.HasPrefix(body, "\ufeffat,group,key,name,open,over_7d,over_30d\n") || !strings.Contains(body, ",township,,全县 / county,0,0,0") {
+	if code != 200 || !strings.HasPrefix(body, "\ufeff时点 at,分组 group,编号 key,名称 name,在办 open,超7天 over_7d,超30天 over_30d\n") || !strings.Contains(body, ",township,,全县 / county,0,0,0") {
 		t.Fatalf("backlog CSV: %d %s", code, body)
 	}
 	code, body = call("GET", ops, "/api/v1/incidents?state=reviewed&format=csv", nil)

@@ -163,7 +163,7 @@ func TestDeskAndCountyCloseTheLoop(t *testing.T) {
 	// total's age lines in the legend.
 	stats.waitJS("the backlog chart", `(document.querySelector('#c-trend svg')?.textContent || '').includes('超30天')`, 10*time.Second)
 	stats.click("#csv")
-	stats.waitJS("the CSV with a byte-order mark", `typeof window.__lastCsv === 'string' && window.__lastCsv.startsWith('\ufeffgroup,key,name,') && window.__lastCsv.includes('zhaoren,昭仁街道')`, 5*time.Second)
+	stats.waitJS("the CSV with a byte-order mark", `typeof window.__lastCsv === 'string' && window.__lastCsv.startsWith('\ufeff分组 group,编号 key,名称 name,') && window.__lastCsv.includes('zhaoren,昭仁街道')`, 5*time.Second)
 	stats.weight("stats")
 	stats.axe("stats")
 	stats.screenshot("stats")

@@ -1,7 +1,6 @@
 package event
 
 import (
-	"encoding/csv"
 	"io"
 	"strconv"
 	"time"
@@ -327,17 +326,51 @@ type TownshipUptime struct {
 	CheckLagS *float64 `json:"check_lag_s,omitempty"`
 }
 
-// WriteCSV writes the per-camera rows as CSV.
-func (r *UptimeReport) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"camera", "name", "township", "village", "uptime", "online_s", "degraded_s", "offline_s", "maintenance_s", "outages", "state"})
-	for _, c := range r.Cameras {
-		_ = cw.Write([]string{c.ID, c.Name, c.Township, c.Village,
-			strconv.FormatFloat(c.Uptime, 'f', 6, 64),
-			strconv.FormatFloat(c.OnlineSec, 'f', 0, 64), strconv.FormatFloat(c.DegradedSec, 'f', 0, 64),
-			strconv.FormatFloat(c.OfflineSec, 'f', 0, 64), strconv.FormatFloat(c.MaintSec, 'f', 0, 64),
-			strconv.Itoa(len(c.Outages)), c.State})
+// UptimeCSVHeader is the uptime CSV's first line: the columns of the
+// uptime page's own CSV (dashboard/web/js/uptime.js, csvRows), then the
+// seconds the rate is made of.
+var UptimeCSVHeader = []string{"摄像机编号 camera", "摄像机 name", "乡镇编号 township", "乡镇 township_name", "村编号 village", "村/社区 village_name", "重点路口 key",
+	"在线率 uptime", "离线次数 outages", "当前状态 state", "离线自 down_since", "原因 cause",
+	"在线秒 online_s", "画面异常秒 degraded_s", "离线秒 offline_s", "维护秒 maintenance_s"}
+
+// UptimePlaces names what an uptime report has by id only: townships and
+// villages by name, and which cameras watch a key crossing (重点路口).
+type UptimePlaces struct {
+	Township, Village map[string]string
+	Key               map[string]bool
+	Zone              *time.Location // for down_since; nil: UTC
+}
+
+// stateZH is a camera state as the pages say it (i18n.js).
+var stateZH = map[string]string{"online": "在线", "degraded": "画面异常", "offline": "离线", "unknown": "状态未知", "maintenance": "维护中"}
+
+// WriteCSV writes the per-camera rows as CSV, with the uptime page's
+// columns: the rate as a percentage, the state in Chinese, down_since as
+// local time.
+func (r *UptimeReport) WriteCSV(w io.Writer, pl UptimePlaces) error {
+	zone := pl.Zone
+	if zone == nil {
+		zone = time.UTC
 	}
-	cw.Flush()
-	return cw.Error()
+	cw := NewCSVWriter(w)
+	_ = cw.Write(UptimeCSVHeader)
+	sec := func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
+	for _, c := range r.Cameras {
+		key, since, cause := "", "", ""
+		if pl.Key[c.ID] {
+			key = "是"
+		}
+		if n := len(c.Outages); n > 0 && c.Outages[n-1].To.IsZero() && c.State == "offline" {
+			since = c.Outages[n-1].From.In(zone).Format("2006-01-02 15:04:05")
+			cause = c.Outages[n-1].Cause
+		}
+		st := stateZH[c.State]
+		if st == "" {
+			st = c.State
+		}
+		_ = cw.Write([]string{c.ID, c.Name, c.Township, pl.Township[c.Township], c.Village, pl.Village[c.Village], key,
+			strconv.FormatFloat(c.Uptime*100, 'f', 2, 64) + "%", strconv.Itoa(len(c.Outages)), st, since, cause,
+			sec(c.OnlineSec), sec(c.DegradedSec), sec(c.OfflineSec), sec(c.MaintSec)})
+	}
+	return cw.Flush()
 }

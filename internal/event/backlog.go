@@ -1,7 +1,6 @@
 package event
 
 import (
-	"encoding/csv"
 	"io"
 	"strconv"
 	"time"
@@ -29,12 +28,13 @@ type Backlog struct {
 
 // BacklogCSVHeader is the backlog CSV's first line; columns are only ever
 // added at the end. The total is the row with an empty key.
-var BacklogCSVHeader = []string{"at", "group", "key", "name", "open", "over_7d", "over_30d"}
+// Chinese first, each cell ending in its English key.
+var BacklogCSVHeader = []string{"时点 at", "分组 group", "编号 key", "名称 name", "在办 open", "超7天 over_7d", "超30天 over_30d"}
 
 // WriteBacklogCSV writes one line per point and row, the total last at
 // each point.
 func WriteBacklogCSV(w io.Writer, b Backlog) error {
-	cw := csv.NewWriter(w)
+	cw := NewCSVWriter(w)
 	_ = cw.Write(BacklogCSVHeader)
 	i := strconv.Itoa
 	for n, at := range b.At {
@@ -42,6 +42,5 @@ func WriteBacklogCSV(w io.Writer, b Backlog) error {
 			_ = cw.Write([]string{at.Format(time.RFC3339), b.Group, r.Key, r.Name, i(r.Open[n]), i(r.Over7d[n]), i(r.Over30d[n])})
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }

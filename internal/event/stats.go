@@ -1,7 +1,6 @@
 package event
 
 import (
-	"encoding/csv"
 	"io"
 	"math"
 	"strconv"
@@ -21,7 +20,7 @@ type StatsRow struct {
 	OpenNow               int                 `json:"open_now"`
 	BacklogOver7d         int                 `json:"backlog_over_7d"`
 	BacklogOver30d        int                 `json:"backlog_over_30d"`
-	OnTimeRate            map[string]*float64 `json:"on_time_rate"` // per step; null: no step done
+	OnTimeRate            map[string]*float64 `json:"on_time_rate"` // per step: on time / (done + pending past the deadline); null: neither
 	Supervised            int                 `json:"supervised"`
 	EscalatedManual       int                 `json:"escalated_manual"`
 	Reopened              int                 `json:"reopened"`
@@ -42,8 +41,11 @@ type StatsRow struct {
 	// on time; the incidents scored and their scores' sum; the incidents
 	// with a time to accept and to resolve and those times' sums in whole
 	// milliseconds. Every rate above is computed from these (Finish).
-	StepsDone          map[string]int `json:"steps_done"`
-	StepsOnTime        map[string]int `json:"steps_on_time"`
+	StepsDone   map[string]int `json:"steps_done"`
+	StepsOnTime map[string]int `json:"steps_on_time"`
+	// Per step, the steps still pending past their deadline when the
+	// figures were made: late, whether or not they are done later.
+	StepsPendingLate   map[string]int `json:"steps_pending_late"`
 	Scored             int            `json:"scored"`
 	ScoreSum           int            `json:"score_sum"`
 	TimedAccept        int            `json:"timed_accept"`
@@ -55,12 +57,14 @@ type StatsRow struct {
 // Finish computes the row's rates from its counts: the one place they are
 // computed, by the engine for its own rows and by MergeStats for merged
 // ones, so a merged row equals the row of one hub holding every incident.
+// A step still pending past its deadline counts in its on-time rate as a
+// step not on time: leaving a matter untouched never keeps a rate at 100 %.
 // The first rating's satisfaction is over Rated (an incident has a first
 // rating exactly when it has a final one).
 func (r *StatsRow) Finish() {
 	r.OnTimeRate = make(map[string]*float64, len(StatSteps))
 	for _, st := range StatSteps {
-		r.OnTimeRate[st] = ratio(int64(r.StepsOnTime[st]), int64(r.StepsDone[st]))
+		r.OnTimeRate[st] = ratio(int64(r.StepsOnTime[st]), int64(r.StepsDone[st]+r.StepsPendingLate[st]))
 	}
 	r.SatisfactionRate = ratio(int64(r.Satisfied), int64(r.Rated))
 	r.FirstSatisfactionRate = ratio(int64(r.FirstSatisfied), int64(r.Rated))
@@ -95,20 +99,25 @@ type OutboxEntry struct {
 	Incident Incident  `json:"incident"`
 }
 
-// StatsCSVHeader is the CSV's first line; columns are only ever added at the end.
-var StatsCSVHeader = []string{"group", "key", "name", "opened", "closed", "open_now", "backlog_over_7d", "backlog_over_30d",
-	"on_time_dispatch", "on_time_accept", "on_time_assign", "on_time_resolve", "on_time_evaluate", "on_time_review",
-	"supervised", "escalated_manual", "reopened", "rated", "satisfied", "neutral", "unsatisfied", "satisfaction_rate",
-	"first_satisfied", "first_satisfaction_rate", "mean_score", "mean_time_to_accept_s", "mean_time_to_resolve_s",
+// StatsCSVHeader is the CSV's first line, Chinese first, each cell ending
+// in the column's English key (the key a script reads: the text after the
+// last space); columns are only ever added at the end.
+var StatsCSVHeader = []string{"分组 group", "编号 key", "名称 name", "新增 opened", "已办结 closed", "在办 open_now", "在办超7天 backlog_over_7d", "在办超30天 backlog_over_30d",
+	"派单按时率 on_time_dispatch", "接单按时率 on_time_accept", "派人按时率 on_time_assign", "办结按时率 on_time_resolve", "评单按时率 on_time_evaluate", "考单按时率 on_time_review",
+	"督办 supervised", "上报 escalated_manual", "重办 reopened", "已评 rated", "满意 satisfied", "一般 neutral", "不满意 unsatisfied", "满意率 satisfaction_rate",
+	"首次满意 first_satisfied", "首次满意率 first_satisfaction_rate", "平均分 mean_score", "平均接单秒 mean_time_to_accept_s", "平均办结秒 mean_time_to_resolve_s",
 	// Added: what the rates are made of (StatsRow), so sheets of several
 	// hubs can be added up.
-	"steps_done_dispatch", "steps_done_accept", "steps_done_assign", "steps_done_resolve", "steps_done_evaluate", "steps_done_review",
-	"steps_on_time_dispatch", "steps_on_time_accept", "steps_on_time_assign", "steps_on_time_resolve", "steps_on_time_evaluate", "steps_on_time_review",
-	"scored", "score_sum", "timed_accept", "time_to_accept_sum_ms", "timed_resolve", "time_to_resolve_sum_ms"}
+	"已派单 steps_done_dispatch", "已接单 steps_done_accept", "已派人 steps_done_assign", "已办结 steps_done_resolve", "已评单 steps_done_evaluate", "已考单 steps_done_review",
+	"按时派单 steps_on_time_dispatch", "按时接单 steps_on_time_accept", "按时派人 steps_on_time_assign", "按时办结 steps_on_time_resolve", "按时评单 steps_on_time_evaluate", "按时考单 steps_on_time_review",
+	"已考评 scored", "总分 score_sum", "计时接单 timed_accept", "接单总毫秒 time_to_accept_sum_ms", "计时办结 timed_resolve", "办结总毫秒 time_to_resolve_sum_ms",
+	// Added: steps still pending past their deadline, counted late in
+	// the on-time rates.
+	"超时未派单 steps_pending_late_dispatch", "超时未接单 steps_pending_late_accept", "超时未派人 steps_pending_late_assign", "超时未办结 steps_pending_late_resolve", "超时未评单 steps_pending_late_evaluate", "超时未考单 steps_pending_late_review"}
 
 // WriteStatsCSV writes rows as CSV; an empty rate is an empty cell.
 func WriteStatsCSV(w io.Writer, rows []StatsRow) error {
-	cw := csv.NewWriter(w)
+	cw := NewCSVWriter(w)
 	_ = cw.Write(StatsCSVHeader)
 	f := func(v *float64) string {
 		if v == nil || math.IsNaN(*v) {
@@ -133,19 +142,22 @@ func WriteStatsCSV(w io.Writer, rows []StatsRow) error {
 		}
 		rec = append(rec, i(r.Scored), i(r.ScoreSum), i(r.TimedAccept), strconv.FormatInt(r.TimeToAcceptSumMS, 10),
 			i(r.TimedResolve), strconv.FormatInt(r.TimeToResolveSumMS, 10))
+		for _, st := range StatSteps {
+			rec = append(rec, i(r.StepsPendingLate[st]))
+		}
 		_ = cw.Write(rec)
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 // ArchiveCSVHeader is the archive's CSV first line.
-var ArchiveCSVHeader = []string{"id", "title", "source", "ref", "class", "severity", "kind", "township", "village", "owner",
-	"opened_at", "reviewed_at", "state", "assignee", "rating", "score", "late_steps", "reopened", "supervision_tier"}
+var ArchiveCSVHeader = []string{"编号 id", "标题 title", "来源 source", "外部单号 ref", "类别 class", "级别 severity", "类型 kind",
+	"乡镇 township", "村/社区 village", "承办 owner", "制单时间 opened_at", "考单时间 reviewed_at", "状态 state", "做单人 assignee",
+	"评价 rating", "考单分 score", "超时环节 late_steps", "重办 reopened", "督办级 supervision_tier"}
 
 // WriteArchiveCSV writes incidents as the archive's CSV.
 func WriteArchiveCSV(w io.Writer, incs []Incident) error {
-	cw := csv.NewWriter(w)
+	cw := NewCSVWriter(w)
 	_ = cw.Write(ArchiveCSVHeader)
 	for _, x := range incs {
 		as, score, rev := "", "", ""
@@ -162,6 +174,5 @@ func WriteArchiveCSV(w io.Writer, incs []Incident) error {
 			x.OpenedAt.Format(time.RFC3339), rev, x.State, as, x.Rating, score, strconv.Itoa(len(x.LateSteps)),
 			strconv.Itoa(x.Reopened), strconv.Itoa(x.SupervisionTier)})
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }

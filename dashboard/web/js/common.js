@@ -386,11 +386,39 @@ export function villageIndex(topo) {
   return m;
 }
 
+// csvCell is a cell as it may go into a CSV: one a spreadsheet would run
+// as a formula (beginning with =, +, -, @, a tab or a carriage return) gets
+// a leading ', except a plain negative number; quoted when it holds a
+// quote, a comma or a line break. The hub's CSVs follow the same rule
+// (event.SafeCell).
+export function csvCell(v) {
+  let s = String(v ?? '');
+  if (/^[=+\-@\t\r]/.test(s) && !/^-[0-9]+(\.[0-9]+)?$/.test(s)) s = "'" + s;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+// csvText is rows as CSV text, every cell through csvCell.
+export function csvText(rows) {
+  return rows.map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+
 // csvDownload saves rows as a CSV file with a byte-order mark, so Excel on
 // Chinese Windows opens it as UTF-8.
 export function csvDownload(name, rows) {
-  const esc = (v) => { const s = String(v ?? ''); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
-  return download(name, '\ufeff' + rows.map((r) => r.map(esc).join(',')).join('\r\n') + '\r\n');
+  return download(name, '\ufeff' + csvText(rows));
+}
+
+// localDate is d's local date, 2026-12-03.
+export function localDate(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+// periodName names [a, b) by its local dates: 2026-12-01至2026-12-03 (the
+// end is exclusive: a period ending at midnight ends the day before).
+export function periodName(a, b) {
+  const last = b > a ? new Date(b.getTime() - 1) : b;
+  return `${localDate(a)}至${localDate(last)}`;
 }
 
 // download saves text as a file (a CSV gets a byte-order mark first if it

@@ -60,3 +60,21 @@ test('English on the toggle', () => {
     assert.equal(c.dur(286), '4m 46s');
   } finally { store.delete('snowhub.lang'); }
 });
+
+test('a CSV cell a spreadsheet would run gets a leading quote; a negative number stays a number', () => {
+  assert.equal(c.csvCell('=HYPERLINK("http://evil.example","点我")'), `"'=HYPERLINK(""http://evil.example"",""点我"")"`);
+  assert.equal(c.csvCell('+86 138'), "'+86 138");
+  assert.equal(c.csvCell('@SUM(1+1)'), "'@SUM(1+1)");
+  assert.equal(c.csvCell('-2 号'), "'-2 号");
+  assert.equal(c.csvCell('\tx'), "'\tx");
+  assert.equal(c.csvCell('-2'), '-2');
+  assert.equal(c.csvCell('-0.25'), '-0.25');
+  assert.equal(c.csvCell(-3), '-3');
+  assert.equal(c.csvCell('312国道 昭仁路口'), '312国道 昭仁路口');
+  assert.equal(c.csvText([['a', '=1+1'], [null, 'x,y']]), "a,'=1+1\r\n,\"x,y\"\r\n");
+});
+
+test('a period is named by its local dates, the end exclusive', () => {
+  assert.equal(c.periodName(new Date(2026, 11, 1), new Date(2026, 11, 4)), '2026-12-01至2026-12-03');
+  assert.equal(c.periodName(new Date(2026, 11, 1), new Date(2026, 11, 3, 15, 30)), '2026-12-01至2026-12-03');
+});

@@ -3,7 +3,7 @@
 // uptime per camera with its outages, and maintenance windows. The page is
 // built once; the 10-second refresh replaces table bodies only, so the
 // search box keeps its focus and its text.
-import { api, el, L, clock, dur, causeText, csvDownload, notice, boot } from './common.js';
+import { api, el, L, clock, dur, causeText, csvDownload, notice, boot, periodName } from './common.js';
 
 let report = null, month = null, range = 24 * 3600 * 1000, sortKey = 'uptime', sortDir = 1;
 let filterText = '', filterTownship = '', filterState = '';
@@ -163,7 +163,7 @@ function build() {
   const csv = el('button', '', L('exportCsv'));
   csv.id = 'csv';
   csv.type = 'button';
-  csv.onclick = () => { window.__lastCsv = csvDownload(`在线率-${clock(new Date()).replace(/[: ]/g, '')}.csv`, csvRows()); };
+  csv.onclick = () => { window.__lastCsv = csvDownload(`在线率-${periodName(new Date(report.from), new Date(report.to))}.csv`, csvRows()); };
   filters.append(tsel, ssel, search, csv);
   const camTable = table('cameras', [
     { label: L('keyCrossing'), sr: L('keyCrossing') }, { label: L('cameras'), sort: 'name' }, { label: L('id'), sort: 'id' },
