@@ -24,6 +24,7 @@ type statRow struct {
 	toAccept, toResolve                       time.Duration // 0: not yet
 	handling, closed                          bool
 	onTime, done                              [6]int
+	pending                                   [6]time.Time // per step, the deadline of a step not yet done; zero: none
 	supervised                                bool
 	escalated, reopened, reminded             int
 	first, final                              string
@@ -57,6 +58,14 @@ func statOf(r *record) statRow {
 			}
 		}
 	}
+	// A held incident's dues are paused (its clock stopped): not pending.
+	for _, d := range r.Dues {
+		for i, st := range StatSteps {
+			if st == d.Step && (s.pending[i].IsZero() || d.Due.Before(s.pending[i])) {
+				s.pending[i] = d.Due
+			}
+		}
+	}
 	if n := len(r.Ratings); n > 0 {
 		s.first, s.final = r.Ratings[0].Rating, r.Ratings[n-1].Rating
 	}
@@ -72,13 +81,15 @@ func statOf(r *record) statRow {
 type acc struct {
 	row          event.StatsRow
 	onTime, done [6]int
+	pendingLate  [6]int
 }
 
 // finish puts the steps' counts in the row and computes its rates.
 func (a *acc) finish() {
 	a.row.StepsDone, a.row.StepsOnTime = make(map[string]int, len(StatSteps)), make(map[string]int, len(StatSteps))
+	a.row.StepsPendingLate = make(map[string]int, len(StatSteps))
 	for i, st := range StatSteps {
-		a.row.StepsDone[st], a.row.StepsOnTime[st] = a.done[i], a.onTime[i]
+		a.row.StepsDone[st], a.row.StepsOnTime[st], a.row.StepsPendingLate[st] = a.done[i], a.onTime[i], a.pendingLate[i]
 	}
 	a.row.Finish()
 }
@@ -121,18 +132,18 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 	add := func(s *statRow) {
 		switch group {
 		case "township":
-			get(s.township, top.TownshipName[s.township]).add(s, at)
+			get(s.township, top.TownshipName[s.township]).add(s, at, now)
 		case "village":
-			get(s.village, top.VillageName[s.village]).add(s, at)
+			get(s.village, top.VillageName[s.village]).add(s, at, now)
 		case "assignee":
 			if s.assignee == "" {
-				get("", "未派人 / unassigned").add(s, at)
+				get("", "未派人 / unassigned").add(s, at, now)
 			} else {
-				get(s.assignee, s.assigneeName).add(s, at)
+				get(s.assignee, s.assigneeName).add(s, at, now)
 			}
 		case "department":
 			for _, d := range s.departments {
-				get(d, top.Departments[d].Name).add(s, at)
+				get(d, top.Departments[d].Name).add(s, at, now)
 			}
 		}
 	}
@@ -156,7 +167,10 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 	return list, nil
 }
 
-func (a *acc) add(s *statRow, at time.Time) {
+// add counts s in the row: its backlog at at (now, or the period's end),
+// its steps as they stand now (a step done since the period's end counts
+// done; one pending now past its deadline counts late).
+func (a *acc) add(s *statRow, at, now time.Time) {
 	r := &a.row
 	r.Opened++
 	if s.closed {
@@ -174,6 +188,9 @@ func (a *acc) add(s *statRow, at time.Time) {
 	for i := range s.done {
 		a.onTime[i] += s.onTime[i]
 		a.done[i] += s.done[i]
+		if !s.pending[i].IsZero() && s.pending[i].Before(now) {
+			a.pendingLate[i]++
+		}
 	}
 	if s.supervised {
 		r.Supervised++

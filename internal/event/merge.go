@@ -51,7 +51,7 @@ func MergeStats(answers ...[]StatsRow) []StatsRow {
 }
 
 func sumRows(rows []StatsRow) StatsRow {
-	m := StatsRow{Group: rows[0].Group, Key: rows[0].Key, StepsDone: map[string]int{}, StepsOnTime: map[string]int{}}
+	m := StatsRow{Group: rows[0].Group, Key: rows[0].Key, StepsDone: map[string]int{}, StepsOnTime: map[string]int{}, StepsPendingLate: map[string]int{}}
 	for _, r := range rows {
 		if m.Name == "" {
 			m.Name = r.Name
@@ -73,6 +73,7 @@ func sumRows(rows []StatsRow) StatsRow {
 		for _, st := range StatSteps {
 			m.StepsDone[st] += r.StepsDone[st]
 			m.StepsOnTime[st] += r.StepsOnTime[st]
+			m.StepsPendingLate[st] += r.StepsPendingLate[st]
 		}
 		m.Scored += r.Scored
 		m.ScoreSum += r.ScoreSum

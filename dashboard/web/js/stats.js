@@ -4,7 +4,7 @@
 // reopened counts, mean score; bars where people would rather look than
 // read; CSV with a byte-order mark. Township users see their own rows (the
 // hub scopes them).
-import { api, el, L, token, notice, dur, download, errText, boot } from './common.js';
+import { api, el, L, token, notice, dur, download, errText, boot, periodName } from './common.js';
 import { init as chart } from '/static/vendor/charts.js';
 import { backlogLines } from './backlog.js';
 import { missingLines } from './missing.js';
@@ -154,9 +154,26 @@ function render() {
       name.append(b2);
     } else name.textContent = label(x);
     tr.append(name);
-    const num = (v) => tr.append(el('td', 'num', v));
+    // Each figure of a township or village opens the incidents behind it:
+    // the incidents list of the same period and place, as a CSV.
+    const place = group === 'township' ? 'township' : group === 'village' ? 'village' : '';
+    const num = (v, title) => {
+      const td = el('td', 'num');
+      if (place && v !== '—') {
+        const b3 = el('button', 'linkish', String(v));
+        b3.type = 'button';
+        b3.title = title || '查看这些事件';
+        b3.onclick = () => incidentsCsv(place, x);
+        td.append(b3);
+      } else td.textContent = v;
+      tr.append(td);
+    };
     num(x.opened); num(x.closed); num(x.open_now); num(x.backlog_over_7d); num(x.backlog_over_30d);
-    for (const s of steps) num(pct(x.on_time_rate?.[s]));
+    // A step pending past its deadline counts as late (docs/incidents.md).
+    for (const s of steps) {
+      const done = x.steps_done?.[s] ?? 0, late = x.steps_pending_late?.[s] ?? 0;
+      num(pct(x.on_time_rate?.[s]), `按时 ${x.steps_on_time?.[s] ?? 0} / 应办 ${done + late}（含超时未办 ${late}）`);
+    }
     num(x.supervised); num(x.escalated_manual); num(x.reopened); num(x.rated); num(pct(x.satisfaction_rate));
     num(x.mean_score === null || x.mean_score === undefined ? '—' : x.mean_score.toFixed(1));
     num(x.mean_time_to_accept_s ? dur(x.mean_time_to_accept_s) : '—');
@@ -227,13 +244,27 @@ function drawBacklog() {
   }, true);
 }
 
+// incidentsCsv saves the incidents behind a row's figures: those opened in
+// the board's period in its township or village.
+async function incidentsCsv(place, x) {
+  const [a, b] = range();
+  const q = new URLSearchParams({ state: 'all', from: a.toISOString(), to: b.toISOString(), [place]: x.key, format: 'csv' });
+  try {
+    const res = await fetch('/api/v1/incidents?' + q, { headers: { Authorization: 'Bearer ' + token() } });
+    if (!res.ok) throw new Error(errText(res.status, (await res.json().catch(() => null))?.error || res.statusText));
+    window.__lastIncidents = q.toString();
+    window.__lastCsv = download(`事件-${label(x)}-${periodName(a, b)}.csv`, await res.text());
+  } catch (e) { notice(e.message, true); }
+}
+
 async function exportCsv() {
   const [a, b] = range();
   const q = new URLSearchParams({ from: a.toISOString(), to: b.toISOString(), group, format: 'csv' });
   try {
     const res = await fetch('/api/v1/stats?' + q, { headers: { Authorization: 'Bearer ' + token() } });
     if (!res.ok) throw new Error(errText(res.status, (await res.json().catch(() => null))?.error || res.statusText));
-    window.__lastCsv = download(`考单-${group}-${a.toISOString().slice(0, 10)}.csv`, await res.text());
+    const unit = { township: '乡镇', village: '村', assignee: '人员', department: '部门' }[group] || group;
+    window.__lastCsv = download(`考单-${unit}-${periodName(a, b)}.csv`, await res.text());
   } catch (e) { notice(e.message, true); }
 }
 
