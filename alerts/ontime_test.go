@@ -14,7 +14,7 @@ func TestOnTimeRateCountsPendingPastDeadline(t *testing.T) {
 	clk := &clock{t: t0}
 	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
 	ctx := context.Background()
-	must(t, e.Handle(ctx, reading("smoke-1", 1, t0))) // dispatched to zhaoren by itself
+	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0))) // dispatched to zhaoren by itself
 	left, err := e.Create(ctx, ops, event.CreateRequest{Title: "路灯不亮", Village: "v-zr-01", Source: "grid"})
 	must(t, err) // dispatched to zhaoren at once
 	clk.set(t0.Add(time.Minute))
