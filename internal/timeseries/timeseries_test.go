@@ -345,3 +345,23 @@ func TestReadingKeepsItsDeviceTime(t *testing.T) {
 		}
 	}
 }
+
+// /readyz needs no token: the writer's readiness names no InfluxDB
+// address, org or bucket.
+func TestReadyNamesNoAddress(t *testing.T) {
+	w, err := New(Options{Config: configs.InfluxConfig{URL: "http://127.0.0.1:1", Bucket: "secretdb", Org: "secretorg",
+		FlushInterval: 50 * time.Millisecond}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Start(context.Background())
+	defer w.Close()
+	w.Record(context.Background(), event.Event{Type: event.CameraState, Time: time.Now(), Data: event.CameraStatus{ID: "x", State: "online"}})
+	testenv.WaitFor(t, 20*time.Second, "a failed write", func() bool { return w.Stats().LastError != "" })
+	msg := w.Ready().Error()
+	for _, s := range []string{"127.0.0.1:1", "secretdb", "secretorg"} {
+		if strings.Contains(msg, s) {
+			t.Errorf("Ready() = %q names %q", msg, s)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -392,9 +393,24 @@ func (w *Writer) Ready() error {
 		return nil
 	}
 	if p := w.lastErr.Load(); p != nil {
-		return errors.New(*p)
+		return errors.New(w.unnamed(*p))
 	}
 	return errors.New("not started")
+}
+
+// anyURL matches an address inside an error text.
+var anyURL = regexp.MustCompile(`[a-z][a-z0-9+.-]*://[^\s"']+`)
+
+// unnamed is an error text for /readyz, which needs no token: without
+// InfluxDB's address, org or bucket (the log has the whole text).
+func (w *Writer) unnamed(msg string) string {
+	msg = anyURL.ReplaceAllString(msg, "InfluxDB")
+	for _, s := range []string{w.o.Config.Org, w.o.Config.Bucket, strings.TrimPrefix(strings.TrimPrefix(w.o.Config.URL, "http://"), "https://")} {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "…")
+		}
+	}
+	return msg
 }
 
 // SpoolReady is nil while the spool's disk takes writes.
