@@ -39,8 +39,8 @@ export function actionBar(inc, ctx) {
   return box;
 }
 
-const zhLabels = { report: '报到', done: '办结', summon: '吹哨', extend: '申请延期', approve_extension: '批准延期', reassign: '改派', assign: '派人', escalate: '上报县级' };
-const enLabels = { report: 'Report in', done: 'Done', summon: 'Summon', extend: 'Ask extension', approve_extension: 'Approve extension', reassign: 'Reassign' };
+const zhLabels = { report: '报到', done: '办结', summon: '吹哨', extend: '申请延期', approve_extension: '批准延期', reassign: '改派', assign: '派人', escalate: '上报县级', reject_extension: '驳回延期', remind: '催办' };
+const enLabels = { report: 'Report in', done: 'Done', summon: 'Summon', extend: 'Ask extension', approve_extension: 'Approve extension', reassign: 'Reassign', reject_extension: 'Refuse extension', remind: 'Remind' };
 function labelOf(a) {
   return (lang() === 'zh' ? zhLabels[a] : enLabels[a]) || L(a);
 }
@@ -165,6 +165,22 @@ function open(inc, action, slot, ctx) {
       const n = note('补充说明');
       body = () => ({ reason: s.value() === '其他' && n.value() ? n.value() : s.value(), note: n.value() });
       check = () => (!s.value() ? '请选择挂起原因' : '');
+      break;
+    }
+    case 'reject_extension': {
+      // 驳回: the reason is written down; the matter keeps its deadline.
+      const x = inc.extension;
+      if (x) fields.push(el('p', 'status', `疑难原因：${x.cause}；症结：${x.crux}；申请延至 ${clock(x.until)}`));
+      const n = note('驳回理由', { required: true, name: 'reason' });
+      body = () => ({ reason: n.value(), note: n.value() });
+      check = () => (!n.value() ? '请填写驳回理由' : '');
+      break;
+    }
+    case 'remind': {
+      // 催办: to the owner's group, the assignee mentioned; counted in the figures.
+      const n = note('催办内容', { required: true, placeholder: '请于何时前完成什么' });
+      body = () => ({ note: n.value() });
+      check = () => (!n.value() ? '请填写催办内容' : '');
       break;
     }
     case 'escalate': {

@@ -2,7 +2,7 @@
 // — 待派单, 督办中 (worst first), 已上报, 待考单, 挂起, 部门报到 — and every
 // county step inline (派单/改派, 审批延期, 考单 with the timeliness), with
 // an incident drawer holding the device, cameras, history and late steps.
-import { connect, el, L, ago, dur, deadlineText, isPast, sevRank, notice, boot } from './common.js';
+import { connect, el, L, ago, clock, dur, deadlineText, isPast, sevRank, notice, boot } from './common.js';
 import { actionBar } from './actions.js';
 import { Drawer, waitingStep } from './drawer.js';
 import { raiseDialog } from './raise.js';
@@ -45,6 +45,8 @@ function timeText(i) {
   return base + (i.supervision_tier ? ` · 督办第${i.supervision_tier}级` : '') + (wait.length ? ` · 待报到：${wait.map((s) => deptName(s.department)).join('、')}` : '');
 }
 
+function personPhone(id) { const p = topo.people?.find((x) => x.id === id); return p?.phone ? ` ${p.phone}` : ''; }
+
 function deptName(id) { return topo.departments?.find((d) => d.id === id)?.name || id; }
 
 function row(i) {
@@ -58,6 +60,11 @@ function row(i) {
   const v = villages.get(i.village);
   const owner = i.owner === 'county' ? '县级' : (topo.townships.find((t) => t.id === i.owner)?.name || i.owner);
   r.append(h, el('div', 'status', [v ? `${v.townshipName} ${v.name}` : i.village, L(i.state), `${L('owner')}：${owner}`, `${ago(i.opened_at)}制单`].join(' · ')));
+  // 延期待批 says what is asked: the cause, the crux and until when.
+  if (i.extension && !i.extension.approved) r.append(el('div', 'status', `疑难原因：${i.extension.cause} · 症结：${i.extension.crux} · 申请延至 ${clock(i.extension.until)}（${i.extension.requested_by}）`));
+  // Who answers for it, and how to reach them (督办, 催办).
+  const who = [i.owner && i.owner !== 'county' ? `${L('owner')}：${owner}` : '', i.assignee ? `${L('assign')}：${i.assignee.name}${personPhone(i.assignee.id)}` : ''].filter(Boolean);
+  if ((i.supervision_tier || overdue(i)) && who.length) r.append(el('div', 'status', who.join(' · ')));
   const t = el('div', 'dl ' + (overdue(i) ? 'overdue' : 'status'), timeText(i));
   t.dataset.time = i.id;
   r.append(t, actionBar(i, ctx()));
