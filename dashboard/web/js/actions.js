@@ -26,7 +26,10 @@ export function actionBar(inc, ctx) {
   const bar = el('div', 'actions');
   const form = el('div', 'formslot');
   for (const a of actionsFor(inc)) {
-    const b = el('button', primary.has(a) ? 'primary' : '', labelOf(a));
+    // 确认 is for alarms (a device's, or raised at the wall); on a routine
+    // matter (12345, a grid report) it reads 已阅.
+    const routine = a === 'acknowledge' && inc.source && inc.source !== 'sensor' && inc.source !== 'wall';
+    const b = el('button', primary.has(a) && !routine ? 'primary' : '', routine ? L('seen') : labelOf(a));
     b.type = 'button';
     b.dataset.action = a;
     b.onclick = () => open(inc, a, form, ctx);
