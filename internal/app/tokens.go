@@ -10,8 +10,7 @@ import (
 // Who a request is: the users' bearer tokens, indexed by their hash,
 // rebuilt with each configuration.
 
-// setTokens indexes cfg's users by their token's hash; a village user acts
-// within its village's township.
+// setTokens indexes cfg's users' principals by their token's hash.
 func (h *Hub) setTokens(cfg *configs.Config) {
 	m := make(map[[32]byte]auth.Principal, len(cfg.Users))
 	top := h.topo()
@@ -19,11 +18,7 @@ func (h *Hub) setTokens(cfg *configs.Config) {
 		if u.Token == "" {
 			continue
 		}
-		p := auth.Principal{Name: u.Name, Role: u.Role, Township: u.Township, Village: u.Village, Department: u.Department}
-		if p.Role == auth.RoleVillage {
-			p.Township = top.VillageTownship[u.Village] // a village center acts within its township
-		}
-		m[sha256.Sum256([]byte(u.Token))] = p
+		m[sha256.Sum256([]byte(u.Token))] = auth.UserPrincipal(u, top.Topology)
 	}
 	h.tokens.Store(&m)
 }

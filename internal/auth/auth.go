@@ -25,6 +25,16 @@ const (
 	RoleHub = configs.RoleHub
 )
 
+// UserPrincipal is the principal of a configured user: a village user
+// acts within its village's township (from top).
+func UserPrincipal(u configs.User, top *configs.Topology) Principal {
+	p := Principal{Name: u.Name, Role: u.Role, Township: u.Township, Village: u.Village, Department: u.Department}
+	if p.Role == RoleVillage {
+		p.Township = top.VillageTownship[u.Village]
+	}
+	return p
+}
+
 // County is the owner name of what the county holds.
 const County = "county"
 

@@ -245,11 +245,7 @@ func Principal(cfg *configs.Config, name string) (auth.Principal, bool) {
 		if u.Name != name {
 			continue
 		}
-		p := auth.Principal{Name: u.Name, Role: u.Role, Township: u.Township, Village: u.Village, Department: u.Department}
-		if p.Role == auth.RoleVillage {
-			p.Township = configs.NewTopology(cfg).VillageTownship[u.Village]
-		}
-		return p, true
+		return auth.UserPrincipal(u, configs.NewTopology(cfg)), true
 	}
 	return auth.Principal{}, false
 }
