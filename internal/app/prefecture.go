@@ -58,11 +58,14 @@ func (h *Hub) buildRelay(cfg *configs.Config) {
 // buildView builds the view and the action responder before the pages, so
 // the pages never see them change.
 func (h *Hub) buildView(cfg *configs.Config) {
+	// The refusal counters exist on every hub (zero on a single county hub),
+	// so a dashboard or an alert rule over them works before a hub joins a
+	// prefecture and the documented metric is always exported.
+	refused := h.prefectureTrust(cfg)
 	if !cfg.Federated() {
 		return
 	}
 	client := h.ingestClient
-	refused := h.prefectureTrust(cfg)
 	if len(cfg.Hub.View) > 0 {
 		h.pref.view = prefecture.NewView(prefecture.ViewOptions{Self: cfg.Hub.ID, Prefix: cfg.MQTT.TopicPrefix, View: cfg.Hub.View,
 			Client: client, Connected: h.ingestConnected, Logger: h.log.With("component", "view"),
