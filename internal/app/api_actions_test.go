@@ -91,7 +91,7 @@ users:
 	if code := call("POST", ops, "/api/v1/incidents", map[string]any{"title": "路口打架", "village": "v-zr-01", "source": "wall", "severity": "major"}, &inc); code != 201 {
 		t.Fatalf("create: %d", code)
 	}
-	if !slices.Equal(inc.Actions, []string{"accept", "escalate", "reassign", "hold", "acknowledge", "summon"}) {
+	if !slices.Equal(inc.Actions, []string{"accept", "escalate", "reassign", "hold", "acknowledge", "remind", "summon"}) {
 		t.Errorf("the creator's answer: actions %v", inc.Actions)
 	}
 	path := "/api/v1/incidents/" + inc.ID
@@ -124,7 +124,7 @@ users:
 		}
 	}
 	check("dispatched to the township", map[string][]string{
-		ops:  {"accept", "escalate", "reassign", "hold", "acknowledge", "summon"},
+		ops:  {"accept", "escalate", "reassign", "hold", "acknowledge", "remind", "summon"}, // 催办: the township holds it
 		zr:   {"accept", "escalate", "hold", "acknowledge", "summon"},
 		tech: {},
 	})
@@ -144,7 +144,7 @@ users:
 	}
 	// The resolver may not rate its own work; a colleague and the county may.
 	check("resolved", map[string][]string{
-		ops:  {"evaluate", "escalate", "reassign", "hold", "reopen", "acknowledge"},
+		ops:  {"evaluate", "escalate", "reassign", "hold", "reopen", "acknowledge", "remind"},
 		zr:   {"escalate", "hold", "reopen", "acknowledge"},
 		zr2:  {"evaluate", "escalate", "hold", "reopen", "acknowledge"},
 		tech: {},

@@ -68,6 +68,8 @@ var rules = map[string]rule{
 	"GET /healthz": func(t *testing.T, e *env, _ ids) { e.is(t, "GET", "/healthz", "", "", 200) },
 	"GET /readyz":  func(t *testing.T, e *env, _ ids) { e.is(t, "GET", "/readyz", "", "", 200, 503) },
 	"GET /metrics": func(t *testing.T, e *env, _ ids) { e.is(t, "GET", "/metrics", "", "", 200) },
+	// The icon is public, like the pages' own files.
+	"GET /favicon.ico": func(t *testing.T, e *env, _ ids) { e.is(t, "GET", "/favicon.ico", "", "", 200) },
 	"GET /api/v1/me": func(t *testing.T, e *env, _ ids) {
 		for _, tok := range []string{opsToken, zrToken, techToken, villToken, adminToken} {
 			e.is(t, "GET", "/api/v1/me", tok, "", 200)
