@@ -15,7 +15,7 @@ test: ## installs and starts the real peers, vet, all tests with -race, stops th
 	@eval "$$(scripts/peers.sh env)"; \
 	status=0; \
 	$(GO) vet $(PKGS) || status=$$?; \
-	if [ $$status -eq 0 ]; then GO=$(GO) PKGS="$(PKGS)" scripts/gotest.sh || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(GO) test -race -count=1 -timeout 20m $(PKGS) || status=$$?; fi; \
 	if [ $$status -eq 0 ]; then GO=$(GO) FUZZTIME=3s scripts/fuzz.sh || status=$$?; fi; \
 	scripts/peers.sh stop; \
 	exit $$status
