@@ -119,8 +119,13 @@ func (b *browser) fill(sel, text string) {
 	}
 }
 
+// screenshot saves the page as an artifact. A screenshot is evidence, not
+// a check: headless Chromium can take minutes to paint a 4K page of live
+// video tiles, so it gets a deadline and the test goes on without it.
 func (b *browser) screenshot(name string) {
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
