@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -27,21 +26,9 @@ const (
 // Load reads, validates and returns the configuration in the file at path.
 // Its error is Errors when the file is not valid, listing every problem.
 func Load(path string) (*Config, error) {
-	f, err := os.Open(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, Errors{{File: path, Msg: err.Error()}}
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, Errors{{File: path, Msg: err.Error()}}
-	}
-	if st.Size() > MaxFileSize {
-		return nil, Errors{{File: path, Msg: fmt.Sprintf("file is %d bytes; the limit is %d (8 MiB)", st.Size(), MaxFileSize)}}
-	}
-	data := make([]byte, st.Size())
-	if _, err := f.ReadAt(data, 0); err != nil && st.Size() > 0 {
-		return nil, Errors{{File: path, Msg: err.Error()}}
+		return nil, err
 	}
 	return Parse(path, data)
 }

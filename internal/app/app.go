@@ -89,12 +89,30 @@ func Run(ctx context.Context, o Options) error {
 	case o.ConfigPath == "":
 		return &exitError{2, errors.New("no configuration: use -config FILE, or -demo for the demo")}
 	}
-	cfg, err := configs.Load(o.ConfigPath)
+	cfg, data, err := configs.LoadFile(o.ConfigPath)
 	if err != nil {
-		fmt.Fprintln(o.Stderr, err)
-		return &exitError{2, fmt.Errorf("configuration %s is not valid", o.ConfigPath)}
+		// A file that no longer loads (a refused reload, then a crash or a
+		// reboot) must not keep cameras, MQTT and walls down until someone
+		// edits it: the hub starts on the last file that loaded, and says
+		// so. -check still fails on the file.
+		good, saved, lgErr := configs.LoadLastGood(o.ConfigPath, err)
+		if lgErr != nil {
+			fmt.Fprintln(o.Stderr, err)
+			fmt.Fprintln(o.Stderr, lgErr)
+			return &exitError{2, fmt.Errorf("configuration %s is not valid", o.ConfigPath)}
+		}
+		return serve(ctx, good, o, startedOn{fileErr: err, saved: saved})
 	}
-	return Serve(ctx, cfg, o)
+	return serve(ctx, cfg, o, startedOn{data: data})
+}
+
+// startedOn says what a start's configuration came from: the file's bytes
+// as they loaded (saved as the last good copy once the hub runs), or the
+// last good copy because the file did not load (fileErr, saved then).
+type startedOn struct {
+	data    []byte
+	fileErr error
+	saved   time.Time
 }
 
 // Check validates the file at path: the one-line summary on stdout and nil
@@ -127,6 +145,10 @@ func writeMosquitto(o Options) error {
 
 // Serve runs a hub on cfg until ctx is cancelled.
 func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
+	return serve(ctx, cfg, o, startedOn{})
+}
+
+func serve(ctx context.Context, cfg *configs.Config, o Options, on startedOn) error {
 	asFiled := *cfg // what the file says: a reload compares against it
 	if o.Listen != "" {
 		cfg.Listen = o.Listen
@@ -139,9 +161,15 @@ func Serve(ctx context.Context, cfg *configs.Config, o Options) error {
 	}
 	h.started, h.filed = &asFiled, &asFiled
 	h.logSecrets = rw
+	if on.fileErr != nil {
+		h.onLastGood(on.fileErr, on.saved)
+	}
 	if err := h.Start(ctx); err != nil {
 		h.Close()
 		return err
+	}
+	if on.data != nil {
+		h.saveLastGood(cfg.Path, on.data)
 	}
 	// Serving, not ready: the broker session and the cameras come up in the
 	// background, and "MQTT connected and subscribed" follows; /readyz

@@ -77,6 +77,7 @@ type Hub struct {
 type hubMetrics struct {
 	reloads           *prometheus.CounterVec
 	restartPending    prometheus.Gauge
+	lastGood          prometheus.Gauge
 	camSamplesDropped prometheus.Counter
 	publishErrors     *prometheus.CounterVec
 }
@@ -93,12 +94,14 @@ func newHub(cfg *configs.Config, log *slog.Logger, table []alerts.Transition) (*
 			Help: "Configuration reloads by result (ok, invalid)."}, []string{"result"}),
 		restartPending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snowhub_config_restart_pending",
 			Help: "Configuration keys changed in the file that take effect only after a restart (the running values are kept)."}),
+		lastGood: prometheus.NewGauge(prometheus.GaugeOpts{Name: "snowhub_config_last_good",
+			Help: "1 while the hub runs on the last good configuration of data_dir because its file did not load at start; 0 once a reload loads the file."}),
 		camSamplesDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_camera_samples_dropped_total",
 			Help: "Camera health samples dropped because the event queue was full (transitions are never dropped)."}),
 		publishErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_publish_errors_total",
 			Help: "Events a sink could not accept, by sink."}, []string{"sink"}),
 	}
-	h.reg.MustRegister(h.metrics.reloads, h.metrics.restartPending, h.metrics.camSamplesDropped, h.metrics.publishErrors)
+	h.reg.MustRegister(h.metrics.reloads, h.metrics.restartPending, h.metrics.lastGood, h.metrics.camSamplesDropped, h.metrics.publishErrors)
 	for _, r := range []string{"ok", "invalid"} {
 		h.metrics.reloads.WithLabelValues(r) // exported at 0 from the start
 	}

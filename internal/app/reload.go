@@ -83,7 +83,7 @@ func (h *Hub) Reload(path string) error {
 	if h.closed.Load() || !h.running.Load() {
 		return errors.New("hub not running: reload refused")
 	}
-	next, err := configs.Load(path)
+	next, data, err := configs.LoadFile(path)
 	if err != nil {
 		// /readyz needs no token: it says where the file is wrong, never
 		// what it holds; the log has the whole error.
@@ -125,6 +125,8 @@ func (h *Hub) Reload(path string) error {
 	h.reloadNotify(next)
 	h.applyMaintenance()
 	h.metrics.reloads.WithLabelValues("ok").Inc()
+	h.metrics.lastGood.Set(0)
+	h.saveLastGood(path, data)
 	h.metrics.restartPending.Set(float64(len(pending)))
 	if len(pending) > 0 {
 		msg := fmt.Sprintf("configuration reloaded, but %s needs restart", strings.Join(pending, ", "))
@@ -138,4 +140,28 @@ func (h *Hub) Reload(path string) error {
 	}
 	h.log.Info("configuration reloaded", "path", path, "summary", next.Summary(), "change", change.String())
 	return nil
+}
+
+// saveLastGood keeps the file that just loaded as the one to start on
+// should the file stop loading (configs.SaveLastGood). Not saving is no
+// reason to stop: the previous copy stays, and the log says why.
+func (h *Hub) saveLastGood(path string, data []byte) {
+	dir := h.filed.DataDir
+	if err := configs.SaveLastGood(dir, path, data); err != nil {
+		h.log.Warn("上次有效的配置未能保存 (the last good configuration was not saved; the previous copy is kept)", "err", err)
+	}
+}
+
+// onLastGood records that the hub starts on the last good configuration
+// because the file at its path does not load: in the log with every
+// problem of the file, in /readyz by key and line only, and in
+// snowhub_config_last_good. A reload of a file that loads ends it.
+func (h *Hub) onLastGood(fileErr error, saved time.Time) {
+	path := h.cfg.Load().Path
+	h.log.Error("配置文件无效，已以上次有效的配置启动；修正文件后重载即可 (the configuration file is not valid; the hub started on the last good configuration; fix the file and reload)",
+		"path", path, "last_good", filepath.Join(h.filed.DataDir, configs.LastGoodName), "saved", saved.Format(time.RFC3339), "err", fileErr)
+	msg := fmt.Sprintf("配置文件无效，正以上次有效的配置运行（保存于 %s）(configuration file not valid, running on the last good configuration saved %s): %s",
+		saved.Format(time.RFC3339), saved.Format(time.RFC3339), configs.WhereOnly(fileErr))
+	h.reloadErr.Store(&msg)
+	h.metrics.lastGood.Set(1)
 }
