@@ -90,6 +90,7 @@ func eval[T any](b *browser, js string) T {
 // waitJS polls a boolean expression.
 func (b *browser) waitJS(what, js string, timeout time.Duration) {
 	b.t.Helper()
+	timeout = testenv.Patience(timeout)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
@@ -185,6 +186,7 @@ func (b *browser) weight(page string) {
 // testenv.WaitFor's 20 ms on a machine the browser shares.
 func waitAPI(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	timeout = testenv.Patience(timeout)
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {

@@ -187,7 +187,10 @@ func (h *hub) incidents() []map[string]any {
 // unacknowledged QoS 1 messages are sent again after a reconnect.
 func publisher(t *testing.T, url, id string) paho.Client {
 	t.Helper()
+	// A device keeps its session on flash; paho's memory store races with
+	// itself on a resend after a reconnect (paho issue 703).
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(false).
+		SetStore(paho.NewFileStore(t.TempDir())).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second).SetResumeSubs(true))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

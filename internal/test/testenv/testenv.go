@@ -389,9 +389,19 @@ func ArtifactDir(t testing.TB) string {
 	return d
 }
 
-// WaitFor polls cond every 20 ms until it is true or timeout passes.
+// Patience is how long a test waits for what takes d on an idle machine
+// before it gives up: three times d. make test runs two packages side by
+// side under -race on two cores, and a wait that gives up while the
+// machine is merely busy is a false failure; a wait that succeeds returns
+// as soon as its condition holds, so the margin costs a passing test
+// nothing. Tests assert what happens, never how fast.
+func Patience(d time.Duration) time.Duration { return 3 * d }
+
+// WaitFor polls cond every 20 ms until it is true or Patience(timeout)
+// passes.
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	timeout = Patience(timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for !cond() {
