@@ -44,6 +44,7 @@ type Hub struct {
 	broker *ingest.Broker
 	ingest *ingest.Ingest
 	cams   *camera.Manager
+	down   *downSince // when each offline camera's outage began, across restarts
 
 	camEvents chan event.Event // camera transitions and samples, published in order by one goroutine; never closed
 	camStop   chan struct{}    // closed once the producers are cancelled: the publisher drains and ends
@@ -87,7 +88,7 @@ func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) { return newHub(cf
 
 // newHub is New with another transition table (nil: alerts.Transitions).
 func newHub(cfg *configs.Config, log *slog.Logger, table []alerts.Transition) (*Hub, error) {
-	h := &Hub{log: log, reg: prometheus.NewRegistry(), camEvents: make(chan event.Event, 16384), transitions: table}
+	h := &Hub{log: log, reg: prometheus.NewRegistry(), camEvents: make(chan event.Event, 16384), transitions: table, down: newDownSince()}
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h.metrics = hubMetrics{
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_config_reloads_total",
@@ -296,6 +297,8 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	h.camStop = make(chan struct{})
 	h.wg.Add(1)
 	go h.publishCameraEvents()
+	h.wg.Add(1)
+	go h.recoverDownSince(h.prodCtx, time.Now())
 
 	if err := h.ingest.Start(h.ctx); err != nil {
 		return fmt.Errorf("mqtt ingest: %w", err)

@@ -85,6 +85,7 @@ func (h *Hub) publishIncident(ctx context.Context, ev event.Event) error {
 }
 
 func (h *Hub) onCameraTransition(t camera.Transition) {
+	h.down.transition(t.ID, t.To, t.At)
 	ev := h.cameraEvent(event.CameraState, t.Status, t.At)
 	st := ev.Data.(event.CameraStatus)
 	st.Prev, st.Cause = deviceState(t.From), t.Cause
@@ -134,6 +135,7 @@ func (h *Hub) publishCameraEvents() {
 
 func (h *Hub) cameraEvent(typ event.Type, s camera.Status, at time.Time) event.Event {
 	st := h.topo().cameraStatus(s)
+	st.DownSince = h.down.of(s.ID, s.State, s.Since)
 	return event.Event{Type: typ, Time: at, Township: st.Township, Village: st.Village, Device: s.ID, Data: st}
 }
 

@@ -31,7 +31,9 @@ func (s cameraSource) local() []event.CameraStatus {
 	st := s.h.cams.Statuses()
 	out := make([]event.CameraStatus, 0, len(st))
 	for _, c := range st {
-		out = append(out, t.cameraStatus(c))
+		cs := t.cameraStatus(c)
+		cs.DownSince = s.h.down.of(c.ID, c.State, c.Since)
+		out = append(out, cs)
 	}
 	return out
 }
@@ -85,6 +87,15 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 	rep, err := s.h.ts.Uptime(ctx, q)
 	if err != nil || s.h.cams == nil {
 		return rep, err
+	}
+	down := map[string]time.Time{}
+	for _, c := range (cameraSource{s.h}).local() {
+		if !c.DownSince.IsZero() {
+			down[c.ID] = c.DownSince
+		}
+	}
+	for i := range rep.Cameras {
+		rep.Cameras[i].DownSince = down[rep.Cameras[i].ID]
 	}
 	lag := s.h.cams.CheckLag()
 	for i := range rep.Townships {

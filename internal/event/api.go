@@ -304,6 +304,9 @@ type CameraUptime struct {
 	UnknownSec  float64  `json:"unknown_s"`
 	Outages     []Outage `json:"outages"`
 	State       string   `json:"state"` // at the end of the range
+	// DownSince is, for a camera offline now, when the outage it is in
+	// began (GET /api/v1/cameras' down_since), which may be before From.
+	DownSince time.Time `json:"down_since,omitzero"`
 }
 
 // Outage is a span a camera was offline.
@@ -363,6 +366,9 @@ func (r *UptimeReport) WriteCSV(w io.Writer, pl UptimePlaces) error {
 		if n := len(c.Outages); n > 0 && c.Outages[n-1].To.IsZero() && c.State == "offline" {
 			since = c.Outages[n-1].From.In(zone).Format("2006-01-02 15:04:05")
 			cause = c.Outages[n-1].Cause
+		}
+		if !c.DownSince.IsZero() && c.State == "offline" {
+			since = c.DownSince.In(zone).Format("2006-01-02 15:04:05") // the outage's start, not the range's
 		}
 		st := stateZH[c.State]
 		if st == "" {

@@ -58,14 +58,17 @@ const (
 // CameraStatus is a camera's state and live health. It is both the payload
 // of camera events and a row of GET /api/v1/cameras.
 type CameraStatus struct {
-	ID              string    `json:"id"`
-	Name            string    `json:"name"`
-	Township        string    `json:"township"`
-	Village         string    `json:"village"`
-	State           string    `json:"state"`
-	Prev            string    `json:"prev,omitempty"`  // previous state, on transitions
-	Cause           string    `json:"cause,omitempty"` // refused | timeout | auth | not_found | no_video | stalled | low_fps | protocol | ...
-	Since           time.Time `json:"since"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Township string    `json:"township"`
+	Village  string    `json:"village"`
+	State    string    `json:"state"`
+	Prev     string    `json:"prev,omitempty"`  // previous state, on transitions
+	Cause    string    `json:"cause,omitempty"` // refused | timeout | auth | not_found | no_video | stalled | low_fps | protocol | ...
+	Since    time.Time `json:"since"`
+	// DownSince is, for an offline camera, when the outage it is in began:
+	// unlike Since (its live state's), kept across restarts of the hub.
+	DownSince       time.Time `json:"down_since,omitzero"`
 	Watch           bool      `json:"watch"`
 	FPS             float64   `json:"fps"`
 	BitrateKbps     float64   `json:"bitrate_kbps"`

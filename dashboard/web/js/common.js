@@ -229,6 +229,13 @@ export function clock(t, seconds = false) {
   return d.getFullYear() === now.getFullYear() ? `${md} ${hm}` : `${d.getFullYear()}-${md} ${hm}`;
 }
 
+// stateSince is when a device's state began as a person reads it: for an
+// offline camera the start of its outage (down_since, kept across restarts
+// of the hub), otherwise its live state's since.
+export function stateSince(d) {
+  return (d && d.state === 'offline' && d.down_since) || d?.since;
+}
+
 // countdown: 剩余 2分18秒 / 超时 4分46秒.
 export function countdown(iso) {
   if (!iso) return '';

@@ -78,3 +78,10 @@ test('a period is named by its local dates, the end exclusive', () => {
   assert.equal(c.periodName(new Date(2026, 11, 1), new Date(2026, 11, 4)), '2026-12-01至2026-12-03');
   assert.equal(c.periodName(new Date(2026, 11, 1), new Date(2026, 11, 3, 15, 30)), '2026-12-01至2026-12-03');
 });
+
+test('an offline camera reads since its outage began, not since the hub restarted', () => {
+  const down = '2026-12-03T09:27:00Z', restart = '2026-12-03T09:33:00Z';
+  assert.equal(c.stateSince({ state: 'offline', since: restart, down_since: down }), down);
+  assert.equal(c.stateSince({ state: 'offline', since: restart }), restart);
+  assert.equal(c.stateSince({ state: 'online', since: restart, down_since: down }), restart);
+});

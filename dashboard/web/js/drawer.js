@@ -1,7 +1,7 @@
 // The incident detail drawer: what happened, where, who holds it and until
 // when, its cameras, and its full history. Pages add their own actions.
 import { Player } from './player.js';
-import { el, L, clock, deadlineText, historyLine, causeText, dur, goDur, stepName } from './common.js';
+import { el, L, clock, deadlineText, historyLine, causeText, dur, goDur, stepName, stateSince } from './common.js';
 
 export class Drawer {
   constructor(root, { villages, cameras, sensors = () => new Map(), show, actions, liveView = false }) {
@@ -102,7 +102,7 @@ export class Drawer {
       parts.push(`${L('lastReading')} ${sen.last_value}${at ? '（' + clock(at) + '）' : ''}`);
     }
     if (sen && sen.battery !== null && sen.battery !== undefined) parts.push(`${L('battery')} ${sen.battery}%`);
-    if (dev.state) parts.push(L(dev.state) + (dev.since ? ' ' + clock(dev.since) : ''));
+    if (dev.state) parts.push(L(dev.state) + (stateSince(dev) ? ' ' + clock(stateSince(dev)) : ''));
     if (dev.cause && dev.state !== 'online') parts.push(causeText(dev.cause));
     return parts.join(' · ');
   }

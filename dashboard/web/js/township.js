@@ -3,7 +3,7 @@
 // the full history, and its cameras and sensors. Another township's URL
 // gets a clear 无权查看 page. New incidents raise a browser notification
 // and flash the tab's title.
-import { connect, el, L, ago, clock, dur, deadlineText, isPast, historyLine, causeText, sevRank, flashTitle, boot } from './common.js';
+import { connect, el, L, ago, clock, dur, deadlineText, isPast, historyLine, causeText, sevRank, flashTitle, boot, stateSince } from './common.js';
 import { actionBar } from './actions.js';
 import { waitingStep } from './drawer.js';
 import { deskAlarm } from './alarm.js';
@@ -123,7 +123,7 @@ function renderDevices() {
   for (const d of devs) {
     const tr = el('tr');
     const st = el('td'); st.append(el('span', `badge ${d.state}`, L(d.state)));
-    tr.append(el('td', '', d.name || d.id), el('td', '', villages.get(d.village)?.name || d.village), st, el('td', 'status', d.since ? `${clock(d.since)}（${ago(d.since)}）` : ''),
+    tr.append(el('td', '', d.name || d.id), el('td', '', villages.get(d.village)?.name || d.village), st, el('td', 'status', stateSince(d) ? `${clock(stateSince(d))}（${ago(stateSince(d))}）` : ''),
       el('td', 'status', d.state === 'online' ? '' : causeText(d.cause)));
     tb.append(tr);
   }

@@ -3,7 +3,7 @@
 // uptime per camera with its outages, and maintenance windows. The page is
 // built once; the 10-second refresh replaces table bodies only, so the
 // search box keeps its focus and its text.
-import { api, el, L, clock, dur, causeText, csvDownload, notice, boot, periodName } from './common.js';
+import { api, el, L, clock, dur, causeText, csvDownload, notice, boot, periodName, stateSince } from './common.js';
 
 let report = null, month = null, range = 24 * 3600 * 1000, sortKey = 'uptime', sortDir = 1;
 let filterText = '', filterTownship = '', filterState = '';
@@ -207,11 +207,11 @@ function render() {
 function renderDown() {
   const outages30 = new Map((month?.cameras || []).map((c) => [c.id, c.outages.length]));
   const down = [...cams.values()].filter((c) => c.state === 'offline')
-    .sort((a, b) => (keyCam(b) - keyCam(a)) || (new Date(a.since) - new Date(b.since)));
+    .sort((a, b) => (keyCam(b) - keyCam(a)) || (new Date(stateSince(a)) - new Date(stateSince(b))));
   const rows = down.map((c) => {
     const n = names(c);
     const k = keyCam(c) ? el('span', 'key', `★ ${L('keyCrossing')}`) : '';
-    const tr = row(k, c.name || c.id, c.id, n.township, n.village, clock(c.since), { cls: 'overdue', text: dur((Date.now() - new Date(c.since)) / 1000) },
+    const tr = row(k, c.name || c.id, c.id, n.township, n.village, clock(stateSince(c)), { cls: 'overdue', text: dur((Date.now() - new Date(stateSince(c))) / 1000) },
       causeText(c.cause), { cls: 'num', text: outages30.has(c.id) ? String(outages30.get(c.id)) : '—' });
     tr.dataset.id = c.id;
     return tr;
@@ -283,7 +283,7 @@ function csvRows() {
   return [head, ...sorted().map((c) => {
     const n = names(c), now = cams.get(c.id);
     const st = now?.state || c.state;
-    const since = st === 'offline' && now?.since ? new Date(now.since) : null;
+    const since = st === 'offline' && stateSince(now) ? new Date(stateSince(now)) : null;
     return [c.id, c.name, c.township, n.township, c.village, n.village, keyCam(c) ? '是' : '', (c.uptime * 100).toFixed(2) + '%', c.outages.length, L(st),
       since ? `${since.getFullYear()}-${localStamp(since)}` : '', st === 'offline' ? causeText(now?.cause) : ''];
   })];

@@ -3,7 +3,7 @@
 // server, and a ticker on which no alarm can be missed (ordered by overdue,
 // severity, time; sound until acknowledged; the front tile kept for the
 // most severe alarm).
-import { api, connect, el, L, lang, ago, clock, deadlineText, isPast, causeText, sevRank, notice, inLang, hubDown, boot } from './common.js';
+import { api, connect, el, L, lang, ago, clock, deadlineText, isPast, causeText, sevRank, notice, inLang, hubDown, boot, stateSince } from './common.js';
 import { Player } from './player.js';
 import { Alarm } from './alarm.js';
 import { Drawer, waitingStep } from './drawer.js';
@@ -245,7 +245,7 @@ function updateTile(t) {
   const fpsText = connected && (state === 'online' || state === 'degraded') ? `${(c.fps || 0).toFixed(0)} ${L('fps')}` : '';
   if (t.capStamp === capStamp) {
     if (t.fps && t.fps.textContent !== fpsText) t.fps.textContent = fpsText;
-    t.down.textContent = connected && state === 'offline' ? `${L('offlineSince')} ${clock(c.since)}${c.cause ? ' · ' + causeText(c.cause) : ''}` : '';
+    t.down.textContent = connected && state === 'offline' ? `${L('offlineSince')} ${clock(stateSince(c))}${c.cause ? ' · ' + causeText(c.cause) : ''}` : '';
     return;
   }
   t.capStamp = capStamp;
@@ -273,7 +273,7 @@ function updateTile(t) {
   t.cap.replaceChildren(...[k, name, fps, badge, raise].filter(Boolean));
   t.el.setAttribute('aria-label', `${c?.name || id} ${away ? L('hubDown') : L(state)}`);
   t.down.textContent = connected && state === 'offline'
-    ? `${L('offlineSince')} ${clock(c.since)}${c.cause ? ' · ' + causeText(c.cause) : ''}` : '';
+    ? `${L('offlineSince')} ${clock(stateSince(c))}${c.cause ? ' · ' + causeText(c.cause) : ''}` : '';
 }
 
 const visible = new IntersectionObserver((entries) => {
