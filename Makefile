@@ -10,12 +10,16 @@ GOLANGCI ?= $(HOME)/.cache/snowhub/golangci-lint/$(GOLANGCI_VERSION)/golangci-li
 run: ## the demo on http://127.0.0.1:8080 (builds InfluxDB 1.8 once)
 	@SNOWHUB_INFLUXD="$$(scripts/peers.sh influxd)" $(GO) run ./cmd/snowhub -demo
 
+# -p 1: one test binary at a time. The packages start their own InfluxDB,
+# Mosquitto, RTSP servers and Chromium and fsync as a county hub does; two
+# side by side on two cores took 17 min (internal/app alone 894 s), one at a
+# time 12 min 43 s (internal/app 318 s): see docs/performance.md.
 test: ## installs and starts the real peers, vet, all tests with -race, stops the peers
 	@scripts/peers.sh install
 	@eval "$$(scripts/peers.sh env)"; \
 	status=0; \
 	$(GO) vet $(PKGS) || status=$$?; \
-	if [ $$status -eq 0 ]; then $(GO) test -race -count=1 -timeout 20m $(PKGS) || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS) || status=$$?; fi; \
 	if [ $$status -eq 0 ]; then GO=$(GO) FUZZTIME=3s scripts/fuzz.sh || status=$$?; fi; \
 	scripts/peers.sh stop; \
 	exit $$status
@@ -51,7 +55,7 @@ lint: ## vet, gofmt, golangci-lint (.golangci.yml), go mod tidy a no-op, govulnc
 test-times: ## every package's go test time (with -race, peers running), slowest first
 	@scripts/peers.sh install
 	@eval "$$(scripts/peers.sh env)"; \
-	$(GO) test -race -count=1 -timeout 20m $(PKGS) 2>&1 | awk '$$1=="ok"||$$1=="FAIL" {t=$$3; sub("s$$","",t); if (t+0>0) printf "%8.1f s  %s %s\n", t, $$1, $$2}' | sort -rn; \
+	$(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS) 2>&1 | awk '$$1=="ok"||$$1=="FAIL" {t=$$3; sub("s$$","",t); if (t+0>0) printf "%8.1f s  %s %s\n", t, $$1, $$2}' | sort -rn; \
 	scripts/peers.sh stop
 
 fmt:

@@ -14,13 +14,13 @@ import (
 	"snowhub/internal/test/testenv"
 )
 
-// 2,000 probe-mode cameras at a 12 s interval: the rate of 10,000 at 60 s.
+// 1,000 probe-mode cameras at a 6 s interval: the rate of 10,000 at 60 s.
 // No camera is skipped for an interval, all stay online, and the
 // goroutines stay bounded by the connection cap, not one or two per
 // camera as with a goroutine and a ticker per probed camera.
 func TestProbeScale(t *testing.T) {
 	testenv.Short(t)
-	const n, interval = 2000, 12 * time.Second
+	const n, interval = 1000, 6 * time.Second
 	cam := simcam.ProbeCamera()
 	var mu sync.Mutex
 	seen := map[string][]time.Time{}
