@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"snowhub/configs"
+	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
 
@@ -61,7 +62,8 @@ func (e *Engine) setDues(r *record, at time.Time, steps []string) {
 	for _, step := range steps {
 		lim := e.limitFor(r, step)
 		e.dropDue(r, step, "")
-		if lim.IsZero() {
+		// The technicians send nobody from a township's roster (派人).
+		if lim.IsZero() || (step == "assign" && r.Owner == auth.Technicians) {
 			continue
 		}
 		r.Dues = append(r.Dues, event.Due{Step: step, Owner: ownerOfStep(r, step), Due: e.cal.Add(at, lim)})
@@ -169,6 +171,20 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 			if p := e.pendings[tm.key]; p != nil && p.active && !p.due.After(now) {
 				p.active = false
 				if p.rule.Type == "offline" {
+					// Wider than a village first: a county outage holds
+					// the village incidents it covers.
+					if e.countyJoin(t, p.dev, p.due) {
+						continue
+					}
+					opened, later := e.countyStart(t, p.dev, p.due)
+					if opened {
+						continue
+					}
+					if !later.IsZero() {
+						p.active, p.due = true, later
+						e.addTimer(later, timerPending, tm.key)
+						continue
+					}
 					if e.group(t, p.dev, p.due) {
 						continue
 					}
@@ -180,6 +196,8 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 				}
 				e.fire(t, p.rule, p.dev, p.value, p.due)
 			}
+		case timerCounty:
+			e.countySettled(t, tm.key, tm.at)
 		case timerStorm:
 			if r := e.incidents[tm.key]; r != nil {
 				e.stormClosed(t, r, tm.at)

@@ -84,6 +84,10 @@ type Engine struct {
 	pendings  map[string]*pending
 	offlineAt map[string]time.Time // device → when it went offline (for grouping)
 	stormOf   map[string]string    // device|rule → the open storm incident the device is in
+	ups       []upstream           // what several devices reach the hub through (county.go)
+	upOf      map[string][]int     // device → its upstreams in ups
+	countyFPs []string             // fingerprints of county outages (some may be closed)
+	settling  map[string]bool      // county outage → its settle timer is set
 	rates     map[string][]time.Time
 	maint     map[string]event.Maintenance
 	timers    timerHeap
@@ -120,7 +124,7 @@ func New(o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{o: o, log: o.Logger, now: o.Now, store: st, incidents: map[string]*record{}, byFP: map[string]*record{},
-		pendings: map[string]*pending{}, offlineAt: map[string]time.Time{}, stormOf: map[string]string{}, rates: map[string][]time.Time{},
+		pendings: map[string]*pending{}, offlineAt: map[string]time.Time{}, stormOf: map[string]string{}, settling: map[string]bool{}, rates: map[string][]time.Time{},
 		maint: map[string]event.Maintenance{}, archived: map[string]archived{}, wake: make(chan struct{}, 1)}
 	e.box = &Outbox{s: st, notify: make(chan struct{})}
 	e.table = o.Transitions
@@ -147,6 +151,9 @@ func New(o Options) (*Engine, error) {
 		if r.open() {
 			if r.Fingerprint != "" {
 				e.byFP[r.Fingerprint] = r
+				if strings.HasPrefix(r.Fingerprint, countyPrefix) {
+					e.countyFPs = append(e.countyFPs, r.Fingerprint)
+				}
 			}
 			if at, ok := e.nextTimer(r); ok {
 				heap.Push(&e.timers, timer{at: at, kind: timerDeadline, key: r.ID})
@@ -207,6 +214,7 @@ func (e *Engine) applyConfig(cfg *configs.Config) {
 	e.top = configs.NewTopology(cfg)
 	e.cal = NewCalendar(cfg.Alerts.Calendar)
 	e.rules = compileRules(cfg)
+	e.ups, e.upOf = buildUpstreams(cfg)
 }
 
 // Outbox is the ordered record of committed steps.

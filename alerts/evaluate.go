@@ -135,6 +135,7 @@ func (e *Engine) state(t *tx, dev configs.DeviceInfo, st string, at time.Time) {
 	} else if st != event.StateUnknown {
 		delete(e.offlineAt, dev.ID)
 		e.ungroup(t, dev, at)
+		e.countyBack(t, dev, at)
 	}
 	for _, r := range e.rules {
 		if (r.Type != "offline" && r.Type != "degraded") || !r.applies(dev.Kind, dev.ID) {

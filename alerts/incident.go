@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"snowhub/configs"
+	"snowhub/internal/auth"
 	"snowhub/internal/event"
 )
 
@@ -22,6 +23,13 @@ type record struct {
 	Paused      []pausedDue   `json:"paused,omitempty"` // dues stopped by a hold, with what was left
 	ResolvedBy  string        `json:"resolved_by,omitempty"`
 	Quiet       []string      `json:"quiet,omitempty"` // a storm's devices whose alarm has ended
+	// A county outage: when its devices went down, its upstream ("" : none
+	// single), when its common cause was back and the devices then still
+	// down, whose own incidents it no longer holds.
+	OutageFrom time.Time `json:"outage_from,omitzero"`
+	Upstream   string    `json:"upstream,omitempty"`
+	CauseBack  time.Time `json:"cause_back,omitzero"`
+	Released   []string  `json:"released,omitempty"`
 
 	// stat caches what the figures need; a committed record never changes
 	// (a step works on a clone), so it is computed at most once.
@@ -71,6 +79,7 @@ func (r *record) clone() *record {
 	c.Owners = slices.Clone(r.Owners)
 	c.Paused = slices.Clone(r.Paused)
 	c.Quiet = slices.Clone(r.Quiet)
+	c.Released = slices.Clone(r.Released)
 	if r.Assignee != nil {
 		a := *r.Assignee
 		c.Assignee = &a
@@ -235,7 +244,13 @@ func (e *Engine) opened(t *tx, r *record, at time.Time, by, note string) {
 	t.step(r, event.Step{At: at, Action: "open", By: by, Level: LevelCounty, To: StateOpened, Owner: LevelCounty, Note: note})
 	e.setDues(r, at, []string{"dispatch"})
 	r.History[len(r.History)-1].Deadline = r.Deadline
-	if !slices.Contains(e.cfg.Alerts.HoldForCounty, r.Severity) && r.Township != "" {
+	if slices.Contains(e.cfg.Alerts.HoldForCounty, r.Severity) {
+		return
+	}
+	switch {
+	case r.Kind == KindCountyOutage && r.Township == "":
+		e.doDispatch(t, r, auth.Technicians, at, event.Step{By: system, Level: LevelCounty, Note: "自动派给技术运维 / automatic dispatch to the technicians"})
+	case r.Township != "":
 		e.doDispatch(t, r, r.Township, at, event.Step{By: system, Level: LevelCounty, Note: "自动派单到镇 / automatic dispatch to the township desk"})
 	}
 }
@@ -247,6 +262,9 @@ func (e *Engine) doDispatch(t *tx, r *record, to string, at time.Time, s event.S
 		r.Owners = appendNew(r.Owners, r.Owner)
 	}
 	r.Owner, r.Level = to, LevelTownship
+	if to == auth.Technicians {
+		r.Level = LevelCounty // the technicians are the county's
+	}
 	s.Owner = to
 	e.transition(t, r, "dispatch", StateDispatched, at, s)
 	e.setDues(r, at, []string{"accept"})

@@ -32,7 +32,8 @@ type statRow struct {
 }
 
 func statOf(r *record) statRow {
-	s := statRow{township: r.Township, village: r.Village, openedAt: r.OpenedAt, handling: r.handling(), closed: !r.handling(),
+	township, village := chargedTo(r)
+	s := statRow{township: township, village: village, openedAt: r.OpenedAt, handling: r.handling(), closed: !r.handling(),
 		escalated: r.EscalatedManual, reopened: r.Reopened, reminded: r.Reminders, score: -1, supervised: len(r.LateSteps) > 0 || r.SupervisionTier > 0}
 	if r.Assignee != nil {
 		s.assignee, s.assigneeName = r.Assignee.ID, r.Assignee.Name
@@ -132,9 +133,9 @@ func (e *Engine) Stats(p auth.Principal, from, to time.Time, group string) ([]ev
 	add := func(s *statRow) {
 		switch group {
 		case "township":
-			get(s.township, top.TownshipName[s.township]).add(s, at, now)
+			get(s.township, rowName(top.TownshipName, s.township)).add(s, at, now)
 		case "village":
-			get(s.village, top.VillageName[s.village]).add(s, at, now)
+			get(s.village, rowName(top.VillageName, s.village)).add(s, at, now)
 		case "assignee":
 			if s.assignee == "" {
 				get("", "未派人 / unassigned").add(s, at, now)
@@ -226,4 +227,13 @@ func (a *acc) add(s *statRow, at, now time.Time) {
 		r.TimeToResolveSumMS += s.toResolve.Milliseconds()
 		r.TimedResolve++
 	}
+}
+
+// rowName is the name of a township's or village's row; the technicians'
+// row (county outages) is named for them.
+func rowName(names map[string]string, key string) string {
+	if key == auth.Technicians {
+		return "技术运维 / technicians"
+	}
+	return names[key]
 }

@@ -66,7 +66,10 @@ var Transitions = []Transition{
 			if c.req.To != "" {
 				to = c.req.To
 			}
-			if _, ok := e.top.TownshipName[to]; !ok {
+			if to == "" && c.r.Kind == KindCountyOutage {
+				to = auth.Technicians // wider than a township: the technicians'
+			}
+			if _, ok := e.top.TownshipName[to]; !ok && to != auth.Technicians {
 				return event.BadRequest(fmt.Sprintf("未知乡镇 %s / unknown township %s", to, to))
 			}
 			e.doDispatch(c.t, c.r, to, c.now, c.step)

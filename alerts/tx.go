@@ -181,7 +181,8 @@ type timerKind int
 const (
 	timerDeadline timerKind = iota
 	timerPending
-	timerStorm // a storm's window closes (key: the incident)
+	timerStorm  // a storm's window closes (key: the incident)
+	timerCounty // a county outage's settle time after its first device came back (key: the incident)
 )
 
 type timer struct {

@@ -215,6 +215,9 @@ type AlertsConfig struct {
 	FlapWindow    time.Duration `yaml:"flap_window"`  // default 10m
 	// Storm groups alarms of one kind in one village into one incident.
 	Storm StormConfig `yaml:"storm"`
+	// CountyOutage makes an outage wider than a village one matter for the
+	// technicians (outage.go).
+	CountyOutage CountyOutageConfig `yaml:"county_outage"`
 
 	// The closed loop.
 	OnOverdue      string                 `yaml:"on_overdue"`      // supervise (default) | take_over

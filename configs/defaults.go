@@ -92,6 +92,7 @@ func applyDefaults(c *Config) {
 	def(&a.FlapCount, 5)
 	def(&a.FlapWindow, 10*time.Minute)
 	def(&a.Storm.Window, time.Minute)
+	applyCountyOutageDefaults(&a.CountyOutage)
 	if a.Storm.PerDevice == nil {
 		a.Storm.PerDevice = []string{"panic"}
 	}

@@ -95,7 +95,7 @@ var NotifyChannelTypes = []string{"wecom", "dingtalk", "sms", "webhook", "mqtt"}
 // NotifySteps are the step names a route may select.
 var NotifySteps = []string{"open", "dispatch", "accept", "assign", "resolve", "evaluate", "review", "escalate",
 	"hold", "resume", "reopen", "reassign", "clear", "update", "overdue", "supervise", "summon", "report", "done",
-	"extend", "approve_extension", "reject_extension", "remind", "acknowledge", "unsatisfied", "flapping", "storm", "maintenance", "maintenance_end"}
+	"extend", "approve_extension", "reject_extension", "remind", "acknowledge", "unsatisfied", "flapping", "storm", "release", "maintenance", "maintenance_end"}
 
 // NotifyTemplateFields are the fields a template may use. Notify fills each
 // of them for every step; a template naming another field is refused at load.

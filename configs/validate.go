@@ -307,6 +307,7 @@ func validate(p *problems, c *Config) {
 		}
 	}
 	validateLoop(p, &c.Alerts)
+	validateCountyOutage(p, c, villages)
 	validateMaintenance(p, c.Maintenance)
 	validateHub(p, c, townships)
 	if c.Dashboard.History < 1 || c.Dashboard.ClientQueue < 1 {
