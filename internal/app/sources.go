@@ -88,15 +88,7 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 	if err != nil || s.h.cams == nil {
 		return rep, err
 	}
-	down := map[string]time.Time{}
-	for _, c := range (cameraSource{s.h}).local() {
-		if !c.DownSince.IsZero() {
-			down[c.ID] = c.DownSince
-		}
-	}
-	for i := range rep.Cameras {
-		rep.Cameras[i].DownSince = down[rep.Cameras[i].ID]
-	}
+	s.liveFigures(rep)
 	lag := s.h.cams.CheckLag()
 	for i := range rep.Townships {
 		if d, ok := lag[rep.Townships[i].ID]; ok {
@@ -105,6 +97,31 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 		}
 	}
 	return rep, nil
+}
+
+// liveFigures adds to a report what the live states say: each offline
+// camera's down_since, and per township the cameras giving good video now
+// (完好率).
+func (s uptimeSource) liveFigures(rep *event.UptimeReport) {
+	live := map[string]event.CameraStatus{}
+	for _, c := range (cameraSource{s.h}).Cameras() {
+		live[c.ID] = c
+	}
+	intact := map[string]int{}
+	for i := range rep.Cameras {
+		c := live[rep.Cameras[i].ID]
+		rep.Cameras[i].DownSince = c.DownSince
+		if c.State == event.StateOnline {
+			intact[rep.Cameras[i].Township]++
+		}
+	}
+	for i := range rep.Townships {
+		t := &rep.Townships[i]
+		t.Intact = intact[t.ID]
+		if t.Cameras > 0 {
+			t.IntactRate = float64(t.Intact) / float64(t.Cameras)
+		}
+	}
 }
 
 // videoSource opens this hub's cameras, and on a view the viewed hubs'

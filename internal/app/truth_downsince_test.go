@@ -12,7 +12,8 @@ import (
 // An offline camera's down_since is when its outage began, and a restart
 // of the hub does not move it: after the restart the camera's live state
 // starts again (its since is the restart), down_since stays; the uptime
-// report's rows and its CSV say the same.
+// report's rows say the same. The township's 完好率 counts the cameras
+// giving good video now.
 func TestDownSinceSurvivesRestart(t *testing.T) {
 	e := startTruth(t, []string{"c1"}, func(sim string) string {
 		return fmt.Sprintf(`townships:
@@ -30,9 +31,23 @@ users:
 	if !e.cameras(opsToken)["cam-1"].DownSince.IsZero() {
 		t.Error("an online camera has a down_since")
 	}
+	intact := func() (int, float64) {
+		var rep event.UptimeReport
+		e.get(opsToken, "/api/v1/uptime", &rep)
+		if len(rep.Townships) != 1 {
+			t.Fatalf("townships = %+v", rep.Townships)
+		}
+		return rep.Townships[0].Intact, rep.Townships[0].IntactRate
+	}
+	if n, r := intact(); n != 1 || r != 1 {
+		t.Errorf("完好率 with the one camera online: %d, %v; want 1, 1", n, r)
+	}
 	e.sim.SetBehaviour("/c1", simcam.Down)
 	waitTruth(t, 30*time.Second, "the camera offline", func() bool { return e.cameras(opsToken)["cam-1"].State == "offline" })
 	before := e.cameras(opsToken)["cam-1"]
+	if n, r := intact(); n != 0 || r != 0 {
+		t.Errorf("完好率 with the one camera offline: %d, %v; want 0, 0", n, r)
+	}
 	if before.DownSince.IsZero() {
 		t.Fatalf("an offline camera without down_since: %+v", before)
 	}

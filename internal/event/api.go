@@ -303,7 +303,11 @@ type CameraUptime struct {
 	MaintSec    float64  `json:"maintenance_s"`
 	UnknownSec  float64  `json:"unknown_s"`
 	Outages     []Outage `json:"outages"`
-	State       string   `json:"state"` // at the end of the range
+	// NoData are the spans of the range with no recorded state (before
+	// the camera's first record, while the hub was not watching it): the
+	// timeline draws them apart from online time.
+	NoData []Span `json:"no_data"`
+	State  string `json:"state"` // at the end of the range
 	// DownSince is, for a camera offline now, when the outage it is in
 	// began (GET /api/v1/cameras' down_since), which may be before From.
 	DownSince time.Time `json:"down_since,omitzero"`
@@ -316,6 +320,12 @@ type Outage struct {
 	Cause string    `json:"cause,omitempty"`
 }
 
+// Span is a stretch of time.
+type Span struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
 // TownshipUptime is a township's time-weighted online rate (在线率).
 type TownshipUptime struct {
 	ID         string  `json:"id"`
@@ -323,6 +333,12 @@ type TownshipUptime struct {
 	Cameras    int     `json:"cameras"`
 	OnlineRate float64 `json:"online_rate"`
 	DownNow    int     `json:"down_now"`
+	// Intact is how many of the township's cameras give good video now
+	// (online, not degraded); IntactRate (完好率) is that over all its
+	// cameras, whatever their state (offline, degraded, in maintenance,
+	// unknown all count against it).
+	Intact     int     `json:"intact"`
+	IntactRate float64 `json:"intact_rate"`
 	// CheckLagS is how far behind its due time the most overdue health
 	// check of the township's probe-mode cameras is, in seconds (0: on
 	// time); absent for a township whose cameras this hub does not check.

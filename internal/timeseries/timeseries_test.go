@@ -112,6 +112,7 @@ func TestComputeUptime(t *testing.T) {
 		{ID: "b", Township: "t1", TownshipName: "T1"},
 		{ID: "c", Township: "t2", TownshipName: "T2"},
 		{ID: "d", Township: "t2", TownshipName: "T2"},
+		{ID: "e", Township: "t3", TownshipName: "T3"},
 	}}
 	by := map[string][]transition{
 		// online since before the range; down 1 h; back.
@@ -121,6 +122,8 @@ func TestComputeUptime(t *testing.T) {
 		// 2 h maintenance window, otherwise online; degraded 30 min counts as up.
 		"c": {{at(0, 0), "online", ""}, {at(4, 0), "maintenance", "maintenance"}, {at(6, 0), "online", ""}, {at(8, 0), "degraded", "low_fps"}, {at(8, 30), "online", ""}},
 		// never seen.
+		// first recorded 3 h into the range: no data before.
+		"e": {{at(3, 0), "online", ""}},
 	}
 	r := computeUptime(q, by)
 	cam := map[string]event.CameraUptime{}
@@ -137,8 +140,16 @@ func TestComputeUptime(t *testing.T) {
 	if c := cam["c"]; c.MaintSec != 7200 || c.DegradedSec != 1800 || c.Uptime != 1 {
 		t.Errorf("c = %+v", c)
 	}
-	if d := cam["d"]; d.UnknownSec != 36000 || d.Uptime != 0 || d.State != "unknown" {
+	if d := cam["d"]; d.UnknownSec != 36000 || d.Uptime != 0 || d.State != "unknown" || len(d.NoData) != 1 || !d.NoData[0].From.Equal(t0) || !d.NoData[0].To.Equal(at(10, 0)) {
 		t.Errorf("d = %+v", d)
+	}
+	// The timeline's no-data spans: where the data starts, and none for a
+	// camera known all along.
+	if e := cam["e"]; len(e.NoData) != 1 || !e.NoData[0].From.Equal(t0) || !e.NoData[0].To.Equal(at(3, 0)) || e.Uptime != 1 {
+		t.Errorf("e = %+v, want no data until 03:00", e)
+	}
+	if a := cam["a"]; len(a.NoData) != 0 {
+		t.Errorf("a has no-data spans %+v", a.NoData)
 	}
 	// t1: (9 h + 0) / (10 h + 10 h) = 0.45; t2: c's 8 h known all up, d unknown: 1.
 	if b := r.Cameras[1]; b.Uptime != 0 || len(b.Outages) != 1 || !b.Outages[0].From.Equal(t0) || b.Outages[0].Cause != "refused" || b.UnknownSec != 0 {
@@ -147,7 +158,7 @@ func TestComputeUptime(t *testing.T) {
 	if r.Townships[0].OnlineRate != 0.45 || r.Townships[0].DownNow != 1 || r.Townships[1].OnlineRate != 1 {
 		t.Errorf("townships = %+v", r.Townships)
 	}
-	if strings.Join(r.Worst, ",") != "b,a,c" {
+	if strings.Join(r.Worst, ",") != "b,a,c,e" {
 		t.Errorf("worst = %v", r.Worst)
 	}
 }

@@ -159,7 +159,7 @@ func computeUptime(q UptimeQuery, byCam map[string][]transition) *event.UptimeRe
 	}
 	towns := map[string]*agg{}
 	for _, c := range q.Cameras {
-		cu := event.CameraUptime{ID: c.ID, Name: c.Name, Township: c.Township, Village: c.Village, Outages: []event.Outage{}}
+		cu := event.CameraUptime{ID: c.ID, Name: c.Name, Township: c.Township, Village: c.Village, Outages: []event.Outage{}, NoData: []event.Span{}}
 		state, cause := event.StateUnknown, ""
 		spanStart := q.From
 		var outage *event.Outage
@@ -179,6 +179,11 @@ func computeUptime(q UptimeQuery, byCam map[string][]transition) *event.UptimeRe
 				cu.MaintSec += d
 			default:
 				cu.UnknownSec += d
+				if n := len(cu.NoData); n > 0 && cu.NoData[n-1].To.Equal(spanStart) {
+					cu.NoData[n-1].To = until
+				} else {
+					cu.NoData = append(cu.NoData, event.Span{From: spanStart, To: until})
+				}
 			}
 		}
 		enter := func(at time.Time, st, why string) {
