@@ -8,7 +8,8 @@ import (
 // TestWallReachesEveryCamera: a 64-camera county is fully reachable from
 // the tree and by paging; a camera clicked in the tree lands on the focused
 // tile; a 轮巡 tour cycles; a named layout saved on the server survives a
-// reload of the page.
+// reload of the page. The uptime page pages its camera table and sets
+// maintenance for a selection and a village.
 func TestWallReachesEveryCamera(t *testing.T) {
 	e := startUI(t, uiOptions{extraCams: 61})
 	b := newBrowser(t)
@@ -64,4 +65,44 @@ func TestWallReachesEveryCamera(t *testing.T) {
 	b.open(e.base + "/")
 	b.waitJS("the layout restored", `snowhubWall.layout() === '1+5' && snowhubWall.order()[0] === '`+first+`' && document.querySelector('.grid').classList.contains('p5')`, 15*time.Second)
 	b.screenshot("wall-layout-1+5")
+
+	// The uptime page pages its camera table, and sets maintenance for a
+	// selection across pages and for a village.
+	b.open(e.base + "/uptime?token=" + uiTech)
+	b.waitJS("the first page of 50", `document.querySelectorAll('section:nth-of-type(3) tbody tr[data-id]').length === 50 && document.getElementById('cam-page').textContent.includes('共 64 条')`, 20*time.Second)
+	b.click("#cam-next")
+	b.waitJS("the second page", `document.querySelectorAll('section:nth-of-type(3) tbody tr[data-id]').length === 14 && document.getElementById('cam-next').disabled`, 3*time.Second)
+	picked := eval[string](b, `(() => { const x = document.querySelector('section:nth-of-type(3) tbody input[data-pick]'); x.click(); return x.dataset.pick; })()`)
+	b.click("#cam-prev")
+	b.waitJS("the first page again", `document.querySelectorAll('section:nth-of-type(3) tbody tr[data-id]').length === 50`, 3*time.Second)
+	picked2 := eval[string](b, `(() => { const x = document.querySelector('section:nth-of-type(3) tbody input[data-pick]'); x.click(); return x.dataset.pick; })()`)
+	b.waitJS("two chosen", `document.getElementById('sel-count').textContent === '已选 2'`, 3*time.Second)
+	b.click("#maint-selected")
+	b.waitJS("the dialog for the selection", `!!document.querySelector('dialog[open] input[name=from]') && document.querySelector('dialog[open] h2').textContent.includes('等 2 台')`, 3*time.Second)
+	b.fill("dialog[open] textarea", "线路检修")
+	b.click("dialog[open] button[type=submit]")
+	var ws []struct{ Device, Village, Note string }
+	waitAPI(t, 10*time.Second, "a window for each chosen camera", func() bool {
+		e.get(uiTech, "/api/v1/maintenance", &ws)
+		n := 0
+		for _, w := range ws {
+			if w.Note == "线路检修" && (w.Device == picked || w.Device == picked2) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	b.waitJS("the selection cleared", `document.getElementById('sel-count').textContent === ''`, 5*time.Second)
+	eval[bool](b, `(() => { const s = document.getElementById('maint-village-sel'); s.value = 'v-xg-01'; return true; })()`)
+	b.click("#maint-village")
+	b.waitJS("the dialog for the village", `!!document.querySelector('dialog[open]') && document.querySelector('dialog[open] h2').textContent.includes('相公村')`, 3*time.Second)
+	b.fill("dialog[open] textarea", "整村停电")
+	b.click("dialog[open] button[type=submit]")
+	b.waitJS("the village window listed", `[...document.querySelectorAll('section:nth-of-type(4) tbody tr')].some(r => r.textContent.includes('整村停电') && r.textContent.includes('相公村'))`, 10*time.Second)
+	// A phone: the pager and the tools fit the screen (the table scrolls in its box).
+	b.size(390, 844)
+	if wide := eval[[]string](b, `[...document.querySelectorAll('.pager > *, #maint-tools > *, .bar-legend, main section > h2')].filter(x => x.getBoundingClientRect().right > 390).map(x => (x.id || x.className || x.tagName) + ' ' + Math.round(x.getBoundingClientRect().right))`); len(wide) > 0 {
+		t.Errorf("on a 390 px phone the uptime page's tools go past the screen: %v", wide)
+	}
+	b.axe("uptime-paged")
 }

@@ -12,7 +12,8 @@ import (
 // 10-second refresh; every column has a header; a stopped camera is listed
 // under 当前离线 with its village and how long; the CSV opens in Excel (a
 // byte-order mark) with names beside ids; maintenance is set from a Chinese
-// dialog with start and end pickers.
+// dialog with start and end pickers; the 24-hour bar is grey where there
+// is no data; 完好率 per township.
 func TestUptimePage(t *testing.T) {
 	e := startUI(t, uiOptions{})
 	waitAPI(t, 30*time.Second, "cameras online", func() bool {
@@ -30,6 +31,16 @@ func TestUptimePage(t *testing.T) {
 	if !eval[bool](b, `[...document.querySelectorAll('thead tr')].every(tr => [...tr.children].every(th => th.textContent.trim() !== ''))`) {
 		t.Error("a column without a header")
 	}
+	// The hub's record starts with this test: the 24-hour bars are grey,
+	// not green, before it, and say where the data starts.
+	if !eval[bool](b, `(() => { const r = document.querySelector('tr[data-id="cam-gst"]'); const g = r && r.querySelector('.bar span.nodata');
+		return !!g && parseFloat(g.style.width) > 50 && getComputedStyle(g).backgroundColor !== getComputedStyle(r.querySelector('.bar')).backgroundColor &&
+			r.querySelector('.bar-note').textContent.startsWith('数据始于'); })()`) {
+		t.Error("the 24-hour bar does not draw the hours before the first record as no data, or does not say where the data starts")
+	}
+	// 完好率 per township: 相公镇's stopped camera counts against it.
+	b.waitJS("完好率 per township", `(() => { const h = [...document.querySelectorAll('thead th')].some(th => th.textContent === '完好率');
+		const r = document.querySelector('tr[data-township="xiangong"]'); return h && !!r && /%（[01]\/2）/.test(r.textContent); })()`, 15*time.Second)
 
 	// Typing in the search across a refresh: focus and text stay.
 	b.fill("#f-search", "昭仁")

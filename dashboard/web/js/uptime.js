@@ -7,6 +7,10 @@ import { api, el, L, clock, dur, causeText, csvDownload, notice, boot, periodNam
 
 let report = null, month = null, range = 24 * 3600 * 1000, sortKey = 'uptime', sortDir = 1;
 let filterText = '', filterTownship = '', filterState = '';
+// The per-camera table shows one page (a county has 10,000 cameras); the
+// selection, for maintenance, is kept across pages and refreshes.
+let pageNo = 0, perPage = 50;
+const chosen = new Set();
 let me = null, topo = { townships: [] }, villages = new Map(), cams = new Map(), windows = [];
 const bodies = {};
 
@@ -53,27 +57,42 @@ async function loadMonth() {
   } catch (e) { /* the 30-day column stays empty */ }
 }
 
+// bar is a camera's timeline over the range: green where it was up, red
+// where it was down, grey where nothing is recorded (before its first
+// record, while the hub was not watching), never green for no data. The
+// line under it says where the data starts when that is inside the range.
 function bar(c) {
+  const wrap = el('div', 'timeline');
   const b = el('div', 'bar');
   b.setAttribute('role', 'img');
-  const total = new Date(report.to) - new Date(report.from);
-  let x = new Date(report.from).getTime();
+  const from0 = new Date(report.from).getTime(), to0 = new Date(report.to).getTime();
+  const total = to0 - from0;
+  const segs = [
+    ...c.outages.map((o) => ({ from: new Date(o.from).getTime(), to: o.to ? new Date(o.to).getTime() : to0, cls: 'down', o })),
+    ...(c.no_data || []).map((n) => ({ from: new Date(n.from).getTime(), to: new Date(n.to).getTime(), cls: 'nodata' })),
+  ].map((g) => ({ ...g, from: Math.max(g.from, from0), to: Math.min(g.to, to0) })).filter((g) => g.to > g.from).sort((a, b) => a.from - b.from);
+  let x = from0;
   const spans = [];
-  for (const o of c.outages) {
-    const from = Math.max(new Date(o.from).getTime(), new Date(report.from).getTime());
-    const to = o.to ? new Date(o.to).getTime() : new Date(report.to).getTime();
-    const gap = el('span');
-    gap.style.background = 'transparent';
-    gap.style.width = `${((from - x) / total) * 100}%`;
-    const down = el('span');
-    down.style.width = `${Math.max(((to - from) / total) * 100, 0.5)}%`;
-    spans.push(`${clock(from)}–${o.to ? clock(to) : '…'} ${causeText(o.cause)}`);
-    b.append(gap, down);
-    x = to;
+  for (const g of segs) {
+    const gap = el('span', 'up');
+    gap.style.width = `${(Math.max(g.from - x, 0) / total) * 100}%`;
+    const s = el('span', g.cls);
+    s.style.width = `${Math.max(((g.to - Math.max(g.from, x)) / total) * 100, g.cls === 'down' ? 0.5 : 0)}%`;
+    if (g.cls === 'down') spans.push(`${clock(g.from)}–${g.o.to ? clock(g.to) : '…'} ${causeText(g.o.cause)}`);
+    else spans.push(`${clock(g.from)}–${clock(g.to)} ${L('noData')}`);
+    b.append(gap, s);
+    x = Math.max(x, g.to);
   }
-  b.setAttribute('aria-label', spans.length ? spans.join('；') : L('online'));
-  b.title = spans.join('\n');
-  return b;
+  const nd = (c.no_data || [])[0];
+  let note = '';
+  if (nd && new Date(nd.from).getTime() <= from0) {
+    note = new Date(nd.to).getTime() >= to0 ? L('noData') : `${L('dataFrom')} ${clock(nd.to)}`;
+  }
+  b.setAttribute('aria-label', [note, ...spans].filter(Boolean).join('；') || L('online'));
+  b.title = [note, ...spans].filter(Boolean).join('\n');
+  wrap.append(b);
+  if (note) wrap.append(el('div', 'bar-note', note));
+  return wrap;
 }
 
 function table(id, heads) {
@@ -86,11 +105,12 @@ function table(id, heads) {
     if (h.sort) {
       const b = el('button', 'sort', h.label);
       b.type = 'button';
-      b.onclick = () => { sortDir = sortKey === h.sort ? -sortDir : 1; sortKey = h.sort; renderCameras(); markSort(t); };
+      b.onclick = () => { sortDir = sortKey === h.sort ? -sortDir : 1; sortKey = h.sort; pageNo = 0; renderCameras(); markSort(t); };
       th.dataset.sort = h.sort;
       th.append(b);
     } else if (h.label) th.textContent = h.label;
     else th.append(el('span', 'sr-only', h.sr || '—'));
+    if (h.title) th.title = h.title;
     tr.append(th);
   }
   thead.append(tr);
@@ -122,8 +142,8 @@ function build() {
     { label: L('keyCrossing'), sr: L('keyCrossing') }, { label: L('cameras') }, { label: L('id') }, { label: L('township') }, { label: L('village') },
     { label: L('offlineSince') }, { label: L('downFor') }, { label: L('cause') }, { label: L('outages30'), num: true }])));
   const p1 = panel(`${L('rate')}（${L('worstFirst')}）`, 'rate-title', scroll(table('townships', [
-    { label: L('township') }, { label: L('cameras'), num: true }, { label: L('rate'), num: true }, { label: L('downNow'), num: true },
-    { label: L('checkLag'), num: true }])));
+    { label: L('township') }, { label: L('cameras'), num: true }, { label: L('rate'), num: true }, { label: L('intact'), num: true, title: L('intactHelp') },
+    { label: L('downNow'), num: true }, { label: L('checkLag'), num: true }])));
 
   const filters = el('div', 'filters');
   filters.setAttribute('role', 'group');
@@ -148,29 +168,38 @@ function build() {
   tsel.id = 'f-township';
   tsel.setAttribute('aria-label', L('township'));
   tsel.append(new Option(`${L('township')}：${L('all')}`, ''), ...topo.townships.map((t) => new Option(t.name, t.id)));
-  tsel.onchange = () => { filterTownship = tsel.value; renderCameras(); };
+  tsel.onchange = () => { filterTownship = tsel.value; pageNo = 0; renderCameras(); };
   const ssel = el('select');
   ssel.id = 'f-state';
   ssel.setAttribute('aria-label', L('state'));
   ssel.append(new Option(`${L('state')}：${L('all')}`, ''), ...['online', 'degraded', 'offline', 'maintenance', 'unknown'].map((s) => new Option(L(s), s)));
-  ssel.onchange = () => { filterState = ssel.value; renderCameras(); };
+  ssel.onchange = () => { filterState = ssel.value; pageNo = 0; renderCameras(); };
   const search = el('input');
   search.type = 'search';
   search.id = 'f-search';
   search.placeholder = L('search');
   search.setAttribute('aria-label', L('search'));
-  search.oninput = () => { filterText = search.value; renderCameras(); };
+  search.oninput = () => { filterText = search.value; pageNo = 0; renderCameras(); };
   const csv = el('button', '', L('exportCsv'));
   csv.id = 'csv';
   csv.type = 'button';
   csv.onclick = () => { window.__lastCsv = csvDownload(`在线率-${periodName(new Date(report.from), new Date(report.to))}.csv`, csvRows()); };
   filters.append(tsel, ssel, search, csv);
   const camTable = table('cameras', [
-    { label: L('keyCrossing'), sr: L('keyCrossing') }, { label: L('cameras'), sort: 'name' }, { label: L('id'), sort: 'id' },
+    { label: '', sr: L('select') }, { label: L('keyCrossing'), sr: L('keyCrossing') }, { label: L('cameras'), sort: 'name' }, { label: L('id'), sort: 'id' },
     { label: L('township'), sort: 'township' }, { label: L('village'), sort: 'village' }, { label: L('uptime'), sort: 'uptime', num: true },
     { label: L('outages'), sort: 'outages', num: true }, { label: L('timeline') }, { label: L('state'), sort: 'state' }, { label: '', sr: L('setMaint') }]);
   markSort(camTable);
-  const p2 = panel(L('perCamera'), 'cams-title', filters, scroll(camTable));
+  const legend = el('div', 'bar-legend');
+  legend.setAttribute('aria-hidden', 'true'); // each bar says the same in its label
+  for (const [cls, key] of [['--online', 'legendUp'], ['--bad', 'legendDown'], ['--unknown', 'legendNoData']]) {
+    const i = el('i');
+    i.style.background = `var(${cls})`;
+    const s = el('span');
+    s.append(i, L(key));
+    legend.append(s);
+  }
+  const p2 = panel(L('perCamera'), 'cams-title', filters, maintTools(), legend, scroll(camTable), pager());
   const p3 = panel(L('maintenanceTitle'), 'maint-title', scroll(table('maint', [
     { label: L('maintDevice') }, { label: L('maintFrom') }, { label: L('maintUntil') }, { label: L('maintNote') }, { label: L('maintBy') }, { label: '', sr: L('end') }])));
   const late = el('p', 'checks-late');
@@ -224,7 +253,10 @@ function renderDown() {
 function renderTownships() {
   const ts = [...report.townships].sort((a, b) => a.online_rate - b.online_rate);
   bodies.townships.replaceChildren(...ts.map((t) => {
-    const tr = row(t.name || t.id, { cls: 'num', text: t.cameras }, { cls: 'num', text: pct(t.online_rate) }, { cls: 'num' + (t.down_now ? ' overdue' : ''), text: t.down_now },
+    const tr = row(t.name || t.id, { cls: 'num', text: t.cameras }, { cls: 'num', text: pct(t.online_rate) },
+      // 完好率: cameras giving good video now over all, beside the time-weighted online rate.
+      { cls: 'num', text: t.intact_rate == null ? '—' : `${pct(t.intact_rate)}（${t.intact}/${t.cameras}）` },
+      { cls: 'num' + (t.down_now ? ' overdue' : ''), text: t.down_now },
       // How far behind its time the township's most overdue camera check is: a slow link shows here, not as offline.
       { cls: 'num' + (t.check_lag_s >= 1 ? ' overdue' : ''), text: t.check_lag_s == null ? '—' : dur(t.check_lag_s) });
     tr.dataset.township = t.id;
@@ -256,25 +288,108 @@ function sorted() {
   })());
 }
 
+const mayMaintain = () => !!me; // the hub decides; its refusal is shown
+
 function renderCameras() {
   if (!report) return;
-  const county = me && me.role !== 'township';
-  bodies.cameras.replaceChildren(...sorted().map((c) => {
+  const may = mayMaintain();
+  const list = sorted();
+  const pages = Math.max(1, Math.ceil(list.length / perPage));
+  pageNo = Math.min(Math.max(pageNo, 0), pages - 1);
+  const first = pageNo * perPage, shown = list.slice(first, first + perPage);
+  bodies.cameras.replaceChildren(...shown.map((c) => {
     const n = names(c);
     const st = cams.get(c.id)?.state || c.state;
     const badge = el('span', `badge ${st}`, L(st));
-    let m = '';
-    if (county || me?.role === 'township') {
+    let m = '', pick = '';
+    if (may) {
       m = el('button', '', L('setMaint'));
       m.type = 'button';
       m.dataset.maint = c.id;
-      m.onclick = () => maintenanceDialog(c);
+      m.onclick = () => maintenanceDialog({ title: c.name || c.id, windows: [{ device: c.id }] });
+      pick = el('input');
+      pick.type = 'checkbox';
+      pick.dataset.pick = c.id;
+      pick.checked = chosen.has(c.id);
+      pick.setAttribute('aria-label', `${L('select')} ${c.name || c.id}`);
+      pick.onchange = () => { if (pick.checked) chosen.add(c.id); else chosen.delete(c.id); showChosen(); };
     }
-    const tr = row(keyCam(c) ? el('span', 'key', '★') : '', c.name || c.id, c.id, n.township, n.village, { cls: 'num', text: pct(c.uptime) },
+    const tr = row(pick, keyCam(c) ? el('span', 'key', '★') : '', c.name || c.id, c.id, n.township, n.village, { cls: 'num', text: pct(c.uptime) },
       { cls: 'num', text: c.outages.length }, bar(c), badge, m);
     tr.dataset.id = c.id;
     return tr;
   }));
+  const info = document.getElementById('cam-page');
+  if (info) {
+    info.textContent = list.length
+      ? (L('rowsOf') === '共' ? `${first + 1}–${first + shown.length}，共 ${list.length} 条` : `${first + 1}–${first + shown.length} of ${list.length}`)
+      : `0 ${L('rowsUnit')}`;
+    document.getElementById('cam-prev').disabled = pageNo === 0;
+    document.getElementById('cam-next').disabled = pageNo >= pages - 1;
+    document.getElementById('cam-pageno').textContent = `${pageNo + 1} / ${pages} ${L('page')}`;
+  }
+  showChosen();
+}
+
+// pager moves through the camera table a page at a time.
+function pager() {
+  const p = el('nav', 'pager');
+  p.setAttribute('aria-label', L('perCamera'));
+  const prev = el('button', '', L('prevPage')); prev.type = 'button'; prev.id = 'cam-prev';
+  prev.onclick = () => { pageNo--; renderCameras(); };
+  const next = el('button', '', L('nextPage')); next.type = 'button'; next.id = 'cam-next';
+  next.onclick = () => { pageNo++; renderCameras(); };
+  const no = el('span', 'status'); no.id = 'cam-pageno';
+  const info = el('span', 'status'); info.id = 'cam-page'; info.setAttribute('aria-live', 'polite');
+  const per = el('select'); per.id = 'cam-per'; per.setAttribute('aria-label', L('perPage'));
+  for (const n of [25, 50, 100, 200]) per.append(new Option(`${L('perPage')} ${n}`, String(n), false, n === perPage));
+  per.onchange = () => { perPage = Number(per.value); pageNo = 0; renderCameras(); };
+  p.append(prev, no, next, info, per);
+  return p;
+}
+
+// maintTools sets maintenance for the cameras ticked in the table (across
+// pages) or for a whole village, as POST /api/v1/maintenance allows.
+function maintTools() {
+  const box = el('div', 'filters maint-tools');
+  box.id = 'maint-tools';
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', L('setMaint'));
+  box.hidden = !mayMaintain();
+  const all = el('button', '', L('selectAll')); all.type = 'button'; all.id = 'sel-page';
+  all.onclick = () => { for (const x of bodies.cameras.querySelectorAll('input[data-pick]')) chosen.add(x.dataset.pick); renderCameras(); };
+  const clear = el('button', '', L('clearSel')); clear.type = 'button'; clear.id = 'sel-clear';
+  clear.onclick = () => { chosen.clear(); renderCameras(); };
+  const sel = el('button', 'primary', L('maintSelected')); sel.type = 'button'; sel.id = 'maint-selected';
+  sel.onclick = () => {
+    const ids = [...chosen];
+    if (!ids.length) return;
+    const name = (id) => cams.get(id)?.name || report.cameras.find((c) => c.id === id)?.name || id;
+    maintenanceDialog({ title: ids.length === 1 ? name(ids[0]) : `${name(ids[0])} 等 ${ids.length} 台`, windows: ids.map((id) => ({ device: id })), done: () => chosen.clear() });
+  };
+  const vsel = el('select'); vsel.id = 'maint-village-sel'; vsel.setAttribute('aria-label', L('village'));
+  const mine = topo.townships.filter((t) => !me || me.role !== 'township' || t.id === me.township);
+  for (const t of mine) {
+    const g = document.createElement('optgroup');
+    g.label = t.name;
+    for (const v of t.villages || []) g.append(new Option(v.name, v.id));
+    vsel.append(g);
+  }
+  const vil = el('button', '', L('maintVillage')); vil.type = 'button'; vil.id = 'maint-village';
+  vil.onclick = () => {
+    if (!vsel.value) return;
+    maintenanceDialog({ title: villages.get(vsel.value)?.name || vsel.value, windows: [{ village: vsel.value }] });
+  };
+  const count = el('span', 'status'); count.id = 'sel-count'; count.setAttribute('aria-live', 'polite');
+  box.append(all, clear, count, sel, vsel, vil);
+  return box;
+}
+
+function showChosen() {
+  const count = document.getElementById('sel-count');
+  if (!count) return;
+  count.textContent = chosen.size ? `${L('selected')} ${chosen.size}` : '';
+  document.getElementById('maint-selected').disabled = chosen.size === 0;
 }
 
 function csvRows() {
@@ -316,13 +431,15 @@ const localInput = (d) => {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 };
 
-// maintenanceDialog sets a window with start and end pickers, in local time.
-function maintenanceDialog(c) {
+// maintenanceDialog sets a window with start and end pickers, in local
+// time, for each of what.windows (a device or a village each, the API's
+// form), named what.title.
+function maintenanceDialog(what) {
   const d = el('dialog');
   d.setAttribute('aria-labelledby', 'maint-dialog-title');
   const f = el('form');
   f.method = 'dialog';
-  const h = el('h2', '', `${L('setMaint')}：${c.name || c.id}`);
+  const h = el('h2', '', `${L('setMaint')}：${what.title}`);
   h.id = 'maint-dialog-title';
   const field = (label, input) => { const l = el('label', '', label); l.append(input); return l; };
   const from = el('input'); from.type = 'datetime-local'; from.required = true; from.name = 'from'; from.value = localInput(new Date());
@@ -338,12 +455,19 @@ function maintenanceDialog(c) {
     e.preventDefault();
     const a = new Date(from.value), b = new Date(until.value);
     if (!(b > a)) { err.textContent = '结束时间必须晚于开始时间'; return; }
-    try {
-      await api('/api/v1/maintenance', { method: 'POST', body: JSON.stringify({ device: c.id, from: a.toISOString(), until: b.toISOString(), note: note.value.trim() }) });
-      d.close();
-      notice(`${L('setMaint')}：${c.name || c.id} ${clock(a)}–${clock(b)}`);
-      load();
-    } catch (x) { err.textContent = x.message; }
+    ok.disabled = true;
+    const failed = [];
+    for (const w of what.windows) {
+      try {
+        await api('/api/v1/maintenance', { method: 'POST', body: JSON.stringify({ ...w, from: a.toISOString(), until: b.toISOString(), note: note.value.trim() }) });
+      } catch (x) { failed.push(`${w.device || villages.get(w.village)?.name || w.village}：${x.message}`); }
+    }
+    ok.disabled = false;
+    if (failed.length === what.windows.length) { err.textContent = failed.join('；'); return; }
+    d.close();
+    what.done?.();
+    notice(`${L('setMaint')}：${what.title} ${clock(a)}–${clock(b)}` + (failed.length ? `；${failed.join('；')}` : ''), failed.length > 0);
+    load();
   };
   d.append(f);
   d.onclose = () => d.remove();
