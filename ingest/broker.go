@@ -25,6 +25,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/ingest/mqttacl"
+	"snowhub/internal/loglimit"
 )
 
 // BrokerOptions configure the embedded MQTT broker.
@@ -47,6 +48,8 @@ type Broker struct {
 	tls  *tls.Config // nil: plain TCP
 	cert *x509.Certificate
 	flow *hubFlow
+	// logSuppressed counts the broker's lines the limiter left out.
+	logSuppressed prometheus.Counter
 }
 
 // NewBroker builds the broker. On loopback with no device users it admits
@@ -79,9 +82,15 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 		// device cannot make the broker hold more than this.
 		caps.MaximumPacketSize = uint32(m.MaxPayload + mqttacl.PacketHeadroom)
 	}
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(quietBroker{o.Logger.Handler()}), InlineClient: false, Capabilities: caps})
-	b := &Broker{o: o, srv: srv}
-	b.auth, err = newAuthHook(o.Config, loopback && len(m.DeviceUsers) == 0, o.Logger)
+	// Whatever a device or any peer of the listener can make mochi log (a
+	// refused login or publish, a malformed packet) goes through the
+	// limiter, without the packet it sent.
+	suppressed := loglimit.Counter("broker")
+	limit := loglimit.New(loglimit.Options{Suppressed: suppressed})
+	mlog := slog.New(quietBroker{limit.Handler(o.Logger.Handler(), slog.LevelWarn, "pk", "packet")})
+	srv := mqtt.New(&mqtt.Options{Logger: mlog, InlineClient: false, Capabilities: caps})
+	b := &Broker{o: o, srv: srv, logSuppressed: suppressed}
+	b.auth, err = newAuthHook(o.Config, loopback && len(m.DeviceUsers) == 0, o.Logger, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +204,7 @@ func (b *Broker) ClientTLS() *tls.Config {
 
 // Collectors are the broker's metrics.
 func (b *Broker) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{b.flow.refused, b.flow.held64}
+	return []prometheus.Collector{b.flow.refused, b.flow.held64, b.auth.refused, b.logSuppressed}
 }
 
 // refusedRecently is how long /readyz tells of a refused message.

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
-	"golang.org/x/time/rate"
 
 	"snowhub/configs"
 	"snowhub/ingest/mqttacl"
+	"snowhub/internal/loglimit"
 )
 
 // authHook is the embedded broker's one gate: who may log in with which
@@ -25,18 +27,25 @@ type authHook struct {
 	hubPass   string
 	anonymous bool // loopback and no device users: the demo
 	model     atomic.Pointer[mqttacl.Model]
-	// Refusals are logged at a bounded rate: a device hammering the
-	// broker with a wrong password must not fill the disk.
-	logLimit *rate.Limiter
-	refused  atomic.Int64
+	// Refusals are logged through the broker's limiter (once per kind and
+	// user every 10 s, a few lines a second in all): a device hammering the
+	// broker with a wrong password must not fill the disk. Each is counted
+	// in snowhub_broker_auth_refused_total.
+	logLimit *loglimit.Limiter
+	refused  *prometheus.CounterVec
 }
 
-func newAuthHook(cfg *configs.Config, anonymous bool, log *slog.Logger) (*authHook, error) {
+func newAuthHook(cfg *configs.Config, anonymous bool, log *slog.Logger, limit *loglimit.Limiter) (*authHook, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	h := &authHook{log: log, hubPass: hex.EncodeToString(b), anonymous: anonymous, logLimit: rate.NewLimiter(5, 20)}
+	h := &authHook{log: log, hubPass: hex.EncodeToString(b), anonymous: anonymous, logLimit: limit,
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_broker_auth_refused_total",
+			Help: "Logins, publishes and subscriptions the embedded broker refused, by what was refused (login, publish, subscribe)."}, []string{"what"})}
+	for _, w := range []string{"login", "publish", "subscribe"} {
+		h.refused.WithLabelValues(w)
+	}
 	h.model.Store(mqttacl.Build(cfg))
 	return h, nil
 }
@@ -74,7 +83,7 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 		}
 	}
 	if !ok {
-		h.refuse("MQTT login refused", "user", user, "client", cl.ID, "remote", cl.Net.Remote, "why", why)
+		h.refuse("login", user, "MQTT 登录被拒绝 (MQTT login refused)", "user", clip(user, 64), "client", clip(cl.ID, 64), "remote", cl.Net.Remote, "why", why)
 	}
 	return ok
 }
@@ -93,16 +102,14 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		if write {
 			verb = "publish"
 		}
-		h.refuse("MQTT "+verb+" refused", "user", user, "client", cl.ID, "topic", clip(topic, 128))
+		h.refuse(verb, user, "MQTT "+verb+" refused", "user", clip(user, 64), "client", clip(cl.ID, 64), "topic", clip(topic, 128))
 	}
 	return ok
 }
 
-func (h *authHook) refuse(msg string, args ...any) {
-	n := h.refused.Add(1)
-	if h.logLimit.Allow() {
-		h.log.Warn(msg, append(args, "refused_total", n)...)
-	}
+func (h *authHook) refuse(what, user, msg string, args ...any) {
+	h.refused.WithLabelValues(what).Inc()
+	h.logLimit.Log(h.log, slog.LevelWarn, what+"|"+clip(user, 64), msg, args...)
 }
 
 // clip shortens what a client sent before it is logged.

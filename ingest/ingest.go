@@ -15,6 +15,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/event"
+	"snowhub/internal/loglimit"
 )
 
 // Options configure MQTT ingest.
@@ -57,7 +58,9 @@ type Ingest struct {
 	cameras  map[string]camInfo
 	unknown  map[string]*UnknownDevice
 	limiters map[string]*limiter
-	logged   map[string]time.Time // device → last bad-input log line
+	// logLimit bounds the lines devices cause: a rejected message, a
+	// device that is not configured (loglimit).
+	logLimit *loglimit.Limiter
 	seen     *dedup
 
 	lifeMu  sync.Mutex // guards started/closed and wg.Add after Start
@@ -80,12 +83,13 @@ type Ingest struct {
 }
 
 type metrics struct {
-	messages  *prometheus.CounterVec
-	rejected  *prometheus.CounterVec
-	connected prometheus.Gauge
-	latency   prometheus.Histogram
-	unacked   prometheus.GaugeFunc
-	retries   prometheus.Counter
+	logSuppressed prometheus.Counter
+	messages      *prometheus.CounterVec
+	rejected      *prometheus.CounterVec
+	connected     prometheus.Gauge
+	latency       prometheus.Histogram
+	unacked       prometheus.GaugeFunc
+	retries       prometheus.Counter
 }
 
 // New builds the consumer; it starts no goroutine. Start connects.
@@ -103,8 +107,9 @@ func New(o Options) (*Ingest, error) {
 		o.NewClient = NewPahoClient
 	}
 	in := &Ingest{o: o, log: o.Logger, sensors: map[string]*sensor{}, unknown: map[string]*UnknownDevice{},
-		limiters: map[string]*limiter{}, logged: map[string]time.Time{}, seen: newDedup(4096), ctx: context.Background()}
+		limiters: map[string]*limiter{}, seen: newDedup(4096), ctx: context.Background()}
 	in.m = metrics{
+		logSuppressed: loglimit.Counter("mqtt"),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_mqtt_messages_total",
 			Help: "MQTT messages received, by topic kind."}, []string{"kind"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_mqtt_rejected_total",
@@ -119,6 +124,7 @@ func New(o Options) (*Ingest, error) {
 		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "snowhub_mqtt_store_retries_total",
 			Help: "Attempts to store a message again after the store refused it."}),
 	}
+	in.logLimit = loglimit.New(loglimit.Options{Every: time.Minute, Suppressed: in.m.logSuppressed, Now: o.Now})
 	// Every reason and kind is exported from the start (at 0), so a
 	// dashboard or alert rule sees the series before the first rejection.
 	for _, r := range []string{ReasonMalformedJSON, ReasonWrongType, ReasonNotFinite, ReasonTooLarge, ReasonUnknownDevice,
@@ -129,7 +135,7 @@ func New(o Options) (*Ingest, error) {
 		in.m.messages.WithLabelValues(k)
 	}
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{in.m.messages, in.m.rejected, in.m.connected, in.m.latency, in.m.unacked, in.m.retries} {
+		for _, c := range []prometheus.Collector{in.m.logSuppressed, in.m.messages, in.m.rejected, in.m.connected, in.m.latency, in.m.unacked, in.m.retries} {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, err
 			}

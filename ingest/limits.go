@@ -20,8 +20,6 @@ const (
 	// without being configured.
 	maxUnknown = 10000
 	unknownTTL = 24 * time.Hour
-	// maxLogged bounds the per-device "logged at" map of rejections.
-	maxLogged = 10000
 )
 
 // listableID reports whether an unconfigured device's id may be listed:

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -183,29 +184,18 @@ func (in *Ingest) recordMessage(ctx context.Context, d *delivery) error {
 var kindName = map[topicKind]string{topicSensorEvent: "sensor_event", topicSensorStatus: "sensor_status",
 	topicCameraEvent: "camera_event", topicZ2MState: "z2m", topicZ2MAvailability: "z2m_availability"}
 
-// bad counts a rejected message and logs it at most once a minute per device.
+// bad counts a rejected message and logs it at most once a minute per
+// device (and a few lines a second in all: loglimit).
 func (in *Ingest) bad(device, topic string, payload []byte, err error) {
 	reason := ReasonOf(err)
 	in.m.rejected.WithLabelValues(reason).Inc()
-	now := in.o.Now()
 	// What a device sent is clipped before it is kept or logged.
 	device, topic = clipKey(device), clipKey(topic)
 	key := device
 	if key == "" {
 		key = topic
 	}
-	in.mu.Lock()
-	last, ok := in.logged[key]
-	if !ok || now.Sub(last) >= time.Minute {
-		in.logged[key] = now
-		if len(in.logged) > maxLogged { // a flood of random ids must not grow this for ever
-			clear(in.logged)
-		}
-		in.mu.Unlock()
-		in.log.Warn("MQTT message rejected", "device", device, "topic", topic, "reason", reason, "err", err)
-	} else {
-		in.mu.Unlock()
-	}
+	in.logLimit.Log(in.log, slog.LevelWarn, "rejected|"+key, "MQTT message rejected", "device", device, "topic", topic, "reason", reason, "err", err)
 	if dl := in.cfg.Load().MQTT.DeadLetterTopic; dl != "" && in.client != nil && payload != nil {
 		in.client.Publish(dl+"/"+reason, 0, false, payload) // fire and forget: never wait in a handler
 	}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -174,7 +175,7 @@ func (in *Ingest) noteUnknown(topic, id string, now time.Time) {
 		u = &UnknownDevice{Topic: topic, ID: id, FirstSeen: now}
 		in.unknown[id] = u
 		in.mu.Unlock()
-		in.log.Warn("message from a device that is not configured; listed in /api/v1/sensors?unknown=1", "device", id, "topic", topic)
+		in.logLimit.Log(in.log, slog.LevelWarn, "unknown|"+id, "message from a device that is not configured; listed in /api/v1/sensors?unknown=1", "device", id, "topic", topic)
 		in.mu.Lock()
 	}
 	u.LastSeen, u.Topic = now, topic
