@@ -3,7 +3,7 @@
 // uptime per camera with its outages, and maintenance windows. The page is
 // built once; the 10-second refresh replaces table bodies only, so the
 // search box keeps its focus and its text.
-import { api, el, L, clock, dur, causeText, csvDownload, notice, boot, periodName, stateSince } from './common.js';
+import { api, el, L, clock, dur, causeText, csvDownload, notice, boot, periodName, stateSince, lang } from './common.js';
 
 let report = null, month = null, range = 24 * 3600 * 1000, sortKey = 'uptime', sortDir = 1;
 let filterText = '', filterTownship = '', filterState = '';
@@ -322,7 +322,7 @@ function renderCameras() {
   const info = document.getElementById('cam-page');
   if (info) {
     info.textContent = list.length
-      ? (L('rowsOf') === '共' ? `${first + 1}–${first + shown.length}，共 ${list.length} 条` : `${first + 1}–${first + shown.length} of ${list.length}`)
+      ? (lang() === 'zh' ? `${first + 1}–${first + shown.length}，共 ${list.length} 条` : `${first + 1}–${first + shown.length} of ${list.length}`)
       : `0 ${L('rowsUnit')}`;
     document.getElementById('cam-prev').disabled = pageNo === 0;
     document.getElementById('cam-next').disabled = pageNo >= pages - 1;
