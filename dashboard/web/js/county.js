@@ -58,7 +58,7 @@ function row(i) {
   open.onclick = () => drawer.open(i);
   h.append(el('span', `sev sev-${i.severity}`, L(i.severity)), open);
   const v = villages.get(i.village);
-  const owner = i.owner === 'county' ? '县级' : (topo.townships.find((t) => t.id === i.owner)?.name || i.owner);
+  const owner = i.owner === 'county' ? '县级' : i.owner === 'technicians' ? '技术运维' : (topo.townships.find((t) => t.id === i.owner)?.name || i.owner);
   r.append(h, el('div', 'status', [v ? `${v.townshipName} ${v.name}` : i.village, L(i.state), `${L('owner')}：${owner}`, `${ago(i.opened_at)}制单`].join(' · ')));
   // 延期待批 says what is asked: the cause, the crux and until when.
   if (i.extension && !i.extension.approved) r.append(el('div', 'status', `疑难原因：${i.extension.cause} · 症结：${i.extension.crux} · 申请延至 ${clock(i.extension.until)}（${i.extension.requested_by}）`));

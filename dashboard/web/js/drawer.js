@@ -47,7 +47,7 @@ export class Drawer {
     row(L('village'), v ? `${v.townshipName} ${v.name}` : i.village);
     row(L('device'), this.deviceText(i));
     row(L('deadline'), i.deadline ? deadlineText(waitingStep(i), i.deadline) : '');
-    row(L('owner'), i.owner === 'county' ? L('countyLevel') : (this.townshipName(i.owner) || i.owner));
+    row(L('owner'), i.owner === 'county' ? L('countyLevel') : i.owner === 'technicians' ? L('technicians') : (this.townshipName(i.owner) || i.owner));
     if (i.assignee) row(L('assign'), `${i.assignee.name}（${clock(i.assignee.at)}）`);
     const src = { sensor: '设备报警', wall: '视频墙发现', grid: '网格员上报', hotline_12345: '12345 热线', petition: '信访转办', department: '部门转办', other: '其他' };
     if (i.source) row('来源', (src[i.source] || i.source) + (i.ref ? ` · ${i.ref}` : ''));

@@ -33,7 +33,7 @@ export const labels = {
     saveLayout: '保存布局', layoutName: '布局名称', savedLayouts: '已存布局', deleteLayout: '删除', layoutSaved: '布局已保存',
     mute: '静音', unmute: '取消静音', muted: '已静音', soundOn: '报警声音开', enableSound: '点击启用报警声音',
     detail: '事件详情', close: '关闭', device: '设备', deadline: '时限', owner: '责任单位', level: '层级', history: '处理记录',
-    showCamera: '调看画面', keyCrossing: '重点路口', countyLevel: '县级', noIncidents: '暂无待办事件',
+    showCamera: '调看画面', keyCrossing: '重点路口', countyLevel: '县级', technicians: '技术运维', noIncidents: '暂无待办事件',
     fps: '帧/秒', dropHere: '拖放摄像机到此', emptyTile: '空闲画面',
     // uptime
     worstFirst: '按在线率从低到高', outages30: '30天内离线次数', downFor: '已离线', cause: '原因', outages: '离线次数',
@@ -75,7 +75,7 @@ export const labels = {
     saveLayout: 'Save layout', layoutName: 'Layout name', savedLayouts: 'Saved layouts', deleteLayout: 'Delete', layoutSaved: 'Layout saved',
     mute: 'Mute', unmute: 'Unmute', muted: 'Muted', soundOn: 'Alarm sound on', enableSound: 'Click to enable alarm sound',
     detail: 'Incident', close: 'Close', device: 'Device', deadline: 'Deadline', owner: 'Owner', level: 'Level', history: 'History',
-    showCamera: 'Show camera', keyCrossing: 'key crossing', countyLevel: 'county', noIncidents: 'Nothing waiting',
+    showCamera: 'Show camera', keyCrossing: 'key crossing', countyLevel: 'county', technicians: 'technicians', noIncidents: 'Nothing waiting',
     fps: 'fps', dropHere: 'Drop a camera here', emptyTile: 'Empty tile',
     worstFirst: 'Worst first', outages30: 'Outages in 30 days', downFor: 'Down for', cause: 'Cause', outages: 'Outages',
     timeline: 'Outages', range24h: '24 h', range7d: '7 d', range30d: '30 d', maintDevice: 'Device',
