@@ -406,21 +406,40 @@ func (e *Engine) countySettled(t *tx, id string, now time.Time) {
 			down = append(down, e.top.Devices[d])
 		}
 	}
-	vs := villagesOf(down)
-	if len(vs) > e.cfg.Alerts.CountyOutage.Villages {
+	if len(villagesOf(down)) > e.cfg.Alerts.CountyOutage.Villages {
 		return
 	}
-	o = t.get(id)
+	e.countyRelease(t, t.get(id), now)
+}
+
+// countyRelease records that o's common cause is back (or that a person
+// resolved o) and gives the devices o still holds, those still down, their
+// own incidents as their villages' (a village outage, or one per device).
+func (e *Engine) countyRelease(t *tx, o *record, now time.Time) {
+	if !o.CauseBack.IsZero() {
+		return
+	}
+	var down []configs.DeviceInfo
+	for _, d := range o.Devices {
+		if _, off := e.offlineAt[d]; off && !e.inMaintenance(e.top.Devices[d], now) {
+			down = append(down, e.top.Devices[d])
+		}
+	}
+	vs := villagesOf(down)
 	o.CauseBack = now
 	o.Released = nil
 	for _, d := range down {
 		o.Released = append(o.Released, d.ID)
 	}
-	note := "共同原因已恢复 / the common cause is back"
+	head, en := "共同原因已恢复", "the common cause is back"
+	if o.State == StateResolved {
+		head, en = "县域离线已办结", "the county outage was resolved"
+	}
+	note := head + " / " + en
 	if len(vs) > 0 {
 		names := e.villageNames(vs)
-		note = fmt.Sprintf("共同原因已恢复；仍离线的 %d 个村另行立案：%s / the common cause is back; %d villages still down get their own incidents",
-			len(vs), strings.Join(names, "、"), len(vs))
+		note = fmt.Sprintf("%s；仍离线的 %d 个村另行立案：%s / %s; %d villages still down get their own incidents",
+			head, len(vs), strings.Join(names, "、"), en, len(vs))
 	}
 	t.step(o, event.Step{At: now, Action: "release", By: system, From: o.State, To: o.State, Owner: o.Owner, Note: note})
 	for _, d := range down {

@@ -140,6 +140,25 @@ func TestCountyOutageUpstream(t *testing.T) {
 		}
 		t.Fatalf("%d incidents open, want one county outage naming the NVR", len(inc))
 	}
+
+	// The technicians resolve it while both cameras are still down: what
+	// it held is the villages' again, one incident per camera.
+	id := inc[0].ID
+	for _, a := range []string{"accept", "resolve"} {
+		if _, err := e.Act(ctx, tech, id, a, event.ActionRequest{Note: "NVR 已换电源"}); err != nil {
+			t.Fatalf("the technicians' %s: %v", a, err)
+		}
+	}
+	var own []string
+	for _, x := range open(e) {
+		if x.Kind == "offline" {
+			own = append(own, x.Device)
+		}
+	}
+	slices.Sort(own)
+	if !slices.Equal(own, []string{"cam-v1-a", "cam-v5-a"}) {
+		t.Fatalf("after the county outage was resolved: own incidents of %v, want each camera still down", own)
+	}
 }
 
 func TestCountyOutageConfig(t *testing.T) {

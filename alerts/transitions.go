@@ -116,6 +116,10 @@ var Transitions = []Transition{
 			e.dropDue(c.r, "assign", "")
 			c.r.ResolvedBy = c.p.Name
 			e.transition(c.t, c.r, "resolve", StateResolved, c.now, c.step)
+			if c.r.Kind == KindCountyOutage {
+				// Handled: what it still holds is its villages' again.
+				e.countyRelease(c.t, c.r, c.now)
+			}
 			e.setDues(c.r, c.now, []string{"evaluate"})
 			return nil
 		}},
