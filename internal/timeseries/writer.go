@@ -236,9 +236,14 @@ func (w *Writer) run() {
 	defer syncT.Stop()
 	ping := time.NewTicker(10 * time.Second)
 	defer ping.Stop()
-	// retry fires after a failed batch, with exponential backoff and jitter;
-	// it is kept across loop turns so the other tickers do not reset it.
+	// retry fires a second after a failed batch, and each second after
+	// that while InfluxDB does not answer its ping: the spool drains the
+	// moment InfluxDB is back, not after a back-off grown during the
+	// outage. Only when InfluxDB answers but refuses the batch (overloaded,
+	// a wrong token) do the writes back off, exponentially with jitter.
+	// retry is kept across loop turns so the other tickers do not reset it.
 	backoff := time.Duration(0)
+	var notBefore time.Time
 	var retry <-chan time.Time
 	w.checkPing()
 	for {
@@ -246,7 +251,8 @@ func (w *Writer) run() {
 			progressed, err := w.drain()
 			if err != nil {
 				backoff = max(min(backoff*2, 30*time.Second), time.Second)
-				retry = time.After(backoff/2 + rand.N(backoff/2+1))
+				notBefore = time.Now().Add(backoff/2 + rand.N(backoff/2+1))
+				retry = time.After(outageRecheck)
 			} else {
 				backoff = 0
 				if progressed {
@@ -273,6 +279,17 @@ func (w *Writer) run() {
 			}
 			continue
 		case <-retry:
+			if !w.answers() {
+				// Down: the back-off is for an InfluxDB that answers and
+				// refuses, not for one that is away.
+				notBefore = time.Time{}
+				retry = time.After(outageRecheck)
+				continue
+			}
+			if time.Now().Before(notBefore) {
+				retry = time.After(outageRecheck)
+				continue
+			}
 			retry = nil
 		}
 	}
@@ -320,7 +337,13 @@ func (w *Writer) post(recs [][]byte) error {
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+	// A write still running after slowWrite (InfluxDB hung, its disk
+	// stalled) makes the store unready now, not at the write's timeout.
+	slow := time.AfterFunc(slowWrite, func() {
+		w.setErr(fmt.Sprintf("InfluxDB 写入缓慢，超过 %s 未完成 (InfluxDB write slower than %s: hung or overloaded)", slowWrite, slowWrite))
+	})
 	err := w.write.WriteRecord(ctx, lines...)
+	slow.Stop()
 	cancel()
 	w.m.duration.Observe(time.Since(start).Seconds())
 	if err == nil {
@@ -343,7 +366,7 @@ func (w *Writer) post(recs [][]byte) error {
 		}
 		return w.post(recs[half:])
 	}
-	w.setErr(fmt.Sprintf("InfluxDB write failed, %d points kept in the spool: %v", w.events.backlog()+w.samples.backlog(), err))
+	w.setErr(fmt.Sprintf("InfluxDB write failed: %v", err))
 	return err
 }
 
@@ -363,14 +386,34 @@ func (w *Writer) reject(line, reason string) {
 }
 
 func (w *Writer) checkPing() {
-	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
-	defer cancel()
-	if ok, err := w.client.Ping(ctx); ok {
+	if w.answers() {
 		w.setOK()
-	} else {
-		w.setErr(fmt.Sprintf("InfluxDB at %s not reachable: %v", w.o.Config.URL, err))
 	}
 }
+
+// answers pings InfluxDB (a hung one gets pingTimeout), recording why when
+// it does not answer. An answer does not make the writer ready: a batch
+// written does (InfluxDB may answer pings and refuse writes).
+func (w *Writer) answers() bool {
+	ctx, cancel := context.WithTimeout(w.ctx, pingTimeout)
+	defer cancel()
+	ok, err := w.client.Ping(ctx)
+	if !ok {
+		w.setErr(fmt.Sprintf("InfluxDB at %s not reachable: %v", w.o.Config.URL, err))
+	}
+	return ok
+}
+
+const (
+	// outageRecheck is how often a writer whose batch failed checks
+	// whether InfluxDB is back.
+	outageRecheck = time.Second
+	// pingTimeout bounds a ping of a hung InfluxDB.
+	pingTimeout = 2 * time.Second
+	// slowWrite is how long a write may take before InfluxDB counts as
+	// degraded in /readyz.
+	slowWrite = 3 * time.Second
+)
 
 func (w *Writer) setOK() {
 	w.ok.Store(true)
@@ -393,7 +436,8 @@ func (w *Writer) Ready() error {
 		return nil
 	}
 	if p := w.lastErr.Load(); p != nil {
-		return errors.New(w.unnamed(*p))
+		// The backlog as it is now, not as it was at the first failure.
+		return fmt.Errorf("%s; 缓存待写 %d 点 (%d points kept in the spool)", w.unnamed(*p), w.backlog(), w.backlog())
 	}
 	return errors.New("not started")
 }
@@ -425,6 +469,8 @@ func (w *Writer) SpoolReady() error {
 func (w *Writer) Quarantined() []string {
 	return append(w.events.quarantinedFiles(), w.samples.quarantinedFiles()...)
 }
+
+func (w *Writer) backlog() int64 { return w.events.backlog() + w.samples.backlog() }
 
 // Stats reports the spool and counters.
 func (w *Writer) Stats() Stats {
