@@ -58,7 +58,7 @@ func NewPahoClient(m configs.MQTTConfig, tc *tls.Config, h Handlers) (Client, er
 	opts := paho.NewClientOptions().AddBroker(m.Broker).SetClientID(m.ClientID).
 		// A persistent session: the broker keeps our subscriptions and
 		// queues QoS 1 messages while we are away or restarting.
-		SetCleanSession(false).SetStore(NewSessionStore()).
+		SetCleanSession(false).SetStore(newClientStore()).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(2 * time.Second).
 		SetMaxReconnectInterval(30 * time.Second).SetKeepAlive(30 * time.Second).
 		// Ordered delivery, one message at a time: a device's alarm-on and

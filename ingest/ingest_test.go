@@ -89,7 +89,7 @@ func startIngest(t *testing.T, cfg *configs.Config, broker, clientID string, sin
 func publisher(t *testing.T, broker, id string) paho.Client {
 	t.Helper()
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(false).
-		SetStore(NewSessionStore()).
+		SetStore(newClientStore()).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

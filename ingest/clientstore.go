@@ -9,7 +9,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
-// SessionStore is paho's in-memory session store, except that what we
+// clientStore is paho's in-memory session store, except that what we
 // send (keys "o.") is kept as its encoded bytes and every Get returns a
 // packet of its own.
 //
@@ -22,24 +22,24 @@ import (
 // writer, so the copy is taken before anyone else touches it. What we
 // receive ("i.") is never resent and stays a pointer, so the inbound path
 // (every QoS 1 reading) costs nothing extra.
-type SessionStore struct {
+type clientStore struct {
 	mu  sync.Mutex
 	in  *paho.MemoryStore
 	out map[string][]byte
 }
 
-// NewSessionStore returns an open store.
-func NewSessionStore() *SessionStore {
-	return &SessionStore{in: paho.NewMemoryStore(), out: map[string][]byte{}}
+// newClientStore returns an open store.
+func newClientStore() *clientStore {
+	return &clientStore{in: paho.NewMemoryStore(), out: map[string][]byte{}}
 }
 
 func outbound(key string) bool { return strings.HasPrefix(key, "o.") }
 
 // Open opens the store.
-func (s *SessionStore) Open() { s.in.Open() }
+func (s *clientStore) Open() { s.in.Open() }
 
 // Put stores a packet.
-func (s *SessionStore) Put(key string, p packets.ControlPacket) {
+func (s *clientStore) Put(key string, p packets.ControlPacket) {
 	if !outbound(key) {
 		s.in.Put(key, p)
 		return
@@ -54,7 +54,7 @@ func (s *SessionStore) Put(key string, p packets.ControlPacket) {
 }
 
 // Get returns a packet no one else holds.
-func (s *SessionStore) Get(key string) packets.ControlPacket {
+func (s *clientStore) Get(key string) packets.ControlPacket {
 	if !outbound(key) {
 		return s.in.Get(key)
 	}
@@ -72,7 +72,7 @@ func (s *SessionStore) Get(key string) packets.ControlPacket {
 }
 
 // All returns every key.
-func (s *SessionStore) All() []string {
+func (s *clientStore) All() []string {
 	keys := s.in.All()
 	s.mu.Lock()
 	for k := range s.out {
@@ -83,7 +83,7 @@ func (s *SessionStore) All() []string {
 }
 
 // Del deletes a key.
-func (s *SessionStore) Del(key string) {
+func (s *clientStore) Del(key string) {
 	if !outbound(key) {
 		s.in.Del(key)
 		return
@@ -94,10 +94,10 @@ func (s *SessionStore) Del(key string) {
 }
 
 // Close closes the store.
-func (s *SessionStore) Close() { s.in.Close() }
+func (s *clientStore) Close() { s.in.Close() }
 
 // Reset empties the store.
-func (s *SessionStore) Reset() {
+func (s *clientStore) Reset() {
 	s.in.Reset()
 	s.mu.Lock()
 	clear(s.out)

@@ -12,8 +12,8 @@ import (
 // encoding a QoS 1 publish while resume Gets it from the store and sets its
 // DUP flag. With paho's memory store both touch one packet (the race
 // detector fails this test); ours hands resume a packet of its own.
-func TestSessionStoreResendRacesWithNothing(t *testing.T) {
-	s := NewSessionStore()
+func TestClientStoreResendRacesWithNothing(t *testing.T) {
+	s := newClientStore()
 	s.Open()
 	pub := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
 	pub.Qos, pub.MessageID, pub.TopicName, pub.Payload = 1, 7, "snowbright/sensors/s-1/event", []byte(`{"value":1}`)
