@@ -22,11 +22,31 @@ func cameraGoroutines() []string {
 	buf = buf[:runtime.Stack(buf, true)]
 	var out []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "snowhub/camera.") || strings.Contains(g, "snowhub/camera/rtsp.") {
+		if (strings.Contains(g, "snowhub/camera.") || strings.Contains(g, "snowhub/camera/rtsp.")) && !exiting(g) {
 			out = append(out, g)
 		}
 	}
 	return out
+}
+
+// exiting: the goroutine's only frame is the closure that started it
+// (go func() { defer wg.Done(); body() }()): its body has returned and it
+// has said so, but the runtime has not yet reaped it. Close waited for it
+// as it should; seen in the stack dump for an instant after Wait returns.
+func exiting(stack string) bool {
+	frames := 0
+	closure := false
+	for _, l := range strings.Split(stack, "\n")[1:] {
+		if strings.HasPrefix(l, "created by ") {
+			break
+		}
+		if l == "" || strings.HasPrefix(l, "\t") {
+			continue
+		}
+		frames++
+		closure = strings.Contains(l, "snowhub/camera.") && strings.Contains(l, ".func")
+	}
+	return frames == 1 && closure
 }
 
 // Close returns only when every goroutine the manager started has ended
