@@ -170,3 +170,40 @@ func TestCountyOutageConfig(t *testing.T) {
 		}
 	}
 }
+
+// A restart in the middle of a county outage: the cameras reported offline
+// again after it are still held by it, not opened as village outages.
+func TestCountyOutageKeptAcrossRestart(t *testing.T) {
+	clk := &clock{t: t0}
+	dir := t.TempDir()
+	cfg := countyConfig(t, "")
+	e, _ := newEngine(t, cfg, dir, clk)
+	ctx := context.Background()
+	var cams []string
+	for v := 1; v <= 4; v++ {
+		for _, c := range []string{"a", "b"} {
+			cams = append(cams, fmt.Sprintf("cam-v%d-%s", v, c))
+		}
+	}
+	for _, id := range cams {
+		must(t, e.Evaluate(ctx, camState(id, "offline", t0)))
+	}
+	e.Tick(ctx, t0.Add(5*time.Minute))
+	if inc := open(e); len(inc) != 1 || inc[0].Kind != KindCountyOutage {
+		t.Fatalf("before the restart: %d incidents open", len(inc))
+	}
+	must(t, e.Close())
+
+	e2, _ := newEngine(t, cfg, dir, clk)
+	at := t0.Add(10 * time.Minute)
+	for _, id := range cams {
+		must(t, e2.Evaluate(ctx, camState(id, "offline", at)))
+	}
+	e2.Tick(ctx, at.Add(time.Hour))
+	if inc := open(e2); len(inc) != 1 || inc[0].Kind != KindCountyOutage {
+		for _, x := range inc {
+			t.Logf("open: %s %s %v", x.Kind, x.Title, x.Devices)
+		}
+		t.Fatalf("after the restart: %d incidents open, want the county outage only", len(inc))
+	}
+}
