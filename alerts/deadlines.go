@@ -12,7 +12,10 @@ import (
 )
 
 // Supervision tiers (Shiquan's three): who presses a late step.
-var tierNames = []string{"", "县联络办督办 / county liaison office", "县委常委督办 / standing-committee member", "县委书记督办 / county secretary"}
+var (
+	tierNames   = []string{"", "县联络办督办", "县委常委督办", "县委书记督办"}
+	tierNamesEn = []string{"", "county liaison office", "standing-committee member", "county secretary"}
+)
 
 // limitFor is the time limit of a step of r: the class's limit where it
 // names the step (not for critical alarms, which keep machine speed), else
@@ -236,16 +239,18 @@ func (e *Engine) supervise(t *tx, r *record, now time.Time) {
 				r.LateSteps = append(r.LateSteps, event.LateStep{Step: d.Step, Owner: d.Owner, Due: d.Due})
 			}
 			s := event.Step{At: now, Action: "supervise", By: system, Level: LevelCounty, From: r.State, To: r.State,
-				Owner: d.Owner, Tier: d.Tier, Deadline: d.Due,
-				Note: fmt.Sprintf("%s：%s 超期（期限 %s） / tier %d: %s overdue since %s", tierNames[d.Tier], stepName(d.Step),
-					d.Due.In(e.cal.loc).Format("01-02 15:04"), d.Tier, d.Step, d.Due.In(e.cal.loc).Format("01-02 15:04"))}
+				Owner: d.Owner, Tier: d.Tier, Deadline: d.Due}
+			due := d.Due.In(e.cal.loc).Format("01-02 15:04")
+			zh := fmt.Sprintf("%s：%s 超期（期限 %s）", tierNames[d.Tier], stepName(d.Step), due)
+			en := fmt.Sprintf("%s, tier %d: %s overdue since %s", tierNamesEn[d.Tier], d.Tier, d.Step, due)
 			if d.Tier == 1 && e.cfg.Alerts.OnOverdue == "take_over" && d.Owner != LevelCounty && r.Owner == d.Owner && r.Level == LevelTownship {
 				r.Owners = appendNew(r.Owners, r.Owner)
 				r.Owner, r.Level, r.Escalated = LevelCounty, LevelCounty, true
 				r.Escalations++
 				s.Action, s.Owner = "escalate", LevelCounty
-				s.Note += ": 县级接管 / taken over by the county"
+				zh, en = zh+"：县级接管", en+": taken over by the county"
 			}
+			s.Note = event.Bilingual(zh, en)
 			t.step(r, s)
 		}
 	}

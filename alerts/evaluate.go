@@ -214,7 +214,7 @@ func (e *Engine) group(t *tx, dev configs.DeviceInfo, at time.Time) bool {
 	rec := e.newRecord(t, r, configs.DeviceInfo{Village: dev.Village, Township: dev.Township}, at, 0)
 	rec.Fingerprint = fp
 	rec.Kind = "village_outage"
-	rec.Title = fmt.Sprintf("%s %d 个设备离线", e.top.VillageName[dev.Village], len(down))
+	rec.Title = fmt.Sprintf("%s %d 台设备离线", e.top.VillageName[dev.Village], len(down))
 	for _, d := range down {
 		rec.Devices = append(rec.Devices, d.ID)
 		if d.Camera {

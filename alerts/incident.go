@@ -249,9 +249,9 @@ func (e *Engine) opened(t *tx, r *record, at time.Time, by, note string) {
 	}
 	switch {
 	case r.Kind == KindCountyOutage && r.Township == "":
-		e.doDispatch(t, r, auth.Technicians, at, event.Step{By: system, Level: LevelCounty, Note: "自动派给技术运维 / automatic dispatch to the technicians"})
+		e.doDispatch(t, r, auth.Technicians, at, event.Step{By: system, Level: LevelCounty, Note: event.Bilingual("自动派给技术运维", "automatic dispatch to the technicians")})
 	case r.Township != "":
-		e.doDispatch(t, r, r.Township, at, event.Step{By: system, Level: LevelCounty, Note: "自动派单到镇 / automatic dispatch to the township desk"})
+		e.doDispatch(t, r, r.Township, at, event.Step{By: system, Level: LevelCounty, Note: event.Bilingual("自动派单到镇", "automatic dispatch to the township desk")})
 	}
 }
 

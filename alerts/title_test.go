@@ -1,7 +1,11 @@
 package alerts
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"snowhub/configs"
 )
@@ -35,5 +39,20 @@ func TestDefaultTitlesSayTheVillageOnce(t *testing.T) {
 		if got := r.render(tc.d); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.rule, got, tc.want)
 		}
+	}
+}
+
+// A village outage counts its devices with 台 (devices are 台, not 个).
+func TestOutageTitleCountsDevicesWithTai(t *testing.T) {
+	clk := &clock{t: t0}
+	e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		must(t, e.Evaluate(ctx, camState(fmt.Sprintf("cam-v2-%02d", i), "offline", t0.Add(time.Duration(i)*time.Second))))
+	}
+	e.Tick(ctx, t0.Add(time.Hour))
+	inc := open(e)
+	if len(inc) != 1 || !strings.HasPrefix(inc[0].Title, "西街社区 ") || !strings.HasSuffix(inc[0].Title, " 台设备离线") {
+		t.Fatalf("incidents: %+v", inc)
 	}
 }

@@ -101,7 +101,7 @@ var Transitions = []Transition{
 			c.r.Assignee = &event.Assignee{ID: per.ID, Name: per.Name, At: c.now, By: c.p.Name}
 			c.step.Person = per.ID
 			if c.step.Note == "" {
-				c.step.Note = "派 " + per.Name + " 实地走访 / sent on site"
+				c.step.Note = event.Bilingual("派 "+per.Name+" 实地走访", "sent on site")
 			}
 			e.finishDue(c.r, "assign", c.now)
 			e.transition(c.t, c.r, "assign", c.r.State, c.now, c.step)
@@ -253,7 +253,7 @@ var Transitions = []Transition{
 		apply: func(e *Engine, c *actCtx) error {
 			c.r.AcknowledgedAt, c.r.AcknowledgedBy = c.now, c.p.Name
 			if c.step.Note == "" {
-				c.step.Note = "已确认告警（不代替接单） / alarm acknowledged (not an accept)"
+				c.step.Note = event.Bilingual("已确认告警（不代替接单）", "alarm acknowledged (not an accept)")
 			}
 			e.transition(c.t, c.r, "acknowledge", c.r.State, c.now, c.step)
 			return nil
@@ -483,9 +483,15 @@ func (e *Engine) evaluate(c *actCtx) error {
 	if q.Rating == "unsatisfied" {
 		switch e.cfg.Alerts.OnUnsatisfied {
 		case "reopen":
-			e.reopen(c.t, c.r, c.now, event.Step{By: system, Level: LevelCounty, Note: "群众不满意，自动重办 / unsatisfied: reopened"})
+			e.reopen(c.t, c.r, c.now, event.Step{By: system, Level: LevelCounty, Note: event.Bilingual("群众不满意，自动重办", "unsatisfied: reopened")})
 		case "county":
-			c.r.History[len(c.r.History)-1].Note = strings.TrimSpace(c.step.Note + " [群众不满意，由县级决定重办或考单 / unsatisfied: the county decides]")
+			// A person's note stays whole; the mark then goes in Chinese
+			// only, so the note does not split into halves that are not.
+			mark := event.Bilingual("群众不满意，由县级决定重办或考单", "unsatisfied: the county decides")
+			if n := strings.TrimSpace(c.step.Note); n != "" {
+				mark = n + " [群众不满意，由县级决定重办或考单]"
+			}
+			c.r.History[len(c.r.History)-1].Note = mark
 		}
 	}
 	return nil

@@ -88,6 +88,7 @@ func TestNoticeTextAndTemplate(t *testing.T) {
 	r, _ := newRenderer(c, testNames{})
 	s := openStep(3, "zhaoren", "critical")
 	s.Deadline = time.Date(2026, 11, 25, 0, 30, 0, 0, time.UTC)
+	r.now = func() time.Time { return s.Deadline.Add(-time.Minute) }
 	n := &Notice{Step: s, People: []Person{{Name: "李网格", Phone: "13800000001"}}}
 	_, text := r.noticeText(n, true)
 	for _, want := range []string{"【紧急】烟雾报警", "昭仁街道 东街社区", "新事件", "11-25 08:30 前",
@@ -183,6 +184,10 @@ func TestRouteMatching(t *testing.T) {
 		{"empty matches all", configs.NotifyRoute{}, step(mon, "zhaoren", "minor", "open", 0), true},
 		{"empty skips update", configs.NotifyRoute{}, step(mon, "zhaoren", "minor", "update", 0), false},
 		{"named update", configs.NotifyRoute{Steps: []string{"update"}}, step(mon, "zhaoren", "minor", "update", 0), true},
+		{"acknowledge to a group", configs.NotifyRoute{Channels: []string{"zr-ding"}}, step(mon, "zhaoren", "critical", "acknowledge", 0), false},
+		{"acknowledge to SMS after a webhook", configs.NotifyRoute{Channels: []string{"hook", "sms"}}, step(mon, "zhaoren", "critical", "acknowledge", 0), false},
+		{"acknowledge named", configs.NotifyRoute{Steps: []string{"open", "acknowledge"}, Channels: []string{"zr-ding"}}, step(mon, "zhaoren", "critical", "acknowledge", 0), true},
+		{"acknowledge to a webhook", configs.NotifyRoute{Channels: []string{"hook"}}, step(mon, "zhaoren", "critical", "acknowledge", 0), true},
 		{"other township", configs.NotifyRoute{Townships: []string{"zhaoren"}}, step(mon, "xianggong", "critical", "open", 0), false},
 		{"severity", configs.NotifyRoute{Severities: []string{"critical"}}, step(mon, "zhaoren", "major", "open", 0), false},
 		{"night window across midnight", configs.NotifyRoute{From: "22:00", To: "07:00"}, step(sat, "zhaoren", "major", "open", 0), true},
@@ -194,9 +199,10 @@ func TestRouteMatching(t *testing.T) {
 		{"unsatisfied", configs.NotifyRoute{Steps: []string{"unsatisfied"}}, &Step{At: mon, Action: "evaluate", Rating: "unsatisfied"}, true},
 		{"satisfied is not unsatisfied", configs.NotifyRoute{Steps: []string{"unsatisfied"}}, &Step{At: mon, Action: "evaluate", Rating: "satisfied"}, false},
 	}
+	chans := []configs.NotifyChannel{{ID: "zr-ding", Type: "dingtalk"}, {ID: "hook", Type: "webhook"}, {ID: "sms", Type: "sms"}}
 	r := &renderer{}
 	for _, tt := range tests {
-		rt := newRoutes([]configs.NotifyRoute{tt.route})[0]
+		rt := newRoutes([]configs.NotifyRoute{tt.route}, chans)[0]
 		if got := rt.matches(tt.s, r.action(tt.s), loc, weekdays(loc)); got != tt.want {
 			t.Errorf("%s: matches = %v, want %v", tt.name, got, tt.want)
 		}

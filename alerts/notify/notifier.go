@@ -153,6 +153,7 @@ func (n *Notifier) configure(cfg configs.NotifyConfig) error {
 	if err != nil {
 		return err
 	}
+	r.now = n.now
 	workers := map[string]*worker{}
 	for _, ch := range cfg.Channels {
 		w, err := n.newWorker(ch, r)
@@ -176,7 +177,7 @@ func (n *Notifier) configure(cfg configs.NotifyConfig) error {
 	}
 	n.mu.Lock()
 	old := n.workers
-	n.cfg, n.routes, n.render, n.workers = cfg, newRoutes(cfg.Routes), r, workers
+	n.cfg, n.routes, n.render, n.workers = cfg, newRoutes(cfg.Routes, cfg.Channels), r, workers
 	n.mu.Unlock()
 	for _, w := range old {
 		w.stop()

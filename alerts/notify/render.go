@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"snowhub/configs"
+	"snowhub/internal/event"
 )
 
 // Notice is one step due to one channel for one route: what the per-channel
@@ -79,6 +80,7 @@ type renderer struct {
 	names     Names
 	notice    *template.Template // nil: built in
 	sms       *template.Template
+	now       func() time.Time // the clock a deadline is read against
 }
 
 func newRenderer(c configs.NotifyConfig, names Names) (*renderer, error) {
@@ -86,7 +88,7 @@ func newRenderer(c configs.NotifyConfig, names Names) (*renderer, error) {
 	if err != nil || c.TimeZone == "" {
 		loc = time.FixedZone("CST", 8*3600)
 	}
-	r := &renderer{loc: loc, publicURL: strings.TrimRight(c.PublicURL, "/"), names: names}
+	r := &renderer{loc: loc, publicURL: strings.TrimRight(c.PublicURL, "/"), names: names, now: time.Now}
 	if c.Templates.Notice != "" {
 		if r.notice, err = configs.ParseNotifyTemplate("notice", c.Templates.Notice); err != nil {
 			return nil, fmt.Errorf("notify.templates.notice: %w", err)
@@ -135,6 +137,41 @@ func (r *renderer) when(t time.Time) string {
 	return t.In(r.loc).Format("01-02 15:04")
 }
 
+// due is a deadline as a message says it: the clock time before it
+// ("12-03 17:30 前"), how long it has been late after it
+// ("12-03 17:30，已超时 2 小时 15 分"); a reminder or a delayed message
+// never says "before" a time already past.
+func (r *renderer) due(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	late := r.now().Sub(t)
+	if late <= 0 {
+		return r.when(t) + " 前"
+	}
+	return r.when(t) + "，" + lateText(late)
+}
+
+// lateText is how long a deadline has been past: 已超时 2 小时 15 分.
+func lateText(d time.Duration) string {
+	m := int(d / time.Minute)
+	if m < 1 {
+		return "已超时"
+	}
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	var parts []string
+	if days > 0 {
+		parts = append(parts, fmt.Sprintf("%d 天", days))
+	}
+	if hours > 0 {
+		parts = append(parts, fmt.Sprintf("%d 小时", hours))
+	}
+	if mins > 0 && days == 0 {
+		parts = append(parts, fmt.Sprintf("%d 分", mins))
+	}
+	return "已超时 " + strings.Join(parts, " ")
+}
+
 func (r *renderer) action(s *Step) string {
 	if s.Action == "evaluate" && s.Rating == "unsatisfied" {
 		return "unsatisfied"
@@ -142,7 +179,9 @@ func (r *renderer) action(s *Step) string {
 	return s.Action
 }
 
-// fields are the template's data (configs.NotifyTemplateFields). Every
+// fields are the template's data (configs.NotifyTemplateFields). A note
+// the hub wrote in both languages gives its Chinese half (event.Chinese):
+// messages are read by people in Chinese. Every
 // field a person typed or a device sent (title, note, names, source) is
 // text: esc makes it so for the channel's format (mdText for a markdown
 // robot, oneLine for text), so a built-in or an operator's template cannot
@@ -155,7 +194,7 @@ func (r *renderer) fields(n *Notice, esc func(string) string) map[string]any {
 		"Township": s.Township, "TownshipName": esc(r.township(s.Township)), "Village": s.Village,
 		"VillageName": esc(r.village(s.Village)), "Place": esc(place), "Deadline": r.when(s.Deadline),
 		"At": s.At.In(r.loc).Format("01-02 15:04:05"), "Link": r.link(s), "Repeat": n.Repeat, "Tier": s.Tier,
-		"Assignee": esc(s.Assignee), "Mentions": mentions(n), "Note": esc(s.Note), "Source": esc(s.Source), "State": s.State, "By": esc(s.By)}
+		"Assignee": esc(s.Assignee), "Mentions": mentions(n), "Note": esc(event.Chinese(s.Note)), "Source": esc(s.Source), "State": s.State, "By": esc(s.By)}
 }
 
 // oneLine folds every run of CR, LF and other control characters into one
@@ -245,14 +284,12 @@ func (r *renderer) noticeText(n *Notice, markdown bool) (title, text string) {
 		stepText += fmt.Sprintf("（第%d级）", n.Step.Tier)
 	}
 	line("步骤", stepText)
-	if d := f["Deadline"].(string); d != "" {
-		line("时限", d+" 前")
-	}
+	line("时限", r.due(n.Step.Deadline))
 	if n.Step.Assignee != "" {
 		line("责任人", f["Assignee"].(string))
 	}
 	if n.Step.Note != "" {
-		line("说明", esc(truncRunes(n.Step.Note, 200)))
+		line("说明", esc(truncRunes(event.Chinese(n.Step.Note), 200)))
 	}
 	line("事件", n.Step.Incident+"（步骤 "+n.Step.ID+"）")
 	if l := f["Link"].(string); l != "" {
@@ -292,8 +329,12 @@ func (r *renderer) smsText(n *Notice) string {
 		}
 	}
 	s := fmt.Sprintf("【%s】%s，%s，%s", f["SeverityName"], truncRunes(oneLine(n.Step.Title), 30), f["Place"], f["Step"])
-	if d := f["Deadline"].(string); d != "" {
-		s += "，时限" + d
+	if d := n.Step.Deadline; !d.IsZero() {
+		if r.now().After(d) {
+			s += "，" + lateText(r.now().Sub(d))
+		} else {
+			s += "，时限" + r.when(d)
+		}
 	}
 	return s + "。事件" + n.Step.Incident
 }

@@ -14,9 +14,19 @@ type route struct {
 	cfg  configs.NotifyRoute
 	from int // minutes of the day; -1: any time
 	to   int
+	// people: a channel of its chain is read by people (a group robot,
+	// SMS), not by a machine (webhook, MQTT out).
+	people bool
 }
 
-func newRoutes(rs []configs.NotifyRoute) []route {
+// forPeople are the channel types people read.
+var forPeople = []string{"dingtalk", "wecom", "sms"}
+
+func newRoutes(rs []configs.NotifyRoute, chans []configs.NotifyChannel) []route {
+	kind := map[string]string{}
+	for _, c := range chans {
+		kind[c.ID] = c.Type
+	}
 	out := make([]route, len(rs))
 	for i, r := range rs {
 		name := r.Name
@@ -24,6 +34,9 @@ func newRoutes(rs []configs.NotifyRoute) []route {
 			name = "route-" + strconv.Itoa(i)
 		}
 		out[i] = route{name: name, cfg: r, from: -1, to: -1}
+		for _, id := range r.Channels {
+			out[i].people = out[i].people || slices.Contains(forPeople, kind[id])
+		}
 		if r.From != "" && r.To != "" {
 			out[i].from, out[i].to = tod(r.From), tod(r.To)
 		}
@@ -54,6 +67,12 @@ func (r *route) matches(s *Step, action string, loc *time.Location, working func
 		// An alarm folded into an open incident ("update") is news only
 		// to a route that names it.
 		if action == "update" {
+			return false
+		}
+		// An operator's 确认 on the wall is not news for a township's
+		// group or a phone: people hear it only from a route naming it
+		// (a webhook or MQTT out still has every step).
+		if action == "acknowledge" && r.people {
 			return false
 		}
 	} else if !slices.Contains(c.Steps, action) && !(action == "unsatisfied" && slices.Contains(c.Steps, "evaluate")) {

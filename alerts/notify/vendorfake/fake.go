@@ -145,3 +145,12 @@ func Headings(markdown string) []string {
 	}
 	return out
 }
+
+// englishRun is three or more English words in a row (an address is one
+// word: its parts are not separated by spaces).
+var englishRun = regexp.MustCompile(`[A-Za-z]+(?:[,:;]?[ \t]+[A-Za-z]+){2,}`)
+
+// EnglishRuns are the runs of three or more English words in a message:
+// what a person in a township's group should never have to read (the
+// hub's own notes carry an English half for the English pages only).
+func EnglishRuns(text string) []string { return englishRun.FindAllString(text, -1) }
