@@ -128,11 +128,14 @@ type Options struct {
 	Hubs       HubSource    // a view hub's other hubs (api_hubs.go); nil: none
 	Notify     NotifySource // notification channels' health (api_notify.go); nil: none
 	Ready      func() map[string]error
-	Gatherer   prometheus.Gatherer
-	Registry   prometheus.Registerer
-	Logger     *slog.Logger
-	Now        func() time.Time
-	Limits     Limits // zero fields: DefaultLimits
+	// AuthAudit records refused bearer tokens in the audit trail with the
+	// peer's address; nil: counted and logged only (authfail.go).
+	AuthAudit AuthAuditor
+	Gatherer  prometheus.Gatherer
+	Registry  prometheus.Registerer
+	Logger    *slog.Logger
+	Now       func() time.Time
+	Limits    Limits // zero fields: DefaultLimits
 }
 
 // Server is the hub's HTTP face.
@@ -146,6 +149,7 @@ type Server struct {
 	shutdown chan struct{}
 	layouts  *layoutStore
 	refused  *refusals
+	authFail *authFailures
 	redact   redactor
 	patterns []string // every route, for the security tests (routetable.go)
 	mLive    *prometheus.GaugeVec
@@ -176,8 +180,9 @@ func New(o Options) (*Server, error) {
 			Help: "Live video streams served now, by who watches: a person, or another hub relaying for its viewers."}, []string{"by"})}
 	s.mLive.WithLabelValues("person") // both series from the start, at 0
 	s.mLive.WithLabelValues("hub")
+	s.authFail = newAuthFailures(o)
 	if o.Registry != nil {
-		for _, c := range []prometheus.Collector{s.hub.mClients, s.hub.mEvents, s.hub.mDropped, s.mLive} {
+		for _, c := range append([]prometheus.Collector{s.hub.mClients, s.hub.mEvents, s.hub.mDropped, s.mLive}, s.authFail.collectors()...) {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, err
 			}
@@ -323,10 +328,11 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p auth.Pr
 		p, ok := s.o.Auth(tok)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="snowhub"`)
-			msg := "missing bearer token"
+			msg, why := "missing bearer token", "missing"
 			if tok != "" {
-				msg = "unknown token"
+				msg, why = "unknown token", "unknown"
 			}
+			s.authFail.refused(r, why)
 			writeError(w, http.StatusUnauthorized, msg)
 			return
 		}

@@ -36,6 +36,10 @@ type BrokerOptions struct {
 	// client id, mqtt.max_payload and the listener's TLS files.
 	Config *configs.Config
 	Logger *slog.Logger
+	// AuditLogin, when set, records a refused login in the audit trail with
+	// the peer's address (at most once per address every 10 s, the entry
+	// saying how many were left out).
+	AuditLogin func(at time.Time, remote, result string) error
 }
 
 // Broker is the embedded MQTT broker (mochi-mqtt) for the demo and for
@@ -93,6 +97,9 @@ func NewBroker(o BrokerOptions) (*Broker, error) {
 	b.auth, err = newAuthHook(o.Config, loopback && len(m.DeviceUsers) == 0, o.Logger, limit)
 	if err != nil {
 		return nil, err
+	}
+	if o.AuditLogin != nil {
+		b.auth.audit, b.auth.audits = o.AuditLogin, loglimit.New(loglimit.Options{})
 	}
 	if err := srv.AddHook(b.auth, nil); err != nil {
 		return nil, err

@@ -4,8 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -33,6 +36,10 @@ type authHook struct {
 	// in snowhub_broker_auth_refused_total.
 	logLimit *loglimit.Limiter
 	refused  *prometheus.CounterVec
+	// audit records refused logins with the peer's address, through
+	// audits (keyed by the address); nil: not audited.
+	audit  func(at time.Time, remote, result string) error
+	audits *loglimit.Limiter
 }
 
 func newAuthHook(cfg *configs.Config, anonymous bool, log *slog.Logger, limit *loglimit.Limiter) (*authHook, error) {
@@ -84,6 +91,7 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 	}
 	if !ok {
 		h.refuse("login", user, "MQTT 登录被拒绝 (MQTT login refused)", "user", clip(user, 64), "client", clip(cl.ID, 64), "remote", cl.Net.Remote, "why", why)
+		h.auditLogin(cl.Net.Remote, user, why)
 	}
 	return ok
 }
@@ -118,4 +126,25 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+func (h *authHook) auditLogin(remote, user, why string) {
+	if h.audit == nil {
+		return
+	}
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ok, left := h.audits.Allow(host)
+	if !ok {
+		return
+	}
+	result := fmt.Sprintf("MQTT login refused: %s (user %q)", why, clip(user, 64))
+	if left > 0 {
+		result += fmt.Sprintf(" (%d more from this address since the last entry)", left)
+	}
+	if err := h.audit(time.Now(), remote, result); err != nil {
+		h.log.Warn("refused MQTT login not audited", "err", err)
+	}
 }

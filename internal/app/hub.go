@@ -156,6 +156,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 		Hubs:           hubSource{h},
 		Notify:         notifyStatus{h},
 		Ready:          h.readiness,
+		AuthAudit:      incidentService{h},
 		Gatherer:       h.reg,
 		Registry:       h.reg,
 		Logger:         log.With("component", "dashboard"),
@@ -186,7 +187,8 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 	// now, served at Start.
 	if cfg.MQTT.Broker == "" {
 		b, err := ingest.NewBroker(ingest.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen,
-			DataDir: filepath.Join(cfg.DataDir, "mqtt"), Config: cfg, Logger: log.With("component", "broker")})
+			DataDir: filepath.Join(cfg.DataDir, "mqtt"), Config: cfg, Logger: log.With("component", "broker"),
+			AuditLogin: h.alerts.AuditAuthRefused})
 		if err != nil {
 			return fmt.Errorf("embedded broker: %w", err)
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"time"
 
@@ -41,6 +42,14 @@ func (s incidentService) Actions(p auth.Principal, inc event.Incident) []string 
 
 func (s incidentService) Audit(p auth.Principal, since time.Time, limit int) ([]event.AuditEntry, error) {
 	return s.h.alerts.Audit(p, since, limit)
+}
+
+// AuditAuthRefused records a refused authentication (dashboard.AuthAuditor).
+func (s incidentService) AuditAuthRefused(at time.Time, remote, why string) error {
+	if s.h.alerts == nil {
+		return errors.New("incident store not built")
+	}
+	return s.h.alerts.AuditAuthRefused(at, remote, why)
 }
 
 func (s incidentService) Create(ctx context.Context, p auth.Principal, req event.CreateRequest) (event.Incident, error) {

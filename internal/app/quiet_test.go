@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -73,20 +74,7 @@ func rawAttempt(t *testing.T, addr, user, pass, topic string, payload []byte) {
 // library's own lines go through the limiter too, without the packet; the
 // refusals are counted.
 func TestRefusedPublishesDoNotFloodTheLog(t *testing.T) {
-	dir := t.TempDir()
-	port, mport := testenv.FreePort(t), testenv.FreePort(t)
-	cfg := fmt.Sprintf("listen: 127.0.0.1:%d\ndata_dir: %s\n", port, filepath.Join(dir, "data")) +
-		fmt.Sprintf("mqtt:\n  broker: \"\"\n  embedded_listen: 127.0.0.1:%d\n  device_users: [{username: gw, password: gw-password-123, devices: [s-1]}]\n", mport) +
-		"influx: {url: \"http://127.0.0.1:1\"}\ncounty: {id: c, name: C}\ntownships:\n  - id: t1\n    name: T1\n    villages:\n      - {id: v1, name: V1}\n" +
-		"sensors:\n  - {id: s-1, kind: smoke, village: v1}\n  - {id: s-2, kind: smoke, village: v1}\n" +
-		"users:\n  - {name: ops, role: operator, token: " + opsToken + "}\n"
-	path := filepath.Join(dir, "snowhub.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	hub := testenv.NewHub(t, path, port)
-	hub.Start()
-	addr := fmt.Sprintf("127.0.0.1:%d", mport)
+	hub, addr := embeddedBrokerHub(t)
 	// A packet a device sent must not reach the log: a marker in every
 	// refused publish's payload.
 	payload := []byte(`{"value":1,"pad":"` + strings.Repeat("PACKETBODY", 200) + `"}`)
@@ -118,6 +106,81 @@ func TestRefusedPublishesDoNotFloodTheLog(t *testing.T) {
 	}
 	if n := metricValue(t, hub.Base, `snowhub_log_suppressed_total{source="broker"}`); n == 0 {
 		t.Error("no suppressed broker lines counted")
+	}
+}
+
+// embeddedBrokerHub starts a hub process on its embedded broker with one
+// device user (gw, for s-1); it returns the hub and the broker's address.
+func embeddedBrokerHub(t *testing.T) (*testenv.Hub, string) {
+	dir := t.TempDir()
+	port, mport := testenv.FreePort(t), testenv.FreePort(t)
+	cfg := fmt.Sprintf("listen: 127.0.0.1:%d\ndata_dir: %s\n", port, filepath.Join(dir, "data")) +
+		fmt.Sprintf("mqtt:\n  broker: \"\"\n  embedded_listen: 127.0.0.1:%d\n  device_users: [{username: gw, password: gw-password-123, devices: [s-1]}]\n", mport) +
+		"influx: {url: \"http://127.0.0.1:1\"}\ncounty: {id: c, name: C}\ntownships:\n  - id: t1\n    name: T1\n    villages:\n      - {id: v1, name: V1}\n" +
+		"sensors:\n  - {id: s-1, kind: smoke, village: v1}\n  - {id: s-2, kind: smoke, village: v1}\n" +
+		"users:\n  - {name: ops, role: operator, token: " + opsToken + "}\n"
+	path := filepath.Join(dir, "snowhub.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hub := testenv.NewHub(t, path, port)
+	hub.Start()
+	return hub, fmt.Sprintf("127.0.0.1:%d", mport)
+}
+
+// Failed authentications leave a trace: five wrong bearer tokens and three
+// wrong broker passwords are counted, logged (limited: one line per
+// address) and audited with the peer's address. Before, 0 log lines and
+// 0 audit entries.
+func TestFailedAuthenticationsLeaveATrace(t *testing.T) {
+	hub, addr := embeddedBrokerHub(t)
+	for i := 0; i < 5; i++ {
+		req, _ := http.NewRequest("GET", hub.Base+"/api/v1/incidents", nil)
+		req.Header.Set("Authorization", fmt.Sprintf("Bearer guessed-token-%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("a wrong token answered %d", resp.StatusCode)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		rawAttempt(t, addr, "gw", "wrong-password", "", nil)
+	}
+	if n := metricValue(t, hub.Base, `snowhub_http_auth_failed_total{why="unknown"}`); n != 5 {
+		t.Errorf("snowhub_http_auth_failed_total{why=unknown} = %v, want 5", n)
+	}
+	if n := metricValue(t, hub.Base, `snowhub_broker_auth_refused_total{what="login"}`); n != 3 {
+		t.Errorf("snowhub_broker_auth_refused_total{what=login} = %v, want 3", n)
+	}
+	out := hub.Output()
+	if n := strings.Count(out, "unknown bearer token refused"); n != 1 {
+		t.Errorf("%d log lines for 5 wrong tokens from one address, want 1 (limited)", n)
+	}
+	if !regexp.MustCompile(`unknown bearer token refused.*remote=127\.0\.0\.1:\d+`).MatchString(out) {
+		t.Error("the log line does not name the peer's address")
+	}
+	req, _ := http.NewRequest("GET", hub.Base+"/api/v1/audit", nil)
+	req.Header.Set("Authorization", "Bearer "+opsToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []struct{ Action, Remote, Result string }
+	json.NewDecoder(resp.Body).Decode(&entries)
+	resp.Body.Close()
+	var http401, mqttLogin bool
+	for _, e := range entries {
+		if e.Action != "auth_refused" || !strings.HasPrefix(e.Remote, "127.0.0.1:") {
+			continue
+		}
+		http401 = http401 || e.Result == "unknown token"
+		mqttLogin = mqttLogin || strings.Contains(e.Result, "MQTT login refused")
+	}
+	if !http401 || !mqttLogin {
+		t.Errorf("audit entries %+v: want an auth_refused entry with the address for the wrong token (%v) and the broker login (%v)", entries, http401, mqttLogin)
 	}
 }
 

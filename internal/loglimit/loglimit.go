@@ -68,6 +68,9 @@ func New(o Options) *Limiter {
 		keys: map[string]*keyState{}, suppressed: o.Suppressed}
 }
 
+// Suppressed is the counter of lines left out (nil when none was given).
+func (l *Limiter) Suppressed() prometheus.Counter { return l.suppressed }
+
 // Allow says whether a line of key may be logged now, and how many lines
 // of key were left out before it.
 func (l *Limiter) Allow(key string) (ok bool, left int64) {
