@@ -278,11 +278,23 @@ func TestUptimeFromInfluxDB(t *testing.T) {
 		{"a", "online", "", at(-3, 0)}, {"a", "offline", "timeout", at(2, 0)}, {"a", "online", "recovered", at(3, 0)},
 		{"b", "online", "", at(-2, 0)}, {"b", "offline", "refused", at(-1, 0)},
 		{"c", "online", "", at(0, 0)}, {"c", "maintenance", "maintenance", at(4, 0)}, {"c", "online", "", at(6, 0)},
+		// down, then a restart of the hub finds it down again: one outage.
+		{"d", "online", "", at(0, 0)}, {"d", "offline", "timeout", at(1, 0)}, {"d", "offline", "timeout", at(5, 0)},
+		// down, unknown, down again: the outage it is in began the second time.
+		{"e", "offline", "timeout", at(1, 0)}, {"e", "unknown", "", at(2, 0)}, {"e", "offline", "refused", at(3, 0)},
 	} {
 		w.Record(context.Background(), event.Event{Type: event.CameraState, Time: tr.at,
 			Data: event.CameraStatus{ID: tr.cam, Township: map[string]string{"a": "t1", "b": "t1", "c": "t2"}[tr.cam], State: tr.state, Cause: tr.cause}})
 	}
-	testenv.WaitFor(t, 20*time.Second, "written", func() bool { return w.Stats().Written == 10 })
+	testenv.WaitFor(t, 20*time.Second, "written", func() bool { return w.Stats().Written == 16 })
+	// The outages still open, as the hub reads them back at start.
+	open, err := w.OngoingOutages(context.Background(), at(10, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 3 || !open["b"].Equal(at(-1, 0)) || !open["d"].Equal(at(1, 0)) || !open["e"].Equal(at(3, 0)) {
+		t.Errorf("ongoing outages = %v, want b since -1 h, d since 1 h (across the restart), e since 3 h", open)
+	}
 	r, err := w.Uptime(context.Background(), UptimeQuery{From: t0, To: at(10, 0), Cameras: []CameraInfo{
 		{ID: "a", Township: "t1"}, {ID: "b", Township: "t1"}, {ID: "c", Township: "t2"}}})
 	if err != nil {
