@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ type Simulator struct {
 	clients map[string]paho.Client
 	mu      sync.Mutex
 	battery map[string]float64
+	high    map[string]highReading // levels held above their threshold
 	cancel  context.CancelFunc
 	done    chan struct{}
 	close   sync.Once
@@ -57,7 +59,7 @@ func New(o Options) (*Simulator, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Simulator{o: o, clients: map[string]paho.Client{}, battery: map[string]float64{}}, nil
+	return &Simulator{o: o, clients: map[string]paho.Client{}, battery: map[string]float64{}, high: map[string]highReading{}}, nil
 }
 
 func (s *Simulator) statusTopic(sn configs.Sensor) string {
@@ -100,6 +102,7 @@ func (s *Simulator) run(ctx context.Context) {
 		alarm = time.After(s.o.AlarmEvery/2 + rand.N(s.o.AlarmEvery))
 	}
 	s.reportAll()
+	var last configs.Sensor
 	for {
 		select {
 		case <-ctx.Done():
@@ -107,24 +110,75 @@ func (s *Simulator) run(ctx context.Context) {
 		case <-t.C:
 			s.reportAll()
 		case <-alarm:
-			alarms := []configs.Sensor{}
-			for _, sn := range s.o.Sensors {
-				if sn.Kind == "smoke" || sn.Kind == "panic" || sn.Kind == "water_level" {
-					alarms = append(alarms, sn)
-				}
-			}
-			if len(alarms) > 0 {
-				sn := alarms[rand.N(len(alarms))]
-				v := 1.0
-				if sn.Kind == "water_level" {
-					v = 3.4 + rand.Float64()
-				}
+			if sn, ok := pickAlarm(s.o.Sensors, last, rand.N[int]); ok {
+				last = sn
+				v, hold := alarmValue(sn.Kind)
 				s.o.Logger.Info("simulated alarm", "sensor", sn.ID, "kind", sn.Kind, "value", v)
+				if hold {
+					// A level is an alarm only when it stays above its
+					// threshold (a rule's "for"): it reads high a while.
+					s.mu.Lock()
+					s.high[sn.ID] = highReading{v: v, until: time.Now().Add(holdHigh)}
+					s.mu.Unlock()
+				}
 				s.Trigger(sn.ID, v)
 			}
 			alarm = time.After(s.o.AlarmEvery/2 + rand.N(s.o.AlarmEvery))
 		}
 	}
+}
+
+// holdHigh is how long a simulated level reads high: past the default
+// rules' "for" (30 s for water, 1 min for temperature).
+const holdHigh = 2 * time.Minute
+
+type highReading struct {
+	v     float64
+	until time.Time
+}
+
+// alarmKinds are the kinds the simulator raises alarms of, each in turn.
+var alarmKinds = []string{"smoke", "panic", "power", "water_level", "temperature"}
+
+// pickAlarm chooses the sensor of the next alarm: of another kind than the
+// last one when the county has another, and another sensor, so a wall
+// watching for a few minutes sees alarms of several kinds and places
+// rather than a column of the same title.
+func pickAlarm(sensors []configs.Sensor, last configs.Sensor, n func(int) int) (configs.Sensor, bool) {
+	byKind := map[string][]configs.Sensor{}
+	var kinds []string
+	for _, sn := range sensors {
+		if !slices.Contains(alarmKinds, sn.Kind) {
+			continue
+		}
+		if len(byKind[sn.Kind]) == 0 {
+			kinds = append(kinds, sn.Kind)
+		}
+		byKind[sn.Kind] = append(byKind[sn.Kind], sn)
+	}
+	if len(kinds) == 0 {
+		return configs.Sensor{}, false
+	}
+	if len(kinds) > 1 {
+		kinds = slices.DeleteFunc(kinds, func(k string) bool { return k == last.Kind })
+	}
+	of := byKind[kinds[n(len(kinds))]]
+	if len(of) > 1 {
+		of = slices.DeleteFunc(slices.Clone(of), func(sn configs.Sensor) bool { return sn.ID == last.ID })
+	}
+	return of[n(len(of))], true
+}
+
+// alarmValue is a reading that raises an alarm of kind; hold says the
+// reading must stay (a threshold with a duration).
+func alarmValue(kind string) (v float64, hold bool) {
+	switch kind {
+	case "water_level":
+		return math.Round((3.4+rand.Float64())*100) / 100, true
+	case "temperature":
+		return math.Round((65+rand.Float64()*10)*10) / 10, true
+	}
+	return 1, false
 }
 
 // value is a plausible normal reading of a kind at a time.
@@ -149,6 +203,15 @@ func (s *Simulator) reportAll() {
 	now := time.Now()
 	for _, sn := range s.o.Sensors {
 		v, unit := value(sn.Kind, now)
+		s.mu.Lock()
+		if h, ok := s.high[sn.ID]; ok {
+			if now.Before(h.until) {
+				v = h.v
+			} else {
+				delete(s.high, sn.ID)
+			}
+		}
+		s.mu.Unlock()
 		s.publish(sn, v, unit)
 	}
 }

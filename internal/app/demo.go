@@ -70,7 +70,7 @@ func runDemo(ctx context.Context, o Options) error {
 	ready := o.Ready
 	o.Ready = func(h *Hub) {
 		sensors, err = simsensor.New(simsensor.Options{Broker: h.Config().MQTT.Broker, Sensors: cfg.Sensors,
-			AlarmEvery: 90 * time.Second, Logger: log.With("component", "simsensor")})
+			AlarmEvery: demoAlarmEvery, Logger: log.With("component", "simsensor")})
 		if err == nil {
 			err = sensors.Start(ctx)
 		}
@@ -100,6 +100,12 @@ func runDemo(ctx context.Context, o Options) error {
 	return err
 }
 
+// demoAlarmEvery: the simulated sensors raise an alarm every 2.5 to 7.5
+// minutes, each of another kind and place than the last, so the wall
+// shows a county's day rather than a column of the same red title (the
+// printed mosquitto_pub raises one at once).
+const demoAlarmEvery = 5 * time.Minute
+
 func printDemo(o Options, h *Hub, took time.Duration) {
 	base := "http://" + h.Addr()
 	w := o.Stdout
@@ -114,17 +120,27 @@ func printDemo(o Options, h *Hub, took time.Duration) {
 	fmt.Fprintf(w, "  the wall          %s/?token=%s\n", base, ops)
 	fmt.Fprintf(w, "  county workbench  %s/county?token=%s\n", base, ops)
 	fmt.Fprintf(w, "  考单 board        %s/stats?token=%s\n", base, ops)
+	// One desk of each kind: a township's, a village's (the same page,
+	// its own village only) and a department's.
+	var desk, village, dept bool
 	for _, u := range demo.Tokens {
-		if u.Role == "township" {
+		switch {
+		case u.Role == auth.RoleTownship && !desk:
+			desk = true
 			fmt.Fprintf(w, "  township desk     %s/township/%s?token=%s\n", base, u.Township, u.Token)
-			break
+		case u.Role == auth.RoleVillage && !village:
+			village = true
+			fmt.Fprintf(w, "  village desk      %s/township/%s?token=%s\n", base, configs.NewTopology(h.Config()).VillageTownship[u.Village], u.Token)
+		case u.Role == auth.RoleDepartment && !dept:
+			dept = true
+			fmt.Fprintf(w, "  department desk   %s/department?token=%s\n", base, u.Token)
 		}
 	}
 	fmt.Fprintf(w, "  uptime            %s/uptime?token=%s\n", base, ops)
-	fmt.Fprintf(w, "  MQTT broker       %s   (mosquitto_pub -h 127.0.0.1 -p PORT -t snowbright/sensors/smoke-0001/event -m '{\"value\":1}')\n", h.Config().MQTT.Broker)
+	fmt.Fprintf(w, "  MQTT broker       %s\n  raise an alarm    %s\n", h.Config().MQTT.Broker, demo.MQTTCommand(h.Config().MQTT.Broker))
 	fmt.Fprintf(w, "\n  demo tokens:\n")
 	for _, u := range demo.Tokens {
-		fmt.Fprintf(w, "    %-14s %-10s %-9s %s\n", u.Name, u.Role, u.Township, u.Token)
+		fmt.Fprintf(w, "    %-15s %-10s %-9s %s\n", u.Name, u.Role, u.Township+u.Village+u.Department, u.Token)
 	}
 	fmt.Fprintln(w, "\nCtrl-C stops the demo and its InfluxDB.")
 }

@@ -58,7 +58,7 @@ func TestDemoStartsCleanAndStopsPromptly(t *testing.T) {
 			ops = u.Token
 		}
 	}
-	// The simulated alarms start after 45 s at the earliest; every camera
+	// The simulated alarms start after 2.5 min at the earliest; every camera
 	// connects, and the slowest (3 fps) is past its grace, well before that.
 	time.Sleep(20 * time.Second)
 	req, _ := http.NewRequest("GET", "http://"+h.Addr()+"/api/v1/incidents?state=all", nil)

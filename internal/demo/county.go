@@ -2,6 +2,8 @@ package demo
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 )
 
@@ -25,30 +27,69 @@ var county = []township{
 	{"tingkou", "亭口镇", []village{{"v-tk-01", "亭口村"}, {"v-tk-02", "宇家村"}}},
 }
 
-var cameraNames = []string{
-	"312国道 昭仁路口", "东街 菜市场", "西街 学校门口", "南街 桥头", "昭仁 汽车站",
-	"相公 集市", "相公村 村委会", "巨家村 水库", "巨家村 十字路口", "亭口 大桥",
-	"亭口村 卫生院", "宇家村 村口", "312国道 亭口段", "泾河 堤坝", "相公镇 加油站", "宇家村 小学",
+// demoCamera is a camera of the demo county: named for the village it
+// stands in ("东街社区 菜市场"), so its tile, its tree entry and an
+// incident's title all say the same place.
+type demoCamera struct {
+	village, place string
+	key            bool // a key crossing (重点路口)
 }
+
+func (c demoCamera) name(villages map[string]string) string {
+	return villages[c.village] + " " + c.place
+}
+
+// cameras are the demo's cameras, cam-0001 first, each in its own village.
+var cameras = []demoCamera{
+	{"v-zr-01", "312国道路口", true}, {"v-zr-01", "菜市场", false}, {"v-zr-01", "汽车站", false},
+	{"v-zr-02", "学校门口", false}, {"v-zr-02", "十字路口", false},
+	{"v-zr-03", "桥头", false},
+	{"v-xg-01", "集市", false}, {"v-xg-01", "村委会", false}, {"v-xg-01", "加油站", false},
+	{"v-xg-02", "水库", false}, {"v-xg-02", "十字路口", false},
+	{"v-tk-01", "泾河大桥", false}, {"v-tk-01", "卫生院", false}, {"v-tk-01", "312国道亭口段", true},
+	{"v-tk-02", "村口", false}, {"v-tk-02", "小学", false},
+}
+
+// sensorsPerVillage is how many sensors each village has, of different
+// kinds: across the villages every kind is in several places.
+const sensorsPerVillage = 3
 
 var sensorKinds = []struct{ kind, name string }{
 	{"smoke", "烟感"}, {"water_level", "水位计"}, {"door", "门磁"}, {"motion", "红外"}, {"panic", "一键报警"},
 	{"power", "断电监测"}, {"temperature", "温度"},
 }
 
-// Tokens of the demo's users; printed when the demo starts.
-var Tokens = []struct{ Name, Role, Township, Token string }{
-	{"county-ops", "operator", "", "demo-operator-token-0001"},
-	{"zhaoren-desk", "township", "zhaoren", "demo-zhaoren-token-0001"},
-	{"xiangong-desk", "township", "xiangong", "demo-xiangong-token-0001"},
-	{"tingkou-desk", "township", "tingkou", "demo-tingkou-token-00001"},
-	{"tech-1", "technician", "", "demo-technician-token-01"},
+// Token is a demo user: its name, role, where it belongs and its token.
+type Token struct{ Name, Role, Township, Village, Department, Token string }
+
+// Tokens of the demo's users, one of each kind of desk; printed when the
+// demo starts.
+var Tokens = []Token{
+	{Name: "county-ops", Role: "operator", Token: "demo-operator-token-0001"},
+	{Name: "zhaoren-desk", Role: "township", Township: "zhaoren", Token: "demo-zhaoren-token-0001"},
+	{Name: "xiangong-desk", Role: "township", Township: "xiangong", Token: "demo-xiangong-token-0001"},
+	{Name: "tingkou-desk", Role: "township", Township: "tingkou", Token: "demo-tingkou-token-00001"},
+	{Name: "dongjie-village", Role: "village", Village: "v-zr-01", Token: "demo-dongjie-village-001"},
+	{Name: "fire-dept", Role: "department", Department: "fire", Token: "demo-fire-department-001"},
+	{Name: "tech-1", Role: "technician", Token: "demo-technician-token-01"},
+}
+
+// MQTTCommand is the command the demo prints to raise an alarm by hand,
+// with the embedded broker's own host and port (broker: tcp://HOST:PORT).
+func MQTTCommand(broker string) string {
+	host, port := "127.0.0.1", "1883"
+	if u, err := url.Parse(broker); err == nil && u.Host != "" {
+		if h, p, err := net.SplitHostPort(u.Host); err == nil {
+			host, port = h, p
+		}
+	}
+	return fmt.Sprintf(`mosquitto_pub -h %s -p %s -t snowbright/sensors/smoke-0001/event -m '{"value":1}'`, host, port)
 }
 
 // CameraPaths lists the demo cameras' RTSP paths with their behaviours.
 func CameraPaths() map[string]string {
 	out := map[string]string{}
-	for i := range cameraNames {
+	for i := range cameras {
 		id := fmt.Sprintf("cam-%04d", i+1)
 		b := cameraBehaviours[id]
 		if b == "" {
@@ -87,32 +128,47 @@ func Config(listen, dataDir, rtspBase, mqttListen, influxURL string) []byte {
 		}
 	}
 	b.WriteString("departments:\n  - {id: power, name: 供电所, kinds: [power]}\n  - {id: water, name: 水利站, kinds: [water_level]}\n  - {id: fire, name: 消防, kinds: [smoke]}\n")
+	names := map[string]string{}
+	for _, v := range villages {
+		names[v.id] = v.name
+	}
 	b.WriteString("cameras:\n")
-	for i, name := range cameraNames {
+	inVillage := map[string][]string{} // village → its cameras' ids
+	for i, c := range cameras {
 		id := fmt.Sprintf("cam-%04d", i+1)
-		v := villages[i%len(villages)]
+		inVillage[c.village] = append(inVillage[c.village], id)
 		watch := i < 12 // the rest are probed, as most of a county's cameras are
 		fmt.Fprintf(&b, "  - {id: %s, name: %q, village: %s, url: %q, transport: tcp, watch: %t, key: %t, fps: 25}\n",
-			id, name, v.id, rtspBase+"/"+id, watch, i == 0 || i == 12)
+			id, c.name(names), c.village, rtspBase+"/"+id, watch, c.key)
 	}
+	// Each village has sensors of a few kinds, each looking at a camera of
+	// its own village: an alarm brings that village's picture to the front.
 	b.WriteString("sensors:\n")
-	for i := 0; i < 20; i++ {
-		k := sensorKinds[i%len(sensorKinds)]
-		v := villages[i%len(villages)]
-		cam := fmt.Sprintf("cam-%04d", i%len(cameraNames)+1)
-		fmt.Fprintf(&b, "  - {id: %s-%04d, name: %q, kind: %s, village: %s, camera: %s", strings.ReplaceAll(k.kind, "_", "-"), i+1,
-			v.name+" "+k.name, k.kind, v.id, cam)
-		if k.kind == "door" {
-			// One gateway speaks Zigbee2MQTT, as many village bridges do.
-			fmt.Fprintf(&b, ", z2m: %q", fmt.Sprintf("door_%s_%d", v.id, i+1))
+	n := 0
+	for vi, v := range villages {
+		for j := 0; j < sensorsPerVillage; j++ {
+			k := sensorKinds[(vi*sensorsPerVillage+j)%len(sensorKinds)]
+			cams := inVillage[v.id]
+			n++
+			fmt.Fprintf(&b, "  - {id: %s-%04d, name: %q, kind: %s, village: %s", strings.ReplaceAll(k.kind, "_", "-"), n,
+				v.name+" "+k.name, k.kind, v.id)
+			if len(cams) > 0 {
+				fmt.Fprintf(&b, ", camera: %s", cams[j%len(cams)])
+			}
+			if k.kind == "door" {
+				// One gateway speaks Zigbee2MQTT, as many village bridges do.
+				fmt.Fprintf(&b, ", z2m: %q", fmt.Sprintf("door_%s_%d", v.id, n))
+			}
+			b.WriteString("}\n")
 		}
-		b.WriteString("}\n")
 	}
 	b.WriteString("users:\n")
 	for _, u := range Tokens {
 		fmt.Fprintf(&b, "  - {name: %s, role: %s", u.Name, u.Role)
-		if u.Township != "" {
-			fmt.Fprintf(&b, ", township: %s", u.Township)
+		for _, kv := range [][2]string{{"township", u.Township}, {"village", u.Village}, {"department", u.Department}} {
+			if kv[1] != "" {
+				fmt.Fprintf(&b, ", %s: %s", kv[0], kv[1])
+			}
 		}
 		fmt.Fprintf(&b, ", token: %s}\n", u.Token)
 	}
