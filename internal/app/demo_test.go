@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"snowhub/internal/demo"
 	"snowhub/internal/event"
 	"snowhub/internal/test/testenv"
 )
@@ -52,6 +54,17 @@ func TestDemoStartsCleanAndStopsPromptly(t *testing.T) {
 			t.Logf("demo output:\n%s", logs.String())
 		}
 	})
+	// What it prints is to paste: the alarm command with the broker's own
+	// port, and a desk of each kind.
+	out := logs.String()
+	for _, want := range []string{demo.MQTTCommand(h.Config().MQTT.Broker), "/department?token=", "village desk"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo does not print %q", want)
+		}
+	}
+	if strings.Contains(out, "-p PORT") {
+		t.Error("the demo prints -p PORT")
+	}
 	var ops string
 	for _, u := range h.Config().Users {
 		if u.Role == "operator" {
