@@ -358,6 +358,7 @@ func (h *hub) serve(conn *websocket.Conn, c *client, shutdown <-chan struct{}) {
 	closeWith := func(code int, reason string) {
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	}
+	var deadlineSet time.Time
 	for b := range c.send {
 		switch {
 		case c.kicked.Load():
@@ -376,7 +377,13 @@ func (h *hub) serve(conn *websocket.Conn, c *client, shutdown <-chan struct{}) {
 		if b == nil {
 			continue
 		}
-		conn.SetWriteDeadline(time.Now().Add(writeWait))
+		// The deadline is moved on once a second, not at every message: a
+		// write still has between writeWait-1s and writeWait to finish, and
+		// a busy wall saves a timer update per message.
+		if now := time.Now(); now.Sub(deadlineSet) >= time.Second {
+			conn.SetWriteDeadline(now.Add(writeWait))
+			deadlineSet = now
+		}
 		if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
 			return
 		}

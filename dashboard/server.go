@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -193,7 +194,10 @@ func New(o Options) (*Server, error) {
 	if s.assets, err = loadAssets(static); err != nil {
 		return nil, fmt.Errorf("dashboard: pages: %w", err)
 	}
-	s.up = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 16 << 10, CheckOrigin: s.checkOrigin}
+	// The write buffer is lent from a pool only while a message is being
+	// written: a wall's connection is idle between messages, so 500 walls
+	// share a few warm buffers instead of holding 16 KiB each.
+	s.up = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 16 << 10, WriteBufferPool: &sync.Pool{}, CheckOrigin: s.checkOrigin}
 	s.o.Limits = o.Limits.withDefaults()
 	s.hub.limits = s.o.Limits
 	s.refused = newRefusals(s.o.Limits.RefusalEvery, s.o.Limits.RefusalBurst)
