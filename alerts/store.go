@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -188,7 +189,10 @@ func (s *store) read() (l loaded, bad []badRecord, err error) {
 			return err
 		}
 		// Decoding is most of a start (100,000 incidents: about 200 MiB of
-		// JSON): spread over the cores, each into its own part of recs.
+		// JSON): spread over the cores, each into its own part of recs, with
+		// the Go team's encoding/json/v2 prototype in its v1 mode (the same
+		// semantics as encoding/json, which wrote them): 1.3-1.8 s against
+		// 1.9-2.0 s (docs/performance.md, BenchmarkStats100k).
 		recs := make([]*record, len(kvs))
 		errs := make([]error, len(kvs))
 		workers := min(runtime.GOMAXPROCS(0), max(len(kvs)/1000, 1))
@@ -197,7 +201,7 @@ func (s *store) read() (l loaded, bad []badRecord, err error) {
 			wg.Go(func() {
 				for i := w; i < len(kvs); i += workers {
 					r := &record{}
-					if err := json.Unmarshal(kvs[i][1], r); err != nil {
+					if err := jsonv1.Unmarshal(kvs[i][1], r); err != nil {
 						errs[i] = err
 					} else if r.ID != string(kvs[i][0]) {
 						errs[i] = fmt.Errorf("id %q under key %q", r.ID, kvs[i][0])
