@@ -104,7 +104,7 @@ func (s uptimeSource) Uptime(ctx context.Context, p auth.Principal, from, to tim
 // (完好率).
 func (s uptimeSource) liveFigures(rep *event.UptimeReport) {
 	live := map[string]event.CameraStatus{}
-	for _, c := range (cameraSource{s.h}).Cameras() {
+	for _, c := range cameraSource(s).Cameras() {
 		live[c.ID] = c
 	}
 	intact := map[string]int{}
