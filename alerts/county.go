@@ -435,11 +435,11 @@ func (e *Engine) countyRelease(t *tx, o *record, now time.Time) {
 	if o.State == StateResolved {
 		head, en = "县域离线已办结", "the county outage was resolved"
 	}
-	note := head + " / " + en
+	note := event.Bilingual(head, en)
 	if len(vs) > 0 {
 		names := e.villageNames(vs)
-		note = fmt.Sprintf("%s；仍离线的 %d 个村另行立案：%s / %s; %d villages still down get their own incidents",
-			head, len(vs), strings.Join(names, "、"), en, len(vs))
+		note = event.Bilingual(fmt.Sprintf("%s；仍离线的 %d 个村另行立案：%s", head, len(vs), strings.Join(names, "、")),
+			fmt.Sprintf("%s; %d villages still down get their own incidents", en, len(vs)))
 	}
 	t.step(o, event.Step{At: now, Action: "release", By: system, From: o.State, To: o.State, Owner: o.Owner, Note: note})
 	for _, d := range down {

@@ -281,7 +281,7 @@ func (r *VideoRelay) run(s *relayed, base string) error {
 				why = ce.Text
 			}
 			if why != "" { // the owner's own words: its camera is down, ...
-				zh, en := splitBilingual(why)
+				zh, en, _ := event.SplitBilingual(why)
 				return event.Refuse(event.ErrNoService, "所属中心 %s：%s / hub %s: %s", s.key.hub, zh, s.key.hub, en)
 			}
 			return fmt.Errorf("hub %s camera %s: %w", s.key.hub, s.key.camera, err)
@@ -401,13 +401,4 @@ func dialRefusal(k relayKey, resp *http.Response, err error) error {
 		return event.Refuse(event.ErrNotFound, "所属中心 %s 没有摄像机 %s / hub %s has no camera %s", k.hub, k.camera, k.hub, k.camera)
 	}
 	return event.Refuse(event.ErrNoService, "所属中心 %s 未能提供视频（%d） / hub %s did not serve the video (%d)", k.hub, resp.StatusCode, k.hub, resp.StatusCode)
-}
-
-// splitBilingual splits a "中文 / English" reason; one without the split is
-// both.
-func splitBilingual(s string) (zh, en string) {
-	if a, b, ok := strings.Cut(s, " / "); ok {
-		return a, b
-	}
-	return s, s
 }

@@ -242,7 +242,7 @@ func clipSensor(s *event.SensorStatus, d configs.DeviceInfo) {
 // their scope covers the matter. It returns the person or the refusal.
 func admit(cfg *configs.Config, self, view, user string) (auth.Principal, *ActionReply, string) {
 	refuse := func(reason, zh, en string) (auth.Principal, *ActionReply, string) {
-		return auth.Principal{}, &ActionReply{Status: http.StatusForbidden, Error: zh + " / " + en}, reason
+		return auth.Principal{}, &ActionReply{Status: http.StatusForbidden, Error: event.Bilingual(zh, en)}, reason
 	}
 	if cfg.Listed() && !cfg.HubViews(view, self) {
 		return refuse(RefusedNotAView, "中心 "+view+" 不是本中心 "+self+" 的查看中心（hubs: 清单），不予受理",
