@@ -18,6 +18,9 @@ type Config struct {
 	Cameras   []Camera     `yaml:"cameras"`
 	Sensors   []Sensor     `yaml:"sensors"`
 	Users     []User       `yaml:"users"`
+	// Auth is how people log in as themselves: sessions, lockout
+	// (docs/accounts.md).
+	Auth AuthConfig `yaml:"auth"`
 	// People are the grid workers and cadres an incident can be assigned
 	// to (派人); departments are those summoned into a matter.
 	People      []Person          `yaml:"people"`
@@ -169,12 +172,41 @@ type Sensor struct {
 
 type User struct {
 	Name       string `yaml:"name"`
-	Role       string `yaml:"role"` // operator | township | technician | admin | village | department
+	Role       string `yaml:"role"` // operator | township | technician | admin | village | department | security_admin | auditor | display | hub
 	Township   string `yaml:"township"`
 	Village    string `yaml:"village"`    // role village
 	Department string `yaml:"department"` // role department
 	Token      string `yaml:"token"`
 	TokenFile  string `yaml:"token_file"`
+	// PasswordHash lets the person log in with name and password
+	// (POST /api/v1/login): the argon2id PHC string that
+	// `snowhub -hash-password` prints. A user needs a token, a
+	// password_hash, or both.
+	PasswordHash string `yaml:"password_hash"`
+	// TOTPSecret is the base32 secret of the person's authenticator app
+	// (RFC 6238, 30 s, 6 digits): with it a login needs the code too.
+	// Usually from TOTPSecretFile or SNOWHUB_USER_<NAME>_TOTP.
+	TOTPSecret     string `yaml:"totp_secret"`
+	TOTPSecretFile string `yaml:"totp_secret_file"`
+}
+
+// AuthConfig is how people log in (docs/accounts.md). Every field is read
+// per request, so a reload applies at once.
+type AuthConfig struct {
+	// IdleTimeout ends a session unused this long; default 30m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// SessionLifetime ends a session this long after login, used or not;
+	// default 12h (a shift and its handover).
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
+	// LockoutFailures failed logins of one name within LockoutWindow lock
+	// it for LockoutFor; defaults 5, 15m, 15m.
+	LockoutFailures int           `yaml:"lockout_failures"`
+	LockoutWindow   time.Duration `yaml:"lockout_window"`
+	LockoutFor      time.Duration `yaml:"lockout_for"`
+	// SecureCookies marks the session cookie Secure even on plain HTTP:
+	// for a hub behind a reverse proxy that serves it over TLS. A request
+	// that reaches the hub over TLS gets a Secure cookie anyway.
+	SecureCookies bool `yaml:"secure_cookies"`
 }
 
 // CameraDefaults tunes ingest and the health model for all cameras.

@@ -70,7 +70,17 @@ func TestBadConfigs(t *testing.T) {
 			`users.yaml:9: users[1].township: unknown township "nowhere"`,
 			`users.yaml:10: users[2].token: the same token as user "desk"`,
 			`users.yaml:10: users[2].township: only township users belong to a township (role is technician)`,
-			`users.yaml:11: users[3].role: "mayor": use one of operator, township, technician, admin, village, department, hub`}},
+			`users.yaml:11: users[3].role: "mayor": use one of operator, township, technician, admin, village, department, hub, security_admin, auditor, display`}},
+		{"logins.yaml", []string{
+			`logins.yaml:8: users[0].password_hash: 不是 PHC 格式 ($argon2id$v=19$m=…,t=…,p=…$盐$哈希) / not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash): make one with snowhub -hash-password`,
+			`logins.yaml:9: users[1].password_hash: 算法 "argon2i" 不受支持，只用 argon2id / algorithm "argon2i": only argon2id is accepted`,
+			`logins.yaml:10: users[2].token: no token: set token, token_file or SNOWHUB_USER_WALL_TOKEN, or password_hash to log in with a password`,
+			`logins.yaml:10: users[2].totp_secret: a second factor needs a password first: set password_hash`,
+			`logins.yaml:11: users[3].totp_secret: not base32 (A-Z, 2-7), as an authenticator app shows it`,
+			`logins.yaml:12: users[4].totp_secret: too short: at least 16 bytes (26 base32 characters)`,
+			`logins.yaml:12: users[4].township: only township users belong to a township (role is auditor)`,
+			`logins.yaml:13: users[5].password_hash: another hub logs in with its token, not a password`,
+			`logins.yaml:13: users[5].token: no token: set token, token_file or SNOWHUB_USER_CITY_TOKEN, or password_hash to log in with a password`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

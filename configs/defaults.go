@@ -141,6 +141,11 @@ func applyDefaults(c *Config) {
 	}
 
 	applyMaintenanceDefaults(&c.Maintenance)
+	def(&c.Auth.IdleTimeout, 30*time.Minute)
+	def(&c.Auth.SessionLifetime, 12*time.Hour)
+	def(&c.Auth.LockoutFailures, 5)
+	def(&c.Auth.LockoutWindow, 15*time.Minute)
+	def(&c.Auth.LockoutFor, 15*time.Minute)
 	def(&c.Dashboard.History, 10000)
 	def(&c.Dashboard.ClientQueue, 256)
 }
@@ -170,6 +175,9 @@ func applyEnv(c *Config) {
 	for i := range c.Users {
 		if v := os.Getenv(EnvName(c.Users[i].Name)); v != "" {
 			c.Users[i].Token, c.Users[i].TokenFile = v, ""
+		}
+		if v := os.Getenv(TOTPEnvName(c.Users[i].Name)); v != "" {
+			c.Users[i].TOTPSecret, c.Users[i].TOTPSecretFile = v, ""
 		}
 	}
 }
@@ -206,6 +214,7 @@ func readSecrets(p *problems, c *Config, dir string) {
 	for i := range c.Users {
 		u := &c.Users[i]
 		read(pathf("users[%d].token_file", i), &u.Token, u.TokenFile)
+		read(pathf("users[%d].totp_secret_file", i), &u.TOTPSecret, u.TOTPSecretFile)
 	}
 }
 

@@ -31,10 +31,17 @@ const (
 	// after the hub's id, may watch this hub's cameras' live video and
 	// nothing else (docs/prefecture.md).
 	RoleHub = "hub"
+	// The 等级保护 roles (docs/accounts.md): the security administrator
+	// (locks, second factors, sessions), the auditor (reads the audit
+	// trail), and a wall screen left running (display: the wall, no action).
+	RoleSecurityAdmin = "security_admin"
+	RoleAuditor       = "auditor"
+	RoleDisplay       = "display"
 )
 
 // Roles are the user roles of the public interface.
-var Roles = []string{RoleOperator, RoleTownship, RoleTechnician, RoleAdmin, RoleVillage, RoleDepartment, RoleHub}
+var Roles = []string{RoleOperator, RoleTownship, RoleTechnician, RoleAdmin, RoleVillage, RoleDepartment, RoleHub,
+	RoleSecurityAdmin, RoleAuditor, RoleDisplay}
 
 // RuleTypes are the incident rule types.
 var RuleTypes = []string{"threshold", "alarm", "offline", "degraded", "rate", "camera_event"}
@@ -217,9 +224,12 @@ func validate(p *problems, c *Config) {
 		case u.Department != "" && !departments[u.Department]:
 			p.add(base+".department", "unknown department %q", u.Department)
 		}
+		validateLogin(p, base, u)
 		switch {
+		case u.Token == "" && u.PasswordHash != "" && u.Role != RoleHub:
+			// A person who logs in with a password needs no token.
 		case u.Token == "":
-			p.add(base+".token", "no token: set token, token_file or %s", EnvName(u.Name))
+			p.add(base+".token", "no token: set token, token_file or %s, or password_hash to log in with a password", EnvName(u.Name))
 		case len(u.Token) < MinTokenLength:
 			p.add(base+".token", "too short: at least %d characters", MinTokenLength)
 		case tokens[u.Token] != "":

@@ -20,8 +20,9 @@ func main() {
 	flag.StringVar(&o.Listen, "listen", "", "override the listen address (host:port)")
 	flag.StringVar(&o.MosquittoACL, "mosquitto-acl", "", "write Mosquitto's passwd, acl and snowhub.conf for -config into `dir` and exit")
 	flag.StringVar(&o.MosquittoReadFrom, "mosquitto-dir", "", "the `dir` Mosquitto reads those files from (default: -mosquitto-acl)")
+	flag.BoolVar(&o.HashPassword, "hash-password", false, "read a password on stdin, print its argon2id hash for users[].password_hash and exit")
 	flag.Parse()
-	o.Stdout, o.Stderr = os.Stdout, os.Stderr
+	o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -18,6 +18,7 @@ import (
 	"snowhub/alerts"
 	"snowhub/configs"
 	"snowhub/ingest/mqttacl"
+	"snowhub/internal/password"
 )
 
 // Options are the command line's choices.
@@ -32,9 +33,13 @@ type Options struct {
 	// MosquittoReadFrom is where Mosquitto will read those files (a path
 	// in its container); "" for MosquittoACL itself.
 	MosquittoReadFrom string
-	Reload            <-chan os.Signal // SIGHUP
-	Stdout            io.Writer
-	Stderr            io.Writer
+	// HashPassword reads a password on Stdin and prints its argon2id hash
+	// for users[].password_hash, then exits.
+	HashPassword bool
+	Stdin        io.Reader
+	Reload       <-chan os.Signal // SIGHUP
+	Stdout       io.Writer
+	Stderr       io.Writer
 	// Ready, when set, is called once the hub serves, with its address.
 	Ready func(h *Hub)
 	// Stopping, when set, is called once ctx ends, before the hub closes
@@ -74,6 +79,14 @@ func Run(ctx context.Context, o Options) error {
 		o.Stderr = io.Discard
 	}
 	switch {
+	case o.HashPassword:
+		if o.Stdin == nil {
+			o.Stdin = strings.NewReader("")
+		}
+		if err := password.Command(o.Stdin, o.Stdout, password.Default); err != nil {
+			return &exitError{2, err}
+		}
+		return nil
 	case o.Check:
 		if o.ConfigPath == "" {
 			return &exitError{2, errors.New("-check needs -config FILE")}

@@ -23,6 +23,9 @@ import (
 var liveKeys = []string{
 	// setConfig: topology, tokens, the pages' configuration.
 	"county", "townships", "users", "people", "departments",
+	// The login service reads the sessions' timeouts and the lockout per
+	// request (internal/login).
+	"auth",
 	"dashboard.allowed_origins",
 	// camera.Manager.Update.
 	"cameras",

@@ -23,6 +23,19 @@ const (
 	// hub's cameras' live video, which the dashboard grants it by name, and
 	// Allow gives it nothing: no incident, device list, figure or step.
 	RoleHub = configs.RoleHub
+	// The 等级保护 roles, kept apart from the incident work (三权分立).
+	// This slice gives them the least that makes each one usable; what the
+	// later slices add (accounts, locks, sessions, the audit chain) is
+	// theirs to grant here (docs/accounts.md):
+	//   - security_admin: nothing of incidents, devices, figures or audit;
+	//     /api/v1/me only, until the lock and session pages exist.
+	//   - auditor: reads the audit trail (Audit), nothing else.
+	//   - display: a wall screen: sees what the county's wall shows
+	//     (devices and incidents, county-wide), takes no step, raises
+	//     nothing, sets no maintenance, reads no audit, figures or outbox.
+	RoleSecurityAdmin = configs.RoleSecurityAdmin
+	RoleAuditor       = configs.RoleAuditor
+	RoleDisplay       = configs.RoleDisplay
 )
 
 // UserPrincipal is the principal of a configured user: a village user
@@ -71,7 +84,7 @@ func (p Principal) Level() string {
 // use Allow with a full Scope for them.
 func (p Principal) CanSee(township string) bool {
 	switch p.Role {
-	case RoleOperator, RoleAdmin, RoleTechnician:
+	case RoleOperator, RoleAdmin, RoleTechnician, RoleDisplay:
 		return true
 	case RoleTownship:
 		return p.Township != "" && p.Township == township
@@ -121,6 +134,21 @@ func IncidentScope(inc *event.Incident) Scope {
 // wrapping event.ErrNotFound (p may not even see it) or event.ErrForbidden
 // (p sees it, but this is not p's to do), with the reason in Chinese first.
 func Allow(p Principal, action string, s Scope) error {
+	switch p.Role {
+	case RoleAuditor:
+		// The audit trail and nothing else: no incident, device or figure.
+		if action == Audit {
+			return nil
+		}
+		return event.Refuse(event.ErrNotFound, "审计员只读审计记录 / an auditor reads the audit trail only")
+	case RoleSecurityAdmin:
+		return event.Refuse(event.ErrNotFound, "安全管理员不处理事件 / a security administrator has no incident or device work")
+	case RoleDisplay:
+		if action == View && visible(p, s) {
+			return nil
+		}
+		return forbid("大屏只能查看 / a display only shows the wall")
+	}
 	if action == Create {
 		switch {
 		case p.County():
@@ -167,6 +195,8 @@ func AllowStep(p Principal, action, who string, s Scope) error {
 		return err
 	}
 	switch {
+	case p.Role == RoleDisplay:
+		return forbid("大屏只能查看，不能操作 / a display takes no action")
 	case p.Role == RoleTechnician:
 		// The technicians take the owner's steps of what they hold (a
 		// county outage), and no other incident step.
@@ -220,7 +250,7 @@ func visible(p Principal, s Scope) bool {
 	switch p.Role {
 	case RoleOperator, RoleAdmin:
 		return true
-	case RoleTechnician:
+	case RoleTechnician, RoleDisplay:
 		return true
 	case RoleTownship:
 		if p.Township == "" {

@@ -1,0 +1,51 @@
+package configs
+
+import (
+	"encoding/base32"
+	"strings"
+
+	"snowhub/internal/password"
+)
+
+// MinTOTPSecretBytes is the shortest second-factor secret accepted: RFC
+// 4226 asks for 128 bits and recommends 160.
+const MinTOTPSecretBytes = 16
+
+// TOTPEnvName is the variable that overrides a user's second-factor
+// secret: SNOWHUB_USER_<NAME>_TOTP.
+func TOTPEnvName(user string) string {
+	return strings.TrimSuffix(EnvName(user), "_TOKEN") + "_TOTP"
+}
+
+// TOTPKey decodes a base32 TOTP secret as authenticator apps write it
+// (upper or lower case, spaces and padding optional).
+func TOTPKey(secret string) ([]byte, error) {
+	s := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(secret))
+	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(s, "="))
+}
+
+// validateLogin checks a user's password login: its hash, its second
+// factor, and that a machine's role does not log in as a person.
+func validateLogin(p *problems, base string, u User) {
+	if u.PasswordHash != "" {
+		if _, err := password.Parse(u.PasswordHash); err != nil {
+			p.add(base+".password_hash", "%v", err)
+		}
+		if u.Role == RoleHub {
+			p.add(base+".password_hash", "another hub logs in with its token, not a password")
+		}
+	}
+	if u.TOTPSecret == "" {
+		return
+	}
+	if u.PasswordHash == "" {
+		p.add(base+".totp_secret", "a second factor needs a password first: set password_hash")
+	}
+	key, err := TOTPKey(u.TOTPSecret)
+	switch {
+	case err != nil:
+		p.add(base+".totp_secret", "not base32 (A-Z, 2-7), as an authenticator app shows it")
+	case len(key) < MinTOTPSecretBytes:
+		p.add(base+".totp_secret", "too short: at least %d bytes (%d base32 characters)", MinTOTPSecretBytes, (MinTOTPSecretBytes*8+4)/5)
+	}
+}
