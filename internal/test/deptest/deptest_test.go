@@ -41,6 +41,7 @@ func TestImportDirection(t *testing.T) {
 	}{
 		{pkg: "snowhub/camera", none: true},
 		{pkg: "snowhub/camera/rtsp", none: true},
+		{pkg: "snowhub/camera/gb28181", none: true},
 		{pkg: "snowhub/internal/event", none: true},
 		// The configuration checks users[].password_hash with the one
 		// parser of password hashes, a leaf itself.
