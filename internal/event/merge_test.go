@@ -185,6 +185,7 @@ func TestStatsCSVKeepsItsOldColumns(t *testing.T) {
 	}
 	r := row("township", "zhaoren", func(r *StatsRow) {
 		r.Opened, r.StepsDone["review"], r.StepsOnTime["review"], r.Scored, r.ScoreSum, r.TimedResolve, r.TimeToResolveSumMS = 2, 2, 1, 2, 170, 1, 5000
+		r.Reminded = 3
 	})
 	var buf bytes.Buffer
 	if err := WriteStatsCSV(&buf, []StatsRow{r}); err != nil {
@@ -199,7 +200,7 @@ func TestStatsCSVKeepsItsOldColumns(t *testing.T) {
 		cell[h[strings.LastIndex(h, " ")+1:]] = recs[1][i]
 	}
 	for k, want := range map[string]string{"opened": "2", "on_time_review": "0.5000", "mean_score": "85.0000", "steps_done_review": "2",
-		"steps_on_time_review": "1", "scored": "2", "score_sum": "170", "timed_resolve": "1", "time_to_resolve_sum_ms": "5000", "mean_time_to_resolve_s": "5.0000"} {
+		"steps_on_time_review": "1", "scored": "2", "score_sum": "170", "timed_resolve": "1", "time_to_resolve_sum_ms": "5000", "mean_time_to_resolve_s": "5.0000", "reminded": "3"} {
 		if cell[k] != want {
 			t.Errorf("%s = %q, want %q", k, cell[k], want)
 		}

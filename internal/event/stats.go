@@ -113,7 +113,9 @@ var StatsCSVHeader = []string{"分组 group", "编号 key", "名称 name", "新�
 	"已考评 scored", "总分 score_sum", "计时接单 timed_accept", "接单总毫秒 time_to_accept_sum_ms", "计时办结 timed_resolve", "办结总毫秒 time_to_resolve_sum_ms",
 	// Added: steps still pending past their deadline, counted late in
 	// the on-time rates.
-	"超时未派单 steps_pending_late_dispatch", "超时未接单 steps_pending_late_accept", "超时未派人 steps_pending_late_assign", "超时未办结 steps_pending_late_resolve", "超时未评单 steps_pending_late_evaluate", "超时未考单 steps_pending_late_review"}
+	"超时未派单 steps_pending_late_dispatch", "超时未接单 steps_pending_late_accept", "超时未派人 steps_pending_late_assign", "超时未办结 steps_pending_late_resolve", "超时未评单 steps_pending_late_evaluate", "超时未考单 steps_pending_late_review",
+	// Added: the county's 催办 of the matters in the row.
+	"催办 reminded"}
 
 // WriteStatsCSV writes rows as CSV; an empty rate is an empty cell.
 func WriteStatsCSV(w io.Writer, rows []StatsRow) error {
@@ -145,6 +147,7 @@ func WriteStatsCSV(w io.Writer, rows []StatsRow) error {
 		for _, st := range StatSteps {
 			rec = append(rec, i(r.StepsPendingLate[st]))
 		}
+		rec = append(rec, i(r.Reminded))
 		_ = cw.Write(rec)
 	}
 	return cw.Flush()

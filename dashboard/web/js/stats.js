@@ -138,7 +138,7 @@ function render() {
   document.getElementById('stats-t').textContent = `${a.toLocaleDateString('zh-CN')} – ${b.toLocaleDateString('zh-CN')} · 按${unit}${within_}`;
   const table = document.getElementById('stats-table');
   const head = el('tr');
-  const cols = [unit, '制单', '办结', '在办', '在办超7天', '在办超30天', ...steps.map((s) => `${L('step_' + s)}按时率`), '督办', '上报', '重办', '已评', '满意率', '平均得分', '平均接单用时', '平均办结用时'];
+  const cols = [unit, '制单', '办结', '在办', '在办超7天', '在办超30天', ...steps.map((s) => `${L('step_' + s)}按时率`), '督办', '催办', '上报', '重办', '已评', '满意率', '平均得分', '平均接单用时', '平均办结用时'];
   for (const c of cols) { const x = el('th', c === unit ? '' : 'num', c); x.scope = 'col'; head.append(x); }
   const thead = el('thead'); thead.append(head);
   const tb = el('tbody');
@@ -174,7 +174,7 @@ function render() {
       const done = x.steps_done?.[s] ?? 0, late = x.steps_pending_late?.[s] ?? 0;
       num(pct(x.on_time_rate?.[s]), `按时 ${x.steps_on_time?.[s] ?? 0} / 应办 ${done + late}（含超时未办 ${late}）`);
     }
-    num(x.supervised); num(x.escalated_manual); num(x.reopened); num(x.rated); num(pct(x.satisfaction_rate));
+    num(x.supervised); num(x.reminded ?? 0); num(x.escalated_manual); num(x.reopened); num(x.rated); num(pct(x.satisfaction_rate));
     num(x.mean_score === null || x.mean_score === undefined ? '—' : x.mean_score.toFixed(1));
     num(x.mean_time_to_accept_s ? dur(x.mean_time_to_accept_s) : '—');
     num(x.mean_time_to_resolve_s ? dur(x.mean_time_to_resolve_s) : '—');
