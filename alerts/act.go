@@ -64,7 +64,7 @@ func (e *Engine) act(p auth.Principal, id, action string, req event.ActionReques
 			stepName(action), cur.State, action, cur.State, strings.Join(tr.From, ", ")))
 	}
 	if tr.Ready != nil {
-		if err := tr.Ready(&cur.Incident, p, Guard{SelfEvaluation: e.cfg.Alerts.SelfEvaluation}); err != nil {
+		if err := tr.Ready(&cur.Incident, p, Guard{SelfEvaluation: e.cfg.Alerts.SelfEvaluation, Zone: e.cal.loc}); err != nil {
 			return event.Incident{}, err
 		}
 	}

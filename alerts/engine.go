@@ -71,6 +71,8 @@ type Engine struct {
 	// selfEvaluation is cfg.Alerts.SelfEvaluation, read without mu by
 	// Actions (the pages' fan-out asks it for every client).
 	selfEvaluation atomic.Bool
+	// zone is the calendar's time zone, read without mu as selfEvaluation.
+	zone atomic.Pointer[time.Location]
 
 	mu        sync.Mutex
 	cfg       *configs.Config
@@ -142,6 +144,7 @@ func New(o Options) (*Engine, error) {
 	keep := e.keepBefore(e.now())
 	for _, r := range loaded.recs {
 		upgrade(r, e)
+		e.extendOptions(r)
 		if r.State == StateReviewed && !r.ReviewedAt.IsZero() && r.ReviewedAt.Before(keep) {
 			e.archived[r.ID] = archiveOf(r)
 			continue
@@ -213,6 +216,10 @@ func (e *Engine) applyConfig(cfg *configs.Config) {
 	e.selfEvaluation.Store(cfg.Alerts.SelfEvaluation)
 	e.top = configs.NewTopology(cfg)
 	e.cal = NewCalendar(cfg.Alerts.Calendar)
+	e.zone.Store(e.cal.loc)
+	for _, r := range e.incidents {
+		e.extendOptions(r) // the calendar or a class may have changed
+	}
 	e.rules = compileRules(cfg)
 	e.ups, e.upOf = buildUpstreams(cfg)
 }

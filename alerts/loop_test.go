@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"snowhub/configs"
 	"snowhub/dashboard"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
@@ -537,5 +538,95 @@ func TestRejectExtensionAndRemind(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("figures count %d reminders, want 1", n)
+	}
+}
+
+// TestExtendOptionsFollowTheClass: a matter is offered the extension
+// lengths its class's maximum allows and no others: each one offered is
+// taken by the extend step, each one left out is refused; a hard case is
+// offered 30 working days, a simple matter a few; at its maximum the
+// matter offers no extension and says until when it could have run.
+func TestExtendOptionsFollowTheClass(t *testing.T) {
+	for _, tt := range []struct {
+		class      string
+		has, lacks string
+	}{
+		{"simple", "3wd", "10wd"},
+		{"hard", "30wd", ""},
+	} {
+		t.Run(tt.class, func(t *testing.T) {
+			clk := &clock{t: time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)} // Monday 09:00 in Beijing
+			e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
+			ctx := context.Background()
+			i, err := e.Create(ctx, ops, event.CreateRequest{Title: "宅基地纠纷", Village: "v-zr-01", Source: "petition", Class: tt.class})
+			must(t, err)
+			if len(i.ExtendOptions) != 0 {
+				t.Fatalf("offered before acceptance: %+v", i.ExtendOptions)
+			}
+			i, err = e.Act(ctx, zhaoren, i.ID, "accept", event.ActionRequest{})
+			must(t, err)
+			offered := map[string]bool{}
+			for _, o := range i.ExtendOptions {
+				offered[o.By] = true
+				if o.Until.After(i.ExtendMax) {
+					t.Errorf("%s until %v: beyond the maximum %v", o.By, o.Until, i.ExtendMax)
+				}
+			}
+			if !offered[tt.has] || (tt.lacks != "" && offered[tt.lacks]) {
+				t.Fatalf("offered %+v (max %v), want %s and not %q", i.ExtendOptions, i.ExtendMax, tt.has, tt.lacks)
+			}
+			for _, by := range extendLadder {
+				_, err := e.Act(ctx, zhaoren, i.ID, "extend", event.ActionRequest{Cause: "需鉴定", Crux: "鉴定机构排期", By: by})
+				if offered[by] != (err == nil) {
+					t.Fatalf("%s: offered %v, extend gave %v", by, offered[by], err)
+				}
+				if err == nil {
+					got, _ := e.Get(zhaoren, i.ID)
+					if len(got.ExtendOptions) != 0 || slices.Contains(e.Actions(zhaoren, got), "extend") {
+						t.Fatalf("an extension waits, yet offered %+v, actions %v", got.ExtendOptions, e.Actions(zhaoren, got))
+					}
+					_, err = e.Act(ctx, ops, i.ID, "reject_extension", event.ActionRequest{Reason: "按期办结"})
+					must(t, err)
+				}
+			}
+			// The longest offered, approved: the matter is at its maximum.
+			longest := i.ExtendOptions[len(i.ExtendOptions)-1]
+			_, err = e.Act(ctx, zhaoren, i.ID, "extend", event.ActionRequest{Cause: "需鉴定", Crux: "鉴定机构排期", By: longest.By})
+			must(t, err)
+			i, err = e.Act(ctx, ops, i.ID, "approve_extension", event.ActionRequest{})
+			must(t, err)
+			for _, d := range i.Dues {
+				if d.Step == "resolve" && !d.Due.Equal(longest.Until) {
+					t.Errorf("resolve due %v, the option said %v", d.Due, longest.Until)
+				}
+			}
+			// What is left is counted from the new deadline, within the same maximum.
+			for _, o := range i.ExtendOptions {
+				if o.Until.After(i.ExtendMax) || !o.Until.After(longest.Until) {
+					t.Errorf("after the longest: %s until %v, outside (%v, %v]", o.By, o.Until, longest.Until, i.ExtendMax)
+				}
+			}
+		})
+	}
+}
+
+// TestExtendRefusedAtTheClassMaximum: a matter with no time left under its
+// class's maximum lists no extend action, and the step says why in words.
+func TestExtendRefusedAtTheClassMaximum(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)}
+	cfg := testConfig(t, "")
+	cfg.Alerts.Classes["simple"] = configs.ClassLimits{Resolve: configs.Dur(48 * time.Hour), Max: configs.Dur(48 * time.Hour)}
+	e, _ := newEngine(t, cfg, t.TempDir(), clk)
+	ctx := context.Background()
+	i, err := e.Create(ctx, ops, event.CreateRequest{Title: "路灯不亮", Village: "v-zr-01", Source: "grid", Class: "simple"})
+	must(t, err)
+	i, err = e.Act(ctx, zhaoren, i.ID, "accept", event.ActionRequest{})
+	must(t, err)
+	if len(i.ExtendOptions) != 0 || i.ExtendMax.IsZero() || slices.Contains(e.Actions(zhaoren, i), "extend") {
+		t.Fatalf("at the maximum: options %+v, max %v, actions %v", i.ExtendOptions, i.ExtendMax, e.Actions(zhaoren, i))
+	}
+	_, err = e.Act(ctx, zhaoren, i.ID, "extend", event.ActionRequest{Cause: "x", Crux: "y", By: "1wd"})
+	if !errors.Is(err, event.ErrConflict) || !strings.Contains(err.Error(), "最长期限") {
+		t.Fatalf("extend at the maximum: %v", err)
 	}
 }

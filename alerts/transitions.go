@@ -40,7 +40,16 @@ type Transition struct {
 
 // Guard is what of the configuration the steps' Ready reads.
 type Guard struct {
-	SelfEvaluation bool // alerts.self_evaluation: the resolver may rate its own work
+	SelfEvaluation bool           // alerts.self_evaluation: the resolver may rate its own work
+	Zone           *time.Location // the calendar's time zone, for the times a refusal names (nil: UTC)
+}
+
+// zone is g.Zone, or UTC.
+func (g Guard) zone() *time.Location {
+	if g.Zone == nil {
+		return time.UTC
+	}
+	return g.Zone
 }
 
 // actCtx is one action in progress.
@@ -263,6 +272,10 @@ var Transitions = []Transition{
 			if inc.Extension != nil && !inc.Extension.Approved {
 				return event.Conflict("已有待批的延期申请 / an extension is already waiting for approval")
 			}
+			if !inc.ExtendMax.IsZero() && len(inc.ExtendOptions) == 0 {
+				at := inc.ExtendMax.In(g.zone()).Format("2006-01-02 15:04")
+				return event.Conflict(event.Bilingual("已到本类最长期限（至 "+at+"），不能再延期", "at the class maximum (until "+at+"): no extension fits"))
+			}
 			return nil
 		},
 		apply: (*Engine).extend},
@@ -399,7 +412,7 @@ func ActionsFor(table []Transition, g Guard, p auth.Principal, inc *event.Incide
 // Actions are the steps p may take on inc now, by this engine's table: the
 // incident's "actions" in every answer (this hub's incidents and a view's).
 func (e *Engine) Actions(p auth.Principal, inc event.Incident) []string {
-	return ActionsFor(e.table, Guard{SelfEvaluation: e.selfEvaluation.Load()}, p, &inc)
+	return ActionsFor(e.table, Guard{SelfEvaluation: e.selfEvaluation.Load(), Zone: e.zone.Load()}, p, &inc)
 }
 
 // resolver is who resolved the matter last (做单), from its history.
@@ -513,21 +526,10 @@ func (e *Engine) extend(c *actCtx) error {
 	if err != nil || by.IsZero() {
 		return event.BadRequest(fmt.Sprintf("by: %v", err))
 	}
-	base := c.now
-	var accepted time.Time
-	for _, s := range c.r.History {
-		if s.Action == "accept" {
-			accepted = s.At
-		}
-	}
-	for _, d := range c.r.Dues {
-		if d.Step == "resolve" {
-			base = d.Due
-		}
-	}
+	base, capAt := e.extendBounds(c.r)
 	until := e.cal.Add(base, by)
-	limit := e.classMax(c.r)
-	if capAt := e.cal.Add(accepted, limit); until.After(capAt) {
+	if until.After(capAt) {
+		limit := e.classMax(c.r)
 		return event.Conflict(fmt.Sprintf("超过%s类最长期限 %s（至 %s） / beyond the class maximum %s (until %s)",
 			c.r.Class, limit, capAt.In(e.cal.loc).Format("2006-01-02 15:04"), limit, capAt.In(e.cal.loc).Format("2006-01-02 15:04")))
 	}
@@ -537,6 +539,48 @@ func (e *Engine) extend(c *actCtx) error {
 	c.step.Deadline = until
 	e.transition(c.t, c.r, "extend", c.r.State, c.now, c.step)
 	return nil
+}
+
+// extendBounds are what an extension of r counts from (the resolve
+// deadline now, or now when it has none) and the latest it may end: the
+// class's maximum from acceptance.
+func (e *Engine) extendBounds(r *record) (base, capAt time.Time) {
+	base = e.now()
+	var accepted time.Time
+	for _, s := range r.History {
+		if s.Action == "accept" {
+			accepted = s.At
+		}
+	}
+	for _, d := range r.Dues {
+		if d.Step == "resolve" {
+			base = d.Due
+		}
+	}
+	return base, e.cal.Add(accepted, e.classMax(r))
+}
+
+// extendLadder is what a desk is offered to ask for, shortest first; a
+// matter is offered those that end within its class's maximum, so a minor
+// matter of a few days is never offered 30 working days it cannot have.
+var extendLadder = []string{"1h", "2h", "4h", "1wd", "2wd", "3wd", "5wd", "10wd", "15wd", "20wd", "30wd"}
+
+// extendOptions sets r's ExtendOptions and ExtendMax from the calendar and
+// the class now (called at every commit, at load and when the
+// configuration changes), so a page offers only what the step accepts.
+func (e *Engine) extendOptions(r *record) {
+	r.ExtendOptions, r.ExtendMax = nil, time.Time{}
+	if r.State != StateAccepted || (r.Extension != nil && !r.Extension.Approved) {
+		return
+	}
+	base, capAt := e.extendBounds(r)
+	r.ExtendMax = capAt
+	for _, by := range extendLadder {
+		sp, _ := configs.ParseSpan(by)
+		if until := e.cal.Add(base, sp); !until.After(capAt) {
+			r.ExtendOptions = append(r.ExtendOptions, event.ExtendOption{By: by, Until: until})
+		}
+	}
 }
 
 // classMax is the longest a matter of r's class may take to resolve.

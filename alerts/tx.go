@@ -129,6 +129,7 @@ func (e *Engine) commit(t *tx) error {
 	}
 	for _, r := range t.order {
 		r.sync()
+		e.extendOptions(r)
 	}
 	ids, err := e.store.commit(t.order, t.base, t.seq)
 	if err != nil {

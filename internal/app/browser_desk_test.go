@@ -1,6 +1,8 @@
 package app
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +62,20 @@ func TestDeskAndCountyCloseTheLoop(t *testing.T) {
 	county.axe("county-drawer")
 	county.screenshot("county-drawer")
 	county.click("#drawer .close")
+
+	// 督办中 says whom to call (the township's cadre and the number), and
+	// 催办 presses the matter with a note; an empty one is refused in words.
+	county.waitJS("the owner's contact on the supervised card", `document.querySelector('#q-supervised `+sel+`').textContent.includes('李秀英 13900000002')`, 5*time.Second)
+	county.click(`#q-supervised ` + sel + ` button[data-action="remind"]`)
+	county.click(`#q-supervised ` + sel + ` form button[type=submit]`)
+	county.waitJS("an empty 催办 refused", `document.querySelector('#q-supervised `+sel+` form .err')?.textContent === '请填写催办内容'`, 3*time.Second)
+	county.fill(`#q-supervised `+sel+` form textarea`, "请今日下班前接单")
+	county.click(`#q-supervised ` + sel + ` form button[type=submit]`)
+	waitAPI(t, 10*time.Second, "催办 recorded", func() bool {
+		var got event.Incident
+		e.get(uiOps, "/api/v1/incidents/"+inc.ID, &got)
+		return got.Reminders == 1
+	})
 
 	desk := b.tab()
 	desk.open(e.base + "/township/zhaoren?token=" + uiZhaoren)
@@ -152,7 +168,7 @@ func TestDeskAndCountyCloseTheLoop(t *testing.T) {
 	stats.open(e.base + "/stats?token=" + uiOps)
 	stats.waitJS("the zhaoren row", `!!document.querySelector('#stats-table tr[data-key="zhaoren"]')`, 10*time.Second)
 	row := eval[[]string](stats, `[...document.querySelector('#stats-table tr[data-key="zhaoren"]').children].map(td => td.textContent)`)
-	want := []string{"昭仁街道", "1", "1", "0", "0", "0", "100.0%", "0.0%", "100.0%", "100.0%", "100.0%", "100.0%", "1", "0", "0", "0", "1", "100.0%", "85.0"}
+	want := []string{"昭仁街道", "1", "1", "0", "0", "0", "100.0%", "0.0%", "100.0%", "100.0%", "100.0%", "100.0%", "1", "1", "0", "0", "1", "100.0%", "85.0"}
 	for i, w := range want {
 		if i >= len(row) || row[i] != w {
 			t.Errorf("考单 row = %q, want %q (column %d)", row, want, i)
@@ -181,6 +197,54 @@ func TestDeskAndCountyCloseTheLoop(t *testing.T) {
 	other.axe("desk-forbidden")
 	other.screenshot("desk-forbidden")
 	desk.screenshot("desk")
+
+	// 疑难延期 offers what the class allows, each with the deadline it gives
+	// (a hard case: 30 working days; never more than its maximum), and the
+	// county's 驳回 shows what was asked, needs a reason and keeps the deadline.
+	hard := raise(t, e, map[string]any{"title": "宅基地边界纠纷", "village": "v-zr-01", "source": "petition", "class": "hard"})
+	if code, body := e.post(uiZhaoren, "/api/v1/incidents/"+hard.ID+"/accept", nil, &hard); code != 200 {
+		t.Fatalf("accept: %d %s", code, body)
+	}
+	hs := `.card[data-id="` + hard.ID + `"]`
+	desk.open(e.base + "/township/zhaoren?token=" + uiZhaoren)
+	desk.waitJS("the extend button", `!!document.querySelector('`+hs+` button[data-action="extend"]')`, 10*time.Second)
+	desk.click(hs + ` button[data-action="extend"]`)
+	offered := eval[[]string](desk, `[...document.querySelectorAll('`+hs+` form select[name=by] option')].map(o => o.value)`)
+	var lengths []string
+	for _, o := range hard.ExtendOptions {
+		lengths = append(lengths, o.By)
+	}
+	if len(lengths) == 0 || !slices.Equal(offered, lengths) || !slices.Contains(offered, "30wd") {
+		t.Fatalf("the desk offers %v, the hub %v", offered, lengths)
+	}
+	if txt := eval[string](desk, `document.querySelector('`+hs+` form').textContent`); !strings.Contains(txt, "30 个工作日（至 ") || !strings.Contains(txt, "本类事项最长办理至") {
+		t.Errorf("the extend form: %q", txt)
+	}
+	desk.fill(hs+` form textarea[name=cause]`, "双方各执一词")
+	desk.fill(hs+` form textarea[name=crux]`, "历史证据缺失")
+	eval[bool](desk, `(() => { const s = document.querySelector('`+hs+` form select[name=by]'); s.value = '10wd'; return true; })()`)
+	desk.click(hs + ` form button[type=submit]`)
+	waitAPI(t, 10*time.Second, "the extension waiting", func() bool {
+		var got event.Incident
+		e.get(uiOps, "/api/v1/incidents/"+hard.ID, &got)
+		return got.Extension != nil && !got.Extension.Approved
+	})
+	county.open(e.base + "/county?token=" + uiOps)
+	county.waitJS("the 驳回 button", `!!document.querySelector('`+hs+` button[data-action="reject_extension"]')`, 10*time.Second)
+	county.click(hs + ` button[data-action="reject_extension"]`)
+	if txt := eval[string](county, `document.querySelector('`+hs+` form').textContent`); !strings.Contains(txt, "疑难原因：双方各执一词") || !strings.Contains(txt, "症结：历史证据缺失") || !strings.Contains(txt, "申请延至") {
+		t.Errorf("the 驳回 form does not say what was asked: %q", txt)
+	}
+	county.click(hs + ` form button[type=submit]`)
+	county.waitJS("an empty 驳回 refused", `document.querySelector('`+hs+` form .err')?.textContent === '请填写驳回理由'`, 3*time.Second)
+	county.fill(hs+` form textarea[name=reason]`, "证据可调取，按期办结")
+	county.axe("county-reject-extension")
+	county.click(hs + ` form button[type=submit]`)
+	waitAPI(t, 10*time.Second, "驳回 recorded, the deadline kept", func() bool {
+		var got event.Incident
+		e.get(uiOps, "/api/v1/incidents/"+hard.ID, &got)
+		return got.Extension == nil && got.Deadline.Equal(hard.Deadline) && got.History[len(got.History)-1].Action == "reject_extension"
+	})
 }
 
 // incidentsAll lists every incident, whatever its state.

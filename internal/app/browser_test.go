@@ -283,7 +283,7 @@ townships:
       - {id: v-xg-01, name: 相公村}
 people:
   - {id: p-zr-1, name: 王建国, role: grid_worker, village: v-zr-01, phone: "13800000001"}
-  - {id: p-zr-2, name: 李秀英, role: cadre, township: zhaoren}
+  - {id: p-zr-2, name: 李秀英, role: cadre, township: zhaoren, phone: "13900000002"}
 departments:
   - {id: gongdian, name: 长武供电所, kinds: [power]}
 cameras:

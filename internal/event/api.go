@@ -50,6 +50,12 @@ type Incident struct {
 	Timeliness      []StepTime `json:"timeliness,omitempty"`
 	Summoned        []Summon   `json:"summoned,omitempty"`
 	Extension       *Extension `json:"extension,omitempty"`
+	// ExtendOptions are the lengths a 疑难延期 may ask now, each with the
+	// deadline it gives, shortest first: only those ending within the
+	// class's maximum (ExtendMax, from acceptance). Set while the matter is
+	// being worked on with no extension waiting; absent otherwise.
+	ExtendOptions []ExtendOption `json:"extend_options,omitempty"`
+	ExtendMax     time.Time      `json:"extend_max,omitzero"`
 	Reopened        int        `json:"reopened,omitempty"`
 	EscalatedManual int        `json:"escalated_manual,omitempty"`
 	Reminders       int        `json:"reminders,omitempty"` // 催办 by the county
@@ -133,6 +139,13 @@ type Extension struct {
 	Approved    bool      `json:"approved"`
 	ApprovedBy  string    `json:"approved_by,omitempty"`
 	ApprovedAt  time.Time `json:"approved_at,omitzero"`
+}
+
+// ExtendOption is one length an extension may ask (`by` of the extend
+// step, as 3wd or 4h) and the resolve deadline it would give.
+type ExtendOption struct {
+	By    string    `json:"by"`
+	Until time.Time `json:"until"`
 }
 
 // Step is one recorded step of an incident.

@@ -226,8 +226,14 @@ function open(inc, action, slot, ctx) {
     case 'extend': {
       const c = note('疑难原因', { required: true, name: 'cause' });
       const x = note('症结', { required: true, name: 'crux' });
-      const by = select('延长', [['5wd', '5 个工作日'], ['10wd', '10 个工作日'], ['20wd', '20 个工作日'], ['30wd', '30 个工作日']], 'by');
+      // The lengths the class's maximum allows, from the hub (extend_options),
+      // each with the deadline it gives; an older hub's matter offers the
+      // fixed list and the hub refuses what is beyond the maximum.
+      const span = (b) => (b.endsWith('wd') ? `${b.slice(0, -2)} 个工作日` : b.endsWith('h') ? `${b.slice(0, -1)} 小时` : b);
+      const opts = (inc.extend_options || []).map((o) => [o.by, `${span(o.by)}（至 ${clock(o.until)}）`]);
+      const by = select('延长', opts.length ? opts : [['5wd', '5 个工作日'], ['10wd', '10 个工作日'], ['20wd', '20 个工作日'], ['30wd', '30 个工作日']], 'by');
       fields.push(by);
+      if (inc.extend_max) fields.push(el('p', 'status', `本类事项最长办理至 ${clock(inc.extend_max)}`));
       body = () => ({ cause: c.value(), crux: x.value(), by: by.value() });
       check = () => (!c.value() ? '请填写疑难原因' : !x.value() ? '请填写症结' : '');
       break;

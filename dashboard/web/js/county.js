@@ -47,6 +47,13 @@ function timeText(i) {
 
 function personPhone(id) { const p = topo.people?.find((x) => x.id === id); return p?.phone ? ` ${p.phone}` : ''; }
 
+// The township's own cadres (people of the township, not of a village),
+// whom the county calls about a matter the township holds.
+function ownerContacts(township) {
+  return (topo.people || []).filter((p) => p.township === township && !p.village && p.role === 'cadre')
+    .map((p) => `${p.name}${p.phone ? ' ' + p.phone : ''}`);
+}
+
 function deptName(id) { return topo.departments?.find((d) => d.id === id)?.name || id; }
 
 function row(i) {
@@ -63,7 +70,8 @@ function row(i) {
   // 延期待批 says what is asked: the cause, the crux and until when.
   if (i.extension && !i.extension.approved) r.append(el('div', 'status', `疑难原因：${i.extension.cause} · 症结：${i.extension.crux} · 申请延至 ${clock(i.extension.until)}（${i.extension.requested_by}）`));
   // Who answers for it, and how to reach them (督办, 催办).
-  const who = [i.owner && i.owner !== 'county' ? `${L('owner')}：${owner}` : '', i.assignee ? `${L('assign')}：${i.assignee.name}${personPhone(i.assignee.id)}` : ''].filter(Boolean);
+  const cadres = i.owner && i.owner !== 'county' ? ownerContacts(i.owner) : [];
+  const who = [i.owner && i.owner !== 'county' ? `${L('owner')}：${owner}${cadres.length ? '（' + cadres.join('、') + '）' : ''}` : '', i.assignee ? `${L('assign')}：${i.assignee.name}${personPhone(i.assignee.id)}` : ''].filter(Boolean);
   if ((i.supervision_tier || overdue(i)) && who.length) r.append(el('div', 'status', who.join(' · ')));
   const t = el('div', 'dl ' + (overdue(i) ? 'overdue' : 'status'), timeText(i));
   t.dataset.time = i.id;
