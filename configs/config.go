@@ -36,6 +36,9 @@ type Config struct {
 	// who owns which townships, who views whom, where each serves live
 	// video. hub.id picks this hub's entry (hubs.go).
 	Hubs []HubEntry `yaml:"hubs"`
+	// GB28181 makes the hub the upper platform of GB/T 28181 devices
+	// (gb28181.go); absent: no SIP server.
+	GB28181 *GB28181Config `yaml:"gb28181"`
 
 	// Path is the file the configuration was loaded from ("" for embedded).
 	Path string `yaml:"-"`

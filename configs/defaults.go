@@ -148,6 +148,7 @@ func applyDefaults(c *Config) {
 	def(&c.Auth.LockoutFor, 15*time.Minute)
 	def(&c.Dashboard.History, 10000)
 	def(&c.Dashboard.ClientQueue, 256)
+	applyGB28181Defaults(c.GB28181)
 }
 
 // EnvName is the variable that overrides a user's token:
@@ -172,6 +173,7 @@ func applyEnv(c *Config) {
 	if v := os.Getenv("SNOWHUB_INFLUX_TOKEN"); v != "" {
 		c.Influx.Token, c.Influx.TokenFile = v, ""
 	}
+	applyGB28181Env(c.GB28181)
 	for i := range c.Users {
 		if v := os.Getenv(EnvName(c.Users[i].Name)); v != "" {
 			c.Users[i].Token, c.Users[i].TokenFile = v, ""
@@ -216,6 +218,7 @@ func readSecrets(p *problems, c *Config, dir string) {
 		read(pathf("users[%d].token_file", i), &u.Token, u.TokenFile)
 		read(pathf("users[%d].totp_secret_file", i), &u.TOTPSecret, u.TOTPSecretFile)
 	}
+	readGB28181Secrets(c.GB28181, read)
 }
 
 // DefaultMaxConnecting is camera.max_connecting when the file gives none
