@@ -56,6 +56,9 @@ var restartKeys = []string{
 	// list every hub checks the others against (a change is made on every
 	// hub of the prefecture, each restarted).
 	"hub", "hubs",
+	// The GB/T 28181 server's identity, address and devices: devices hold
+	// their registrations against them.
+	"gb28181",
 }
 
 // configKey is one key of the configuration: its dotted path and the
