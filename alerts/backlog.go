@@ -28,7 +28,7 @@ func dayBoundaries(from, to time.Time, loc *time.Location) []time.Time {
 	}
 	out := []time.Time{} // "at": [] rather than null when no midnight falls in
 	for ; !d.After(to); d = d.AddDate(0, 0, 1) {
-		out = append(out, d)
+		out = append(out, d.UTC()) // a local midnight, said in UTC like every time of the API
 		if len(out) > MaxBacklogPoints {
 			break // the caller refuses it; no need to count a century of days
 		}

@@ -27,8 +27,13 @@ func TestBacklogSeriesOnAFixedTimeline(t *testing.T) {
 	}
 	at := dayBoundaries(day(1, 31, 12), day(2, 6, 0), sh)
 	wantAt := []time.Time{day(2, 1, 0), day(2, 2, 0), day(2, 3, 0), day(2, 4, 0), day(2, 5, 0), day(2, 6, 0)}
-	if !slices.Equal(at, wantAt) {
+	if !slices.EqualFunc(at, wantAt, time.Time.Equal) {
 		t.Fatalf("points %v, want %v", at, wantAt)
+	}
+	for _, a := range at {
+		if a.Location() != time.UTC {
+			t.Fatalf("point %v is not said in UTC", a)
+		}
 	}
 	b := backlogSeries(recs, at, map[string]string{"zhaoren": "赵仁镇", "xiangong": "仙宫镇"})
 	type want struct{ open, over7, over30 []int }

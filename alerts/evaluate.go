@@ -46,7 +46,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev event.Event) error {
 	case event.CameraAnalytics:
 		if dev, ok := e.top.Devices[d.Camera]; ok {
 			for _, r := range e.rules {
-				if r.Type == "camera_event" && r.Event == d.Kind && r.applies("camera", dev.ID) && r.inWindow(ev.Time) {
+				if r.Type == "camera_event" && r.Event == d.Kind && r.applies("camera", dev.ID) && r.inWindow(ev.Time, e.cal.loc) {
 					e.fire(t, r, dev, 1, ev.Time)
 				}
 			}

@@ -87,12 +87,14 @@ func (r *rule) violates(v float64) bool {
 }
 
 // inWindow reports whether t falls in the rule's time of day window
-// (which may cross midnight); no window means always.
-func (r *rule) inWindow(t time.Time) bool {
+// (which may cross midnight); no window means always. The time of day is
+// the county's (the calendar's zone), never the process's TZ: a hub whose
+// machine runs in UTC watches 22:00–06:00 in Beijing time all the same.
+func (r *rule) inWindow(t time.Time, zone *time.Location) bool {
 	if r.From == "" || r.To == "" {
 		return true
 	}
-	hm := t.Local().Format("15:04")
+	hm := t.In(zone).Format("15:04")
 	if r.From <= r.To {
 		return hm >= r.From && hm < r.To
 	}

@@ -71,20 +71,16 @@ func (s *Server) uptime(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return
 	}
 	q := r.URL.Query()
-	to := s.o.Now()
-	from := to.Add(-24 * time.Hour)
-	var err error
-	if v := q.Get("from"); v != "" {
-		if from, err = time.Parse(time.RFC3339, v); err != nil {
-			writeError(w, 400, "from: not RFC3339")
-			return
-		}
+	from, to, err := parseTimes(q)
+	if err != nil {
+		writeErr(w, err)
+		return
 	}
-	if v := q.Get("to"); v != "" {
-		if to, err = time.Parse(time.RFC3339, v); err != nil {
-			writeError(w, 400, "to: not RFC3339")
-			return
-		}
+	if to.IsZero() {
+		to = s.o.Now().UTC()
+	}
+	if from.IsZero() {
+		from = to.Add(-24 * time.Hour)
 	}
 	rep, err := s.o.Uptime.Uptime(r.Context(), p, from, to, q.Get("township"))
 	if err != nil {

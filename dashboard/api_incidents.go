@@ -54,7 +54,8 @@ func parseTimes(q map[string][]string) (from, to time.Time, err error) {
 			return from, to, event.BadRequest("to 须为 RFC3339 时间 / to: not RFC3339")
 		}
 	}
-	return from, to, nil
+	// A query's +08:00 names an instant; the answer says it in UTC.
+	return from.UTC(), to.UTC(), nil
 }
 
 func atoiParam(v, name string, max int) (int, error) {

@@ -400,6 +400,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	var since time.Time
 	if v := r.URL.Query().Get("since"); v != "" {
 		since, _ = time.Parse(time.RFC3339, v)
+		since = since.UTC()
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	out, err := s.o.Incidents.Audit(p, since, limit)

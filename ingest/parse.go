@@ -160,7 +160,7 @@ func deviceTime(ts string, now time.Time) (time.Time, []string) {
 	if err != nil || t.After(now.Add(maxFuture)) || t.Before(now.Add(-maxPast)) {
 		return now, []string{FlagTimeOutOfRange}
 	}
-	return t, nil
+	return t.UTC(), nil // the instant the device meant; its offset is not the hub's
 }
 
 // number reads a JSON number or boolean (true = 1), refusing NaN and Inf.

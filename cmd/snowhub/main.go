@@ -8,11 +8,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"snowhub/internal/app"
 )
 
 func main() {
+	// The hub speaks UTC whatever the machine's TZ: every time of its API,
+	// exports, websocket, store and logs is RFC 3339 with Z, so several hubs'
+	// answers and sheets never mix offsets. The county's clock is named
+	// where a time of day matters (alerts.calendar.time_zone for working
+	// days, rule windows and the backlog's midnights; notify.time_zone in
+	// messages), and the pages show the browser's local time.
+	time.Local = time.UTC
 	var o app.Options
 	flag.StringVar(&o.ConfigPath, "config", "", "configuration `file` (YAML)")
 	flag.BoolVar(&o.Check, "check", false, "validate the configuration and exit")

@@ -319,7 +319,7 @@ func (v *View) ask(ctx context.Context, hub string, rq ActionRequest) (ActionRep
 	v.mu.Unlock()
 	if st.State == event.HubUnreachable {
 		return ActionReply{}, fmt.Errorf("所属中心 %s 自 %s 不可达，其数据未计入 / hub %s is unreachable since %s; its figures are missing",
-			hub, st.Since.Local().Format("01-02 15:04:05"), hub, st.Since.Format(time.RFC3339))
+			hub, v.since(st.Since), hub, st.Since.UTC().Format(time.RFC3339))
 	}
 	c := v.o.Client()
 	if c == nil || !v.o.Connected() {

@@ -40,6 +40,23 @@ type ViewOptions struct {
 	MaxIncidents, MaxBytes int
 }
 
+// since is when hub became unreachable, as the county's clock reads it (the
+// calendar's zone, not the process's TZ) for the Chinese half of a refusal;
+// the English half carries the UTC RFC 3339 time.
+func (v *View) since(t time.Time) string {
+	zone := "Asia/Shanghai"
+	if v.o.Config != nil {
+		if c := v.o.Config(); c != nil && c.Alerts.Calendar.TimeZone != "" {
+			zone = c.Alerts.Calendar.TimeZone
+		}
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("01-02 15:04:05")
+}
+
 // View holds what a view hub knows of the hubs it views, built from their
 // retained state and their feeds: it is rebuilt from retained state after
 // a restart, and a step seen twice is applied once (by its sequence).

@@ -43,7 +43,7 @@ func (v *View) forward(ctx context.Context, hub string, rq ActionRequest) (event
 	v.mu.Unlock()
 	if st.State == event.HubUnreachable {
 		return event.Incident{}, event.Refuse(event.ErrNoService, "所属中心 %s 自 %s 不可达，操作未执行 / hub %s is unreachable since %s; nothing was done",
-			hub, st.Since.Local().Format("01-02 15:04:05"), hub, st.Since.Format(time.RFC3339))
+			hub, v.since(st.Since), hub, st.Since.UTC().Format(time.RFC3339))
 	}
 	c := v.o.Client()
 	if c == nil || !v.o.Connected() {

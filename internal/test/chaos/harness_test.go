@@ -48,6 +48,7 @@ type hub struct {
 	dir     string // the configuration and, by default, data_dir
 	dataDir string
 	port    int
+	env     []string
 	path    string
 	cmd     *exec.Cmd
 	logs    *syncBuf
@@ -62,12 +63,13 @@ type spec struct {
 	deviceRate         float64
 	clientID           string
 	cameras            []string // "id url"
+	env                []string // added to the process's environment (TZ=…)
 }
 
 func newHub(t *testing.T, s spec) *hub {
 	t.Helper()
 	h := &hub{t: t, bin: testenv.HubBinary(t), dir: t.TempDir(), port: testenv.FreePort(t), logs: &syncBuf{}}
-	h.dataDir = s.dataDir
+	h.dataDir, h.env = s.dataDir, s.env
 	if h.dataDir == "" {
 		h.dataDir = filepath.Join(h.dir, "data")
 	}
@@ -126,6 +128,9 @@ func (h *hub) start() {
 func (h *hub) startNoWait() {
 	h.t.Helper()
 	h.cmd = exec.Command(h.bin, "-config", h.path)
+	if len(h.env) > 0 {
+		h.cmd.Env = append(os.Environ(), h.env...)
+	}
 	h.cmd.Stdout, h.cmd.Stderr = h.logs, h.logs
 	h.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := h.cmd.Start(); err != nil {
