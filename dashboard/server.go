@@ -128,7 +128,10 @@ type Options struct {
 	LocalVideo LocalVideo
 	Hubs       HubSource    // a view hub's other hubs (api_hubs.go); nil: none
 	Notify     NotifySource // notification channels' health (api_notify.go); nil: none
-	Ready      func() map[string]error
+	// GB28181 lists the GB/T 28181 devices (api_gb28181.go); nil: none
+	// (no gb28181 section).
+	GB28181 GB28181Source
+	Ready   func() map[string]error
 	// AuthAudit records refused bearer tokens in the audit trail with the
 	// peer's address; nil: counted and logged only (authfail.go).
 	AuthAudit AuthAuditor
@@ -291,6 +294,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/audit", s.audit)
 	api("GET /api/v1/hubs", s.hubs)
 	api("GET /api/v1/notify/channels", s.notifyChannels)
+	api("GET /api/v1/gb28181/devices", s.gb28181Devices)
 	api("GET /ws", s.ws)
 	s.layoutRoutes(api)
 

@@ -133,7 +133,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{o: o, log: o.Logger.With("component", "gb28181"), now: o.Now,
+	s := &Server{o: o, log: o.Logger, now: o.Now,
 		policy:  policy{misses: o.KeepaliveMisses, interval: o.KeepaliveInterval},
 		known:   map[string]DeviceConfig{},
 		devices: map[string]*record{},

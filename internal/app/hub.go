@@ -18,6 +18,7 @@ import (
 	"snowhub/alerts"
 	"snowhub/alerts/notify"
 	"snowhub/camera"
+	"snowhub/camera/gb28181"
 	"snowhub/configs"
 	"snowhub/dashboard"
 	"snowhub/ingest"
@@ -44,7 +45,8 @@ type Hub struct {
 	broker *ingest.Broker
 	ingest *ingest.Ingest
 	cams   *camera.Manager
-	down   *downSince // when each offline camera's outage began, across restarts
+	gb     *gb28181.Server // GB/T 28181 devices; nil without a gb28181 section
+	down   *downSince      // when each offline camera's outage began, across restarts
 
 	camEvents chan event.Event // camera transitions and samples, published in order by one goroutine; never closed
 	camStop   chan struct{}    // closed once the producers are cancelled: the publisher drains and ends
@@ -155,6 +157,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 		LocalVideo:     videoSource{h},
 		Hubs:           hubSource{h},
 		Notify:         notifyStatus{h},
+		GB28181:        gbSource{h},
 		Ready:          h.readiness,
 		AuthAudit:      incidentService{h},
 		Gatherer:       h.reg,
@@ -249,7 +252,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 	h.reg.MustRegister(h.cams.Collectors()...)
 	h.deferClose("cameras", h.cams.Close)
 	h.buildRelay(cfg) // the other hubs' cameras, for a view
-	return nil
+	return h.buildGB28181(cfg)
 }
 
 // Addr is the address the pages and API listen on.
@@ -315,6 +318,11 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 	if r := h.pref.relay; r != nil {
 		if err := r.Start(h.ctx); err != nil {
 			return fmt.Errorf("video relay: %w", err)
+		}
+	}
+	if h.gb != nil {
+		if err := h.gb.Start(h.ctx); err != nil {
+			return err // names gb28181 and the address
 		}
 	}
 	h.applyMaintenance()

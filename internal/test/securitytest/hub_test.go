@@ -36,9 +36,13 @@ const (
 	camXgPass  = "CamSecret-xg-5678"
 	influxPass = "InfluxSecret-5678"
 	mqttPass   = "MqttSecret-hub-31"
+	gbPass     = "GbSecret-devices-42"
+	// GB/T 28181 devices, one in each township.
+	gbZR = "61042800001320000001"
+	gbXG = "61042800001320000002"
 )
 
-func countyYAML(listen, mqtt, data, influx string) string {
+func countyYAML(listen, mqtt, data, influx, gbListen string) string {
 	return fmt.Sprintf(`listen: %s
 data_dir: %s
 mqtt:
@@ -70,8 +74,16 @@ users:
   - {name: admin, role: admin, token: %s}
   - {name: zr-v1, role: village, village: v-zr-01, token: %s}
   - {name: city, role: hub, token: %s}
+gb28181:
+  id: "61042800002000000001"
+  domain: "6104280000"
+  listen: %s
+  password: %s
+  devices:
+    - {id: "%s", village: v-zr-01}
+    - {id: "%s", village: v-xg-01}
 `, listen, data, mqtt, mqttPass, gwZrPass, gwXgPass, influx, influxPass, camZrPass, camXgPass,
-		opsToken, zrToken, xgToken, techToken, adminToken, villToken, hubToken)
+		opsToken, zrToken, xgToken, techToken, adminToken, villToken, hubToken, gbListen, gbPass, gbZR, gbXG)
 }
 
 // syncBuf is the hub's log.
@@ -102,7 +114,8 @@ func startHub(t *testing.T) *env {
 	dir := t.TempDir()
 	e := &env{t: t, log: &syncBuf{}, path: filepath.Join(dir, "snowhub.yaml")}
 	mq := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	body := countyYAML(fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), mq, filepath.Join(dir, "data"), db.URL)
+	body := countyYAML(fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), mq, filepath.Join(dir, "data"), db.URL,
+		fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)))
 	if err := os.WriteFile(e.path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

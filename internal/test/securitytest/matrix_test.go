@@ -162,6 +162,19 @@ var rules = map[string]rule{
 		}
 		e.is(t, "GET", "/api/v1/notify/channels", opsToken, "", 200)
 	},
+	// A GB device's address is where to reach the camera: the county and
+	// the technicians see every device, a township its own, nobody else any.
+	"GET /api/v1/gb28181/devices": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{opsToken, techToken, adminToken} {
+			e.sees(t, "/api/v1/gb28181/devices", tok, []string{gbZR, gbXG}, nil)
+		}
+		e.sees(t, "/api/v1/gb28181/devices", zrToken, []string{gbZR}, []string{gbXG})
+		e.sees(t, "/api/v1/gb28181/devices", xgToken, []string{gbXG}, []string{gbZR})
+		for _, tok := range []string{villToken, hubToken} {
+			e.is(t, "GET", "/api/v1/gb28181/devices", tok, "", refused...)
+		}
+		e.is(t, "GET", "/api/v1/gb28181/devices", "", "", http.StatusUnauthorized)
+	},
 	"GET /api/v1/outbox": func(t *testing.T, e *env, _ ids) {
 		for _, tok := range []string{zrToken, villToken, techToken} {
 			e.is(t, "GET", "/api/v1/outbox", tok, "", hidden...)
