@@ -135,11 +135,14 @@ type Options struct {
 	// AuthAudit records refused bearer tokens in the audit trail with the
 	// peer's address; nil: counted and logged only (authfail.go).
 	AuthAudit AuthAuditor
-	Gatherer  prometheus.Gatherer
-	Registry  prometheus.Registerer
-	Logger    *slog.Logger
-	Now       func() time.Time
-	Limits    Limits // zero fields: DefaultLimits
+	// Login checks people's logins and keeps their sessions (api_login.go);
+	// nil: the login routes answer 503 and no session cookie is accepted.
+	Login    LoginService
+	Gatherer prometheus.Gatherer
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Limits   Limits // zero fields: DefaultLimits
 }
 
 // Server is the hub's HTTP face.
@@ -280,7 +283,9 @@ func (s *Server) routes() http.Handler {
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request, p auth.Principal)) {
 		mux.HandleFunc(pattern, s.authed(h))
 	}
-	api("GET /api/v1/me", func(w http.ResponseWriter, r *http.Request, p auth.Principal) { writeJSON(w, 200, p) })
+	mux.HandleFunc("POST /api/v1/login", s.login)
+	api("POST /api/v1/logout", s.logout)
+	api("GET /api/v1/me", s.whoami)
 	api("GET /api/v1/topology", s.topology)
 	api("GET /api/v1/cameras", s.cameras)
 	api("GET /api/v1/cameras/{id}/live", s.live)
@@ -324,7 +329,7 @@ func securityHeaders(h http.Handler) http.Handler {
 }
 
 // authed checks the bearer token (header, or ?token= for websockets and
-// pages' downloads).
+// pages' downloads), or else the session cookie of a login (api_login.go).
 func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p auth.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := ""
@@ -332,6 +337,15 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p auth.Pr
 			tok = strings.TrimSpace(a[7:])
 		} else {
 			tok = r.URL.Query().Get("token")
+		}
+		if tok == "" {
+			if _, err := r.Cookie(SessionCookie); err == nil && s.o.Login != nil {
+				r, p, ok := s.cookieAuth(w, r)
+				if ok {
+					s.refused.guard(w, r, p, h)
+				}
+				return
+			}
 		}
 		p, ok := s.o.Auth(tok)
 		if !ok {

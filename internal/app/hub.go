@@ -24,6 +24,7 @@ import (
 	"snowhub/ingest"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
+	"snowhub/internal/login"
 	"snowhub/internal/timeseries"
 )
 
@@ -38,6 +39,10 @@ type Hub struct {
 	top        atomic.Pointer[topo]
 
 	tokens atomic.Pointer[map[[32]byte]auth.Principal]
+	// accounts are the users who log in with a password, by name
+	// (tokens.go); login checks them and keeps their sessions.
+	accounts atomic.Pointer[map[string]login.Account]
+	login    *login.Service
 
 	ts     *timeseries.Writer
 	alerts *alerts.Engine
@@ -133,6 +138,9 @@ func newHub(cfg *configs.Config, log *slog.Logger, table []alerts.Transition) (*
 func (h *Hub) build(cfg *configs.Config) (err error) {
 	log := h.log
 	h.buildView(cfg)
+	if h.login, err = h.newLogin(); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
 
 	// 1. Pages and websocket hub (a sink of the event stream; never blocks).
 	// Built first and closed last, so the final incident steps still reach
@@ -160,6 +168,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 		GB28181:        gbSource{h},
 		Ready:          h.readiness,
 		AuthAudit:      incidentService{h},
+		Login:          h.login,
 		Gatherer:       h.reg,
 		Registry:       h.reg,
 		Logger:         log.With("component", "dashboard"),

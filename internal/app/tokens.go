@@ -5,6 +5,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/auth"
+	"snowhub/internal/login"
 )
 
 // Who a request is: the users' bearer tokens, indexed by their hash,
@@ -21,6 +22,34 @@ func (h *Hub) setTokens(cfg *configs.Config) {
 		m[sha256.Sum256([]byte(u.Token))] = auth.UserPrincipal(u, top.Topology)
 	}
 	h.tokens.Store(&m)
+	accs := map[string]login.Account{}
+	for _, u := range cfg.Users {
+		if u.PasswordHash != "" {
+			accs[u.Name] = login.Account{Principal: auth.UserPrincipal(u, top.Topology), PasswordHash: u.PasswordHash, TOTPSecret: u.TOTPSecret}
+		}
+	}
+	h.accounts.Store(&accs)
+}
+
+// newLogin is the login service over the configuration's accounts, with
+// the configuration's auth settings as they are at each call.
+func (h *Hub) newLogin() (*login.Service, error) {
+	return login.New(login.Options{
+		Accounts: func(name string) (login.Account, bool) {
+			m := h.accounts.Load()
+			if m == nil {
+				return login.Account{}, false
+			}
+			a, ok := (*m)[name]
+			return a, ok
+		},
+		Settings: func() login.Settings {
+			a := h.Config().Auth
+			return login.Settings{IdleTimeout: a.IdleTimeout, Lifetime: a.SessionLifetime,
+				LockoutFailures: a.LockoutFailures, LockoutWindow: a.LockoutWindow, LockoutFor: a.LockoutFor}
+		},
+		Logger: h.log.With("component", "login"),
+	})
 }
 
 // authenticate looks a bearer token up by its hash, so the comparison does

@@ -48,7 +48,7 @@ func TestVerifyDefaultParams(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	good, _ := Hash("Xuelang-2026", fast)
-	salt := "c2FsdHNhbHRzYWx0c2FsdA"                      // 16 bytes
+	salt := "c2FsdHNhbHRzYWx0c2FsdA"                     // 16 bytes
 	key := "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U" // 32 bytes
 	for _, c := range []struct {
 		in, want string

@@ -17,6 +17,7 @@ import (
 
 	"snowhub/configs"
 	"snowhub/internal/app"
+	"snowhub/internal/password"
 	"snowhub/internal/test/testenv"
 )
 
@@ -30,6 +31,12 @@ const (
 	adminToken = "AdminToken-Secret-05"
 	villToken  = "VillToken-Secret-0006"
 	hubToken   = "HubToken-Secret-00007" // another hub of the prefecture (role hub)
+	audToken   = "AuditorToken-Secret-08"
+	dispToken  = "DisplayToken-Secret-09"
+	secToken   = "SecAdminToken-Secret-10"
+	// zrPassword is the password of zr-person, a township desk's person
+	// who logs in with name and password.
+	zrPassword = "Zhaoren-Pass-2026"
 	gwZrPass   = "GwSecret-zr-7d1e"
 	gwXgPass   = "GwSecret-xg-93ab"
 	camZrPass  = "CamSecret-zr-1234"
@@ -74,6 +81,10 @@ users:
   - {name: admin, role: admin, token: %s}
   - {name: zr-v1, role: village, village: v-zr-01, token: %s}
   - {name: city, role: hub, token: %s}
+  - {name: auditor, role: auditor, token: %s}
+  - {name: wall-1, role: display, token: %s}
+  - {name: sec, role: security_admin, token: %s}
+  - {name: zr-person, role: township, township: zhaoren, password_hash: "%s"}
 gb28181:
   id: "61042800002000000001"
   domain: "6104280000"
@@ -83,8 +94,17 @@ gb28181:
     - {id: "%s", village: v-zr-01}
     - {id: "%s", village: v-xg-01}
 `, listen, data, mqtt, mqttPass, gwZrPass, gwXgPass, influx, influxPass, camZrPass, camXgPass,
-		opsToken, zrToken, xgToken, techToken, adminToken, villToken, hubToken, gbListen, gbPass, gbZR, gbXG)
+		opsToken, zrToken, xgToken, techToken, adminToken, villToken, hubToken, audToken, dispToken, secToken, zrHash(), gbListen, gbPass, gbZR, gbXG)
 }
+
+// zrHash is zr-person's password hash, made once.
+var zrHash = sync.OnceValue(func() string {
+	h, err := password.Hash(zrPassword, password.Default)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
 
 // syncBuf is the hub's log.
 type syncBuf struct {
@@ -164,12 +184,23 @@ func startHub(t *testing.T) *env {
 // do sends a request as token ("" for none) and keeps the answer.
 func (e *env) do(method, path, token, body string) (int, string) {
 	e.t.Helper()
+	code, _, got := e.doCookie(method, path, token, "", body)
+	return code, got
+}
+
+// doCookie is do with a session cookie ("" for none); it returns the
+// answer's cookies too.
+func (e *env) doCookie(method, path, token, session, body string) (int, []*http.Cookie, string) {
+	e.t.Helper()
 	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if session != "" {
+		req.AddCookie(&http.Cookie{Name: "snowhub_session", Value: session})
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -185,7 +216,20 @@ func (e *env) do(method, path, token, body string) (int, string) {
 	e.mu.Lock()
 	e.answers = append(e.answers, method+" "+path+"\n"+hdr.String()+string(b))
 	e.mu.Unlock()
-	return res.StatusCode, string(b)
+	return res.StatusCode, res.Cookies(), string(b)
+}
+
+// login logs zr-person in: the session cookie's value.
+func (e *env) login(t *testing.T) string {
+	t.Helper()
+	code, cookies, body := e.doCookie("POST", "/api/v1/login", "", "", `{"name":"zr-person","password":"`+zrPassword+`"}`)
+	for _, c := range cookies {
+		if c.Name == "snowhub_session" && code == 200 {
+			return c.Value
+		}
+	}
+	t.Fatalf("login: %d %s", code, body)
+	return ""
 }
 
 // alarm publishes a smoke alarm as the village's gateway.

@@ -55,7 +55,8 @@ func (e *env) sees(t *testing.T, path, token string, shown, hidden []string) {
 
 func who(token string) string {
 	return map[string]string{opsToken: "ops", zrToken: "zhaoren", xgToken: "xiangong", techToken: "technician",
-		adminToken: "admin", villToken: "village v-zr-01", hubToken: "hub city", "": "anonymous"}[token]
+		adminToken: "admin", villToken: "village v-zr-01", hubToken: "hub city", audToken: "auditor", dispToken: "display",
+		secToken: "security admin", "": "anonymous"}[token]
 }
 
 var (
@@ -71,8 +72,47 @@ var rules = map[string]rule{
 	// The icon is public, like the pages' own files.
 	"GET /favicon.ico": func(t *testing.T, e *env, _ ids) { e.is(t, "GET", "/favicon.ico", "", "", 200) },
 	"GET /api/v1/me": func(t *testing.T, e *env, _ ids) {
-		for _, tok := range []string{opsToken, zrToken, techToken, villToken, adminToken} {
+		for _, tok := range []string{opsToken, zrToken, techToken, villToken, adminToken, audToken, dispToken, secToken} {
 			e.is(t, "GET", "/api/v1/me", tok, "", 200)
+		}
+		// An administrator without a second factor is told.
+		e.sees(t, "/api/v1/me", adminToken, []string{`"second_factor":false`, "等保"}, nil)
+	},
+	// The door: anyone may try, and a login acts as its account only.
+	"POST /api/v1/login": func(t *testing.T, e *env, x ids) {
+		e.is(t, "POST", "/api/v1/login", "", `{"name":"zr-person","password":"wrong-Pass-1"}`, http.StatusUnauthorized)
+		e.is(t, "POST", "/api/v1/login", "", `{"name":"nobody","password":"`+zrPassword+`"}`, http.StatusUnauthorized)
+		// A token's user has no password: its token is no password either.
+		e.is(t, "POST", "/api/v1/login", "", `{"name":"ops","password":"`+opsToken+`"}`, http.StatusUnauthorized)
+		sess := e.login(t)
+		for path, want := range map[string][2]string{
+			"/api/v1/incidents": {x.incZR, x.incXG},
+			"/api/v1/cameras":   {"cam-zr", "cam-xg"},
+			"/api/v1/me":        {`"via":"session"`, `"role":"operator"`},
+		} {
+			code, _, body := e.doCookie("GET", path, "", sess, "")
+			if code != 200 || !strings.Contains(body, want[0]) || strings.Contains(body, want[1]) {
+				t.Errorf("GET %s by zr-person's cookie: %d, want %q shown and %q hidden\n%.300s", path, code, want[0], want[1], body)
+			}
+		}
+		if code, _, _ := e.doCookie("POST", "/api/v1/incidents/"+x.incXG+"/accept", "", sess, `{"note":"x"}`); code != 403 && code != 404 {
+			t.Errorf("zr-person accepts xiangong's incident: %d", code)
+		}
+		if code, _, _ := e.doCookie("GET", "/api/v1/audit", "", sess, ""); code != 403 && code != 404 {
+			t.Errorf("zr-person reads the audit: %d", code)
+		}
+		if code, _, _ := e.doCookie("GET", "/api/v1/me", "", "forged-session-id-0123456789", ""); code != 401 {
+			t.Errorf("a forged session: %d", code)
+		}
+	},
+	"POST /api/v1/logout": func(t *testing.T, e *env, _ ids) {
+		e.is(t, "POST", "/api/v1/logout", opsToken, "", http.StatusBadRequest) // a token is not logged out
+		sess := e.login(t)
+		if code, _, _ := e.doCookie("POST", "/api/v1/logout", "", sess, ""); code != 204 {
+			t.Errorf("logout: %d", code)
+		}
+		if code, _, _ := e.doCookie("GET", "/api/v1/me", "", sess, ""); code != 401 {
+			t.Errorf("the session after logout: %d", code)
 		}
 	},
 	"GET /api/v1/topology": func(t *testing.T, e *env, _ ids) {
@@ -81,6 +121,9 @@ var rules = map[string]rule{
 		e.sees(t, "/api/v1/topology", opsToken, []string{"v-zr-01", "v-xg-01"}, nil)
 	},
 	"GET /api/v1/cameras": func(t *testing.T, e *env, _ ids) {
+		e.sees(t, "/api/v1/cameras", dispToken, []string{"cam-zr", "cam-xg"}, nil) // the wall's
+		e.sees(t, "/api/v1/cameras", audToken, nil, []string{"cam-zr", "cam-xg"})
+		e.sees(t, "/api/v1/cameras", secToken, nil, []string{"cam-zr", "cam-xg"})
 		e.sees(t, "/api/v1/cameras", zrToken, []string{"cam-zr"}, []string{"cam-xg"})
 		e.sees(t, "/api/v1/cameras", xgToken, []string{"cam-xg"}, []string{"cam-zr"})
 		e.sees(t, "/api/v1/cameras", villToken, nil, []string{"cam-xg"})
@@ -104,6 +147,10 @@ var rules = map[string]rule{
 		e.sees(t, "/api/v1/incidents", xgToken, []string{x.incXG}, []string{x.incZR})
 		e.sees(t, "/api/v1/incidents", villToken, nil, []string{x.incXG})
 		e.sees(t, "/api/v1/incidents", opsToken, []string{x.incZR, x.incXG}, nil)
+		e.sees(t, "/api/v1/incidents", dispToken, []string{x.incZR, x.incXG}, nil)
+		for _, tok := range []string{audToken, secToken} {
+			e.sees(t, "/api/v1/incidents", tok, nil, []string{x.incZR, x.incXG})
+		}
 	},
 	"GET /api/v1/incidents/{id}": func(t *testing.T, e *env, x ids) {
 		e.is(t, "GET", "/api/v1/incidents/"+x.incZR, zrToken, "", 200)
@@ -114,6 +161,11 @@ var rules = map[string]rule{
 		e.is(t, "POST", "/api/v1/incidents/"+x.incXG+"/accept", zrToken, `{"note":"x"}`, hidden...)
 		e.is(t, "POST", "/api/v1/incidents/"+x.incXG+"/accept", villToken, `{"note":"x"}`, hidden...)
 		e.is(t, "POST", "/api/v1/incidents/"+x.incZR+"/accept", techToken, `{"note":"x"}`, refused...)
+		for _, tok := range []string{dispToken, audToken, secToken} {
+			for _, a := range []string{"accept", "acknowledge", "dispatch"} {
+				e.is(t, "POST", "/api/v1/incidents/"+x.incZR+"/"+a, tok, `{"note":"x"}`, hidden...)
+			}
+		}
 		e.is(t, "POST", "/api/v1/incidents/"+x.incZR+"/review", zrToken, `{"score":90}`, refused...)
 		e.is(t, "POST", "/api/v1/incidents/"+x.incZR+"/accept", zrToken, `{"note":"收到"}`, 200)
 	},
@@ -123,6 +175,9 @@ var rules = map[string]rule{
 		}
 		e.is(t, "POST", "/api/v1/incidents", zrToken, mk("v-xg-01"), refused...)
 		e.is(t, "POST", "/api/v1/incidents", techToken, mk("v-zr-01"), refused...)
+		for _, tok := range []string{dispToken, audToken, secToken} {
+			e.is(t, "POST", "/api/v1/incidents", tok, mk("v-zr-01"), hidden...)
+		}
 		e.is(t, "POST", "/api/v1/incidents", zrToken, mk("v-zr-01"), 200, 201)
 	},
 	"GET /api/v1/uptime": func(t *testing.T, e *env, _ ids) {
@@ -151,10 +206,15 @@ var rules = map[string]rule{
 		e.is(t, "DELETE", "/api/v1/maintenance/"+x.mwXG, villToken, "", hidden...)
 	},
 	"GET /api/v1/audit": func(t *testing.T, e *env, _ ids) {
-		for _, tok := range []string{zrToken, villToken, techToken} {
+		for _, tok := range []string{zrToken, villToken, techToken, dispToken, secToken} {
 			e.is(t, "GET", "/api/v1/audit", tok, "", hidden...)
 		}
 		e.is(t, "GET", "/api/v1/audit", opsToken, "", 200)
+		e.is(t, "GET", "/api/v1/audit", audToken, "", 200)
+		// Refused logins are in the trail, with the name tried (at most one
+		// entry per address every 10 s, the next one counting those left out).
+		e.is(t, "POST", "/api/v1/login", "", `{"name":"audit-probe","password":"wrong-Pass-1"}`, http.StatusUnauthorized)
+		e.sees(t, "/api/v1/audit?limit=1000", audToken, []string{`login refused: name \"zr-person\"`}, nil)
 	},
 	"GET /api/v1/notify/channels": func(t *testing.T, e *env, _ ids) {
 		for _, tok := range []string{zrToken, villToken, techToken} {
@@ -344,10 +404,15 @@ func TestRouteMatrix(t *testing.T) {
 		if !strings.HasPrefix(path, "/api/") && path != "/ws" {
 			continue
 		}
-		// Anonymous and with an unknown token: 401, whatever the route.
+		// Anonymous and with an unknown token: 401, whatever the route;
+		// the login, which takes no token, refuses an empty body.
 		p := strings.NewReplacer("{id}", "x1", "{action}", "accept", "{name}", "n").Replace(path)
+		want := http.StatusUnauthorized
+		if r == "POST /api/v1/login" {
+			want = http.StatusBadRequest
+		}
 		for _, tok := range []string{"", "not-a-token-0123456789"} {
-			e.is(t, method, p, tok, "", http.StatusUnauthorized)
+			e.is(t, method, p, tok, "", want)
 		}
 	}
 	// Another hub's credential watches this hub's cameras and nothing

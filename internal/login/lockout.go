@@ -1,0 +1,82 @@
+package login
+
+import "time"
+
+// failures are a name's recent failed logins. Unknown names are counted
+// too, so a lock says nothing about whether the name exists.
+type failures struct {
+	at     []time.Time // within the window, oldest first
+	locked time.Time   // locked until this time
+}
+
+// maxNames bounds the names tracked: a script trying random names cannot
+// grow the map without end (the oldest are dropped by prune).
+const maxNames = 100000
+
+func (s *Service) locked(name string, now time.Time) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.failures[name]
+	if f == nil || !now.Before(f.locked) {
+		return time.Time{}, false
+	}
+	return f.locked, true
+}
+
+// fail records a failed login of name: ErrWrong, or a *LockedError when
+// this failure locks it.
+func (s *Service) fail(name string, st Settings, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.failures) >= maxNames {
+		s.pruneFailures(now, st)
+		if len(s.failures) >= maxNames {
+			clear(s.failures)
+		}
+	}
+	f := s.failures[name]
+	if f == nil {
+		f = &failures{}
+		s.failures[name] = f
+	}
+	if now.Before(f.locked) {
+		// Another attempt locked it while this one was being checked.
+		return &LockedError{Until: f.locked}
+	}
+	keep := f.at[:0]
+	for _, t := range f.at {
+		if now.Sub(t) < st.LockoutWindow {
+			keep = append(keep, t)
+		}
+	}
+	f.at = append(keep, now)
+	if st.LockoutFailures > 0 && len(f.at) >= st.LockoutFailures {
+		f.locked, f.at = now.Add(st.LockoutFor), nil
+		s.o.Logger.Warn("登录失败次数过多，账号锁定 (too many failed logins: name locked)", "name", clip(name), "until", f.locked)
+		return &LockedError{Until: f.locked}
+	}
+	return ErrWrong
+}
+
+func (s *Service) pruneFailures(now time.Time, st Settings) {
+	for name, f := range s.failures {
+		if now.After(f.locked) && (len(f.at) == 0 || now.Sub(f.at[len(f.at)-1]) >= st.LockoutWindow) {
+			delete(s.failures, name)
+		}
+	}
+}
+
+// Unlock lifts name's lock and forgets its failures (for the security
+// administrator's page of a later slice, and tests).
+func (s *Service) Unlock(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.failures, name)
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
