@@ -315,7 +315,8 @@ cameras:
   - {name: xiangong-desk, role: township, township: xiangong, token: %s}
   - {name: tech-1, role: technician, token: %s}
   - {name: gongdian-desk, role: department, department: gongdian, token: %s}
-`, uiOps, uiOps2, uiZhaoren, uiVisits, uiXiang, uiTech, uiDept)
+  - {name: %s, role: township, township: zhaoren, password_hash: %q}
+`, uiOps, uiOps2, uiZhaoren, uiVisits, uiXiang, uiTech, uiDept, uiPerson, uiPersonHash())
 	return b.String()
 }
 

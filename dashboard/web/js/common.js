@@ -21,19 +21,89 @@ export function token() {
   return current;
 }
 
+// askToken replaces the page with the login box; a login reloads it.
 export function askToken(message) {
-  document.body.replaceChildren();
+  document.body.replaceChildren(loginBox(message, () => location.reload()));
+}
+
+// loginBox is how a person gets in: name and password (and the code of
+// their authenticator app when the hub asks for it: 428), which opens a
+// session the hub keeps in an HttpOnly cookie; or, folded away, an access
+// token for a desk or a wall that still has one. done(me) runs after a
+// login.
+export function loginBox(message, done) {
   const box = el('main', 'panel login');
-  const h = el('h1', '', L('login'));
-  const input = el('input');
-  input.type = 'password';
-  input.id = 'token-input';
-  const lab = el('label', '', L('tokenLabel'));
-  lab.htmlFor = 'token-input';
-  const go = el('button', 'primary', L('enter'));
-  go.onclick = () => { localStorage.setItem(TOKEN_KEY, input.value.trim()); location.reload(); };
-  box.append(h, el('p', 'status', message || ''), lab, input, go);
-  document.body.append(box);
+  const status = el('p', 'status', message || '');
+  status.id = 'login-status';
+  status.setAttribute('role', 'status');
+  const field = (name, type, label, auto) => {
+    const lab = el('label', '', L(label));
+    const input = el('input');
+    input.name = name;
+    input.id = 'login-' + name;
+    input.type = type;
+    input.autocomplete = auto;
+    lab.htmlFor = input.id;
+    return [lab, input];
+  };
+  const form = el('form');
+  form.id = 'login-form';
+  const [ln, name] = field('name', 'text', 'userName', 'username');
+  const [lp, pw] = field('password', 'password', 'password', 'current-password');
+  const [lo, otp] = field('otp', 'text', 'otpLabel', 'one-time-code');
+  otp.inputMode = 'numeric';
+  lo.hidden = otp.hidden = true;
+  name.required = pw.required = true;
+  const go = el('button', 'primary', L('loginButton'));
+  go.type = 'submit';
+  form.append(ln, name, lp, pw, lo, otp, go);
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    go.disabled = true;
+    try {
+      const res = await fetch('/api/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: name.value.trim(), password: pw.value, otp: otp.value.trim() }) });
+      const body = await res.json().catch(() => ({}));
+      if (res.ok) {
+        localStorage.removeItem(TOKEN_KEY); // the session is who this browser is now
+        current = '';
+        done(body);
+        return;
+      }
+      if (res.status === 428) {
+        lo.hidden = otp.hidden = false;
+        otp.focus();
+        status.textContent = L('needOtp');
+      } else if (res.status === 423) {
+        status.textContent = `${L('locked')} ${clock(body.until, true)}`;
+      } else if (res.status === 401) {
+        status.textContent = L('wrongLogin');
+      } else {
+        status.textContent = errText(res.status, body.error);
+      }
+    } catch (e) {
+      status.textContent = errText(0, e.message);
+    } finally {
+      go.disabled = false;
+    }
+  };
+  const alt = el('details');
+  alt.append(el('summary', '', L('useToken')));
+  const [lt, tok] = field('token', 'password', 'tokenLabel', 'off');
+  tok.id = 'token-input';
+  lt.htmlFor = tok.id;
+  const enter = el('button', '', L('enter'));
+  enter.type = 'button';
+  enter.onclick = () => { localStorage.setItem(TOKEN_KEY, tok.value.trim()); location.reload(); };
+  alt.append(lt, tok, enter);
+  box.append(el('h1', '', L('loginTitle')), status, form, alt, langToggle());
+  return box;
+}
+
+// logout ends the session and goes to the login page.
+async function logout() {
+  try { await fetch('/api/v1/logout', { method: 'POST' }); } catch { /* the page goes anyway */ }
+  location.assign('/login');
 }
 
 // ApiError carries the status and the server's reason; its message is what
@@ -47,14 +117,15 @@ export class ApiError extends Error {
 }
 
 export async function api(path, opts = {}) {
-  const headers = { Authorization: 'Bearer ' + token(), ...(opts.body ? { 'Content-Type': 'application/json' } : {}) };
+  // Without a token the browser's session cookie speaks for the page.
+  const headers = { ...(token() ? { Authorization: 'Bearer ' + token() } : {}), ...(opts.body ? { 'Content-Type': 'application/json' } : {}) };
   let res;
   try {
     res = await fetch(path, { ...opts, headers });
   } catch (e) {
     throw new ApiError(0, e.message);
   }
-  if (res.status === 401) { askToken(L('badToken')); throw new ApiError(401, 'unauthorized'); }
+  if (res.status === 401) { askToken(token() ? L('badToken') : ''); throw new ApiError(401, 'unauthorized'); }
   const body = res.headers.get('Content-Type')?.includes('json') ? await res.json() : await res.text();
   if (!res.ok) throw new ApiError(res.status, body?.error || res.statusText);
   return body;
@@ -333,6 +404,12 @@ export function header(active, me) {
     if (active === key) a.setAttribute('aria-current', 'page');
     nav.append(a);
   }
+  if (me?.via === 'session') {
+    const out = el('button', 'logout', L('logout'));
+    out.id = 'logout';
+    out.onclick = logout;
+    h.append(out);
+  }
   h.append(langToggle());
 }
 
@@ -344,8 +421,7 @@ export function header(active, me) {
 // show its banner and reconnect; status: false leaves the status line to
 // the page.
 export async function boot(page, { keepGoing = false, status = true } = {}) {
-  if (!token()) { askToken(); return null; }
-  let me = null, topo = null;
+  let me = null, topo = null; // no token: the session cookie, or the login box (api's 401)
   try {
     me = await api('/api/v1/me');
     topo = await api('/api/v1/topology');
