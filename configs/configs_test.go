@@ -80,7 +80,9 @@ func TestBadConfigs(t *testing.T) {
 			`logins.yaml:12: users[4].totp_secret: too short: at least 16 bytes (26 base32 characters)`,
 			`logins.yaml:12: users[4].township: only township users belong to a township (role is auditor)`,
 			`logins.yaml:13: users[5].password_hash: another hub logs in with its token, not a password`,
-			`logins.yaml:13: users[5].token: no token: set token, token_file or SNOWHUB_USER_CITY_TOKEN, or password_hash to log in with a password`}},
+			`logins.yaml:13: users[5].token: no token: set token, token_file or SNOWHUB_USER_CITY_TOKEN, or password_hash to log in with a password`,
+			`logins.yaml:15: auth.idle_timeout: must be positive`,
+			`logins.yaml:16: auth.lockout_failures: must be at least 1`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

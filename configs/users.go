@@ -3,6 +3,7 @@ package configs
 import (
 	"encoding/base32"
 	"strings"
+	"time"
 
 	"snowhub/internal/password"
 )
@@ -22,6 +23,25 @@ func TOTPEnvName(user string) string {
 func TOTPKey(secret string) ([]byte, error) {
 	s := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(secret))
 	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(s, "="))
+}
+
+// validateAuth checks the sessions' and the lockout's settings (zero
+// ones were given their defaults).
+func validateAuth(p *problems, a AuthConfig) {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"idle_timeout", a.IdleTimeout}, {"session_lifetime", a.SessionLifetime}, {"lockout_window", a.LockoutWindow}, {"lockout_for", a.LockoutFor}} {
+		if d.v <= 0 {
+			p.add("auth."+d.key, "must be positive")
+		}
+	}
+	if a.LockoutFailures < 1 {
+		p.add("auth.lockout_failures", "must be at least 1")
+	}
+	if a.IdleTimeout > a.SessionLifetime {
+		p.add("auth.idle_timeout", "is longer than auth.session_lifetime")
+	}
 }
 
 // validateLogin checks a user's password login: its hash, its second

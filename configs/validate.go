@@ -239,6 +239,7 @@ func validate(p *problems, c *Config) {
 		}
 	}
 
+	validateAuth(p, c.Auth)
 	validateDeviceUsers(p, c, villages)
 
 	cd := c.Camera

@@ -119,8 +119,8 @@ func clipName(s string) string {
 		}
 		return '?'
 	}, s)
-	if len(s) > 64 {
-		s = s[:64] + "…"
+	if r := []rune(s); len(r) > 64 {
+		s = string(r[:64]) + "…"
 	}
 	return s
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,4 +63,23 @@ func TestLoginWithPassword(t *testing.T) {
 	b.fill("#login-password", uiPersonPassword)
 	b.click(`#login-form button[type=submit]`)
 	b.waitJS("the desk again", `location.pathname === '/township/zhaoren' && !!document.getElementById('logout')`, 15*time.Second)
+}
+
+// TestHashPasswordCommand: `snowhub -hash-password` prints a hash the
+// configuration accepts and a login verifies; a weak password exits 2
+// saying what it lacks, and prints nothing on stdout.
+func TestHashPasswordCommand(t *testing.T) {
+	var out, errs strings.Builder
+	if err := Run(context.Background(), Options{HashPassword: true, Stdin: strings.NewReader(uiPersonPassword + "\n"), Stdout: &out, Stderr: &errs}); err != nil {
+		t.Fatal(err)
+	}
+	h := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=1,p=2$") || password.Verify(h, uiPersonPassword) != nil {
+		t.Errorf("printed %q", h)
+	}
+	out.Reset()
+	err := Run(context.Background(), Options{HashPassword: true, Stdin: strings.NewReader("weak\n"), Stdout: &out, Stderr: &errs})
+	if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), "至少 8 个字符") || out.Len() != 0 {
+		t.Errorf("a weak password: %v (exit %d), stdout %q", err, ExitCode(err), out.String())
+	}
 }
