@@ -37,6 +37,11 @@ func TestLoginWithPassword(t *testing.T) {
 	b.open(e.base + "/login")
 	b.waitJS("the login form", `!!document.getElementById('login-form') && document.activeElement?.id === 'login-name'`, 10*time.Second)
 	b.axe("login")
+	// English on the toggle, and back.
+	b.click(".login button.lang")
+	b.waitJS("the login in English", `document.querySelector('.login h1')?.textContent === 'Log in' && document.querySelector('label[for=login-password]')?.textContent === 'Password'`, 10*time.Second)
+	b.click(".login button.lang")
+	b.waitJS("the login in Chinese", `document.querySelector('.login h1')?.textContent === '登录' && document.activeElement?.id === 'login-name'`, 10*time.Second)
 	b.fill("#login-name", uiPerson)
 	b.fill("#login-password", "not-the-password")
 	b.click(`#login-form button[type=submit]`)
