@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,19 @@ func TestLoginLockout(t *testing.T) {
 	// An administrator without a second factor logs in, and is told.
 	if !strings.Contains(body, `"second_factor":false`) || !strings.Contains(body, "等保") {
 		t.Errorf("admin without a second factor is not told: %s", body)
+	}
+	// Names tried one after another from one address: past 10 failures
+	// the address waits (429), before any hash is computed.
+	codes := []int{}
+	for i := range 6 {
+		res, _ := b.login("name-"+string(rune('a'+i)), "guess", "")
+		codes = append(codes, res.StatusCode)
+	}
+	if want := []int{401, 401, 401, 401, 429, 429}; !slices.Equal(codes, want) {
+		t.Errorf("names tried from one address: %v, want %v (6 failures before)", codes, want)
+	}
+	// A right password from that address waits too; successes spend nothing.
+	if res, _ := b.login("admin", "Xuelang-2026", ""); res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("after the address's failures: %d", res.StatusCode)
 	}
 }

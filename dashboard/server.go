@@ -156,11 +156,13 @@ type Server struct {
 	shutdown chan struct{}
 	layouts  *layoutStore
 	refused  *refusals
-	authFail *authFailures
-	redact   redactor
-	patterns []string // every route, for the security tests (routetable.go)
-	mLive    *prometheus.GaugeVec
-	assets   assets // the pages and scripts, compressed and tagged (static.go)
+	// loginFails limits failed logins by address (api_login.go).
+	loginFails *refusals
+	authFail   *authFailures
+	redact     redactor
+	patterns   []string // every route, for the security tests (routetable.go)
+	mLive      *prometheus.GaugeVec
+	assets     assets // the pages and scripts, compressed and tagged (static.go)
 }
 
 // New builds the server; Start listens.
@@ -207,6 +209,7 @@ func New(o Options) (*Server, error) {
 	s.o.Limits = o.Limits.withDefaults()
 	s.hub.limits = s.o.Limits
 	s.refused = newRefusals(s.o.Limits.RefusalEvery, s.o.Limits.RefusalBurst)
+	s.loginFails = newRefusals(loginFailEvery, loginFailBurst)
 	s.srv = s.o.Limits.httpServer(s.routes())
 	return s, nil
 }
