@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"snowhub/camera"
+	"snowhub/camera/gb28181"
 )
 
-// Every cause the camera package can give a camera's state has a Chinese
+// Every cause the camera package can give a camera's state, and
+// camera/gb28181 a GB device's, has a Chinese
 // (and an English) label on the pages: a technician reads 连接被中断, not
 // "reset".
 func TestEveryCameraCauseLabelled(t *testing.T) {
@@ -25,7 +27,7 @@ func TestEveryCameraCauseLabelled(t *testing.T) {
 	src = src[i:]
 	zh, en := src[strings.Index(src, "zh: {"):strings.Index(src, "en: {")], src[strings.Index(src, "en: {"):]
 	en = en[:strings.Index(en, "},")]
-	for _, c := range camera.Causes {
+	for _, c := range append(append([]string(nil), camera.Causes...), gb28181.Causes...) {
 		re := regexp.MustCompile(`\b` + c + `: '([^']+)'`)
 		m := re.FindStringSubmatch(zh)
 		if m == nil || !regexp.MustCompile(`\p{Han}`).MatchString(m[1]) {
