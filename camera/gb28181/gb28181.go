@@ -164,17 +164,39 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// listenBoth listens on UDP and on TCP at the port UDP got. With port 0
+// the kernel picks a UDP port whose TCP twin may be taken by another
+// program; then it tries another pair rather than fail a start that asked
+// for any port.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	tries := 1
+	if port == "0" {
+		tries = 20
+	}
+	var err error
+	for range tries {
+		var udp net.PacketConn
+		udp, err = net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gb28181: listen udp %s: %w", addr, err)
+		}
+		var tcp net.Listener
+		tcp, err = net.Listen("tcp", udp.LocalAddr().String())
+		if err == nil {
+			return udp, tcp, nil
+		}
+		err = fmt.Errorf("gb28181: listen tcp %s: %w", udp.LocalAddr(), err)
+		udp.Close()
+	}
+	return nil, nil, err
+}
+
 // Start listens on UDP and TCP and serves until ctx ends or Close.
 func (s *Server) Start(ctx context.Context) error {
-	udp, err := net.ListenPacket("udp", s.o.Listen)
+	udp, tcp, err := listenBoth(s.o.Listen)
 	if err != nil {
-		return fmt.Errorf("gb28181: listen udp %s: %w", s.o.Listen, err)
-	}
-	// TCP on the port UDP got, so that ":0" gives one address for both.
-	tcp, err := net.Listen("tcp", udp.LocalAddr().String())
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("gb28181: listen tcp %s: %w", udp.LocalAddr(), err)
+		return err
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("snowhub"))
 	if err != nil {

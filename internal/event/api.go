@@ -54,13 +54,13 @@ type Incident struct {
 	// deadline it gives, shortest first: only those ending within the
 	// class's maximum (ExtendMax, from acceptance). Set while the matter is
 	// being worked on with no extension waiting; absent otherwise.
-	ExtendOptions []ExtendOption `json:"extend_options,omitempty"`
-	ExtendMax     time.Time      `json:"extend_max,omitzero"`
-	Reopened        int        `json:"reopened,omitempty"`
-	EscalatedManual int        `json:"escalated_manual,omitempty"`
-	Reminders       int        `json:"reminders,omitempty"` // 催办 by the county
-	Owners          []string   `json:"owners,omitempty"`    // townships that held it before, with a read-only view
-	ReviewedAt      time.Time  `json:"reviewed_at,omitzero"`
+	ExtendOptions   []ExtendOption `json:"extend_options,omitempty"`
+	ExtendMax       time.Time      `json:"extend_max,omitzero"`
+	Reopened        int            `json:"reopened,omitempty"`
+	EscalatedManual int            `json:"escalated_manual,omitempty"`
+	Reminders       int            `json:"reminders,omitempty"` // 催办 by the county
+	Owners          []string       `json:"owners,omitempty"`    // townships that held it before, with a read-only view
+	ReviewedAt      time.Time      `json:"reviewed_at,omitzero"`
 	// 确认: someone at a wall or desk has seen the alarm (stops its sound
 	// and reminders); it does not accept the incident. Cleared by reopen.
 	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
