@@ -32,7 +32,37 @@ type LoginService interface {
 	// Session finds a session by its cookie and renews its idle time.
 	Session(id string) (login.Session, auth.Principal, bool)
 	Logout(id string) (login.Session, bool)
+	// Alive reports whether a session is still in force, without renewing
+	// it: a websocket opened by it closes when it ends (watchSession).
+	Alive(id string) bool
 }
+
+// SessionEndedCode closes a websocket whose session ended (idle, logout,
+// lifetime, account changed): the page shows the login, not a reconnect.
+const SessionEndedCode = 4001
+
+// sessionCheckEvery is how often an open websocket's session is looked at.
+var sessionCheckEvery = time.Second
+
+// watchSession kicks c once the session of id ends; it returns when stop
+// closes (the connection is done).
+func (s *Server) watchSession(id string, c *client, stop <-chan struct{}) {
+	t := time.NewTicker(sessionCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if !s.o.Login.Alive(id) {
+				c.kick(sessionEndedReason)
+				return
+			}
+		}
+	}
+}
+
+const sessionEndedReason = "session ended"
 
 // secondFactorRoles are the administrators 等级保护 2.0 level 3 asks to
 // authenticate with two kinds of credential: they may log in without a

@@ -363,7 +363,11 @@ func (h *hub) serve(conn *websocket.Conn, c *client, shutdown <-chan struct{}) {
 		switch {
 		case c.kicked.Load():
 			code := websocket.CloseGoingAway
-			if c.reason != "server shutting down" {
+			switch c.reason {
+			case "server shutting down":
+			case sessionEndedReason:
+				code = SessionEndedCode // the page asks for a login
+			default:
 				code = 4000 // too slow: the client resumes
 			}
 			closeWith(code, c.reason)

@@ -163,7 +163,35 @@ func TestLoginCookieAndSession(t *testing.T) {
 	if err != nil {
 		t.Fatalf("websocket by cookie: %v", err)
 	}
+	// It closes, with 4001, once the session ends (here: logged out by
+	// another request), within the check's second.
+	loggedOut := time.Now()
+	_, lo := b.do("POST", "/api/v1/logout", "", "Cookie", "snowhub_session="+ck.Value)
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var closeErr error
+	for closeErr == nil {
+		_, _, closeErr = ws.ReadMessage()
+	}
+	took := time.Since(loggedOut)
+	if ce, ok := closeErr.(*websocket.CloseError); !ok || ce.Code != SessionEndedCode {
+		t.Errorf("websocket after logout: %v (logout said %q)", closeErr, lo)
+	}
+	// One check a second; the slack is for -race on a busy machine.
+	if took > sessionCheckEvery+time.Second {
+		t.Errorf("websocket closed %v after the logout, want within %v", took, sessionCheckEvery)
+	}
 	ws.Close()
+	// Log in again for the rest.
+	res, _ = b.login("zr-desk", "Xuelang-2026", "")
+	if res.StatusCode != 200 {
+		t.Fatalf("login again: %d", res.StatusCode)
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == "snowhub_session" {
+			ck.Value = c.Value
+		}
+	}
+	hdr.Set("Cookie", "snowhub_session="+ck.Value)
 	// From another site, the cookie opens no websocket and changes nothing.
 	hdr.Set("Origin", "http://evil.example")
 	if _, r, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/ws", hdr); err == nil || r == nil || r.StatusCode != 403 {

@@ -59,6 +59,11 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		return // the upgrader answered
 	}
 	c := s.hub.subscribe(p, since, epoch, resume, s.snapshot(p))
+	if sess := sessionOf(r); sess != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go s.watchSession(sess.ID, c, stop)
+	}
 	s.hub.serve(conn, c, s.shutdown)
 }
 

@@ -80,6 +80,24 @@ func (s *Service) Session(id string) (Session, auth.Principal, bool) {
 	return out, acc.Principal, true
 }
 
+// Alive reports whether the session of id is still in force, without
+// renewing it: an open websocket is no use of the session (a desk left
+// open times out like any other), and it closes when this turns false.
+func (s *Service) Alive(id string) bool {
+	st := s.o.Settings()
+	now := s.o.Now()
+	s.mu.Lock()
+	sess := s.sessions[hashID(id)]
+	if sess == nil || ended(sess, st, now) {
+		s.mu.Unlock()
+		return false
+	}
+	name, hash := sess.Name, sess.passwordHash
+	s.mu.Unlock()
+	acc, ok := s.o.Accounts(name)
+	return ok && equal(acc.PasswordHash, hash)
+}
+
 // Logout ends the session of id; false when there was none.
 func (s *Service) Logout(id string) (Session, bool) {
 	key := hashID(id)

@@ -221,7 +221,8 @@ export function connect(onMessage, onState = () => {}) {
       onMessage(m);
       if (m.type === 'snapshot') onState(true);
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
+      if (e.code === 4001) { askToken(L('sessionEnded')); return; } // the session ended: log in again
       lost();
       setTimeout(open, backoff(attempt++));
     };

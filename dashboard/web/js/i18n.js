@@ -5,7 +5,7 @@ export const labels = {
   zh: {
     kind_smoke: '烟感', kind_water_level: '水位计', kind_door: '门磁', kind_motion: '人体感应', kind_panic: '一键报警', kind_power: '电源监测', kind_temperature: '温度计', kind_gas: '燃气探测', kind_leak: '漏水探测', kind_camera: '摄像机', lastReading: '最近读数', battery: '电量',
     login: '请输入访问令牌', tokenLabel: '访问令牌', enter: '进入', badToken: '令牌无效或已过期',
-    loginTitle: '登录', userName: '用户名', password: '密码', otpLabel: '动态口令（身份验证器上的 6 位数字）', loginButton: '登录', needOtp: '请输入身份验证器上的动态口令', locked: '登录失败次数过多，账号已锁定，解锁时间', wrongLogin: '用户名、密码或动态口令不对', useToken: '使用访问令牌', logout: '退出登录',
+    loginTitle: '登录', userName: '用户名', password: '密码', otpLabel: '动态口令（身份验证器上的 6 位数字）', loginButton: '登录', needOtp: '请输入身份验证器上的动态口令', locked: '登录失败次数过多，账号已锁定，解锁时间', wrongLogin: '用户名、密码或动态口令不对', useToken: '使用访问令牌', logout: '退出登录', sessionEnded: '会话已结束，请重新登录',
     lost: '与平台的连接中断，自', reconnecting: '正在重连，画面与状态暂不可信', unknownState: '状态未知', hubDown: '中心不可达', deptDesk: '部门报到台', summonedAt: '召集', reportBy: '报到时限', reported: '已报到', doneAt: '已办结', waitReport: '待报到', waitDone: '待办结', noSummons: '暂无召集本部门的事件', deptOnly: '此页面供被召集的部门使用', workbench: '工作台办理', seen: '已阅', more: '更多操作',
     online: '在线', degraded: '画面异常', offline: '离线', unknown: '状态未知', maintenance: '维护中',
     opened: '待派单', dispatched: '待接单', accepted: '办理中', resolved: '待评单', evaluated: '待考单', reviewed: '已考单', held: '挂起',
@@ -50,7 +50,7 @@ export const labels = {
   en: {
     kind_smoke: 'smoke sensor', kind_water_level: 'water gauge', kind_door: 'door sensor', kind_motion: 'motion sensor', kind_panic: 'panic button', kind_power: 'power monitor', kind_temperature: 'thermometer', kind_gas: 'gas detector', kind_leak: 'leak detector', kind_camera: 'camera', lastReading: 'last reading', battery: 'battery',
     login: 'Enter your access token', tokenLabel: 'Access token', enter: 'Enter', badToken: 'Token not valid',
-    loginTitle: 'Log in', userName: 'Name', password: 'Password', otpLabel: 'Code (6 digits from your authenticator app)', loginButton: 'Log in', needOtp: 'Enter the code from your authenticator app', locked: 'Too many failed logins: locked until', wrongLogin: 'Wrong name, password or code', useToken: 'Use an access token', logout: 'Log out',
+    loginTitle: 'Log in', userName: 'Name', password: 'Password', otpLabel: 'Code (6 digits from your authenticator app)', loginButton: 'Log in', needOtp: 'Enter the code from your authenticator app', locked: 'Too many failed logins: locked until', wrongLogin: 'Wrong name, password or code', useToken: 'Use an access token', logout: 'Log out', sessionEnded: 'The session has ended: log in again',
     lost: 'Connection to the hub lost since', reconnecting: 'reconnecting; pictures and states cannot be trusted', unknownState: 'state unknown', hubDown: 'hub unreachable', deptDesk: 'Department desk', summonedAt: 'summoned', reportBy: 'report in by', reported: 'reported in', doneAt: 'done', waitReport: 'to report in', waitDone: 'to finish', noSummons: 'No incident has summoned this department', deptOnly: 'This page is for summoned departments', workbench: 'on the workbench', seen: 'Seen', more: 'More actions',
     online: 'online', degraded: 'degraded', offline: 'offline', unknown: 'state unknown', maintenance: 'maintenance',
     opened: 'to dispatch', dispatched: 'to accept', accepted: 'in hand', resolved: 'to evaluate', evaluated: 'to review', reviewed: 'reviewed', held: 'held',
