@@ -22,6 +22,9 @@ type record struct {
 	Escalations int           `json:"escalations,omitempty"`
 	Paused      []pausedDue   `json:"paused,omitempty"` // dues stopped by a hold, with what was left
 	ResolvedBy  string        `json:"resolved_by,omitempty"`
+	// EscalatedFrom is the owner that reported the matter up (上报) while
+	// the county holds it: a hand-back to it keeps its work.
+	EscalatedFrom string `json:"escalated_from,omitempty"`
 	Quiet       []string      `json:"quiet,omitempty"` // a storm's devices whose alarm has ended
 	// A county outage: when its devices went down, its upstream ("" : none
 	// single), when its common cause was back and the devices then still

@@ -630,3 +630,68 @@ func TestExtendRefusedAtTheClassMaximum(t *testing.T) {
 		t.Fatalf("extend at the maximum: %v", err)
 	}
 }
+
+// TestHandBackKeepsTheWork: the county hands an escalated matter back to
+// the township that reported it up: accepted, its person, the approved
+// extension and every deadline are as they were. Handed to another
+// township instead, it is a fresh dispatch waiting for that one's accept.
+func TestHandBackKeepsTheWork(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		to        string
+		state     string
+		assignee  bool
+		wantDues  []string
+		wantOwner string
+	}{
+		{"back to the township that escalated", "zhaoren", StateAccepted, true, []string{"resolve"}, "zhaoren"},
+		{"to another township", "xiangong", StateDispatched, false, []string{"accept"}, "xiangong"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{t: time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)} // Monday 09:00 in Beijing
+			e, _ := newEngine(t, testConfig(t, ""), t.TempDir(), clk)
+			ctx := context.Background()
+			i, err := e.Create(ctx, ops, event.CreateRequest{Title: "宅基地纠纷", Village: "v-zr-01", Source: "petition", Class: "hard"})
+			must(t, err)
+			id := i.ID
+			_, err = e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{})
+			must(t, err)
+			_, err = e.Act(ctx, zhaoren, id, "assign", event.ActionRequest{Person: "p-wang"})
+			must(t, err)
+			_, err = e.Act(ctx, zhaoren, id, "extend", event.ActionRequest{Cause: "双方各执一词", Crux: "历史证据缺失", By: "10wd"})
+			must(t, err)
+			before, err := e.Act(ctx, ops, id, "approve_extension", event.ActionRequest{})
+			must(t, err)
+			clk.t = clk.t.Add(2 * time.Hour)
+			_, err = e.Act(ctx, zhaoren, id, "escalate", event.ActionRequest{Reason: "涉及跨镇土地"})
+			must(t, err)
+			i, err = e.Act(ctx, ops, id, "reassign", event.ActionRequest{To: tt.to})
+			must(t, err)
+			if i.State != tt.state || i.Owner != tt.wantOwner || (i.Assignee != nil) != tt.assignee {
+				t.Fatalf("after hand-back: state %s owner %s assignee %+v; want %s, %s, assignee %v", i.State, i.Owner, i.Assignee, tt.state, tt.wantOwner, tt.assignee)
+			}
+			var steps []string
+			for _, d := range i.Dues {
+				steps = append(steps, d.Step)
+				if d.Owner != tt.wantOwner {
+					t.Errorf("due %s owned by %s, want %s", d.Step, d.Owner, tt.wantOwner)
+				}
+			}
+			if !slices.Equal(steps, tt.wantDues) {
+				t.Fatalf("dues %v, want %v", steps, tt.wantDues)
+			}
+			if !tt.assignee {
+				return
+			}
+			if i.Assignee.ID != before.Assignee.ID || i.Extension == nil || !i.Extension.Approved || !i.Deadline.Equal(before.Deadline) || !i.Dues[0].Due.Equal(before.Extension.Until) {
+				t.Fatalf("work not kept: assignee %+v extension %+v deadline %v (was %v)", i.Assignee, i.Extension, i.Deadline, before.Deadline)
+			}
+			if _, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{}); !errors.Is(err, event.ErrConflict) {
+				t.Fatalf("accept again after hand-back: %v, want 409", err)
+			}
+			if _, err := e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "已调解", Cause: "c", Crux: "x"}); err != nil {
+				t.Fatalf("resolve after hand-back: %v", err)
+			}
+		})
+	}
+}

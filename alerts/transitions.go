@@ -170,6 +170,7 @@ var Transitions = []Transition{
 			c.r.Escalations++
 			c.r.EscalatedManual++
 			if c.r.Owner != LevelCounty {
+				c.r.EscalatedFrom = c.r.Owner
 				c.r.Owners = appendNew(c.r.Owners, c.r.Owner)
 				c.r.Owner = LevelCounty
 				e.reown(c.r)
@@ -191,7 +192,14 @@ var Transitions = []Transition{
 			}
 			// A township handed a matter another one had accepted has not
 			// accepted it: it accepts (接单) and names its own person first.
-			handed := c.r.State == StateAccepted && to != LevelCounty && to != c.r.Owner
+			// Handed back to the township that reported it up, the matter
+			// keeps that township's work: accepted, its person, an approved
+			// extension and its deadlines, as they were.
+			back := to != LevelCounty && to == c.r.EscalatedFrom
+			handed := c.r.State == StateAccepted && to != LevelCounty && to != c.r.Owner && !back
+			if to != LevelCounty {
+				c.r.EscalatedFrom = ""
+			}
 			if c.r.Owner != to && c.r.Owner != LevelCounty && c.r.Owner != "" {
 				c.r.Owners = appendNew(c.r.Owners, c.r.Owner)
 			}
@@ -438,9 +446,11 @@ func openSummons(inc *event.Incident, department string) *event.Summon {
 // reown moves the township's clocks to the new holder: what it holds, it
 // answers for from now on.
 func (e *Engine) reown(r *record) {
+	// Each step goes to whoever owns it now (ownerOfStep): a step the
+	// county took on with an escalation goes back with a hand-back.
 	for i := range r.Dues {
-		if r.Dues[i].Owner != LevelCounty && !strings.HasPrefix(r.Dues[i].Owner, "department:") {
-			r.Dues[i].Owner = r.Owner
+		if !strings.HasPrefix(r.Dues[i].Owner, "department:") {
+			r.Dues[i].Owner = ownerOfStep(r, r.Dues[i].Step)
 		}
 	}
 }
