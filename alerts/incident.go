@@ -24,8 +24,8 @@ type record struct {
 	ResolvedBy  string        `json:"resolved_by,omitempty"`
 	// EscalatedFrom is the owner that reported the matter up (上报) while
 	// the county holds it: a hand-back to it keeps its work.
-	EscalatedFrom string `json:"escalated_from,omitempty"`
-	Quiet       []string      `json:"quiet,omitempty"` // a storm's devices whose alarm has ended
+	EscalatedFrom string   `json:"escalated_from,omitempty"`
+	Quiet         []string `json:"quiet,omitempty"` // a storm's devices whose alarm has ended
 	// A county outage: when its devices went down, its upstream ("" : none
 	// single), when its common cause was back and the devices then still
 	// down, whose own incidents it no longer holds.
