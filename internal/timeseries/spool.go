@@ -269,7 +269,16 @@ func (s *spool) sync() error {
 // read returns up to max records after the cursor, and where they end.
 func (s *spool) read(max int) ([][]byte, cursor, error) {
 	s.mu.Lock()
-	cur, wSeg, wOff := s.cur, s.wSeg, s.wOff
+	cur := s.cur
+	s.mu.Unlock()
+	return s.readFrom(cur, max)
+}
+
+// readFrom is read from a cursor not yet committed: the batch after the
+// one in flight.
+func (s *spool) readFrom(cur cursor, max int) ([][]byte, cursor, error) {
+	s.mu.Lock()
+	wSeg, wOff := s.wSeg, s.wOff
 	s.mu.Unlock()
 	var out [][]byte
 	for len(out) < max {

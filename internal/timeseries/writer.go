@@ -316,13 +316,41 @@ func (w *Writer) drain() (bool, error) {
 		if len(recs) == 0 {
 			continue
 		}
-		if err := w.post(recs); err != nil {
-			return progressed, err
+		// A full batch means a backlog (InfluxDB was away, or slow):
+		// the batch after it goes in flight beside it, so InfluxDB parses
+		// one while it writes the other and the backlog drains at bulk
+		// speed. The cursor still moves in order, past a batch only once
+		// it and every one before it are written.
+		var more [][]byte
+		var after cursor
+		if len(recs) == w.o.Config.BatchSize {
+			if more, after, err = sp.readFrom(next, w.o.Config.BatchSize); err != nil {
+				w.log.Error("spool read failed", "err", err)
+				more = nil
+			}
 		}
-		if err := sp.commit(next, len(recs)); err != nil {
+		var errMore error
+		var wg sync.WaitGroup
+		if len(more) > 0 {
+			wg.Add(1)
+			go func() { defer wg.Done(); errMore = w.post(more) }()
+		}
+		err = w.post(recs)
+		wg.Wait()
+		if err != nil {
+			return progressed, err // more, if written, is posted again: the same points
+		}
+		n := len(recs)
+		if len(more) > 0 && errMore == nil {
+			next, n = after, n+len(more)
+		}
+		if err := sp.commit(next, n); err != nil {
 			w.log.Error("spool cursor not saved; the batch may be written twice (harmless: same points)", "err", err)
 		}
 		progressed = true
+		if errMore != nil {
+			return progressed, errMore
+		}
 	}
 	return progressed, nil
 }
@@ -407,7 +435,7 @@ func (w *Writer) answers() bool {
 const (
 	// outageRecheck is how often a writer whose batch failed checks
 	// whether InfluxDB is back.
-	outageRecheck = time.Second
+	outageRecheck = 250 * time.Millisecond
 	// pingTimeout bounds a ping of a hung InfluxDB.
 	pingTimeout = 2 * time.Second
 	// slowWrite is how long a write may take before InfluxDB counts as
