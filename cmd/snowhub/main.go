@@ -29,6 +29,7 @@ func main() {
 	flag.StringVar(&o.MosquittoACL, "mosquitto-acl", "", "write Mosquitto's passwd, acl and snowhub.conf for -config into `dir` and exit")
 	flag.StringVar(&o.MosquittoReadFrom, "mosquitto-dir", "", "the `dir` Mosquitto reads those files from (default: -mosquitto-acl)")
 	flag.BoolVar(&o.HashPassword, "hash-password", false, "read a password on stdin, print its argon2id hash for users[].password_hash and exit")
+	flag.BoolVar(&o.CheckAudit, "check-audit", false, "verify the audit trail's hash chain under data_dir of -config (hub stopped) and exit")
 	flag.Parse()
 	o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
 

@@ -41,12 +41,17 @@ func TestDocumentedMetricsAreExported(t *testing.T) {
 	docs = append(docs, "../../README.md")
 	names := map[string][]string{}
 	re := regexp.MustCompile(`snowhub_[a-z0-9_]+[a-z0-9]`)
+	// Names of the same shape that are not metrics.
+	notMetrics := map[string]bool{"snowhub_session": true} // the login cookie
 	for _, f := range docs {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range re.FindAllString(string(b), -1) {
+			if notMetrics[n] {
+				continue
+			}
 			names[n] = append(names[n], filepath.Base(f))
 		}
 	}

@@ -292,6 +292,9 @@ type AuditEntry struct {
 	Target   string    `json:"target,omitempty"`
 	Remote   string    `json:"remote,omitempty"`
 	Result   string    `json:"result"` // ok, or the refusal
+	// Prev is the SHA-256 (hex) of the record written before this one, as
+	// stored: editing or removing a record breaks the chain after it.
+	Prev string `json:"prev,omitempty"`
 }
 
 // UptimeReport answers GET /api/v1/uptime.
