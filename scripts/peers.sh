@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, on a fresh Debian 12 machine as
 # root: Mosquitto, GStreamer's RTSP server, Chromium and a Chinese font for its
-# screenshots (apt), axe-core (npm, for the pages' accessibility), and
+# screenshots, SIPp as GB/T 28181 devices (apt), axe-core (npm, for the pages' accessibility), and
 # InfluxDB 1.8.10 (built once with the Go toolchain into the user's cache).
 # The tests start their own peer processes on free loopback ports through
 # internal/test/testenv; `start`/`stop` run a shared Mosquitto for manual work.
@@ -19,7 +19,7 @@ influxd="${SNOWHUB_INFLUXD:-$cache/influxdb/influxd}"
 piddir=var/peers
 apt_packages=(mosquitto mosquitto-clients chromium gir1.2-gst-rtsp-server-1.0 python3-gi
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav fonts-wqy-microhei)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav fonts-wqy-microhei sip-tester)
 # axe-core checks the pages' accessibility in the browser tests; npm puts its
 # browser build in the cache (pinned; the tests inject it into each page).
 axe_version=4.14.1
@@ -73,6 +73,7 @@ case "${1:-}" in
     echo "export SNOWHUB_INFLUXD=$influxd"
     echo "export SNOWHUB_CHROMIUM=$(command -v chromium || echo /usr/bin/chromium)"
     echo "export SNOWHUB_AXE=$axe"
+    echo "export SNOWHUB_SIPP=$(command -v sipp || echo /usr/bin/sipp)"
     ;;
   start)
     mkdir -p "$piddir"
