@@ -43,7 +43,7 @@ func TestSIPpDevices(t *testing.T) {
 	errFile := t.TempDir() + "/errors.log"
 	cmd := exec.CommandContext(ctx, sipp, "-sf", scenario, "-inf", csv,
 		"-key", "hub_id", hubID, "-key", "hub_domain", hubDomain,
-		"-d", itoa(int(every / time.Millisecond)),
+		"-d", itoa(int(every/time.Millisecond)),
 		"-m", itoa(n), "-l", itoa(n), "-r", itoa(n),
 		"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-t", "u1", "-nostdin", "-trace_err", "-error_file", errFile,
 		s.Addr())
