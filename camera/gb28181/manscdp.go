@@ -33,21 +33,8 @@ type manscdp struct {
 // GB18030 too, as Hikvision's and Dahua's older firmware send it.
 func parseMANSCDP(body []byte) (manscdp, error) {
 	var m manscdp
-	body = bytes.TrimSpace(body)
-	if !declaresCharset(body) && !utf8.Valid(body) {
-		dec, err := simplifiedchinese.GB18030.NewDecoder().Bytes(body)
-		if err != nil {
-			return m, fmt.Errorf("manscdp: body neither UTF-8 nor GB18030: %w", err)
-		}
-		body = dec
-	}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.CharsetReader = charsetReader
-	// Devices write "&" in names unescaped and leave out end tags of
-	// empty elements; a keepalive must not be lost to that.
-	d.Strict = false
-	if err := d.Decode(&m); err != nil {
-		return m, fmt.Errorf("manscdp: %w", err)
+	if err := decodeMANSCDP(body, &m); err != nil {
+		return m, err
 	}
 	m.CmdType = strings.TrimSpace(m.CmdType)
 	m.DeviceID = strings.TrimSpace(m.DeviceID)
@@ -57,6 +44,28 @@ func parseMANSCDP(body []byte) (manscdp, error) {
 		return m, fmt.Errorf("manscdp: <%s> without CmdType", m.XMLName.Local)
 	}
 	return m, nil
+}
+
+// decodeMANSCDP decodes a body into v in the charset it declares, or as
+// GB18030 when it declares none and is not UTF-8 (see parseMANSCDP).
+func decodeMANSCDP(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if !declaresCharset(body) && !utf8.Valid(body) {
+		dec, err := simplifiedchinese.GB18030.NewDecoder().Bytes(body)
+		if err != nil {
+			return fmt.Errorf("manscdp: body neither UTF-8 nor GB18030: %w", err)
+		}
+		body = dec
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.CharsetReader = charsetReader
+	// Devices write "&" in names unescaped and leave out end tags of
+	// empty elements; a keepalive must not be lost to that.
+	d.Strict = false
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("manscdp: %w", err)
+	}
+	return nil
 }
 
 func declaresCharset(body []byte) bool {
