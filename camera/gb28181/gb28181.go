@@ -16,6 +16,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -65,6 +66,16 @@ type Options struct {
 	// OnChange, if set, is told each transition (state or cause). Calls
 	// are serialised and must not block: hand over and return.
 	OnChange func(Device)
+
+	// CatalogTimeout is how long the answers to a Catalog query are
+	// collected (and the query's MESSAGE waits for its 200); 0: 30 s.
+	CatalogTimeout time.Duration
+	// MaxChannels bounds the channels kept of one device's catalog; 0:
+	// 4096 (a township platform's; an NVR has up to 256).
+	MaxChannels int
+	// OnCatalog, if set, is told the id of a device whose catalog in force
+	// changed (Channels has it). Serialised with OnChange; must not block.
+	OnCatalog func(device string)
 }
 
 // maxListed bounds the refused and held devices kept for the admin: a
@@ -87,6 +98,11 @@ type Server struct {
 	fails   failures
 
 	notifyMu sync.Mutex
+	sn       atomic.Uint64 // the SN of the hub's queries
+	stopping bool          // under mu: Close began, no query is started
+
+	ctx    context.Context
+	client *sipgo.Client
 
 	udp    net.PacketConn
 	tcp    net.Listener
@@ -129,6 +145,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Tick <= 0 {
 		o.Tick = time.Second
+	}
+	if o.CatalogTimeout <= 0 {
+		o.CatalogTimeout = 30 * time.Second
+	}
+	if o.MaxChannels <= 0 {
+		o.MaxChannels = 4096
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -211,10 +233,25 @@ func (s *Server) Start(ctx context.Context) error {
 		tcp.Close()
 		return fmt.Errorf("gb28181: server: %w", err)
 	}
+	// The hub's own requests (the catalog query) leave from the listening
+	// sockets to the address each device last spoke from: over NAT that
+	// is the only way back to it.
+	var copts []sipgo.ClientOption
+	if host, _, _ := net.SplitHostPort(udp.LocalAddr().String()); host != "" && !net.ParseIP(host).IsUnspecified() {
+		copts = append(copts, sipgo.WithClientHostname(host))
+	}
+	client, err := sipgo.NewClient(ua, append(copts, sipgo.WithClientLogger(s.log))...)
+	if err != nil {
+		ua.Close()
+		udp.Close()
+		tcp.Close()
+		return fmt.Errorf("gb28181: client: %w", err)
+	}
 	srv.OnRegister(s.onRegister)
 	srv.OnMessage(s.onMessage)
-	s.udp, s.tcp, s.ua = udp, tcp, ua
+	s.udp, s.tcp, s.ua, s.client = udp, tcp, ua, client
 	ctx, s.cancel = context.WithCancel(ctx)
+	s.ctx = ctx
 	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
@@ -250,6 +287,9 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed.Do(func() {
+		s.mu.Lock()
+		s.stopping = true
+		s.mu.Unlock()
 		s.cancel()
 		// The listeners first, so the serve loops return; then the user
 		// agent, which closes the TCP connections and the transactions.
@@ -286,8 +326,10 @@ func (s *Server) judge() {
 		}
 	}
 	s.fails.prune(now)
+	catalogs := s.expireCatalogs(now)
 	s.mu.Unlock()
 	s.notify(changed...)
+	s.catalogChanged(catalogs...)
 }
 
 func (s *Server) notify(ds ...Device) {

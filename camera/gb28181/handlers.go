@@ -1,6 +1,7 @@
 package gb28181
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -88,6 +89,10 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	var changed bool
+	// A registration that starts (first in this run, after an expiry, an
+	// unregister or the device's restart) asks for the catalog; a refresh
+	// of a running one does not.
+	query := expires > 0 && !r.Registered
 	if expires == 0 {
 		changed = r.unregister(now, src, tp)
 	} else {
@@ -108,6 +113,9 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		hs = append(hs, c)
 	}
 	s.respond(tx, req, 200, "OK", hs...)
+	if query {
+		s.queryCatalog(id) // after the 200: the device answers once it knows it is registered
+	}
 }
 
 // admit finds or makes the device's record and says whether it may
@@ -178,10 +186,33 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	now := s.now()
 	id := deviceID(req)
 	src, tp := req.Source(), req.Transport()
-	m, err := parseMANSCDP(req.Body())
+	body := req.Body()
+	if len(body) > maxCatalogBytes {
+		// No MANSCDP message is this large (a catalog comes in parts):
+		// refused unread.
+		s.mu.Lock()
+		if r := s.devices[id]; r != nil {
+			s.malformed(r, fmt.Sprintf("MESSAGE body of %d bytes", len(body)))
+		}
+		s.mu.Unlock()
+		s.respond(tx, req, 400, "Bad Request")
+		return
+	}
+	m, err := parseMANSCDP(body)
 	if err != nil {
 		s.log.Debug("gb28181: unreadable MESSAGE", "device", id, "from", src, "err", err)
+		s.mu.Lock()
+		if r := s.devices[id]; r != nil && r.State != StateHeld && r.State != StateRefused {
+			s.malformed(r, err.Error()) // a catalog cut short is the usual one
+		}
+		s.mu.Unlock()
 		s.respond(tx, req, 400, "Bad Request")
+		return
+	}
+	if strings.EqualFold(m.CmdType, "Catalog") && m.XMLName.Local == "Response" {
+		s.heard(id, src, tp)
+		code := s.onCatalog(id, body)
+		s.respond(tx, req, code, statusText(code))
 		return
 	}
 	if !strings.EqualFold(m.CmdType, "Keepalive") {
@@ -209,4 +240,25 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.respond(tx, req, 200, "OK")
+}
+
+// heard records the source of a message from a device the hub takes.
+func (s *Server) heard(id, src, tp string) {
+	s.mu.Lock()
+	if r := s.devices[id]; r != nil && r.State != StateHeld && r.State != StateRefused {
+		r.heard(src, tp)
+	}
+	s.mu.Unlock()
+}
+
+func statusText(code int) string {
+	switch code {
+	case 200:
+		return "OK"
+	case 400:
+		return "Bad Request"
+	case 403:
+		return "Forbidden"
+	}
+	return ""
 }

@@ -31,12 +31,14 @@ const (
 	// keepalives arrive from a device that is not registered (expired,
 	// unregistered or refused): answered 403 until it registers again
 	CauseKeepaliveRefused = "gb_keepalive_unregistered"
+	// a channel the device's catalog reports OFF, its device online
+	CauseChannelOff = "gb_channel_off"
 )
 
 // Causes lists every cause a device's state can carry, for the pages'
 // labels.
 var Causes = []string{CauseKeepaliveLost, CauseNoKeepalive, CauseRegisterExpired, CauseUnregistered,
-	CauseWrongPassword, CauseNeverRegistered, CauseUnknownDevice, CauseHeld, CauseKeepaliveRefused}
+	CauseWrongPassword, CauseNeverRegistered, CauseUnknownDevice, CauseHeld, CauseKeepaliveRefused, CauseChannelOff}
 
 // bilingual writes a reason the way the hub writes its own texts,
 // "中文 / English" (the shape internal/event.Bilingual makes; this package
@@ -70,6 +72,11 @@ type Device struct {
 
 	WrongPasswords int    `json:"wrong_passwords,omitempty"`
 	WrongFrom      string `json:"wrong_from,omitempty"`
+
+	Channels      int       `json:"channels"`                 // video channels in the catalog in force
+	CatalogAt     time.Time `json:"catalog_at,omitzero"`      // when it came
+	CatalogError  string    `json:"catalog_error,omitempty"`  // why the last query gave no (whole) catalog: "中文 / English"
+	CatalogErrors int       `json:"catalog_errors,omitempty"` // malformed catalog answers
 }
 
 // record is one device in the registry with what the model needs beside
@@ -77,7 +84,9 @@ type Device struct {
 type record struct {
 	Device
 	password string
-	gaps     []time.Duration // the last keepalive gaps, for the learned interval
+	gaps     []time.Duration    // the last keepalive gaps, for the learned interval
+	coll     *collection        // a catalog being collected
+	channels map[string]Channel // the catalog in force, by channel id
 }
 
 // policy is the registry's fixed part: thresholds and the default interval.

@@ -1,6 +1,7 @@
 package gb28181
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -123,5 +124,32 @@ func TestNonce(t *testing.T) {
 		if valid != tt.valid || fresh != tt.fresh {
 			t.Errorf("%s: valid %v fresh %v, want %v %v", tt.name, valid, fresh, tt.valid, tt.fresh)
 		}
+	}
+}
+
+// TestChannelState: a channel follows its device first (offline or
+// unknown with the device's cause and reason), then its own Status.
+func TestChannelState(t *testing.T) {
+	lost := Device{ID: "61042800001180000001", State: StateOffline, Cause: CauseKeepaliveLost, Reason: bilingual("心跳中断", "keepalives lost")}
+	tests := []struct {
+		name   string
+		d      Device
+		status string
+		state  string
+		cause  string
+		reason string
+	}{
+		{"device online, channel ON", Device{State: StateOnline}, ChannelOn, StateOnline, "", ""},
+		{"device online, channel OFF", Device{State: StateOnline}, ChannelOff, StateOffline, CauseChannelOff, "OFF"},
+		{"device offline wins over ON", lost, ChannelOn, StateOffline, CauseKeepaliveLost, "所属设备 61042800001180000001 离线：心跳中断 / its device 61042800001180000001 is offline: keepalives lost"},
+		{"device unknown after a restart", Device{State: StateUnknown, Cause: CauseNeverRegistered}, ChannelOff, StateUnknown, CauseNeverRegistered, "状态未知"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := channelState(Channel{ID: "61042800001310000001", Status: tt.status}, tt.d)
+			if c.State != tt.state || c.Cause != tt.cause || !strings.Contains(c.Reason, tt.reason) {
+				t.Fatalf("got %s/%s %q, want %s/%s containing %q", c.State, c.Cause, c.Reason, tt.state, tt.cause, tt.reason)
+			}
+		})
 	}
 }

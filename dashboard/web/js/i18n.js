@@ -100,7 +100,7 @@ export const causes = {
     recovered: '已恢复', maintenance: '维护中', last_will: '设备掉线', status: '设备上报', silent: '设备长时间无上报',
     keepalive_lost: '国标心跳中断', gb_no_keepalive: '国标已注册但无心跳', gb_register_expired: '国标注册已过期',
     gb_unregistered: '国标设备已注销', gb_wrong_password: '国标注册密码错误', gb_never_registered: '国标设备启动以来未注册',
-    gb_unknown_device: '未配置的国标设备（已拒绝）', gb_held: '未配置的国标设备（待处理）', gb_keepalive_unregistered: '国标未注册仍有心跳',
+    gb_unknown_device: '未配置的国标设备（已拒绝）', gb_held: '未配置的国标设备（待处理）', gb_keepalive_unregistered: '国标未注册仍有心跳', gb_channel_off: '国标通道报告离线',
   },
   en: {
     stalled: 'no frames', not_found: 'address not found', refused: 'connection refused', timeout: 'connection timed out',
@@ -110,7 +110,7 @@ export const causes = {
     last_will: 'device dropped off', status: 'device report', silent: 'device silent',
     keepalive_lost: 'GB keepalives lost', gb_no_keepalive: 'GB registered, no keepalive', gb_register_expired: 'GB registration expired',
     gb_unregistered: 'GB device unregistered', gb_wrong_password: 'GB wrong password', gb_never_registered: 'GB not heard from since start',
-    gb_unknown_device: 'unconfigured GB device (refused)', gb_held: 'unconfigured GB device (held)', gb_keepalive_unregistered: 'GB keepalives, not registered',
+    gb_unknown_device: 'unconfigured GB device (refused)', gb_held: 'unconfigured GB device (held)', gb_keepalive_unregistered: 'GB keepalives, not registered', gb_channel_off: 'GB channel reported OFF',
   },
 };
 
