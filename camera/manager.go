@@ -30,6 +30,11 @@ type Spec struct {
 	// Group is what the camera's check lag is reported under
 	// (Manager.CheckLag): the hub gives its township.
 	Group string
+	// Source is empty for a camera the manager pulls over RTSP (URL).
+	// Any other (gb28181) names what reports the camera's state through
+	// Report: the manager pulls and probes nothing of it, and keeps its
+	// state, history, uptime and maintenance like any camera's.
+	Source string
 }
 
 // streamURL is the stream the camera is judged on and the grid plays.
@@ -92,6 +97,7 @@ type Transition struct {
 // Status is a camera's state and live health.
 type Status struct {
 	ID, Name, State, Cause string
+	Source                 string // Spec.Source: "" for RTSP
 	Since                  time.Time
 	Watch                  bool
 	FPS, BitrateKbps       float64
@@ -213,11 +219,14 @@ func (m *Manager) Update(specs []Spec) {
 		w := newWorker(m, s)
 		w.ctx, w.cancel = context.WithCancel(m.ctx)
 		m.workers[s.ID] = w
-		if s.Watch {
+		switch {
+		case s.Source != "":
+			// reported: nothing to pull or schedule
+		case s.Watch:
 			m.live[w] = struct{}{}
 			m.wg.Add(1)
 			go func() { defer m.wg.Done(); w.watch(w.ctx) }()
-		} else {
+		default:
 			m.sched.add(w)
 		}
 	}
@@ -330,6 +339,9 @@ func (m *Manager) WatchStream(ctx context.Context, id, stream string) (*Viewer, 
 	w, err := m.worker(id)
 	if err != nil {
 		return nil, err
+	}
+	if w.spec.Source != "" {
+		return nil, fmt.Errorf("camera %s: the video of a %s camera is not served yet: %w", id, w.spec.Source, ErrNotFound)
 	}
 	p := w.grid
 	switch stream {

@@ -50,6 +50,8 @@ type worker struct {
 
 	// probe mode
 	probe probeState
+	// a reported camera's state, as its source last reported it
+	reported struct{ state, cause, reason string }
 }
 
 func newWorker(m *Manager, s Spec) *worker {
@@ -95,7 +97,7 @@ func (w *worker) status() Status {
 	defer w.mu.Unlock()
 	now := w.m.o.Now()
 	h := w.h
-	st := Status{ID: w.spec.ID, Name: w.spec.Name, State: h.state, Cause: h.cause, Since: h.since, Watch: w.spec.Watch,
+	st := Status{ID: w.spec.ID, Name: w.spec.Name, Source: w.spec.Source, State: h.state, Cause: h.cause, Since: h.since, Watch: w.spec.Watch,
 		FPS: math.Round(h.fps(now)*10) / 10, BitrateKbps: math.Round(h.bitrateKbps(now)), KeyframeInterval: h.keyInterval,
 		Codec: w.codec, Width: w.width, Height: w.height, PacketsLost: h.lostPkts, LossRatio: h.lossRatio(),
 		Errors: w.errors, Reconnects: w.reconnects, LastError: h.lastErr, MaintenanceNote: h.maintNote}
@@ -121,9 +123,17 @@ func (w *worker) evaluateAt(now time.Time) {
 	w.mu.Lock()
 	var from, to, cause string
 	var changed bool
-	if w.spec.Watch {
+	switch {
+	case w.spec.Source != "":
+		next := w.reported.state
+		if next == "" {
+			next = StateUnknown
+		}
+		w.h.lastErr = w.reported.reason
+		from, to, cause, changed = w.h.probeTick(now, next, w.reported.cause)
+	case w.spec.Watch:
 		from, to, cause, changed = w.h.tick(now)
-	} else {
+	default:
 		next, why := w.probe.verdict()
 		from, to, cause, changed = w.h.probeTick(now, next, why)
 	}

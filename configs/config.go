@@ -107,16 +107,24 @@ type Area struct {
 }
 
 type Township struct {
-	ID       string    `yaml:"id"`
-	Name     string    `yaml:"name"`
-	Villages []Village `yaml:"villages"`
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// CivilCode is the township's 行政区划代码 (9 digits, e.g. 610428101):
+	// a GB/T 28181 channel whose catalog CivilCode begins with it stands
+	// in this township (docs/gb28181.md).
+	CivilCode string    `yaml:"civil_code"`
+	Villages  []Village `yaml:"villages"`
 }
 
 type Village struct {
-	ID    string `yaml:"id"`
-	Name  string `yaml:"name"`
-	Grids []Grid `yaml:"grids"`
-	Cadre string `yaml:"cadre"` // person id of the township cadre who answers for it (包村干部)
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// CivilCode is the village's 行政区划代码 (12 digits, e.g.
+	// 610428101201): a GB/T 28181 channel whose CivilCode begins with it
+	// stands in this village.
+	CivilCode string `yaml:"civil_code"`
+	Grids     []Grid `yaml:"grids"`
+	Cadre     string `yaml:"cadre"` // person id of the township cadre who answers for it (包村干部)
 }
 
 // Grid is the smallest unit of the tree (网格).

@@ -29,6 +29,16 @@ type GB28181Config struct {
 	// the video issue, checked now so a configuration stays valid.
 	RTPPorts string     `yaml:"rtp_ports"`
 	Devices  []GBDevice `yaml:"devices"`
+	// Channels place channels by id where their catalog's CivilCode does
+	// not (or places them wrong): an entry wins over the CivilCode.
+	Channels []GBChannel `yaml:"channels"`
+}
+
+// GBChannel places one channel of a device's catalog.
+type GBChannel struct {
+	ID       string `yaml:"id"`
+	Township string `yaml:"township"`
+	Village  string `yaml:"village"`
 }
 
 // GBDevice is one device the hub takes: its id, its own password if it
@@ -142,7 +152,52 @@ func validateGB28181(p *problems, c *Config, villages map[string]string, townshi
 		}
 		validatePlace(p, base, d.Township, d.Village, villages, townships)
 	}
+	seenCh := map[string]string{}
+	for i, ch := range g.Channels {
+		base := pathf("gb28181.channels[%d]", i)
+		switch {
+		case !gbIDRE.MatchString(ch.ID):
+			p.add(base+".id", "%q: a GB/T 28181 id is 20 digits", ch.ID)
+		case seenCh[ch.ID] != "":
+			p.add(base+".id", "duplicate channel %q (first at %s)", ch.ID, seenCh[ch.ID])
+		default:
+			seenCh[ch.ID] = base
+		}
+		if ch.Township == "" && ch.Village == "" {
+			p.add(base+".village", "a channel entry places the channel: give its village or township")
+		}
+		validatePlace(p, base, ch.Township, ch.Village, villages, townships)
+	}
 }
+
+// validateCivilCodes checks the townships' and villages' civil_code:
+// digits, and no two places with the same code (a channel would stand in
+// both).
+func validateCivilCodes(p *problems, c *Config) {
+	seen := map[string]string{}
+	check := func(path, code string) {
+		if code == "" {
+			return
+		}
+		if !civilRE.MatchString(code) {
+			p.add(path, "%q: a 行政区划代码 is 6 to 12 digits (township 9, village 12)", code)
+			return
+		}
+		if first, dup := seen[code]; dup {
+			p.add(path, "civil_code %q is also %s", code, first)
+			return
+		}
+		seen[code] = path
+	}
+	for i, t := range c.Townships {
+		check(pathf("townships[%d].civil_code", i), t.CivilCode)
+		for j, v := range t.Villages {
+			check(pathf("townships[%d].villages[%d].civil_code", i, j), v.CivilCode)
+		}
+	}
+}
+
+var civilRE = regexp.MustCompile(`^[0-9]{6,12}$`)
 
 // validatePlace checks an optional township and village, and that the
 // village is in the township when both are given.

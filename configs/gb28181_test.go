@@ -68,6 +68,22 @@ func TestGB28181Section(t *testing.T) {
 			`x.yaml:30: gb28181.devices[5].township: unknown township "nowhere"`,
 			`x.yaml:30: gb28181.devices[5].village: unknown village "nowhere"`,
 		}},
+		{name: "channels: placed, a bad id, a duplicate, no place, a wrong village", section: `gb28181:
+  id: "61042800002000000001"
+  domain: "6104280000"
+  password: "county-gb-pass"
+  channels:
+    - {id: "61042800001310000001", village: v-zr-01}
+    - {id: "6104280000131", village: v-zr-01}
+    - {id: "61042800001310000001", township: zhaoren}
+    - {id: "61042800001310000002"}
+    - {id: "61042800001310000003", village: nowhere}
+`, wantErr: []string{
+			`x.yaml:26: gb28181.channels[1].id: "6104280000131": a GB/T 28181 id is 20 digits`,
+			`x.yaml:27: gb28181.channels[2].id: duplicate channel "61042800001310000001" (first at gb28181.channels[0])`,
+			`x.yaml:28: gb28181.channels[3].village: a channel entry places the channel: give its village or township`,
+			`x.yaml:29: gb28181.channels[4].village: unknown village "nowhere"`,
+		}},
 		{name: "unknown key", section: "gb28181:\n  id: \"61042800002000000001\"\n  domain: \"6104280000\"\n  password: \"county-gb-pass\"\n  keepalive_miss: 3\n",
 			wantErr: []string{`x.yaml:24: gb28181.keepalive_miss: unknown key (did you mean "keepalive_misses"?)`}},
 	}
@@ -147,5 +163,27 @@ func TestGB28181Secrets(t *testing.T) {
 	}
 	if c.GB28181.Password != "shared-from-env" {
 		t.Fatalf("env password: %q", c.GB28181.Password)
+	}
+}
+
+// TestCivilCodes: a township's and a village's civil_code are digits, and
+// no two places share one.
+func TestCivilCodes(t *testing.T) {
+	y := strings.Replace(twoTownships, "id: zhaoren\n", "id: zhaoren\n    civil_code: \"61042810\"\n", 1)
+	if y == twoTownships {
+		t.Fatal("twoTownships changed: no zhaoren line")
+	}
+	if _, err := Parse("x.yaml", []byte(y)); err != nil {
+		t.Fatal(err)
+	}
+	dup := strings.Replace(y, "{id: v-zr-01, name: 东街社区}", "{id: v-zr-01, name: 东街社区, civil_code: \"61042810\"}", 1)
+	if _, err := Parse("x.yaml", []byte(dup)); err == nil || !strings.Contains(err.Error(), `townships[0].villages[0].civil_code: civil_code "61042810" is also townships[0].civil_code`) {
+		t.Fatalf("a shared civil_code: %v", err)
+	}
+	for _, bad := range []string{"61042a", "610"} {
+		y := strings.Replace(twoTownships, "id: zhaoren\n", "id: zhaoren\n    civil_code: \""+bad+"\"\n", 1)
+		if _, err := Parse("x.yaml", []byte(y)); err == nil || !strings.Contains(err.Error(), "civil_code") {
+			t.Fatalf("civil_code %q: %v", bad, err)
+		}
 	}
 }

@@ -321,6 +321,7 @@ func validate(p *problems, c *Config) {
 	validateCountyOutage(p, c, villages)
 	validateMaintenance(p, c.Maintenance)
 	validateHub(p, c, townships)
+	validateCivilCodes(p, c)
 	validateGB28181(p, c, villages, townships)
 	if c.Dashboard.History < 1 || c.Dashboard.ClientQueue < 1 {
 		p.add("dashboard", "history and client_queue must be at least 1")

@@ -303,6 +303,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/hubs", s.hubs)
 	api("GET /api/v1/notify/channels", s.notifyChannels)
 	api("GET /api/v1/gb28181/devices", s.gb28181Devices)
+	api("GET /api/v1/gb28181/unplaced", s.gb28181Unplaced)
 	api("GET /ws", s.ws)
 	s.layoutRoutes(api)
 

@@ -215,12 +215,26 @@ func (s *Server) Channels() []Channel {
 	var out []Channel
 	for _, r := range s.devices {
 		for _, c := range r.channels {
-			out = append(out, channelState(c, r.Device))
+			out = append(out, s.place(channelState(c, r.Device)))
 		}
 	}
 	s.mu.Unlock()
 	slices.SortFunc(out, func(a, b Channel) int { return strings.Compare(a.ID, b.ID) })
 	return out
+}
+
+// place puts the channel where gb28181.channels says, else where its
+// CivilCode says (the longest configured code it begins with: a village's
+// before its township's), else nowhere: unplaced, for the admin.
+func (s *Server) place(c Channel) Channel {
+	p, ok := s.placed[c.ID]
+	for n := len(c.CivilCode); !ok && n >= 6; n-- {
+		p, ok = s.o.Places[c.CivilCode[:n]]
+	}
+	if ok {
+		c.Township, c.Village, c.Placed = p.Township, p.Village, true
+	}
+	return c
 }
 
 // channelState: a channel follows its device (a device offline or unknown

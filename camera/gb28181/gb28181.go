@@ -38,6 +38,15 @@ type DeviceConfig struct {
 	Village  string
 }
 
+// Place is a township, and a village in it or "".
+type Place struct{ Township, Village string }
+
+// ChannelConfig places one channel by id (gb28181.channels[]).
+type ChannelConfig struct {
+	ID string
+	Place
+}
+
 // Options of the server. ID, Domain and Listen are required.
 type Options struct {
 	ID       string // the hub's 20-digit SIP id
@@ -73,6 +82,13 @@ type Options struct {
 	// MaxChannels bounds the channels kept of one device's catalog; 0:
 	// 4096 (a township platform's; an NVR has up to 256).
 	MaxChannels int
+	// Places maps a 行政区划代码 (townships[].civil_code,
+	// villages[].civil_code) to where it is: a channel stands at the
+	// longest code its catalog CivilCode begins with.
+	Places map[string]Place
+	// Channels place channels by id; an entry wins over the CivilCode.
+	Channels []ChannelConfig
+
 	// OnCatalog, if set, is told the id of a device whose catalog in force
 	// changed (Channels has it). Serialised with OnChange; must not block.
 	OnCatalog func(device string)
@@ -90,6 +106,7 @@ type Server struct {
 	nonce  nonces
 	policy policy
 	known  map[string]DeviceConfig
+	placed map[string]Place // gb28181.channels, by channel id
 
 	mu      sync.Mutex
 	devices map[string]*record
@@ -158,6 +175,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, log: o.Logger, now: o.Now,
 		policy:  policy{misses: o.KeepaliveMisses, interval: o.KeepaliveInterval},
 		known:   map[string]DeviceConfig{},
+		placed:  map[string]Place{},
 		devices: map[string]*record{},
 		fails:   failures{limit: o.FailLimit, window: o.FailWindow, byIP: map[string]*failWindow{}},
 	}
@@ -169,6 +187,9 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("gb28181: nonce key: %w", err)
 	}
 	s.nonce = nonces{key: key}
+	for _, c := range o.Channels {
+		s.placed[c.ID] = c.Place
+	}
 	now := s.now()
 	for _, d := range o.Devices {
 		if _, dup := s.known[d.ID]; dup {

@@ -153,3 +153,30 @@ func TestChannelState(t *testing.T) {
 		})
 	}
 }
+
+// TestPlace: gb28181.channels wins, then the longest civil code the
+// channel's CivilCode begins with; no match is unplaced.
+func TestPlace(t *testing.T) {
+	s := &Server{o: Options{Places: map[string]Place{
+		"610428101":    {Township: "zhaoren"},
+		"610428101201": {Township: "zhaoren", Village: "v-zr-01"},
+	}}, placed: map[string]Place{"61042800001310000009": {Township: "xiangong", Village: "v-xg-01"}}}
+	tests := []struct {
+		id, civil         string
+		township, village string
+		placed            bool
+	}{
+		{"61042800001310000001", "610428101201", "zhaoren", "v-zr-01", true},
+		{"61042800001310000002", "610428101201003", "zhaoren", "v-zr-01", true}, // longer than the village's
+		{"61042800001310000003", "610428101202", "zhaoren", "", true},           // another village of the township
+		{"61042800001310000004", "610428", "", "", false},                       // the county's code only
+		{"61042800001310000005", "", "", "", false},
+		{"61042800001310000009", "610428101201", "xiangong", "v-xg-01", true}, // the configured entry wins
+	}
+	for _, tt := range tests {
+		c := s.place(Channel{ID: tt.id, CivilCode: tt.civil})
+		if c.Township != tt.township || c.Village != tt.village || c.Placed != tt.placed {
+			t.Errorf("%s %q: %s/%s placed %v, want %s/%s %v", tt.id, tt.civil, c.Township, c.Village, c.Placed, tt.township, tt.village, tt.placed)
+		}
+	}
+}

@@ -51,6 +51,7 @@ type Hub struct {
 	ingest *ingest.Ingest
 	cams   *camera.Manager
 	gb     *gb28181.Server // GB/T 28181 devices; nil without a gb28181 section
+	gbCams gbCameras       // their placed channels, cameras among the others (gb28181.go)
 	down   *downSince      // when each offline camera's outage began, across restarts
 
 	camEvents chan event.Event // camera transitions and samples, published in order by one goroutine; never closed
@@ -96,6 +97,7 @@ func New(cfg *configs.Config, log *slog.Logger) (*Hub, error) { return newHub(cf
 // newHub is New with another transition table (nil: alerts.Transitions).
 func newHub(cfg *configs.Config, log *slog.Logger, table []alerts.Transition) (*Hub, error) {
 	h := &Hub{log: log, reg: prometheus.NewRegistry(), camEvents: make(chan event.Event, 16384), transitions: table, down: newDownSince()}
+	h.gbCams.wake = make(chan struct{}, 1)
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h.metrics = hubMetrics{
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_config_reloads_total",
@@ -335,7 +337,11 @@ func (h *Hub) Start(ctx context.Context) (err error) {
 		}
 	}
 	h.applyMaintenance()
-	h.cams.Update(cameraSpecs(cfg))
+	h.updateCameras(cfg)
+	if h.gb != nil {
+		h.wg.Add(1)
+		go h.syncGBCameras(h.prodCtx)
+	}
 	h.running.Store(true)
 	return nil
 }

@@ -118,7 +118,7 @@ func (h *Hub) Reload(path string) error {
 		h.logSecrets.add(next)
 	}
 	h.setConfig(next)
-	h.cams.Update(cameraSpecs(next))
+	h.updateCameras(next)
 	h.pref.foreign.Update(next) // before ingest drops what is now another hub's from its unknown list
 	h.ingest.Update(next.Owned())
 	h.alerts.Update(next.Owned())

@@ -134,7 +134,7 @@ func (h *Hub) publishCameraEvents() {
 }
 
 func (h *Hub) cameraEvent(typ event.Type, s camera.Status, at time.Time) event.Event {
-	st := h.topo().cameraStatus(s)
+	st := h.gbPlaced(h.topo().cameraStatus(s))
 	st.DownSince = h.down.of(s.ID, s.State, s.Since)
 	return event.Event{Type: typ, Time: at, Township: st.Township, Village: st.Village, Device: s.ID, Data: st}
 }

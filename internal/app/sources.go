@@ -31,7 +31,7 @@ func (s cameraSource) local() []event.CameraStatus {
 	st := s.h.cams.Statuses()
 	out := make([]event.CameraStatus, 0, len(st))
 	for _, c := range st {
-		cs := t.cameraStatus(c)
+		cs := s.h.gbPlaced(t.cameraStatus(c))
 		cs.DownSince = s.h.down.of(c.ID, c.State, c.Since)
 		out = append(out, cs)
 	}

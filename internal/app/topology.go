@@ -73,7 +73,7 @@ func deviceState(s string) string {
 func (t *topo) cameraStatus(s camera.Status) event.CameraStatus {
 	v := t.Devices[s.ID].Village
 	return event.CameraStatus{
-		ID: s.ID, Name: s.Name, Township: t.villageTownship[v], Village: v, State: deviceState(s.State), Cause: s.Cause,
+		ID: s.ID, Name: s.Name, Source: s.Source, Township: t.villageTownship[v], Village: v, State: deviceState(s.State), Cause: s.Cause,
 		Since: s.Since, Watch: s.Watch, FPS: s.FPS, BitrateKbps: s.BitrateKbps,
 		LastFrameAgeMs: s.LastFrameAge.Milliseconds(), KeyframeMs: s.KeyframeInterval.Milliseconds(),
 		Codec: s.Codec, Width: s.Width, Height: s.Height, PacketsLost: s.PacketsLost, LossRatio: s.LossRatio,

@@ -60,6 +60,7 @@ const (
 type CameraStatus struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name"`
+	Source   string    `json:"source,omitempty"` // gb28181 for a GB/T 28181 channel; absent for an RTSP camera
 	Township string    `json:"township"`
 	Village  string    `json:"village"`
 	State    string    `json:"state"`

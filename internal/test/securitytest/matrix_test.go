@@ -235,6 +235,19 @@ var rules = map[string]rule{
 		}
 		e.is(t, "GET", "/api/v1/gb28181/devices", "", "", http.StatusUnauthorized)
 	},
+	// Unplaced catalog channels, of the devices a township has or all:
+	// scoped like the devices (no device of this hub has a catalog, so
+	// only who is let in is checked here; camera/gb28181 and
+	// internal/app's TestGBChannelsAreCameras check the content).
+	"GET /api/v1/gb28181/unplaced": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{opsToken, techToken, adminToken, zrToken, xgToken} {
+			e.is(t, "GET", "/api/v1/gb28181/unplaced", tok, "", 200)
+		}
+		for _, tok := range []string{villToken, hubToken} {
+			e.is(t, "GET", "/api/v1/gb28181/unplaced", tok, "", refused...)
+		}
+		e.is(t, "GET", "/api/v1/gb28181/unplaced", "", "", http.StatusUnauthorized)
+	},
 	"GET /api/v1/outbox": func(t *testing.T, e *env, _ ids) {
 		for _, tok := range []string{zrToken, villToken, techToken} {
 			e.is(t, "GET", "/api/v1/outbox", tok, "", hidden...)
