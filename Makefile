@@ -14,12 +14,13 @@ run: ## the demo on http://127.0.0.1:8080 (builds InfluxDB 1.8 once)
 # Mosquitto, RTSP servers and Chromium and fsync as a county hub does; two
 # side by side on two cores took 17 min (internal/app alone 894 s), one at a
 # time 12 min 43 s (internal/app 318 s): see docs/performance.md.
+# scripts/testreport prints what go test prints, then the slowest tests.
 test: ## installs and starts the real peers, vet, all tests with -race, stops the peers
 	@scripts/peers.sh install
 	@eval "$$(scripts/peers.sh env)"; \
 	status=0; \
 	$(GO) vet $(PKGS) || status=$$?; \
-	if [ $$status -eq 0 ]; then $(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS) || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then set -o pipefail; $(GO) test -race -count=1 -p 1 -timeout 20m -json $(PKGS) | $(GO) run ./scripts/testreport -slowest 25 || status=$$?; fi; \
 	if [ $$status -eq 0 ]; then GO=$(GO) FUZZTIME=3s scripts/fuzz.sh || status=$$?; fi; \
 	scripts/peers.sh stop; \
 	exit $$status
