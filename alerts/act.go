@@ -68,7 +68,7 @@ func (e *Engine) act(p auth.Principal, id, action string, req event.ActionReques
 			return event.Incident{}, err
 		}
 	}
-	for _, s := range []string{req.Note, req.Reason, req.Cause, req.Crux} {
+	for _, s := range []string{req.Note, req.Reason, req.Cause, req.Crux, req.Advice, req.NoVisitReason} {
 		if err := e.note(s); err != nil {
 			return event.Incident{}, err
 		}

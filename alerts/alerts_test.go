@@ -151,7 +151,7 @@ func TestSmokeAlarmLifecycle(t *testing.T) {
 		state  string
 	}{
 		{zhaoren, "accept", event.ActionRequest{Note: "on my way"}, StateAccepted},
-		{zhaoren, "resolve", event.ActionRequest{Note: "burnt toast, no fire"}, StateResolved},
+		{zhaoren, "resolve", event.ActionRequest{Note: "burnt toast, no fire", NoVisitReason: "电话核实，无需到场"}, StateResolved},
 		{ops, "evaluate", event.ActionRequest{Rating: "satisfied"}, StateEvaluated},
 		{ops, "review", event.ActionRequest{Note: "closed in time", Score: ptr(95)}, StateReviewed},
 	}

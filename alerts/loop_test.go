@@ -68,7 +68,7 @@ func TestOverdueIsSupervisionInTiers(t *testing.T) {
 		t.Fatalf("after the late step was done: overdue %v tier %d", got.Overdue, got.SupervisionTier)
 	}
 	// Later steps never erase it.
-	_, err = e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "done"})
+	_, err = e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "done", NoVisitReason: "电话核实，无需到场"})
 	must(t, err)
 	_, err = e.Act(ctx, ops, id, "reopen", event.ActionRequest{})
 	must(t, err)
@@ -186,7 +186,7 @@ func TestEvaluateByThePeople(t *testing.T) {
 	id := open(e)[0].ID
 	_, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{})
 	must(t, err)
-	_, err = e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "fixed"})
+	_, err = e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "fixed", NoVisitReason: "电话核实，无需到场"})
 	must(t, err)
 	for _, tt := range []struct {
 		name string
@@ -218,7 +218,7 @@ func TestEvaluateByThePeople(t *testing.T) {
 	}
 	_, err = e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{})
 	must(t, err)
-	_, err = e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "done properly"})
+	_, err = e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "done properly", NoVisitReason: "电话核实，无需到场"})
 	must(t, err)
 	// The old form: a rating alone still works.
 	i, err = e.Act(ctx, ops, id, "evaluate", event.ActionRequest{Rating: "satisfied"})
@@ -261,7 +261,7 @@ func TestAcceptBeforeResolveThenAssign(t *testing.T) {
 	ctx := context.Background()
 	must(t, e.Evaluate(ctx, reading("smoke-1", 1, t0)))
 	id := open(e)[0].ID
-	if _, err := e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "x"}); !errors.Is(err, event.ErrConflict) || !strings.Contains(err.Error(), "accept first") {
+	if _, err := e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "x", NoVisitReason: "电话核实，无需到场"}); !errors.Is(err, event.ErrConflict) || !strings.Contains(err.Error(), "accept first") {
 		t.Fatalf("resolve before accept: %v", err)
 	}
 	_, err := e.Act(ctx, zhaoren, id, "accept", event.ActionRequest{})
@@ -310,7 +310,7 @@ func TestReassignMovesTheButtons(t *testing.T) {
 	if _, err := e.Act(ctx, xiang, id, "accept", event.ActionRequest{}); err != nil {
 		t.Fatalf("the new owner cannot act: %v", err)
 	}
-	if _, err := e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "x"}); !errors.Is(err, event.ErrForbidden) {
+	if _, err := e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "x", NoVisitReason: "电话核实，无需到场"}); !errors.Is(err, event.ErrForbidden) {
 		t.Fatalf("the old owner can still act: %v", err)
 	}
 	if _, err := e.Get(zhaoren, id); err != nil {

@@ -50,11 +50,11 @@ func TestStatsOnAFixedTimeline(t *testing.T) {
 	at(10 * time.Minute) // B's accept was due at 5 min: supervised
 	do(xiang, b, "accept", event.ActionRequest{})
 	at(time.Hour)
-	do(zhaoren, a, "resolve", event.ActionRequest{Note: "ok"})
+	do(zhaoren, a, "resolve", event.ActionRequest{Note: "ok", NoVisitReason: "电话核实，无需到场"})
 	at(2 * time.Hour)
 	do(ops, a, "evaluate", sat)
 	at(2*time.Hour + 20*time.Minute) // B's resolve was due at 2h10m
-	do(xiang, b, "resolve", event.ActionRequest{Note: "ok"})
+	do(xiang, b, "resolve", event.ActionRequest{Note: "ok", NoVisitReason: "电话核实，无需到场"})
 	at(2*time.Hour + 30*time.Minute)
 	do(ops, b, "evaluate", event.ActionRequest{Rating: "unsatisfied", Method: "visit", Asked: "household"})
 	at(2*time.Hour + 40*time.Minute)
@@ -62,7 +62,7 @@ func TestStatsOnAFixedTimeline(t *testing.T) {
 	at(2*time.Hour + 41*time.Minute)
 	do(xiang, b, "accept", event.ActionRequest{})
 	at(2*time.Hour + 50*time.Minute)
-	do(xiang, b, "resolve", event.ActionRequest{Note: "again"})
+	do(xiang, b, "resolve", event.ActionRequest{Note: "again", NoVisitReason: "电话核实，无需到场"})
 	at(2*time.Hour + 55*time.Minute)
 	do(ops, b, "evaluate", sat)
 	at(3 * time.Hour)
@@ -165,7 +165,7 @@ func TestArchiveAfterKeepInMemory(t *testing.T) {
 		p      auth.Principal
 		action string
 	}{{zhaoren, "accept"}, {zhaoren, "resolve"}, {ops, "evaluate"}, {ops, "review"}} {
-		_, err := e.Act(ctx, s.p, i.ID, s.action, event.ActionRequest{Note: "n", Rating: "satisfied", Method: "visit", Asked: "household", Score: ptr(88)})
+		_, err := e.Act(ctx, s.p, i.ID, s.action, event.ActionRequest{Note: "n", Rating: "satisfied", Method: "visit", Asked: "household", Score: ptr(88), NoVisitReason: "电话核实"})
 		must(t, err)
 	}
 	e.Tick(ctx, t0.Add(3*24*time.Hour))
@@ -243,10 +243,10 @@ func TestStatsOfTwoHubsMergeToTheCountys(t *testing.T) {
 	do(xiang, xg1, "summon", event.ActionRequest{Departments: []string{"power", "water"}})
 	do(xiang, xg2, "assign", event.ActionRequest{Person: "p-xg"})
 	at(50*time.Minute + 1*time.Millisecond)
-	do(zhaoren, zr2, "resolve", event.ActionRequest{Note: "ok"})
-	do(xiang, xg1, "resolve", event.ActionRequest{Note: "ok"})
+	do(zhaoren, zr2, "resolve", event.ActionRequest{Note: "ok", NoVisitReason: "电话核实，无需到场"})
+	do(xiang, xg1, "resolve", event.ActionRequest{Note: "ok", NoVisitReason: "电话核实，无需到场"})
 	at(3*time.Hour + 500*time.Millisecond)
-	do(zhaoren, zr1, "resolve", event.ActionRequest{Note: "ok"})
+	do(zhaoren, zr1, "resolve", event.ActionRequest{Note: "ok", NoVisitReason: "电话核实，无需到场"})
 	do(ops, zr2, "evaluate", rate("unsatisfied"))
 	do(ops, xg1, "evaluate", rate("satisfied"))
 	at(4 * time.Hour)

@@ -315,7 +315,7 @@ func TestOutboxOrderAndCursor(t *testing.T) {
 		}
 	}
 	r.Close()
-	_, err = e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "ok"})
+	_, err = e.Act(ctx, zhaoren, id, "resolve", event.ActionRequest{Note: "ok", NoVisitReason: "电话核实，无需到场"})
 	must(t, err)
 	must(t, e.Close())
 

@@ -46,7 +46,7 @@ func TestWriteV1Store(t *testing.T) {
 	smoke, smokeX, water := byDev["smoke-1|smoke"], byDev["smoke-x|smoke"], byDev["water-1|water_level"]
 	clk.add(time.Minute)
 	step(smoke, "accept", event.ActionRequest{Note: "到场"})
-	step(smoke, "resolve", event.ActionRequest{Note: "误报，已复位"})
+	step(smoke, "resolve", event.ActionRequest{Note: "误报，已复位", NoVisitReason: "电话核实，无需到场"})
 	step(smoke, "evaluate", event.ActionRequest{Rating: "satisfied", Note: "回访满意"})
 	score := 92
 	step(smoke, "review", event.ActionRequest{Score: &score, Note: "及时"})

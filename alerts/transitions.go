@@ -116,10 +116,19 @@ var Transitions = []Transition{
 			e.transition(c.t, c.r, "assign", c.r.State, c.now, c.step)
 			return nil
 		}},
-	{Action: "resolve", From: []string{StateAccepted}, To: StateResolved, Who: whoOwner, Needs: []string{"note"}, Ends: []string{"resolve"}, Starts: []string{"evaluate"},
+	{Action: "resolve", From: []string{StateAccepted}, To: StateResolved, Who: whoOwner, Needs: []string{"note", "cause and crux (hard)", "no_visit_reason (nobody assigned)"}, Ends: []string{"resolve"}, Starts: []string{"evaluate"},
 		apply: func(e *Engine, c *actCtx) error {
 			if strings.TrimSpace(c.req.Note) == "" {
 				return event.BadRequest("办结需要说明处理情况 / resolve needs a note saying what was done")
+			}
+			if err := resolveRules(c.r, c.req); err != nil {
+				return err
+			}
+			if c.r.Class == "hard" {
+				c.step.Cause, c.step.Crux, c.step.Advice = c.req.Cause, c.req.Crux, strings.TrimSpace(c.req.Advice)
+			}
+			if c.r.Assignee == nil {
+				c.step.NoVisitReason = strings.TrimSpace(c.req.NoVisitReason)
 			}
 			e.finishDue(c.r, "resolve", c.now)
 			e.dropDue(c.r, "assign", "")
@@ -421,6 +430,26 @@ func ActionsFor(table []Transition, g Guard, p auth.Principal, inc *event.Incide
 // incident's "actions" in every answer (this hub's incidents and a view's).
 func (e *Engine) Actions(p auth.Principal, inc event.Incident) []string {
 	return ActionsFor(e.table, Guard{SelfEvaluation: e.selfEvaluation.Load(), Zone: e.zone.Load()}, p, &inc)
+}
+
+// resolveRules are what the reports ask of a 做单 besides its note: a
+// hard matter writes down its cause and its crux (症结); a matter nobody
+// was sent on site for (no assignee) says why no visit was needed. A
+// county outage is the technicians' (a device, not a household): the
+// roster's visit does not apply to it.
+func resolveRules(r *record, q event.ActionRequest) error {
+	if r.Class == "hard" {
+		switch {
+		case strings.TrimSpace(q.Cause) == "":
+			return event.BadRequest(`疑难事项办结需要 cause（原因） / resolve of a hard matter needs "cause"`)
+		case strings.TrimSpace(q.Crux) == "":
+			return event.BadRequest(`疑难事项办结需要 crux（症结） / resolve of a hard matter needs "crux"`)
+		}
+	}
+	if r.Assignee == nil && r.Kind != KindCountyOutage && strings.TrimSpace(q.NoVisitReason) == "" {
+		return event.Conflict(`未派人实地走访：请先派人，或写明无需走访的原因 no_visit_reason / nobody was sent on site: assign first, or give "no_visit_reason"`)
+	}
+	return nil
 }
 
 // resolver is who resolved the matter last (做单), from its history.

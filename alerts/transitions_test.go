@@ -15,7 +15,7 @@ import (
 // fullReq carries every field any action needs.
 func fullReq() event.ActionRequest {
 	return event.ActionRequest{Note: "n", Reason: "r", Rating: "satisfied", Method: "phone", Asked: "reporter", Score: ptr(90),
-		Person: "p-wang", Departments: []string{"power"}, Cause: "c", Crux: "x", By: "1h"}
+		Person: "p-wang", Departments: []string{"power"}, Cause: "c", Crux: "x", By: "1h", NoVisitReason: "v"}
 }
 
 // bring takes a fresh incident (opened, waiting for the county) to state;

@@ -80,7 +80,7 @@ func TestWallTickerAlarmsOnTop(t *testing.T) {
 	for _, step := range []struct {
 		action string
 		body   map[string]string
-	}{{"accept", nil}, {"resolve", map[string]string{"note": "已修复"}}} {
+	}{{"accept", nil}, {"resolve", map[string]string{"note": "已修复", "no_visit_reason": "远程复位"}}} {
 		if code, body := e.post(uiZhaoren, "/api/v1/incidents/"+paper+"/"+step.action, step.body, nil); code != 200 {
 			t.Fatalf("%s: %d %s", step.action, code, body)
 		}

@@ -170,6 +170,12 @@ type Step struct {
 	Score       *int     `json:"score,omitempty"`
 	Departments []string `json:"departments,omitempty"`
 	Reason      string   `json:"reason,omitempty"`
+	// Resolve: a hard matter's cause, crux (症结) and advice; why nobody
+	// was sent on site when nobody was.
+	Cause         string `json:"cause,omitempty"`
+	Crux          string `json:"crux,omitempty"`
+	Advice        string `json:"advice,omitempty"`
+	NoVisitReason string `json:"no_visit_reason,omitempty"`
 }
 
 // IncidentFilter selects incidents for listing.
@@ -262,9 +268,13 @@ type ActionRequest struct {
 	Method      string   `json:"method"`      // evaluate: phone | visit | on_site
 	Asked       string   `json:"asked"`       // evaluate: reporter | household | village_head | other
 	Departments []string `json:"departments"` // summon
-	Cause       string   `json:"cause"`       // extend
-	Crux        string   `json:"crux"`        // extend (症结)
+	Cause       string   `json:"cause"`       // extend; resolve of a hard matter
+	Crux        string   `json:"crux"`        // extend; resolve of a hard matter (症结)
 	By          string   `json:"by"`          // extend: how much longer, like 10wd or 5d
+	Advice      string   `json:"advice"`      // resolve: the advice written down with a hard matter
+	// NoVisitReason is why a matter is resolved with nobody sent on site
+	// (resolve with no assignee): kept in the history.
+	NoVisitReason string `json:"no_visit_reason"`
 }
 
 // Maintenance is a window during which a device (or every device of a

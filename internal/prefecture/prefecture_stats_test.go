@@ -78,11 +78,11 @@ func TestPrefectureFigures(t *testing.T) {
 	south := byDevice(t, p.incidents(p.south, opsToken))
 	step(t, p.north, deskToken, north["smoke-zr-1"].ID, "accept", nil)
 	step(t, p.north, deskToken, north["smoke-zr-2"].ID, "accept", nil)
-	step(t, p.north, deskToken, north["smoke-zr-1"].ID, "resolve", map[string]any{"note": "已处置"})
+	step(t, p.north, deskToken, north["smoke-zr-1"].ID, "resolve", map[string]any{"note": "已处置", "no_visit_reason": "电话核实"})
 	step(t, p.north, opsToken, north["smoke-zr-1"].ID, "evaluate", map[string]any{"rating": "satisfied", "method": "phone", "asked": "reporter"})
 	step(t, p.north, opsToken, north["smoke-zr-1"].ID, "review", map[string]any{"score": 95})
 	step(t, p.south, opsToken, south["smoke-xg-1"].ID, "accept", nil)
-	step(t, p.south, opsToken, south["smoke-xg-1"].ID, "resolve", map[string]any{"note": "误报"})
+	step(t, p.south, opsToken, south["smoke-xg-1"].ID, "resolve", map[string]any{"note": "误报", "no_visit_reason": "电话核实"})
 	to := time.Now().Add(time.Hour).UTC()
 	window := func(group string) string {
 		return "?" + url.Values{"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "group": {group}}.Encode()

@@ -136,8 +136,15 @@ function open(inc, action, slot, ctx) {
   switch (action) {
     case 'resolve': {
       const n = note('办理结果', { required: true, placeholder: '到场情况、处置措施、结果' });
-      body = () => ({ note: n.value() });
-      check = () => (!n.value() ? '请填写办理结果' : '');
+      // The hub's rules for 做单 (docs/incidents.md): a hard matter writes
+      // down its cause and crux; with nobody sent on site, why no visit.
+      const hard = inc.class === 'hard';
+      const c = hard ? note('原因', { required: true, name: 'cause' }) : null;
+      const x = hard ? note('症结', { required: true, name: 'crux' }) : null;
+      const adv = hard ? note('建议', { name: 'advice' }) : null;
+      const nv = inc.assignee || inc.kind === 'county_outage' ? null : note('未派人走访的原因', { required: true, name: 'no_visit_reason' });
+      body = () => ({ note: n.value(), ...(hard ? { cause: c.value(), crux: x.value(), advice: adv.value() } : {}), ...(nv ? { no_visit_reason: nv.value() } : {}) });
+      check = () => (!n.value() ? '请填写办理结果' : hard && !c.value() ? '请填写原因' : hard && !x.value() ? '请填写症结' : nv && !nv.value() ? '请填写未派人走访的原因' : '');
       break;
     }
     case 'assign': {
