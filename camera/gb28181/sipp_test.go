@@ -145,3 +145,99 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// TestSIPpCatalog: the independent peer answers the hub's Catalog query.
+// SIPp registers one device of devices.csv (register_keepalive.xml) and
+// keeps it alive; the hub's query, a MESSAGE of its own dialog, reaches
+// the out-of-call scenario catalog_answer.xml, which answers it with three
+// channels over two MESSAGEs: one in a configured village, one whose
+// CivilCode is only the county's (unplaced), one in the village but OFF.
+// Once SIPp stops, the channels go offline with the device's
+// keepalive_lost.
+func TestSIPpCatalog(t *testing.T) {
+	sipp := testenv.Need(t, "sipp", os.Getenv("SNOWHUB_SIPP"))
+	const (
+		dir     = "../../testdata/gb28181/"
+		every   = 150 * time.Millisecond
+		misses  = 3
+		placed  = "61042800001310000201"
+		nowhere = "61042800001310000202"
+		off     = "61042800001320000203"
+	)
+	dev := csvIDs(t, dir+"devices.csv")[0]
+	s := startHub(t, gb28181.Options{Devices: []gb28181.DeviceConfig{{ID: dev, Password: "pw-" + dev, Township: "zhaoren"}},
+		KeepaliveMisses: misses, KeepaliveInterval: time.Hour, CatalogTimeout: 5 * time.Second,
+		Places: map[string]gb28181.Place{
+			"610428101":    {Township: "zhaoren"},
+			"610428101201": {Township: "zhaoren", Village: "v-zr-01"},
+		}})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errFile := t.TempDir() + "/errors.log"
+	cmd := exec.CommandContext(ctx, sipp, "-sf", dir+"register_keepalive.xml", "-oocsf", dir+"catalog_answer.xml",
+		"-inf", dir+"devices.csv", "-key", "hub_id", hubID, "-key", "hub_domain", hubDomain,
+		"-d", itoa(int(every/time.Millisecond)), "-m", "1", "-l", "1",
+		"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-t", "u1", "-nostdin", "-trace_err", "-error_file", errFile,
+		s.Addr())
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("sipp: %v", err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}
+	defer stop()
+	t.Cleanup(func() {
+		if t.Failed() {
+			d, _ := s.Device(dev)
+			t.Logf("%s: %+v", dev, d)
+			for _, c := range s.Channels() {
+				t.Logf("channel %+v", c)
+			}
+			errs, _ := os.ReadFile(errFile)
+			t.Logf("sipp:\n%s\nerrors:\n%s", tail(out.String(), 2000), tail(string(errs), 3000))
+		}
+	})
+
+	byID := func() map[string]gb28181.Channel {
+		m := map[string]gb28181.Channel{}
+		for _, c := range s.Channels() {
+			m[c.ID] = c
+		}
+		return m
+	}
+	testenv.WaitFor(t, 5*time.Second, "the SIPp device's catalog of 3 channels, the device kept alive", func() bool {
+		d, _ := s.Device(dev)
+		return len(byID()) == 3 && d.State == gb28181.StateOnline && !d.LastKeepalive.IsZero()
+	})
+	m := byID()
+	if c := m[placed]; !c.Placed || c.Village != "v-zr-01" || c.Township != "zhaoren" || c.Name != "东街路口" || c.Manufacturer != "Hikvision" ||
+		c.State != gb28181.StateOnline || c.Device != dev || c.Longitude != 108.1 {
+		t.Errorf("the village's channel: %+v", c)
+	}
+	if c := m[nowhere]; c.Placed || c.Township != "" || c.Name != "西街" {
+		t.Errorf("the county-coded channel is placed: %+v", c)
+	}
+	if c := m[off]; !c.Placed || c.Status != gb28181.ChannelOff || c.State != gb28181.StateOffline || c.Cause != gb28181.CauseChannelOff {
+		t.Errorf("the OFF channel: %+v", c)
+	}
+	if d, _ := s.Device(dev); d.Channels != 3 || d.CatalogError != "" || d.CatalogErrors != 0 {
+		t.Errorf("the device after its catalog: channels %d, error %q, malformed %d", d.Channels, d.CatalogError, d.CatalogErrors)
+	}
+
+	time.Sleep(3 * every) // a few keepalives: the learned interval settles
+	stop()
+	waitState(t, s, dev, gb28181.StateOffline, gb28181.CauseKeepaliveLost, misses*3*every/2+time.Second)
+	for id, c := range byID() {
+		if c.State != gb28181.StateOffline || c.Cause != gb28181.CauseKeepaliveLost || !strings.Contains(c.Reason, "心跳中断") {
+			t.Errorf("%s after SIPp stopped: %s/%s %q, want offline/keepalive_lost with the device's reason", id, c.State, c.Cause, c.Reason)
+		}
+	}
+}
