@@ -31,7 +31,10 @@ type LoginService interface {
 	Login(ctx context.Context, name, password, otp string) (*login.Session, error)
 	// Session finds a session by its cookie and renews its idle time.
 	Session(id string) (login.Session, auth.Principal, bool)
-	Logout(id string) (login.Session, bool)
+	// Logout ends a session. Login and Logout audit what they do, with
+	// the address login.WithRemote puts in ctx; so does the service when
+	// it finds a session expired or revoked, and when a name is locked.
+	Logout(ctx context.Context, id string) (login.Session, bool)
 	// Alive reports whether a session is still in force, without renewing
 	// it: a websocket opened by it closes when it ends (watchSession).
 	Alive(id string) bool
@@ -187,7 +190,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "此地址登录失败过多，请稍后再试 (too many failed logins from this address; try again later)")
 		return
 	}
-	sess, err := s.o.Login.Login(r.Context(), req.Name, req.Password, req.OTP)
+	sess, err := s.o.Login.Login(login.WithRemote(r.Context(), r.RemoteAddr), req.Name, req.Password, req.OTP)
 	var locked *login.LockedError
 	if errors.As(err, &locked) || errors.Is(err, login.ErrWrong) {
 		throttle.Allow()
@@ -226,7 +229,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeError(w, http.StatusBadRequest, "此请求不是会话，令牌无需登出 (this request carries no session: a bearer token is not logged out)")
 		return
 	}
-	s.o.Login.Logout(sess.ID)
+	s.o.Login.Logout(login.WithRemote(r.Context(), r.RemoteAddr), sess.ID)
 	s.log.Info("登出 (logged out)", "name", p.Name, "remote", r.RemoteAddr)
 	s.clearCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)

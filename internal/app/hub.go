@@ -143,6 +143,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 	if h.login, err = h.newLogin(); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
+	h.reg.MustRegister(h.login.Collectors()...)
 
 	// 1. Pages and websocket hub (a sink of the event stream; never blocks).
 	// Built first and closed last, so the final incident steps still reach

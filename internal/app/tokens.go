@@ -2,9 +2,11 @@ package app
 
 import (
 	"crypto/sha256"
+	"errors"
 
 	"snowhub/configs"
 	"snowhub/internal/auth"
+	"snowhub/internal/event"
 	"snowhub/internal/login"
 )
 
@@ -49,6 +51,14 @@ func (h *Hub) newLogin() (*login.Service, error) {
 				LockoutFailures: a.LockoutFailures, LockoutWindow: a.LockoutWindow, LockoutFor: a.LockoutFor}
 		},
 		Logger: h.log.With("component", "login"),
+		// The store is built after the login service and before anyone
+		// can log in (Start).
+		Audit: func(a event.AuditEntry) error {
+			if h.alerts == nil {
+				return errors.New("incident store not built")
+			}
+			return h.alerts.AuditSecurity(a)
+		},
 	})
 }
 

@@ -1,6 +1,10 @@
 package login
 
-import "time"
+import (
+	"time"
+
+	"snowhub/internal/event"
+)
 
 // failures are a name's recent failed logins. Unknown names are counted
 // too, so a lock says nothing about whether the name exists.
@@ -23,9 +27,19 @@ func (s *Service) locked(name string, now time.Time) (time.Time, bool) {
 	return f.locked, true
 }
 
-// fail records a failed login of name: ErrWrong, or a *LockedError when
-// this failure locks it.
-func (s *Service) fail(name string, st Settings, now time.Time) error {
+// fail records a failed login of name from remote: ErrWrong, or a
+// *LockedError when this failure locks it (audited as a lockout).
+func (s *Service) fail(name, remote string, st Settings, now time.Time) error {
+	locks, err := s.count(name, st, now)
+	if locks {
+		s.audit(event.AuditEntry{At: now, User: clip(name), Action: AuditLockout, Remote: remote,
+			Result: lockoutResult(st.LockoutFailures, err.(*LockedError).Until)})
+	}
+	return err
+}
+
+// count is fail under s.mu; locks: this failure locked the name.
+func (s *Service) count(name string, st Settings, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.failures) >= maxNames {
@@ -41,7 +55,7 @@ func (s *Service) fail(name string, st Settings, now time.Time) error {
 	}
 	if now.Before(f.locked) {
 		// Another attempt locked it while this one was being checked.
-		return &LockedError{Until: f.locked}
+		return false, &LockedError{Until: f.locked}
 	}
 	keep := f.at[:0]
 	for _, t := range f.at {
@@ -53,9 +67,9 @@ func (s *Service) fail(name string, st Settings, now time.Time) error {
 	if st.LockoutFailures > 0 && len(f.at) >= st.LockoutFailures {
 		f.locked, f.at = now.Add(st.LockoutFor), nil
 		s.o.Logger.Warn("登录失败次数过多，账号锁定 (too many failed logins: name locked)", "name", clip(name), "until", f.locked)
-		return &LockedError{Until: f.locked}
+		return true, &LockedError{Until: f.locked}
 	}
-	return ErrWrong
+	return false, ErrWrong
 }
 
 func (s *Service) pruneFailures(now time.Time, st Settings) {

@@ -20,7 +20,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"snowhub/internal/auth"
+	"snowhub/internal/event"
 	"snowhub/internal/password"
 )
 
@@ -47,6 +50,9 @@ type Options struct {
 	Settings func() Settings
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Audit writes a security event to the audit trail (the incident
+	// store's chained log); nil: logged only.
+	Audit func(event.AuditEntry) error
 }
 
 // Refusals of a login. The answer never says whether the name exists: an
@@ -80,6 +86,8 @@ type Service struct {
 	failures map[string]*failures
 	lastStep map[string]int64 // the last TOTP step accepted per name: a code is good once
 	pruned   time.Time
+
+	auditFailed *prometheus.CounterVec
 }
 
 // New builds a Service.
@@ -101,13 +109,16 @@ func New(o Options) (*Service, error) {
 	}
 	dummy, _ := password.Parse(phc)
 	return &Service{o: o, hashing: make(chan struct{}, 1), dummy: dummy,
-		sessions: map[[32]byte]*Session{}, failures: map[string]*failures{}, lastStep: map[string]int64{}}, nil
+		sessions: map[[32]byte]*Session{}, failures: map[string]*failures{}, lastStep: map[string]int64{},
+		auditFailed: newAuditFailed()}, nil
 }
 
 // Login checks name, password and (when the account has a second factor)
 // otp, and opens a session. Its errors are ErrWrong, ErrNeedOTP, a
-// *LockedError, or ctx's.
+// *LockedError, or ctx's. A success and a lock it causes are audited,
+// with the address WithRemote put in ctx.
 func (s *Service) Login(ctx context.Context, name, pw, otp string) (*Session, error) {
+	remote := remoteOf(ctx)
 	st := s.o.Settings()
 	now := s.o.Now()
 	if until, locked := s.locked(name, now); locked {
@@ -120,7 +131,7 @@ func (s *Service) Login(ctx context.Context, name, pw, otp string) (*Session, er
 		return nil, err
 	}
 	if !ok {
-		return nil, s.fail(name, st, s.o.Now())
+		return nil, s.fail(name, remote, st, s.o.Now())
 	}
 	// Checks wait their turn (verify): a burst of guesses that passed the
 	// first look before the lock is refused here, right or not.
@@ -132,14 +143,19 @@ func (s *Service) Login(ctx context.Context, name, pw, otp string) (*Session, er
 			return nil, ErrNeedOTP
 		}
 		if !s.checkOTP(name, acc.TOTPSecret, otp, s.o.Now()) {
-			return nil, s.fail(name, st, s.o.Now())
+			return nil, s.fail(name, remote, st, s.o.Now())
 		}
 	}
 	now = s.o.Now()
 	s.mu.Lock()
 	delete(s.failures, name)
 	s.mu.Unlock()
-	return s.open(acc, st, now)
+	sess, err := s.open(acc, st, now)
+	if err == nil {
+		s.audit(event.AuditEntry{At: now, User: acc.Principal.Name, Role: acc.Principal.Role, Action: AuditLogin,
+			Remote: remote, Result: loginResult(sess.SecondFactor)})
+	}
+	return sess, err
 }
 
 // verify checks pw against phc (or the dummy hash for an unknown name),

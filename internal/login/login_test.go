@@ -184,13 +184,13 @@ func TestSessionTimeouts(t *testing.T) {
 	}
 	// Logout ends it; a second logout finds nothing.
 	id = open()
-	if _, ok := s.Logout(id); !ok {
+	if _, ok := s.Logout(ctx, id); !ok {
 		t.Error("logout found no session")
 	}
 	if _, _, ok := s.Session(id); ok {
 		t.Error("a logged-out session lives on")
 	}
-	if _, ok := s.Logout(id); ok {
+	if _, ok := s.Logout(ctx, id); ok {
 		t.Error("a second logout found one")
 	}
 	// A role changed applies at once; a password changed ends the session.

@@ -1,11 +1,13 @@
 package login
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"time"
 
 	"snowhub/internal/auth"
+	"snowhub/internal/event"
 )
 
 // Session is one login. ID is the cookie's value: 32 random bytes; the
@@ -21,6 +23,7 @@ type Session struct {
 	// passwordHash is the hash the session was opened with: a password
 	// changed in the configuration ends the sessions opened with the old.
 	passwordHash string
+	role         string // the account's role when last seen, for the audit
 }
 
 func (s *Service) open(acc Account, st Settings, now time.Time) (*Session, error) {
@@ -29,14 +32,30 @@ func (s *Service) open(acc Account, st Settings, now time.Time) (*Session, error
 		return nil, err
 	}
 	sess := &Session{ID: base64.RawURLEncoding.EncodeToString(b), Name: acc.Principal.Name, Created: now, LastUsed: now,
-		Expires: now.Add(st.Lifetime), IdleExpires: now.Add(st.IdleTimeout), SecondFactor: acc.TOTPSecret != "", passwordHash: acc.PasswordHash}
+		Expires: now.Add(st.Lifetime), IdleExpires: now.Add(st.IdleTimeout), SecondFactor: acc.TOTPSecret != "", passwordHash: acc.PasswordHash, role: acc.Principal.Role}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pruneSessions(now, st)
+	gone := s.pruneSessions(now, st)
 	s.sessions[hashID(sess.ID)] = sess
-	s.o.Logger.Info("登录 (login)", "name", sess.Name, "second_factor", sess.SecondFactor)
 	out := *sess
+	s.mu.Unlock()
+	s.o.Logger.Info("登录 (login)", "name", sess.Name, "second_factor", sess.SecondFactor)
+	for _, g := range gone {
+		s.expired(g, now)
+	}
 	return &out, nil
+}
+
+// expired logs and audits a session ended by time.
+func (s *Service) expired(sess Session, now time.Time) {
+	s.o.Logger.Info("会话过期 (session expired)", "name", sess.Name)
+	s.audit(event.AuditEntry{At: now, User: sess.Name, Role: sess.role, Action: AuditSessionExpired, Result: endedWhy(sess, now)})
+}
+
+// revoked logs and audits a session ended because its account was
+// removed or its password changed.
+func (s *Service) revoked(sess Session, now time.Time) {
+	s.o.Logger.Info("会话结束：账号已删除或密码已更改 (session ended: account removed or password changed)", "name", sess.Name)
+	s.audit(event.AuditEntry{At: now, User: sess.Name, Role: sess.role, Action: AuditSessionRevoked, Result: revokedWhy})
 }
 
 // Session finds the session of id and renews its idle time: the session
@@ -58,21 +77,22 @@ func (s *Service) Session(id string) (Session, auth.Principal, bool) {
 	}
 	if ended(sess, st, now) {
 		delete(s.sessions, key)
+		gone := *sess
 		s.mu.Unlock()
-		s.o.Logger.Info("会话过期 (session expired)", "name", sess.Name)
+		s.expired(gone, now)
 		return Session{}, auth.Principal{}, false
 	}
 	name, hash := sess.Name, sess.passwordHash
 	s.mu.Unlock()
 	acc, ok := s.o.Accounts(name)
 	if !ok || !equal(acc.PasswordHash, hash) {
-		s.mu.Lock()
-		delete(s.sessions, key)
-		s.mu.Unlock()
-		s.o.Logger.Info("会话结束：账号已删除或密码已更改 (session ended: account removed or password changed)", "name", name)
+		if gone, ok := s.remove(key, sess); ok {
+			s.revoked(gone, now)
+		}
 		return Session{}, auth.Principal{}, false
 	}
 	s.mu.Lock()
+	sess.role = acc.Principal.Role
 	sess.LastUsed = now
 	sess.IdleExpires = minTime(now.Add(st.IdleTimeout), sess.Expires)
 	out := *sess
@@ -80,36 +100,68 @@ func (s *Service) Session(id string) (Session, auth.Principal, bool) {
 	return out, acc.Principal, true
 }
 
+// remove drops the session at key if it is still sess, and returns what
+// it was: false when another caller ended it first (the end is audited
+// once).
+func (s *Service) remove(key [32]byte, sess *Session) (Session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[key] != sess {
+		return Session{}, false
+	}
+	delete(s.sessions, key)
+	return *sess, true
+}
+
 // Alive reports whether the session of id is still in force, without
 // renewing it: an open websocket is no use of the session (a desk left
 // open times out like any other), and it closes when this turns false.
+// A session it finds ended is ended here (and audited), as Session does.
 func (s *Service) Alive(id string) bool {
 	st := s.o.Settings()
 	now := s.o.Now()
+	key := hashID(id)
 	s.mu.Lock()
-	sess := s.sessions[hashID(id)]
-	if sess == nil || ended(sess, st, now) {
+	sess := s.sessions[key]
+	if sess == nil {
 		s.mu.Unlock()
+		return false
+	}
+	if ended(sess, st, now) {
+		delete(s.sessions, key)
+		gone := *sess
+		s.mu.Unlock()
+		s.expired(gone, now)
 		return false
 	}
 	name, hash := sess.Name, sess.passwordHash
 	s.mu.Unlock()
 	acc, ok := s.o.Accounts(name)
-	return ok && equal(acc.PasswordHash, hash)
+	if ok && equal(acc.PasswordHash, hash) {
+		return true
+	}
+	if gone, ok := s.remove(key, sess); ok {
+		s.revoked(gone, now)
+	}
+	return false
 }
 
-// Logout ends the session of id; false when there was none.
-func (s *Service) Logout(id string) (Session, bool) {
+// Logout ends the session of id, audited with the address WithRemote put
+// in ctx; false when there was none.
+func (s *Service) Logout(ctx context.Context, id string) (Session, bool) {
 	key := hashID(id)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sess := s.sessions[key]
 	if sess == nil {
+		s.mu.Unlock()
 		return Session{}, false
 	}
 	delete(s.sessions, key)
-	s.o.Logger.Info("登出 (logout)", "name", sess.Name)
-	return *sess, true
+	out := *sess
+	s.mu.Unlock()
+	s.o.Logger.Info("登出 (logout)", "name", out.Name)
+	s.audit(event.AuditEntry{User: out.Name, Role: out.role, Action: AuditLogout, Remote: remoteOf(ctx), Result: "已登出 / logged out"})
+	return out, true
 }
 
 // Count is the sessions open now (for tests and a later metrics slice).
@@ -119,18 +171,22 @@ func (s *Service) Count() int {
 	return len(s.sessions)
 }
 
-// pruneSessions drops ended sessions, at most once a minute (under s.mu).
-func (s *Service) pruneSessions(now time.Time, st Settings) {
+// pruneSessions drops ended sessions, at most once a minute (under s.mu),
+// and returns them to be audited once the lock is let go.
+func (s *Service) pruneSessions(now time.Time, st Settings) []Session {
 	if now.Sub(s.pruned) < time.Minute {
-		return
+		return nil
 	}
 	s.pruned = now
+	var gone []Session
 	for k, sess := range s.sessions {
 		if ended(sess, st, now) {
 			delete(s.sessions, k)
+			gone = append(gone, *sess)
 		}
 	}
 	s.pruneFailures(now, st)
+	return gone
 }
 
 // ended: past its absolute end, or unused for the idle timeout.
