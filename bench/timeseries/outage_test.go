@@ -1,11 +1,8 @@
 package timeseries_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -52,22 +49,7 @@ func BenchmarkOutageDrain(b *testing.B) {
 
 	for range b.N {
 		start := time.Now()
-		for i := 0; i < n; i += 5000 {
-			var buf bytes.Buffer
-			zw := gzip.NewWriter(&buf)
-			for _, l := range lines[i:min(i+5000, n)] {
-				zw.Write(l)
-				zw.Write([]byte{'\n'})
-			}
-			zw.Close()
-			req, _ := http.NewRequest("POST", db.URL+"/api/v2/write?bucket=bulk&precision=ns", &buf)
-			req.Header.Set("Content-Encoding", "gzip")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil || resp.StatusCode != 204 {
-				b.Fatalf("bulk post: %v %v", err, resp)
-			}
-			resp.Body.Close()
-		}
+		bulkPost(b, db.URL, lines)
 		bulk := time.Since(start)
 
 		// The hub's writer, up and writing, then InfluxDB away for 30 s

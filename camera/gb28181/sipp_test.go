@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +25,6 @@ import (
 // with keepalive_lost within keepalive_misses × the learned interval plus
 // slack.
 func TestSIPpDevices(t *testing.T) {
-	sipp := testenv.Need(t, "sipp", os.Getenv("SNOWHUB_SIPP"))
 	const (
 		scenario = "../../testdata/gb28181/register_keepalive.xml"
 		csv      = "../../testdata/gb28181/devices.csv"
@@ -37,40 +37,13 @@ func TestSIPpDevices(t *testing.T) {
 	cfg = append(cfg, gb28181.DeviceConfig{ID: silent, Password: "pw-" + silent})
 	s := startHub(t, gb28181.Options{Devices: cfg, KeepaliveMisses: misses, KeepaliveInterval: time.Hour})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	n := len(ids)
-	errFile := t.TempDir() + "/errors.log"
-	cmd := exec.CommandContext(ctx, sipp, "-sf", scenario, "-inf", csv,
-		"-key", "hub_id", hubID, "-key", "hub_domain", hubDomain,
-		"-d", itoa(int(every/time.Millisecond)),
-		"-m", itoa(n), "-l", itoa(n), "-r", itoa(n),
-		"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-t", "u1", "-nostdin", "-trace_err", "-error_file", errFile,
-		s.Addr())
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("sipp: %v", err)
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cmd.Process.Kill()
-			cmd.Wait()
+	stop := runSIPp(t, s.Addr(), func() {
+		for _, id := range ids {
+			d, _ := s.Device(id)
+			t.Logf("%s: %s/%s %q interval %.3fs", id, d.State, d.Cause, d.Reason, d.KeepaliveInterval)
 		}
-	}
-	defer stop()
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, id := range ids {
-				d, _ := s.Device(id)
-				t.Logf("%s: %s/%s %q interval %.3fs", id, d.State, d.Cause, d.Reason, d.KeepaliveInterval)
-			}
-			errs, _ := os.ReadFile(errFile)
-			t.Logf("sipp:\n%s\nerrors:\n%s", tail(out.String(), 2000), tail(string(errs), 3000))
-		}
-	})
+	}, "-sf", scenario, "-inf", csv, "-d", itoa(int(every/time.Millisecond)), "-m", itoa(n), "-l", itoa(n), "-r", itoa(n))
 
 	// Online, with the interval learned from their keepalives (the assumed
 	// one is an hour).
@@ -103,6 +76,43 @@ func TestSIPpDevices(t *testing.T) {
 	if d, _ := s.Device(silent); d.State != gb28181.StateUnknown || d.Cause != gb28181.CauseNeverRegistered {
 		t.Fatalf("the silent device: %s/%s, want unknown/gb_never_registered", d.State, d.Cause)
 	}
+}
+
+// runSIPp starts SIPp against the hub at addr as devices on 127.0.0.1
+// (UDP, the hub's id and domain as keys) with the scenario arguments; the
+// returned stop kills it (also at the test's end). A failed test logs what
+// onFail shows of the hub, then SIPp's output and error file.
+func runSIPp(t *testing.T, addr string, onFail func(), args ...string) (stop func()) {
+	t.Helper()
+	sipp := testenv.Need(t, "sipp", os.Getenv("SNOWHUB_SIPP"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	errFile := t.TempDir() + "/errors.log"
+	args = append(args, "-key", "hub_id", hubID, "-key", "hub_domain", hubDomain,
+		"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-t", "u1", "-nostdin", "-trace_err", "-error_file", errFile, addr)
+	cmd := exec.CommandContext(ctx, sipp, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("sipp: %v", err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			cancel()
+		})
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			onFail()
+			errs, _ := os.ReadFile(errFile)
+			t.Logf("sipp:\n%s\nerrors:\n%s", tail(out.String(), 2000), tail(string(errs), 3000))
+		}
+	})
+	return stop
 }
 
 func csvIDs(t *testing.T, path string) []string {
@@ -155,7 +165,6 @@ func tail(s string, n int) string {
 // Once SIPp stops, the channels go offline with the device's
 // keepalive_lost.
 func TestSIPpCatalog(t *testing.T) {
-	sipp := testenv.Need(t, "sipp", os.Getenv("SNOWHUB_SIPP"))
 	const (
 		dir     = "../../testdata/gb28181/"
 		every   = 150 * time.Millisecond
@@ -172,39 +181,14 @@ func TestSIPpCatalog(t *testing.T) {
 			"610428101201": {Township: "zhaoren", Village: "v-zr-01"},
 		}})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	errFile := t.TempDir() + "/errors.log"
-	cmd := exec.CommandContext(ctx, sipp, "-sf", dir+"register_keepalive.xml", "-oocsf", dir+"catalog_answer.xml",
-		"-inf", dir+"devices.csv", "-key", "hub_id", hubID, "-key", "hub_domain", hubDomain,
-		"-d", itoa(int(every/time.Millisecond)), "-m", "1", "-l", "1",
-		"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-t", "u1", "-nostdin", "-trace_err", "-error_file", errFile,
-		s.Addr())
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("sipp: %v", err)
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cmd.Process.Kill()
-			cmd.Wait()
+	stop := runSIPp(t, s.Addr(), func() {
+		d, _ := s.Device(dev)
+		t.Logf("%s: %+v", dev, d)
+		for _, c := range s.Channels() {
+			t.Logf("channel %+v", c)
 		}
-	}
-	defer stop()
-	t.Cleanup(func() {
-		if t.Failed() {
-			d, _ := s.Device(dev)
-			t.Logf("%s: %+v", dev, d)
-			for _, c := range s.Channels() {
-				t.Logf("channel %+v", c)
-			}
-			errs, _ := os.ReadFile(errFile)
-			t.Logf("sipp:\n%s\nerrors:\n%s", tail(out.String(), 2000), tail(string(errs), 3000))
-		}
-	})
+	}, "-sf", dir+"register_keepalive.xml", "-oocsf", dir+"catalog_answer.xml", "-inf", dir+"devices.csv",
+		"-d", itoa(int(every/time.Millisecond)), "-m", "1", "-l", "1")
 
 	byID := func() map[string]gb28181.Channel {
 		m := map[string]gb28181.Channel{}
