@@ -38,6 +38,9 @@ type LoginService interface {
 	// Alive reports whether a session is still in force, without renewing
 	// it: a websocket opened by it closes when it ends (watchSession).
 	Alive(id string) bool
+	// Renew takes the account's current password into a session after
+	// its person changed it (the account's other sessions end).
+	Renew(id string) (login.Session, bool)
 }
 
 // SessionEndedCode closes a websocket whose session ended (idle, logout,
@@ -97,6 +100,10 @@ func (s *Server) cookieAuth(w http.ResponseWriter, r *http.Request) (*http.Reque
 	}
 	if s.crossSite(r) {
 		writeError(w, http.StatusForbidden, "跨站请求被拒绝 (a cross-site request with the session cookie is refused)")
+		return r, p, false
+	}
+	if sess.MustChangePassword && !mustChangeAllows[r.Pattern] {
+		writeError(w, http.StatusForbidden, "请先修改临时密码 (change your temporary password first: POST /api/v1/me/password)")
 		return r, p, false
 	}
 	return r.WithContext(context.WithValue(r.Context(), sessionKey{}, &sess)), p, true

@@ -140,16 +140,27 @@ func (l Limits) wsReader(conn *websocket.Conn, limit int64, wait time.Duration) 
 // 413 or 400 itself and returns false when the body is not usable. An
 // empty body is no error when emptyOK.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, s.o.Limits.MaxBodyBytes)
-	err := json.NewDecoder(r.Body).Decode(v)
+	return decodeJSON(w, r, s.o.Limits.MaxBodyBytes, v, emptyOK, false)
+}
+
+// decodeJSON is decodeBody with its own limit; strict refuses unknown
+// fields, so a misspelt "townshp" is an error, not a silent no-op.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, emptyOK, strict bool) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	err := dec.Decode(v)
 	var tooBig *http.MaxBytesError
 	switch {
 	case err == nil, emptyOK && errors.Is(err, io.EOF):
 		return true
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("请求体超过 %d 字节 (body over %d bytes)", tooBig.Limit, tooBig.Limit))
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "请求体为空，应为 JSON (the body is empty: JSON expected)")
 	default:
-		writeError(w, http.StatusBadRequest, "body is not JSON: "+err.Error())
+		writeError(w, http.StatusBadRequest, "请求不是有效的 JSON (body is not JSON): "+err.Error())
 	}
 	return false
 }

@@ -138,6 +138,9 @@ type Options struct {
 	// Login checks people's logins and keeps their sessions (api_login.go);
 	// nil: the login routes answer 503 and no session cookie is accepted.
 	Login    LoginService
+	// Accounts manages the accounts the hub keeps (api_accounts.go); nil:
+	// those routes answer 503.
+	Accounts AccountService
 	Gatherer prometheus.Gatherer
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
@@ -289,6 +292,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/login", s.login)
 	api("POST /api/v1/logout", s.logout)
 	api("GET /api/v1/me", s.whoami)
+	s.accountRoutes(api)
 	api("GET /api/v1/topology", s.topology)
 	api("GET /api/v1/cameras", s.cameras)
 	api("GET /api/v1/cameras/{id}/live", s.live)

@@ -22,6 +22,7 @@ import (
 	"snowhub/configs"
 	"snowhub/dashboard"
 	"snowhub/ingest"
+	"snowhub/internal/accounts"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
 	"snowhub/internal/login"
@@ -43,6 +44,7 @@ type Hub struct {
 	// (tokens.go); login checks them and keeps their sessions.
 	accounts atomic.Pointer[map[string]login.Account]
 	login    *login.Service
+	accts    *accounts.Store // the accounts the hub keeps (accounts.go)
 
 	ts     *timeseries.Writer
 	alerts *alerts.Engine
@@ -140,6 +142,9 @@ func newHub(cfg *configs.Config, log *slog.Logger, table []alerts.Transition) (*
 func (h *Hub) build(cfg *configs.Config) (err error) {
 	log := h.log
 	h.buildView(cfg)
+	if err := h.openAccounts(cfg); err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
 	if h.login, err = h.newLogin(); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
@@ -172,6 +177,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 		Ready:          h.readiness,
 		AuthAudit:      incidentService{h},
 		Login:          h.login,
+		Accounts:       accountService{h},
 		Gatherer:       h.reg,
 		Registry:       h.reg,
 		Logger:         log.With("component", "dashboard"),

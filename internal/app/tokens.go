@@ -37,14 +37,7 @@ func (h *Hub) setTokens(cfg *configs.Config) {
 // the configuration's auth settings as they are at each call.
 func (h *Hub) newLogin() (*login.Service, error) {
 	return login.New(login.Options{
-		Accounts: func(name string) (login.Account, bool) {
-			m := h.accounts.Load()
-			if m == nil {
-				return login.Account{}, false
-			}
-			a, ok := (*m)[name]
-			return a, ok
-		},
+		Accounts: h.loginAccount,
 		Settings: func() login.Settings {
 			a := h.Config().Auth
 			return login.Settings{IdleTimeout: a.IdleTimeout, Lifetime: a.SessionLifetime,

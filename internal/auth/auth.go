@@ -100,6 +100,11 @@ const (
 	Audit       = "audit"       // the audit log
 	Stats       = "stats"       // figures of Scope's township ("" : the county's)
 	Outbox      = "outbox"      // read the step outbox (other hubs, notifiers)
+	// The accounts the hub keeps (三权分立): the system administrator
+	// manages them; the security administrator sees them and lifts locks.
+	AccountsRead  = "accounts_read"  // the account list (phones masked but for the admin)
+	AccountsWrite = "accounts_write" // create, re-scope, disable, reset a password
+	Locks         = "locks"          // lift a login lock
 )
 
 // Who may take an incident step. Each row of the transition table (alerts)
@@ -142,12 +147,27 @@ func Allow(p Principal, action string, s Scope) error {
 		}
 		return event.Refuse(event.ErrNotFound, "审计员只读审计记录 / an auditor reads the audit trail only")
 	case RoleSecurityAdmin:
+		if action == AccountsRead || action == Locks {
+			return nil
+		}
+		if action == AccountsWrite {
+			return forbid("账号由系统管理员管理 / accounts are the system administrator's")
+		}
 		return event.Refuse(event.ErrNotFound, "安全管理员不处理事件 / a security administrator has no incident or device work")
 	case RoleDisplay:
 		if action == View && visible(p, s) {
 			return nil
 		}
 		return forbid("大屏只能查看 / a display only shows the wall")
+	}
+	switch action {
+	case AccountsRead, AccountsWrite:
+		if p.Role == RoleAdmin {
+			return nil
+		}
+		return forbid("账号由系统管理员管理 / accounts are the system administrator's")
+	case Locks:
+		return forbid("登录锁定由安全管理员解除 / locks are lifted by the security administrator")
 	}
 	if action == Create {
 		switch {

@@ -20,6 +20,7 @@ const (
 	AuditSessionExpired = "session_expired" // idle timeout or absolute lifetime, when the hub noticed it
 	AuditSessionRevoked = "session_revoked" // the account was removed or its password changed
 	AuditLockout        = "lockout"         // too many failed logins locked a name
+	AuditUnlock         = "unlock"          // the security administrator lifted a lock
 )
 
 type remoteKey struct{}
@@ -60,7 +61,7 @@ func (s *Service) Collectors() []prometheus.Collector { return []prometheus.Coll
 func newAuditFailed() *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_audit_write_failed_total",
 		Help: "Security events (login, logout, session expired or revoked, lockout) whose audit record could not be written, by action."}, []string{"action"})
-	for _, a := range []string{AuditLogin, AuditLogout, AuditSessionExpired, AuditSessionRevoked, AuditLockout} {
+	for _, a := range []string{AuditLogin, AuditLogout, AuditSessionExpired, AuditSessionRevoked, AuditLockout, AuditUnlock} {
 		c.WithLabelValues(a)
 	}
 	return c
@@ -84,7 +85,7 @@ func endedWhy(sess Session, now time.Time) string {
 		sess.LastUsed.In(chinaTime).Format("01-02 15:04:05"), sess.LastUsed.UTC().Format(time.RFC3339))
 }
 
-const revokedWhy = "账号已删除或密码已更改 / account removed or password changed"
+const revokedWhy = "账号已删除、停用或改了角色与范围，或密码已更改 / account removed, disabled or re-scoped, or password changed"
 
 func lockoutResult(failures int, until time.Time) string {
 	return fmt.Sprintf("登录失败 %d 次，锁定至 %s / %d failed logins: locked until %s",

@@ -80,13 +80,25 @@ func (s *Service) pruneFailures(now time.Time, st Settings) {
 	}
 }
 
-// Unlock lifts name's lock and forgets its failures (for the security
-// administrator's page of a later slice, and tests).
-func (s *Service) Unlock(name string) {
+// Unlock lifts name's lock and forgets its failures (the security
+// administrator, at DELETE /api/v1/accounts/{name}/lock): audited as
+// unlock, by whom; false when the name was not locked.
+func (s *Service) Unlock(by, byRole, name string) bool {
+	now := s.o.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	f := s.failures[name]
+	was := f != nil && now.Before(f.locked)
 	delete(s.failures, name)
+	s.mu.Unlock()
+	if was {
+		s.o.Logger.Info("解除登录锁定 (lock lifted)", "name", clip(name), "by", by)
+		s.audit(event.AuditEntry{At: now, User: by, Role: byRole, Action: AuditUnlock, Target: clip(name), Result: "已解除锁定 / lock lifted"})
+	}
+	return was
 }
+
+// Locked is when name's lock ends, if it is locked now.
+func (s *Service) Locked(name string) (time.Time, bool) { return s.locked(name, s.o.Now()) }
 
 func clip(s string) string {
 	if len(s) > 64 {

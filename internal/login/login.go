@@ -32,6 +32,19 @@ type Account struct {
 	Principal    auth.Principal
 	PasswordHash string // PHC argon2id; "": no password login
 	TOTPSecret   string // base32; "": no second factor
+	// Stamp changes when the sessions opened before must end (an account
+	// of the hub's store: re-scoped, disabled, reset); "": the password
+	// hash is the stamp (a configured account: a changed hash ends them).
+	Stamp string
+	// MustChange: a temporary password; the session may only change it.
+	MustChange bool
+}
+
+func (a Account) stamp() string {
+	if a.Stamp != "" {
+		return a.Stamp
+	}
+	return a.PasswordHash
 }
 
 // Settings are the sessions' and the lockout's limits, read per call so

@@ -210,3 +210,47 @@ func TestSessionTimeouts(t *testing.T) {
 		t.Error("an unknown id has a session")
 	}
 }
+
+// An account of the hub's store ends its sessions when its stamp changes
+// (re-scoped, disabled, reset); Renew keeps the one session whose person
+// changed their own password, and the others end.
+func TestStampEndsSessionsAndRenewKeepsOne(t *testing.T) {
+	s, _, accs := newService(t)
+	ctx := context.Background()
+	a := accs["zr-desk"]
+	a.Stamp, a.MustChange = "1|"+a.PasswordHash, true
+	accs["zr-desk"] = a
+	one, err := s.Login(ctx, "zr-desk", "Xuelang-2026", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := s.Login(ctx, "zr-desk", "Xuelang-2026", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !one.MustChangePassword {
+		t.Error("a session opened with a temporary password does not say it must be changed")
+	}
+	// The person changes the password: the store's stamp moves on.
+	a.Stamp, a.MustChange = "1|new-hash", false
+	accs["zr-desk"] = a
+	cur, ok := s.Renew(one.ID)
+	if !ok || cur.MustChangePassword {
+		t.Fatalf("renew: %v, must change %v", ok, cur.MustChangePassword)
+	}
+	if _, _, ok := s.Session(one.ID); !ok {
+		t.Error("the renewed session ended")
+	}
+	if s.Alive(two.ID) {
+		t.Error("the other session, opened with the old password, is alive")
+	}
+	// Re-scoped: every session ends at its next look.
+	a.Stamp = "2|new-hash"
+	accs["zr-desk"] = a
+	if s.Alive(one.ID) {
+		t.Error("a session outlived its account's re-scoping")
+	}
+	if _, ok := s.Renew(one.ID); ok {
+		t.Error("an ended session was renewed")
+	}
+}

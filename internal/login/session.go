@@ -20,9 +20,13 @@ type Session struct {
 	Expires      time.Time `json:"expires"`      // the absolute end
 	IdleExpires  time.Time `json:"idle_expires"` // the end if unused from now
 	SecondFactor bool      `json:"second_factor"`
-	// passwordHash is the hash the session was opened with: a password
-	// changed in the configuration ends the sessions opened with the old.
-	passwordHash string
+	// MustChangePassword: opened with a temporary password, the session
+	// may change it and nothing else until it has.
+	MustChangePassword bool `json:"must_change_password,omitempty"`
+	// stamp is the account's stamp when the session opened: a password
+	// changed, or an account re-scoped or disabled, ends the sessions
+	// opened before.
+	stamp string
 	role         string // the account's role when last seen, for the audit
 }
 
@@ -32,7 +36,7 @@ func (s *Service) open(acc Account, st Settings, now time.Time) (*Session, error
 		return nil, err
 	}
 	sess := &Session{ID: base64.RawURLEncoding.EncodeToString(b), Name: acc.Principal.Name, Created: now, LastUsed: now,
-		Expires: now.Add(st.Lifetime), IdleExpires: now.Add(st.IdleTimeout), SecondFactor: acc.TOTPSecret != "", passwordHash: acc.PasswordHash, role: acc.Principal.Role}
+		Expires: now.Add(st.Lifetime), IdleExpires: now.Add(st.IdleTimeout), SecondFactor: acc.TOTPSecret != "", MustChangePassword: acc.MustChange, stamp: acc.stamp(), role: acc.Principal.Role}
 	s.mu.Lock()
 	gone := s.pruneSessions(now, st)
 	s.sessions[hashID(sess.ID)] = sess
@@ -82,10 +86,10 @@ func (s *Service) Session(id string) (Session, auth.Principal, bool) {
 		s.expired(gone, now)
 		return Session{}, auth.Principal{}, false
 	}
-	name, hash := sess.Name, sess.passwordHash
+	name, stamp := sess.Name, sess.stamp
 	s.mu.Unlock()
 	acc, ok := s.o.Accounts(name)
-	if !ok || !equal(acc.PasswordHash, hash) {
+	if !ok || !equal(acc.stamp(), stamp) {
 		if gone, ok := s.remove(key, sess); ok {
 			s.revoked(gone, now)
 		}
@@ -134,16 +138,43 @@ func (s *Service) Alive(id string) bool {
 		s.expired(gone, now)
 		return false
 	}
-	name, hash := sess.Name, sess.passwordHash
+	name, stamp := sess.Name, sess.stamp
 	s.mu.Unlock()
 	acc, ok := s.o.Accounts(name)
-	if ok && equal(acc.PasswordHash, hash) {
+	if ok && equal(acc.stamp(), stamp) {
 		return true
 	}
 	if gone, ok := s.remove(key, sess); ok {
 		s.revoked(gone, now)
 	}
 	return false
+}
+
+// Renew takes the account's stamp as it is now into the session of id,
+// after its person changed their own password: this session goes on (no
+// longer bound to a temporary password), the others opened with the old
+// one end at their next look.
+func (s *Service) Renew(id string) (Session, bool) {
+	key := hashID(id)
+	s.mu.Lock()
+	sess := s.sessions[key]
+	if sess == nil {
+		s.mu.Unlock()
+		return Session{}, false
+	}
+	name := sess.Name
+	s.mu.Unlock()
+	acc, ok := s.o.Accounts(name)
+	if !ok {
+		return Session{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[key] != sess {
+		return Session{}, false
+	}
+	sess.stamp, sess.MustChangePassword = acc.stamp(), acc.MustChange
+	return *sess, true
 }
 
 // Logout ends the session of id, audited with the address WithRemote put

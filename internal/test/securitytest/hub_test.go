@@ -232,6 +232,33 @@ func (e *env) login(t *testing.T) string {
 	return ""
 }
 
+// loginAs logs name in with pw and returns the session cookie.
+func (e *env) loginAs(t *testing.T, name, pw string) string {
+	t.Helper()
+	code, cookies, body := e.doCookie("POST", "/api/v1/login", "", "", `{"name":"`+name+`","password":"`+pw+`"}`)
+	for _, c := range cookies {
+		if c.Name == "snowhub_session" && code == 200 {
+			return c.Value
+		}
+	}
+	t.Fatalf("login as %s: %d %s", name, code, body)
+	return ""
+}
+
+// account creates an account of the hub's as the admin, with the JSON
+// fields besides its name, and returns its temporary password.
+func (e *env) account(t *testing.T, name, fields string) string {
+	t.Helper()
+	code, body := e.do("POST", "/api/v1/accounts", adminToken, `{"name":"`+name+`",`+fields+`}`)
+	var a struct {
+		InitialPassword string `json:"initial_password"`
+	}
+	if json.Unmarshal([]byte(body), &a); code != 201 || a.InitialPassword == "" {
+		t.Fatalf("create account %s: %d %s", name, code, body)
+	}
+	return a.InitialPassword
+}
+
 // alarm publishes a smoke alarm as the village's gateway.
 func (e *env) alarm(user, pass, sensor string) {
 	e.t.Helper()

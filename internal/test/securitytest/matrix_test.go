@@ -115,6 +115,96 @@ var rules = map[string]rule{
 			t.Errorf("the session after logout: %d", code)
 		}
 	},
+	// The accounts the hub keeps (三权分立): the admin manages them, the
+	// security administrator sees them (phones masked) and lifts locks,
+	// nobody else sees them at all.
+	"GET /api/v1/accounts": func(t *testing.T, e *env, _ ids) {
+		e.account(t, "acc-list", `"role":"operator","phone":"13800135678"`)
+		e.sees(t, "/api/v1/accounts", adminToken, []string{`"zr-person"`, `"acc-list"`, "13800135678", `"source":"config"`, `"source":"hub"`},
+			[]string{`"city"`, "password_hash", "argon2id"})
+		e.sees(t, "/api/v1/accounts", secToken, []string{`"acc-list"`, "138****5678"}, []string{"13800135678", "argon2id"})
+		for _, tok := range []string{opsToken, zrToken, techToken, villToken, audToken, dispToken} {
+			e.is(t, "GET", "/api/v1/accounts", tok, "", hidden...)
+		}
+	},
+	"POST /api/v1/accounts": func(t *testing.T, e *env, _ ids) {
+		body := `{"name":"acc-new","role":"township","township":"zhaoren"}`
+		for _, tok := range []string{opsToken, zrToken, secToken, audToken, dispToken, techToken} {
+			e.is(t, "POST", "/api/v1/accounts", tok, body, hidden...)
+		}
+		e.is(t, "POST", "/api/v1/accounts", adminToken, `{"name":"acc-bad","role":"township","township":"nowhere"}`, 400)
+		e.is(t, "POST", "/api/v1/accounts", adminToken, `{"name":"acc-bad","role":"operator","townshp":"zhaoren"}`, 400)
+		e.is(t, "POST", "/api/v1/accounts", adminToken, `{"name":"acc-bad","role":"hub"}`, 400)
+		e.is(t, "POST", "/api/v1/accounts", adminToken, `{"name":"ops","role":"operator"}`, 409)
+		e.is(t, "POST", "/api/v1/accounts", adminToken, `{"name":"acc-big","display_name":"`+strings.Repeat("x", 5000)+`"}`, 413)
+		e.is(t, "POST", "/api/v1/accounts", adminToken, body, 201)
+		e.is(t, "POST", "/api/v1/accounts", adminToken, body, 409)
+	},
+	"PATCH /api/v1/accounts/{name}": func(t *testing.T, e *env, _ ids) {
+		e.account(t, "acc-patch", `"role":"operator"`)
+		for _, tok := range []string{opsToken, secToken, zrToken} {
+			e.is(t, "PATCH", "/api/v1/accounts/acc-patch", tok, `{"role":"admin"}`, hidden...)
+		}
+		e.is(t, "PATCH", "/api/v1/accounts/zr-person", adminToken, `{"display_name":"x"}`, 409) // the file's
+		e.is(t, "PATCH", "/api/v1/accounts/nobody", adminToken, `{"display_name":"x"}`, 404)
+		e.is(t, "PATCH", "/api/v1/accounts/acc-patch", adminToken, `{"role":"township"}`, 400) // without its township
+		e.is(t, "PATCH", "/api/v1/accounts/acc-patch", adminToken, `{"name":"other"}`, 400)
+		e.is(t, "PATCH", "/api/v1/accounts/acc-patch", adminToken, `{"role":"township","township":"xiangong"}`, 200)
+	},
+	"POST /api/v1/accounts/{name}/state": func(t *testing.T, e *env, _ ids) {
+		e.account(t, "acc-state", `"role":"operator"`)
+		for _, tok := range []string{opsToken, secToken, audToken} {
+			e.is(t, "POST", "/api/v1/accounts/acc-state/state", tok, `{"state":"disabled"}`, hidden...)
+		}
+		e.is(t, "POST", "/api/v1/accounts/acc-state/state", adminToken, `{"state":"gone"}`, 400)
+		e.is(t, "POST", "/api/v1/accounts/ops/state", adminToken, `{"state":"disabled"}`, 409)
+		e.is(t, "POST", "/api/v1/accounts/acc-state/state", adminToken, `{"state":"disabled"}`, 200)
+		e.sees(t, "/api/v1/accounts", adminToken, []string{`"disabled"`}, nil)
+	},
+	"POST /api/v1/accounts/{name}/reset-password": func(t *testing.T, e *env, _ ids) {
+		e.account(t, "acc-reset", `"role":"operator"`)
+		for _, tok := range []string{opsToken, secToken, audToken} {
+			e.is(t, "POST", "/api/v1/accounts/acc-reset/reset-password", tok, "", hidden...)
+		}
+		e.is(t, "POST", "/api/v1/accounts/zr-person/reset-password", adminToken, "", 409)
+		e.sees(t, "/api/v1/accounts", adminToken, []string{`"acc-reset"`}, nil)
+		if got := e.is(t, "POST", "/api/v1/accounts/acc-reset/reset-password", adminToken, "", 200); !strings.Contains(got, `"initial_password":"`) {
+			t.Errorf("a reset gives no temporary password: %s", got)
+		}
+	},
+	"DELETE /api/v1/accounts/{name}/lock": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{opsToken, adminToken, audToken, zrToken} {
+			e.is(t, "DELETE", "/api/v1/accounts/zr-person/lock", tok, "", hidden...)
+		}
+		e.is(t, "DELETE", "/api/v1/accounts/zr-person/lock", secToken, "", 404) // not locked
+		for range 5 {
+			e.is(t, "POST", "/api/v1/login", "", `{"name":"acc-locked","password":"wrong-Pass-1"}`, 401, 423)
+		}
+		e.is(t, "DELETE", "/api/v1/accounts/acc-locked/lock", secToken, "", 204)
+		e.sees(t, "/api/v1/audit?limit=1000", audToken, []string{`"action":"unlock"`, `"target":"acc-locked"`}, nil)
+	},
+	// A person created by the admin logs in with the temporary password,
+	// may do nothing but change it, then works within their own scope.
+	"POST /api/v1/me/password": func(t *testing.T, e *env, x ids) {
+		e.is(t, "POST", "/api/v1/me/password", opsToken, `{"current":"a","new":"b"}`, 400) // a token has no password
+		temp := e.account(t, "acc-first", `"role":"township","township":"zhaoren"`)
+		sess := e.loginAs(t, "acc-first", temp)
+		if code, _, _ := e.doCookie("GET", "/api/v1/incidents", "", sess, ""); code != 403 {
+			t.Errorf("incidents before the temporary password is changed: %d, want 403", code)
+		}
+		if code, _, body := e.doCookie("POST", "/api/v1/me/password", "", sess, `{"current":"`+temp+`","new":"Admin@123456"}`); code != 400 || !strings.Contains(body, "常见密码") {
+			t.Errorf("a common new password: %d %s", code, body)
+		}
+		if code, _, body := e.doCookie("POST", "/api/v1/me/password", "", sess, `{"current":"`+temp+`","new":"Tiger#Lake2026"}`); code != 200 {
+			t.Errorf("change: %d %s", code, body)
+		}
+		code, _, body := e.doCookie("GET", "/api/v1/incidents", "", sess, "")
+		if code != 200 || !strings.Contains(body, x.incZR) || strings.Contains(body, x.incXG) {
+			t.Errorf("incidents after the change: %d, want zhaoren's only\n%.300s", code, body)
+		}
+		e.is(t, "POST", "/api/v1/login", "", `{"name":"acc-first","password":"`+temp+`"}`, 401)
+		e.sees(t, "/api/v1/audit?limit=1000", audToken, []string{`"action":"account_created"`, `"action":"password_changed"`}, nil)
+	},
 	"GET /api/v1/topology": func(t *testing.T, e *env, _ ids) {
 		e.sees(t, "/api/v1/topology", zrToken, []string{"v-zr-01"}, []string{"v-xg-01"})
 		e.sees(t, "/api/v1/topology", villToken, nil, []string{"v-xg-01"})

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+
+	"snowhub/configs"
+	"snowhub/internal/accounts"
+	"snowhub/internal/auth"
+	"snowhub/internal/event"
+	"snowhub/internal/login"
+)
+
+// The people's accounts: those the configuration declares (tokens.go
+// indexes them) and those the hub keeps in data_dir/accounts.db, created
+// in the admin page. A name the configuration declares is the file's: the
+// store neither creates nor edits one, and the file's wins at a login.
+
+// openAccounts opens the store of the hub's accounts.
+func (h *Hub) openAccounts(cfg *configs.Config) error {
+	st, err := accounts.Open(accounts.Options{
+		Path:       filepath.Join(cfg.DataDir, "accounts.db"),
+		Topology:   func() *configs.Topology { return h.topo().Topology },
+		Configured: h.configured,
+		Logger:     h.log.With("component", "accounts"),
+		// The store is built before the incident store, and nobody can
+		// change an account before Start.
+		Audit: func(a event.AuditEntry) error {
+			if h.alerts == nil {
+				return errors.New("incident store not built")
+			}
+			return h.alerts.AuditSecurity(a)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	h.accts = st
+	h.deferClose("accounts", st.Close)
+	return nil
+}
+
+// configured reports whether the configuration declares the user name.
+func (h *Hub) configured(name string) bool {
+	return slices.ContainsFunc(h.Config().Users, func(u configs.User) bool { return u.Name == name })
+}
+
+// loginAccount is the account a login checks: the configuration's, else
+// an active one of the store.
+func (h *Hub) loginAccount(name string) (login.Account, bool) {
+	if m := h.accounts.Load(); m != nil {
+		if a, ok := (*m)[name]; ok {
+			return a, true
+		}
+	}
+	if h.accts == nil || h.configured(name) {
+		return login.Account{}, false
+	}
+	a, ok := h.accts.Get(name)
+	if !ok || a.State != accounts.Active {
+		return login.Account{}, false
+	}
+	return login.Account{Principal: a.Principal(h.topo().Topology), PasswordHash: a.PasswordHash,
+		TOTPSecret: a.TOTPSecret, Stamp: a.Stamp(), MustChange: a.MustChange}, true
+}
+
+// accountService is the admin page's view of both kinds of account, with
+// the login service's locks (dashboard.AccountService).
+type accountService struct{ h *Hub }
+
+func (s accountService) view(v accounts.View) accounts.View {
+	if until, ok := s.h.login.Locked(v.Name); ok {
+		u := until.UTC()
+		v.LockedUntil = &u
+	}
+	return v
+}
+
+func (s accountService) List() []accounts.View {
+	var out []accounts.View
+	for _, u := range s.h.Config().Users {
+		if u.Role == auth.RoleHub {
+			continue // another hub of the prefecture: a token, not a person
+		}
+		out = append(out, s.view(accounts.ConfigView(u)))
+	}
+	for _, a := range s.h.accts.List() {
+		if !s.h.configured(a.Name) {
+			out = append(out, s.view(a.View()))
+		}
+	}
+	return out
+}
+
+func (s accountService) Create(by auth.Principal, sp accounts.Spec) (accounts.View, string, error) {
+	a, pw, err := s.h.accts.Create(by, sp)
+	return s.view(a.View()), pw, err
+}
+
+func (s accountService) Update(by auth.Principal, name string, sp accounts.Spec) (accounts.View, error) {
+	a, err := s.h.accts.Update(by, name, sp)
+	return s.view(a.View()), err
+}
+
+func (s accountService) SetState(by auth.Principal, name, state string) (accounts.View, error) {
+	a, err := s.h.accts.SetState(by, name, state)
+	return s.view(a.View()), err
+}
+
+func (s accountService) ResetPassword(by auth.Principal, name string) (accounts.View, string, error) {
+	a, pw, err := s.h.accts.ResetPassword(by, name)
+	if err == nil {
+		// A reset lifts the lock: the person logs in with what they are given.
+		s.h.login.Unlock(by.Name, by.Role, name)
+	}
+	return s.view(a.View()), pw, err
+}
+
+func (s accountService) Unlock(by auth.Principal, name string) bool {
+	return s.h.login.Unlock(by.Name, by.Role, name)
+}
+
+func (s accountService) ChangePassword(name, current, new string) error {
+	if s.h.configured(name) {
+		return event.Refuse(event.ErrConflict, "账号 %s 在配置文件中声明，密码只能在文件中修改（snowhub -hash-password）/ account %s is declared in the configuration: its password is changed there (snowhub -hash-password)", name, name)
+	}
+	_, err := s.h.accts.ChangePassword(name, current, new)
+	return err
+}
