@@ -137,7 +137,7 @@ type Options struct {
 	AuthAudit AuthAuditor
 	// Login checks people's logins and keeps their sessions (api_login.go);
 	// nil: the login routes answer 503 and no session cookie is accepted.
-	Login    LoginService
+	Login LoginService
 	// Accounts manages the accounts the hub keeps (api_accounts.go); nil:
 	// those routes answer 503.
 	Accounts AccountService

@@ -282,7 +282,9 @@ func (s *Store) ResetPassword(by auth.Principal, name string) (Account, string, 
 		a.PasswordHash, a.MustChange, a.PasswordChanged = hash, true, s.o.Now().UTC()
 		a.Generation++
 		return AuditPasswordReset, nil
-	}, func(_, _ Account) string { return "临时密码，首次登录须修改 / a temporary password, to be changed at the next login" })
+	}, func(_, _ Account) string {
+		return "临时密码，首次登录须修改 / a temporary password, to be changed at the next login"
+	})
 	if err != nil {
 		return Account{}, "", err
 	}

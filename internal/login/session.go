@@ -27,7 +27,7 @@ type Session struct {
 	// changed, or an account re-scoped or disabled, ends the sessions
 	// opened before.
 	stamp string
-	role         string // the account's role when last seen, for the audit
+	role  string // the account's role when last seen, for the audit
 }
 
 func (s *Service) open(acc Account, st Settings, now time.Time) (*Session, error) {
