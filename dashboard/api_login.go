@@ -103,7 +103,7 @@ func (s *Server) cookieAuth(w http.ResponseWriter, r *http.Request) (*http.Reque
 		return r, p, false
 	}
 	if sess.MustChangePassword && !mustChangeAllows[r.Pattern] {
-		writeError(w, http.StatusForbidden, "请先修改临时密码 (change your temporary password first: POST /api/v1/me/password)")
+		writeError(w, http.StatusForbidden, "请先修改临时密码 / change your temporary password first (POST /api/v1/me/password)")
 		return r, p, false
 	}
 	return r.WithContext(context.WithValue(r.Context(), sessionKey{}, &sess)), p, true

@@ -321,6 +321,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /stats", page("stats.html"))
 	mux.HandleFunc("GET /department", page("department.html"))
 	mux.HandleFunc("GET /login", page("login.html"))
+	mux.HandleFunc("GET /admin", page("admin.html"))
 	mux.HandleFunc("GET /favicon.ico", serveFavicon)
 	mux.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
 		s.assets.serve(w, r, strings.TrimPrefix(r.URL.Path, "/static/"))

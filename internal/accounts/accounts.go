@@ -380,11 +380,15 @@ func (s *Store) audit(by auth.Principal, action, target, result string) {
 // prefecture authenticates by a token of the configuration, not a login.
 var creatable = slices.DeleteFunc(slices.Clone(configs.Roles), func(r string) bool { return r == configs.RoleHub })
 
-// check says what is wrong with a's role and scope against the topology.
+// check says what is wrong with a's role and scope against the topology,
+// every problem at once, in Chinese then English.
 func (s *Store) check(a Account) error {
-	var zh []string
+	var zh, en []string
+	bad := func(z, e string, args ...any) {
+		zh, en = append(zh, fmt.Sprintf(z, args...)), append(en, fmt.Sprintf(e, args...))
+	}
 	if !slices.Contains(creatable, a.Role) {
-		zh = append(zh, fmt.Sprintf("角色 %q 无效（可选 %s） / role %q: use one of %s", a.Role, strings.Join(creatable, ", "), a.Role, strings.Join(creatable, ", ")))
+		bad("角色 %[1]q 无效（可选 %[2]s）", "role %[1]q: use one of %[2]s", a.Role, strings.Join(creatable, ", "))
 	}
 	var top *configs.Topology
 	if s.o.Topology != nil {
@@ -393,26 +397,26 @@ func (s *Store) check(a Account) error {
 	need := func(field, have string, want bool, known func(string) bool) {
 		switch {
 		case want && have == "":
-			zh = append(zh, fmt.Sprintf("角色 %s 需要 %s / role %s needs %s", a.Role, field, a.Role, field))
+			bad("角色 %[1]s 需要 %[2]s", "role %[1]s needs its %[2]s", a.Role, field)
 		case !want && have != "":
-			zh = append(zh, fmt.Sprintf("角色 %s 不属于某个 %s / role %s has no %s", a.Role, field, a.Role, field))
+			bad("角色 %[1]s 不属于某个 %[2]s", "role %[1]s has no %[2]s", a.Role, field)
 		case have != "" && top != nil && !known(have):
-			zh = append(zh, fmt.Sprintf("没有 %s %q / no %s %q", field, have, field, have))
+			bad("没有 %[1]s %[2]q", "no %[1]s %[2]q", field, have)
 		}
 	}
 	need("township", a.Township, a.Role == auth.RoleTownship, func(v string) bool { _, ok := top.TownshipName[v]; return ok })
 	need("village", a.Village, a.Role == auth.RoleVillage, func(v string) bool { _, ok := top.VillageTownship[v]; return ok })
 	need("department", a.Department, a.Role == auth.RoleDepartment, func(v string) bool { _, ok := top.Departments[v]; return ok })
 	if utf8.RuneCountInString(a.DisplayName) > 64 {
-		zh = append(zh, "显示名至多 64 个字符 / display_name: at most 64 characters")
+		bad("显示名至多 64 个字符", "display_name: at most 64 characters")
 	}
 	if a.Phone != "" && !phoneRE.MatchString(a.Phone) {
-		zh = append(zh, fmt.Sprintf("电话 %q 无效（数字，可带 + 和 -） / phone %q: digits, with + and - allowed", a.Phone, a.Phone))
+		bad("电话 %[1]q 无效（数字，可带 + 和 -）", "phone %[1]q: digits, with + and - allowed", a.Phone)
 	}
 	if len(zh) == 0 {
 		return nil
 	}
-	return event.Refuse(event.ErrBadRequest, "%s", strings.Join(zh, "；"))
+	return event.Refuse(event.ErrBadRequest, "%s / %s", strings.Join(zh, "；"), strings.Join(en, "; "))
 }
 
 var phoneRE = regexp.MustCompile(`^\+?[0-9][0-9-]{4,19}$`)

@@ -231,6 +231,7 @@ const (
 	uiOps2    = "ui-operator2-token-000001"
 	uiVisits  = "ui-zhaoren-visits-token-01" // a second desk user, who does the 回访
 	uiDept    = "ui-gongdian-token-00000001" // the power station, summoned (吹哨)
+	uiAdmin   = "ui-admin-token-0000000001"  // the system administrator: accounts
 )
 
 // uiOptions vary the county per test.
@@ -316,7 +317,8 @@ cameras:
   - {name: tech-1, role: technician, token: %s}
   - {name: gongdian-desk, role: department, department: gongdian, token: %s}
   - {name: %s, role: township, township: zhaoren, password_hash: %q}
-`, uiOps, uiOps2, uiZhaoren, uiVisits, uiXiang, uiTech, uiDept, uiPerson, uiPersonHash())
+  - {name: county-admin, role: admin, token: %s}
+`, uiOps, uiOps2, uiZhaoren, uiVisits, uiXiang, uiTech, uiDept, uiPerson, uiPersonHash(), uiAdmin)
 	return b.String()
 }
 

@@ -23,12 +23,12 @@ const (
 	// hub's cameras' live video, which the dashboard grants it by name, and
 	// Allow gives it nothing: no incident, device list, figure or step.
 	RoleHub = configs.RoleHub
-	// The 等级保护 roles, kept apart from the incident work (三权分立).
-	// This slice gives them the least that makes each one usable; what the
-	// later slices add (accounts, locks, sessions, the audit chain) is
-	// theirs to grant here (docs/accounts.md):
-	//   - security_admin: nothing of incidents, devices, figures or audit;
-	//     /api/v1/me only, until the lock and session pages exist.
+	// The 等级保护 roles, kept apart from the incident work (三权分立)
+	// (docs/accounts.md):
+	//   - admin (above) manages the accounts the hub keeps (AccountsWrite)
+	//     beside the county's work; it cannot lift a lock.
+	//   - security_admin: sees the accounts (phones masked) and lifts login
+	//     locks; nothing of incidents, devices, figures or audit.
 	//   - auditor: reads the audit trail (Audit), nothing else.
 	//   - display: a wall screen: sees what the county's wall shows
 	//     (devices and incidents, county-wide), takes no step, raises

@@ -67,6 +67,11 @@ export function loginBox(message, done) {
       if (res.ok) {
         localStorage.removeItem(TOKEN_KEY); // the session is who this browser is now
         current = '';
+        if (body.session?.must_change_password) {
+          // A temporary password: nothing else until it is changed.
+          box.replaceWith(passwordBox(body, pw.value, done));
+          return;
+        }
         done(body);
         return;
       }
@@ -97,6 +102,59 @@ export function loginBox(message, done) {
   enter.onclick = () => { localStorage.setItem(TOKEN_KEY, tok.value.trim()); location.reload(); };
   alt.append(lt, tok, enter);
   box.append(el('h1', '', L('loginTitle')), status, form, alt, langToggle());
+  return box;
+}
+
+// passwordBox changes the person's own password: the temporary one of a
+// first login (current given, the box asks only for the new one) or, from
+// the header, any time. done(me) runs after the change.
+export function passwordBox(me, current, done) {
+  const box = el('main', 'panel login');
+  box.id = 'password-box';
+  const status = el('p', 'status', current ? L('changePasswordFirst') : '');
+  status.id = 'password-status';
+  status.setAttribute('role', 'status');
+  const form = el('form');
+  form.id = 'password-form';
+  const field = (id, label, auto) => {
+    const lab = el('label', '', L(label));
+    const input = el('input');
+    input.id = id;
+    input.type = 'password';
+    input.autocomplete = auto;
+    input.required = true;
+    lab.htmlFor = id;
+    form.append(lab, input);
+    return input;
+  };
+  const user = el('input');
+  user.type = 'text'; user.autocomplete = 'username'; user.value = me?.name || ''; user.hidden = true; // for the browser's password manager
+  form.append(user);
+  const cur = current ? null : field('password-current', 'currentPassword', 'current-password');
+  const nw = field('password-new', 'newPassword', 'new-password');
+  const again = field('password-again', 'newPassword2', 'new-password');
+  form.append(el('p', 'hint', L('passwordRule')));
+  const go = el('button', 'primary', L('changePassword'));
+  go.type = 'submit';
+  form.append(go);
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    if (nw.value !== again.value) { status.textContent = L('passwordMismatch'); return; }
+    go.disabled = true;
+    try {
+      const res = await fetch('/api/v1/me/password', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ current: current || cur.value, new: nw.value }) });
+      const body = await res.json().catch(() => ({}));
+      if (res.ok) { status.textContent = L('passwordChanged'); done(body); return; }
+      status.textContent = errText(res.status, body.error);
+    } catch (e) {
+      status.textContent = errText(0, e.message);
+    } finally {
+      go.disabled = false;
+    }
+  };
+  box.append(el('h1', '', L('changePassword')), status, form, langToggle());
+  setTimeout(() => (cur || nw).focus(), 0);
   return box;
 }
 
@@ -399,6 +457,7 @@ export function header(active, me) {
     links.push(['/uptime', 'uptime']);
     if (me && me.role !== 'technician') links.push(['/stats', 'stats']);
   }
+  if (me?.role === 'admin' || me?.role === 'security_admin') links.push(['/admin', 'accounts']);
   for (const [href, key] of links) {
     const a = el('a', active === key ? 'active' : '', L(key));
     a.href = href;
@@ -425,6 +484,11 @@ export async function boot(page, { keepGoing = false, status = true } = {}) {
   let me = null, topo = null; // no token: the session cookie, or the login box (api's 401)
   try {
     me = await api('/api/v1/me');
+    if (me.session?.must_change_password) {
+      // Logged in with a temporary password elsewhere: change it first.
+      document.body.replaceChildren(passwordBox(me, '', () => location.reload()));
+      return null;
+    }
     topo = await api('/api/v1/topology');
   } catch (e) {
     if (e.status === 401) return null;

@@ -453,7 +453,7 @@ var rules = map[string]rule{
 }
 
 // pages need no token and carry no data: the data comes from the API.
-var pages = []string{"GET /{$}", "GET /township/{id}", "GET /uptime", "GET /county", "GET /stats", "GET /department", "GET /login", "GET /static/"}
+var pages = []string{"GET /{$}", "GET /township/{id}", "GET /uptime", "GET /county", "GET /stats", "GET /department", "GET /login", "GET /admin", "GET /static/"}
 
 // TestRouteMatrix drives every route of the hub's route table with every
 // role on both townships' objects, then greps every answer and the log for

@@ -1,0 +1,90 @@
+package app
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"snowhub/internal/event"
+)
+
+// TestAdminCreatesAPersonWhoWorks: the system administrator creates a
+// township person on the accounts page and is shown a temporary password
+// once; the person logs in with it on a phone, must change it before
+// anything else (a common password refused in words), lands on their
+// desk, sees only their township, accepts an incident, and the history
+// names them; disabled by the administrator, their open desk falls back
+// to the login within a second or two.
+func TestAdminCreatesAPersonWhoWorks(t *testing.T) {
+	e := startUI(t, uiOptions{})
+	zr := alarm(t, e, "smoke-0001")  // zhaoren's
+	xg := alarm(t, e, "smoke-0002")  // xiangong's
+	for _, inc := range []event.Incident{zr, xg} {
+		e.post(uiOps, "/api/v1/incidents/"+inc.ID+"/dispatch", map[string]string{"note": "请处理"}, nil)
+	}
+
+	admin := newBrowser(t)
+	admin.open(e.base + "/admin?token=" + uiAdmin)
+	admin.waitJS("the accounts page", `!!document.getElementById('account-form') && !!document.querySelector('#accounts-table tr[data-name="zhaoren-wang"]')`, 15*time.Second)
+	admin.axe("admin")
+	if got := eval[string](admin, `document.querySelector('#accounts-table tr[data-name="zhaoren-wang"]').textContent`); !strings.Contains(got, "配置文件") {
+		t.Errorf("a configured account is not marked as the file's: %q", got)
+	}
+	admin.fill("#acc-name", "zr-li")
+	admin.fill("#acc-display", "李华")
+	eval[bool](admin, `(() => { const r = document.getElementById('acc-role'); r.value = 'township'; r.dispatchEvent(new Event('change')); document.getElementById('acc-scope').value = 'zhaoren'; return true; })()`)
+	admin.fill("#acc-phone", "13800135678")
+	admin.click(`#account-form button[type=submit]`)
+	admin.waitJS("the temporary password, once", `!!document.getElementById('temp-password-value')?.textContent`, 10*time.Second)
+	temp := eval[string](admin, `document.getElementById('temp-password-value').textContent`)
+	admin.screenshot("admin-temp-password")
+	admin.click("#temp-password button")
+	admin.waitJS("the new account in the list, waiting for its first login",
+		`document.querySelector('#accounts-table tr[data-name="zr-li"] .acc-state')?.textContent.includes('待改初始密码')`, 10*time.Second)
+
+	phone := newBrowserSized(t, 390, 844)
+	phone.open(e.base + "/login")
+	phone.waitJS("the login form", `!!document.getElementById('login-form')`, 10*time.Second)
+	phone.fill("#login-name", "zr-li")
+	phone.fill("#login-password", temp)
+	phone.click(`#login-form button[type=submit]`)
+	phone.waitJS("the password change, before anything else", `!!document.getElementById('password-form') && document.getElementById('password-status').textContent.includes('临时密码')`, 10*time.Second)
+	phone.axe("password-change")
+	phone.fill("#password-new", "Admin@123456")
+	phone.fill("#password-again", "Admin@123456")
+	phone.click(`#password-form button[type=submit]`)
+	phone.waitJS("a common password refused in words", `document.getElementById('password-status').textContent.includes('常见密码')`, 10*time.Second)
+	eval[bool](phone, `document.getElementById('password-new').value = document.getElementById('password-again').value = ''; true`)
+	phone.fill("#password-new", "Tiger#Lake2026")
+	phone.fill("#password-again", "Tiger#Lake2026")
+	phone.click(`#password-form button[type=submit]`)
+	phone.waitJS("the desk, as the new person", `location.pathname === '/township/zhaoren' && document.getElementById('status')?.textContent.startsWith('zr-li')`, 15*time.Second)
+	phone.screenshot("desk-new-person-390")
+
+	// Only their township, and their step in the history under their name.
+	seen := eval[string](phone, `fetch('/api/v1/incidents').then(r => r.text())`)
+	if !strings.Contains(seen, zr.ID) || strings.Contains(seen, xg.ID) {
+		t.Errorf("the new person's incidents: want %s and not %s\n%.300s", zr.ID, xg.ID, seen)
+	}
+	sel := `article[data-id="` + zr.ID + `"]`
+	phone.waitJS("the incident's accept button", `!!document.querySelector('`+sel+` button[data-action="accept"]')`, 10*time.Second)
+	phone.click(sel + ` button[data-action="accept"]`)
+	waitAPI(t, 10*time.Second, "the accept in the history by zr-li", func() bool {
+		var inc event.Incident
+		e.get(uiOps, "/api/v1/incidents/"+zr.ID, &inc)
+		for _, s := range inc.History {
+			if s.Action == "accept" && s.By == "zr-li" {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Disabled: the open desk (its websocket) ends and asks for a login.
+	admin.open(e.base + "/admin?token=" + uiAdmin)
+	admin.waitJS("the person's row", `!!document.querySelector('#accounts-table tr[data-name="zr-li"] button[data-act="disable"]')`, 10*time.Second)
+	eval[bool](admin, `window.confirm = () => true; true`)
+	admin.click(`#accounts-table tr[data-name="zr-li"] button[data-act="disable"]`)
+	phone.waitJS("the desk back at the login after the account was disabled", `!!document.getElementById('login-form')`, 3*time.Second)
+	admin.waitJS("the account shown disabled", `document.querySelector('#accounts-table tr[data-name="zr-li"] .acc-state')?.textContent.includes('已停用')`, 10*time.Second)
+}
