@@ -17,8 +17,8 @@ import (
 // to the login within a second or two.
 func TestAdminCreatesAPersonWhoWorks(t *testing.T) {
 	e := startUI(t, uiOptions{})
-	zr := alarm(t, e, "smoke-0001")  // zhaoren's
-	xg := alarm(t, e, "smoke-0002")  // xiangong's
+	zr := alarm(t, e, "smoke-0001") // zhaoren's
+	xg := alarm(t, e, "smoke-0002") // xiangong's
 	for _, inc := range []event.Incident{zr, xg} {
 		e.post(uiOps, "/api/v1/incidents/"+inc.ID+"/dispatch", map[string]string{"note": "请处理"}, nil)
 	}
