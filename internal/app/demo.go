@@ -137,10 +137,15 @@ func printDemo(o Options, h *Hub, took time.Duration) {
 		}
 	}
 	fmt.Fprintf(w, "  uptime            %s/uptime?token=%s\n", base, ops)
+	fmt.Fprintf(w, "  accounts (login)  %s/login?next=/admin\n", base)
 	fmt.Fprintf(w, "  MQTT broker       %s\n  raise an alarm    %s\n", h.Config().MQTT.Broker, demo.MQTTCommand(h.Config().MQTT.Broker))
 	fmt.Fprintf(w, "\n  demo tokens:\n")
 	for _, u := range demo.Tokens {
 		fmt.Fprintf(w, "    %-15s %-10s %-9s %s\n", u.Name, u.Role, u.Township+u.Village+u.Department, u.Token)
+	}
+	fmt.Fprintf(w, "\n  demo logins (demo only: a real configuration has no password in it):\n")
+	for _, l := range demo.Logins {
+		fmt.Fprintf(w, "    %-15s %-14s %s\n", l.Name, l.Role, l.Password)
 	}
 	fmt.Fprintln(w, "\nCtrl-C stops the demo and its InfluxDB.")
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"snowhub/internal/password"
 	"strings"
 )
 
@@ -72,6 +73,17 @@ var Tokens = []Token{
 	{Name: "dongjie-village", Role: "village", Village: "v-zr-01", Token: "demo-dongjie-village-001"},
 	{Name: "fire-dept", Role: "department", Department: "fire", Token: "demo-fire-department-001"},
 	{Name: "tech-1", Role: "technician", Token: "demo-technician-token-01"},
+}
+
+// Login is a demo account that logs in with a name and password at
+// /login. Demo only: a real configuration declares no password in clear.
+type Login struct{ Name, Role, Password string }
+
+// Logins are the demo's administrators, printed with their passwords when
+// the demo starts: the admin makes the county's accounts at /admin.
+var Logins = []Login{
+	{Name: "demo-admin", Role: "admin", Password: "Demo-Admin-2026#"},
+	{Name: "demo-security", Role: "security_admin", Password: "Demo-Security-2026#"},
 }
 
 // MQTTCommand is the command the demo prints to raise an alarm by hand,
@@ -171,6 +183,13 @@ func Config(listen, dataDir, rtspBase, mqttListen, influxURL string) []byte {
 			}
 		}
 		fmt.Fprintf(&b, ", token: %s}\n", u.Token)
+	}
+	for _, l := range Logins {
+		h, err := password.Hash(l.Password, password.Default)
+		if err != nil {
+			panic(err) // the system's random source failed
+		}
+		fmt.Fprintf(&b, "  - {name: %s, role: %s, password_hash: %q}\n", l.Name, l.Role, h)
 	}
 	return []byte(b.String())
 }
