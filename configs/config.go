@@ -218,6 +218,12 @@ type AuthConfig struct {
 	// for a hub behind a reverse proxy that serves it over TLS. A request
 	// that reaches the hub over TLS gets a Secure cookie anyway.
 	SecureCookies bool `yaml:"secure_cookies"`
+	// RequireTwoFactor are the roles whose password logins must use a
+	// second factor (TOTP): a session of one without it may only enrol
+	// one. Default admin, security_admin, auditor, operator (等保 2.0
+	// level 3: two kinds of authentication for administrators); [] for
+	// none. Bearer tokens are not logins and are not affected.
+	RequireTwoFactor []string `yaml:"require_2fa"`
 }
 
 // CameraDefaults tunes ingest and the health model for all cameras.

@@ -146,6 +146,9 @@ func applyDefaults(c *Config) {
 	def(&c.Auth.LockoutFailures, 5)
 	def(&c.Auth.LockoutWindow, 15*time.Minute)
 	def(&c.Auth.LockoutFor, 15*time.Minute)
+	if c.Auth.RequireTwoFactor == nil {
+		c.Auth.RequireTwoFactor = []string{RoleAdmin, RoleSecurityAdmin, RoleAuditor, RoleOperator}
+	}
 	def(&c.Dashboard.History, 10000)
 	def(&c.Dashboard.ClientQueue, 256)
 	applyGB28181Defaults(c.GB28181)

@@ -2,6 +2,7 @@ package configs
 
 import (
 	"encoding/base32"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,11 @@ func validateAuth(p *problems, a AuthConfig) {
 	}
 	if a.IdleTimeout > a.SessionLifetime {
 		p.add("auth.idle_timeout", "is longer than auth.session_lifetime")
+	}
+	for i, r := range a.RequireTwoFactor {
+		if !slices.Contains(Roles, r) || r == RoleHub {
+			p.add(pathf("auth.require_2fa[%d]", i), "%q: a role of a person (%s)", r, strings.Join(Roles, ", "))
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package dashboard
 import (
 	"net/http"
 
+	"snowhub/internal/login"
+
 	"snowhub/internal/accounts"
 	"snowhub/internal/auth"
 	"snowhub/internal/event"
@@ -28,6 +30,14 @@ type AccountService interface {
 	Unlock(by auth.Principal, name string) bool
 	// ChangePassword is the person's own change.
 	ChangePassword(name, current, new string) error
+	// BeginEnrol starts the person's own second factor: a secret and its
+	// QR code for an authenticator app.
+	BeginEnrol(p auth.Principal) (accounts.Enrolment, error)
+	// ConfirmEnrol keeps it once the app's first code is right, and
+	// returns the recovery codes (shown once).
+	ConfirmEnrol(p auth.Principal, code string) ([]string, error)
+	// ResetFactor removes a person's second factor (a lost phone).
+	ResetFactor(by auth.Principal, name string) error
 }
 
 // maxAccountBody bounds an account request: a few short fields.
@@ -41,6 +51,9 @@ func (s *Server) accountRoutes(api func(string, func(http.ResponseWriter, *http.
 	api("POST /api/v1/accounts/{name}/reset-password", s.accountReset)
 	api("DELETE /api/v1/accounts/{name}/lock", s.accountUnlock)
 	api("POST /api/v1/me/password", s.passwordChange)
+	api("POST /api/v1/me/totp", s.totpBegin)
+	api("POST /api/v1/me/totp/confirm", s.totpConfirm)
+	api("DELETE /api/v1/accounts/{name}/totp", s.totpReset)
 }
 
 // accountsAllowed answers the refusal when p may not do action on
@@ -193,10 +206,79 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *http.Request, p auth.P
 	writeJSON(w, http.StatusOK, me(p, &cur))
 }
 
-// mustChangeAllows are what a session opened with a temporary password
-// may do before it is changed: see who it is, change it, log out.
+// sessionOnly answers 400 for a request that is not a login session's,
+// and 503 without an account service.
+func (s *Server) sessionOnly(w http.ResponseWriter, r *http.Request, what string) (*login.Session, bool) {
+	sess := sessionOf(r)
+	if sess == nil {
+		writeError(w, http.StatusBadRequest, what+"需要登录会话，令牌不能 / "+what+" is for a login session: a bearer token cannot")
+		return nil, false
+	}
+	if s.o.Accounts == nil {
+		unavailable(w, "accounts")
+		return nil, false
+	}
+	return sess, true
+}
+
+// totpBegin starts the person's own second factor.
+func (s *Server) totpBegin(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if _, ok := s.sessionOnly(w, r, "绑定动态口令 "); !ok {
+		return
+	}
+	e, err := s.o.Accounts.BeginEnrol(p)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// totpConfirm keeps the second factor once the app's first code is right;
+// the session counts as one with a second factor from then on.
+func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	sess, ok := s.sessionOnly(w, r, "绑定动态口令 ")
+	if !ok {
+		return
+	}
+	var req struct {
+		Code string `json:"code"`
+	}
+	if !decodeJSON(w, r, maxLoginBody, &req, false, true) {
+		return
+	}
+	codes, err := s.o.Accounts.ConfirmEnrol(p, req.Code)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	cur, ok := s.o.Login.Renew(sess.ID)
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "会话已结束，请重新登录 / the session has ended: log in again")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": codes, "me": me(p, &cur),
+		"note": "恢复码只显示这一次，每个只能用一次，请抄下或打印后妥善保存 / the recovery codes are shown this once, each good for one login: write them down or print them and keep them safe"})
+}
+
+func (s *Server) totpReset(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !s.accountsAllowed(w, p, auth.Factors) {
+		return
+	}
+	if err := s.o.Accounts.ResetFactor(p, r.PathValue("name")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// mustChangeAllows are what a session opened with a temporary password,
+// or without the second factor its role needs, may do first: see who it
+// is, change the password, enrol the factor, log out.
 var mustChangeAllows = map[string]bool{
-	"GET /api/v1/me":           true,
-	"POST /api/v1/me/password": true,
-	"POST /api/v1/logout":      true,
+	"GET /api/v1/me":               true,
+	"POST /api/v1/me/password":     true,
+	"POST /api/v1/me/totp":         true,
+	"POST /api/v1/me/totp/confirm": true,
+	"POST /api/v1/logout":          true,
 }

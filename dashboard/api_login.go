@@ -106,6 +106,10 @@ func (s *Server) cookieAuth(w http.ResponseWriter, r *http.Request) (*http.Reque
 		writeError(w, http.StatusForbidden, "请先修改临时密码 / change your temporary password first (POST /api/v1/me/password)")
 		return r, p, false
 	}
+	if sess.MustEnrolSecondFactor && !mustChangeAllows[r.Pattern] {
+		writeError(w, http.StatusForbidden, "请先绑定动态口令：等保三级要求此角色使用两种鉴别方式 / enrol a second factor first: this role logs in with two kinds of authentication (POST /api/v1/me/totp)")
+		return r, p, false
+	}
 	return r.WithContext(context.WithValue(r.Context(), sessionKey{}, &sess)), p, true
 }
 

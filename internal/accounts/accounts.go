@@ -54,7 +54,6 @@ type Account struct {
 	PasswordHash    string    `json:"password_hash"`
 	MustChange      bool      `json:"must_change"` // a temporary password: changed at the first login
 	PasswordChanged time.Time `json:"password_changed"`
-	TOTPSecret      string    `json:"totp_secret,omitempty"`
 	// Generation counts the changes that end the account's sessions: a
 	// role or scope changed, the account disabled, the password reset.
 	Generation int `json:"generation"`
@@ -126,8 +125,10 @@ type Store struct {
 	o  Options
 	db *bbolt.DB
 
-	mu  sync.RWMutex
-	acc map[string]Account
+	mu      sync.RWMutex
+	acc     map[string]Account
+	factors map[string]Factor  // second factors enrolled here, by name (factor.go)
+	pending map[string]pending // enrolments started, waiting for their first code
 }
 
 // Open opens (or creates) the store at o.Path and reads its accounts.
@@ -151,18 +152,33 @@ func Open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", o.Path, err)
 	}
-	s := &Store{o: o, db: db, acc: map[string]Account{}}
+	s := &Store{o: o, db: db, acc: map[string]Account{}, factors: map[string]Factor{}, pending: map[string]pending{}}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucket)
 		if err != nil {
 			return err
 		}
-		return b.ForEach(func(k, v []byte) error {
+		err = b.ForEach(func(k, v []byte) error {
 			var a Account
 			if err := json.Unmarshal(v, &a); err != nil {
 				return fmt.Errorf("account %q: %w", k, err)
 			}
 			s.acc[a.Name] = a
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		f, err := tx.CreateBucketIfNotExists(factorBucket)
+		if err != nil {
+			return err
+		}
+		return f.ForEach(func(k, v []byte) error {
+			var x Factor
+			if err := json.Unmarshal(v, &x); err != nil {
+				return fmt.Errorf("second factor %q: %w", k, err)
+			}
+			s.factors[x.Name] = x
 			return nil
 		})
 	})
@@ -536,7 +552,7 @@ func (a Account) View() View {
 	}
 	return View{Name: a.Name, DisplayName: a.DisplayName, Role: a.Role, Township: a.Township, Village: a.Village,
 		Department: a.Department, Phone: a.Phone, State: a.State, Source: SourceHub, Password: a.PasswordHash != "",
-		MustChange: a.MustChange, PasswordChanged: t(a.PasswordChanged), SecondFactor: a.TOTPSecret != "",
+		MustChange: a.MustChange, PasswordChanged: t(a.PasswordChanged),
 		Created: t(a.Created), CreatedBy: a.CreatedBy, Changed: t(a.Changed), ChangedBy: a.ChangedBy}
 }
 

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 
 	"snowhub/configs"
 	"snowhub/internal/auth"
@@ -203,5 +206,60 @@ func TestChangePasswordRules(t *testing.T) {
 		if _, err := s.ChangePassword("li.hua", c.current, c.new); kind(err) != c.want {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
+	}
+}
+
+func TestSecondFactorEnrolRecoverReset(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.db")
+	tr := &trail{}
+	s := open(t, path, tr)
+	p := auth.Principal{Name: "ops", Role: auth.RoleOperator} // the configuration's: enrolled here all the same
+	if _, err := s.ConfirmEnrol(p, "123456"); kind(err) != event.ErrConflict {
+		t.Errorf("confirm with nothing started: %v", err)
+	}
+	en, err := s.BeginEnrol("ops", "snowhub 长武县")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(en.URL, "otpauth://totp/") || !strings.HasPrefix(en.QR, "data:image/png;base64,") {
+		t.Errorf("enrolment: %+v", en)
+	}
+	if _, err := s.ConfirmEnrol(p, "000000"); kind(err) != event.ErrBadRequest {
+		t.Errorf("a wrong first code: %v", err)
+	}
+	code, _ := totp.GenerateCode(en.Secret, time.Now())
+	codes, err := s.ConfirmEnrol(p, code)
+	if err != nil || len(codes) != RecoveryCodes {
+		t.Fatalf("confirm: %v, %d codes", err, len(codes))
+	}
+	if _, err := s.BeginEnrol("ops", "x"); kind(err) != event.ErrConflict {
+		t.Errorf("a second enrolment over the first: %v", err)
+	}
+	s.Close()
+	s = open(t, path, tr)
+	defer s.Close()
+	if f, ok := s.Factor("ops"); !ok || f.Secret != en.Secret {
+		t.Fatalf("the factor after reopening: %+v %v", f, ok)
+	}
+	if !s.UseRecovery("ops", strings.ToUpper(strings.ReplaceAll(codes[4], "-", ""))) {
+		t.Error("a recovery code typed in capitals without its dash is refused")
+	}
+	if s.UseRecovery("ops", codes[4]) {
+		t.Error("a recovery code worked twice")
+	}
+	if s.UseRecovery("other", codes[5]) {
+		t.Error("a recovery code worked for another name")
+	}
+	if err := s.ResetFactor(admin, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Factor("ops"); ok || s.UseRecovery("ops", codes[5]) {
+		t.Error("the factor or its codes outlived the reset")
+	}
+	if err := s.ResetFactor(admin, "ops"); kind(err) != event.ErrNotFound {
+		t.Errorf("resetting nothing: %v", err)
+	}
+	if got := tr.actions(); !strings.Contains(got, "ops:totp_enrolled:ops ops:recovery_code_used:ops root-admin:totp_reset:ops") {
+		t.Errorf("audit: %s", got)
 	}
 }

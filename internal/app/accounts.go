@@ -47,22 +47,38 @@ func (h *Hub) configured(name string) bool {
 }
 
 // loginAccount is the account a login checks: the configuration's, else
-// an active one of the store.
+// an active one of the store; with the second factor its person enrolled
+// in the hub when the file gives it none, and whether its role needs one.
 func (h *Hub) loginAccount(name string) (login.Account, bool) {
-	if m := h.accounts.Load(); m != nil {
-		if a, ok := (*m)[name]; ok {
-			return a, true
+	acc, ok := h.fileAccount(name)
+	if !ok {
+		if h.accts == nil || h.configured(name) {
+			return login.Account{}, false
+		}
+		a, found := h.accts.Get(name)
+		if !found || a.State != accounts.Active {
+			return login.Account{}, false
+		}
+		acc = login.Account{Principal: a.Principal(h.topo().Topology), PasswordHash: a.PasswordHash,
+			Stamp: a.Stamp(), MustChange: a.MustChange}
+	}
+	if acc.TOTPSecret == "" && h.accts != nil {
+		if f, ok := h.accts.Factor(name); ok {
+			acc.TOTPSecret = f.Secret
 		}
 	}
-	if h.accts == nil || h.configured(name) {
+	acc.NeedsSecondFactor = slices.Contains(h.Config().Auth.RequireTwoFactor, acc.Principal.Role)
+	return acc, true
+}
+
+// fileAccount is the configuration's account of name (one with a password).
+func (h *Hub) fileAccount(name string) (login.Account, bool) {
+	m := h.accounts.Load()
+	if m == nil {
 		return login.Account{}, false
 	}
-	a, ok := h.accts.Get(name)
-	if !ok || a.State != accounts.Active {
-		return login.Account{}, false
-	}
-	return login.Account{Principal: a.Principal(h.topo().Topology), PasswordHash: a.PasswordHash,
-		TOTPSecret: a.TOTPSecret, Stamp: a.Stamp(), MustChange: a.MustChange}, true
+	a, ok := (*m)[name]
+	return a, ok
 }
 
 // accountService is the admin page's view of both kinds of account, with
@@ -70,6 +86,9 @@ func (h *Hub) loginAccount(name string) (login.Account, bool) {
 type accountService struct{ h *Hub }
 
 func (s accountService) view(v accounts.View) accounts.View {
+	if _, ok := s.h.accts.Factor(v.Name); ok {
+		v.SecondFactor = true
+	}
 	if until, ok := s.h.login.Locked(v.Name); ok {
 		u := until.UTC()
 		v.LockedUntil = &u
@@ -127,4 +146,19 @@ func (s accountService) ChangePassword(name, current, new string) error {
 	}
 	_, err := s.h.accts.ChangePassword(name, current, new)
 	return err
+}
+
+func (s accountService) BeginEnrol(p auth.Principal) (accounts.Enrolment, error) {
+	if a, ok := s.h.fileAccount(p.Name); ok && a.TOTPSecret != "" {
+		return accounts.Enrolment{}, event.Refuse(event.ErrConflict, "动态口令在配置文件中设置 / the second factor is set in the configuration (totp_secret)")
+	}
+	return s.h.accts.BeginEnrol(p.Name, "snowhub "+s.h.Config().County.Name)
+}
+
+func (s accountService) ConfirmEnrol(p auth.Principal, code string) ([]string, error) {
+	return s.h.accts.ConfirmEnrol(p, code)
+}
+
+func (s accountService) ResetFactor(by auth.Principal, name string) error {
+	return s.h.accts.ResetFactor(by, name)
 }

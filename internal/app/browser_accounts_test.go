@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"snowhub/internal/event"
 )
 
@@ -87,4 +89,69 @@ func TestAdminCreatesAPersonWhoWorks(t *testing.T) {
 	admin.click(`#accounts-table tr[data-name="zr-li"] button[data-act="disable"]`)
 	phone.waitJS("the desk back at the login after the account was disabled", `!!document.getElementById('login-form')`, 3*time.Second)
 	admin.waitJS("the account shown disabled", `document.querySelector('#accounts-table tr[data-name="zr-li"] .acc-state')?.textContent.includes('已停用')`, 10*time.Second)
+}
+
+// TestOperatorEnrolsASecondFactor: an operator's password login (a role
+// auth.require_2fa lists by default) must enrol a second factor before
+// anything else: the page shows a QR code and the key, takes the app's
+// first code, shows ten recovery codes once, then the wall; the next login
+// asks for the code, and a recovery code stands in for it once.
+func TestOperatorEnrolsASecondFactor(t *testing.T) {
+	e := startUI(t, uiOptions{})
+	var created struct {
+		InitialPassword string `json:"initial_password"`
+	}
+	if code, body := e.post(uiAdmin, "/api/v1/accounts", map[string]string{"name": "ops-zhang", "role": "operator"}, &created); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	const pw = "Lantern#Field2026"
+	b := newBrowserSized(t, 390, 844)
+	b.open(e.base + "/login")
+	b.waitJS("the login form", `!!document.getElementById('login-form')`, 10*time.Second)
+	b.fill("#login-name", "ops-zhang")
+	b.fill("#login-password", created.InitialPassword)
+	b.click(`#login-form button[type=submit]`)
+	b.waitJS("the password change", `!!document.getElementById('password-form')`, 10*time.Second)
+	b.fill("#password-new", pw)
+	b.fill("#password-again", pw)
+	b.click(`#password-form button[type=submit]`)
+	b.waitJS("the enrolment, with its QR code and key", `!!document.getElementById('factor-form') && document.getElementById('factor-qr').naturalWidth > 0 && document.getElementById('factor-secret').textContent.length > 20`, 10*time.Second)
+	b.axe("factor-enrolment")
+	b.screenshot("factor-enrolment-390")
+	// Nothing else is open to the session meanwhile.
+	if got := eval[int](b, `fetch('/api/v1/incidents').then(r => r.status)`); got != 403 {
+		t.Errorf("incidents before the second factor is enrolled: %d, want 403", got)
+	}
+	secret := strings.ReplaceAll(eval[string](b, `document.getElementById('factor-secret').textContent`), " ", "")
+	b.fill("#factor-code", "000000")
+	b.click(`#factor-form button[type=submit]`)
+	b.waitJS("a wrong code refused in words", `document.getElementById('factor-status').textContent.includes('动态口令不对')`, 10*time.Second)
+	eval[bool](b, `document.getElementById('factor-code').value = ''; true`)
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.fill("#factor-code", code)
+	b.click(`#factor-form button[type=submit]`)
+	b.waitJS("ten recovery codes", `document.querySelectorAll('#recovery-codes li').length === 10`, 10*time.Second)
+	recovery := eval[string](b, `document.querySelector('#recovery-codes li:nth-child(2)').textContent`)
+	b.click("#recovery-done")
+	b.waitJS("the wall, as the operator", `location.pathname === '/' && !!document.getElementById('logout')`, 15*time.Second)
+	b.click("#logout")
+	b.waitJS("the login page", `location.pathname === '/login' && !!document.getElementById('login-form')`, 10*time.Second)
+
+	// The next login asks for the code; a recovery code stands in, once.
+	login := func(otp string) (int, string) {
+		var out map[string]any
+		return e.post("", "/api/v1/login", map[string]string{"name": "ops-zhang", "password": pw, "otp": otp}, &out)
+	}
+	if code, body := login(""); code != 428 {
+		t.Errorf("a login without the code: %d %s", code, body)
+	}
+	if code, body := login(recovery); code != 200 {
+		t.Errorf("a login with a recovery code: %d %s", code, body)
+	}
+	if code, _ := login(recovery); code != 401 {
+		t.Errorf("the same recovery code again: %d, want 401", code)
+	}
 }

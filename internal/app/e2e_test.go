@@ -181,7 +181,7 @@ func (e *e2eEnv) post(token, path string, body any, out any) (int, string) {
 	}
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode == 200 {
+	if out != nil && resp.StatusCode/100 == 2 {
 		_ = json.Unmarshal(rb, out)
 	}
 	return resp.StatusCode, string(rb)

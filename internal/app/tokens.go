@@ -38,6 +38,9 @@ func (h *Hub) setTokens(cfg *configs.Config) {
 func (h *Hub) newLogin() (*login.Service, error) {
 	return login.New(login.Options{
 		Accounts: h.loginAccount,
+		UseRecovery: func(name, code string) bool {
+			return h.accts != nil && h.accts.UseRecovery(name, code)
+		},
 		Settings: func() login.Settings {
 			a := h.Config().Auth
 			return login.Settings{IdleTimeout: a.IdleTimeout, Lifetime: a.SessionLifetime,

@@ -105,6 +105,7 @@ const (
 	AccountsRead  = "accounts_read"  // the account list (phones masked but for the admin)
 	AccountsWrite = "accounts_write" // create, re-scope, disable, reset a password
 	Locks         = "locks"          // lift a login lock
+	Factors       = "factors"        // reset a person's second factor (a lost phone)
 )
 
 // Who may take an incident step. Each row of the transition table (alerts)
@@ -147,7 +148,7 @@ func Allow(p Principal, action string, s Scope) error {
 		}
 		return event.Refuse(event.ErrNotFound, "审计员只读审计记录 / an auditor reads the audit trail only")
 	case RoleSecurityAdmin:
-		if action == AccountsRead || action == Locks {
+		if action == AccountsRead || action == Locks || action == Factors {
 			return nil
 		}
 		if action == AccountsWrite {
@@ -166,8 +167,8 @@ func Allow(p Principal, action string, s Scope) error {
 			return nil
 		}
 		return forbid("账号由系统管理员管理 / accounts are the system administrator's")
-	case Locks:
-		return forbid("登录锁定由安全管理员解除 / locks are lifted by the security administrator")
+	case Locks, Factors:
+		return forbid("登录锁定与动态口令由安全管理员处理 / locks and second factors are the security administrator's")
 	}
 	if action == Create {
 		switch {

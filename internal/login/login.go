@@ -38,6 +38,9 @@ type Account struct {
 	Stamp string
 	// MustChange: a temporary password; the session may only change it.
 	MustChange bool
+	// NeedsSecondFactor: the account's role must log in with a second
+	// factor (auth.require_2fa); without one, the session may only enrol it.
+	NeedsSecondFactor bool
 }
 
 func (a Account) stamp() string {
@@ -66,6 +69,9 @@ type Options struct {
 	// Audit writes a security event to the audit trail (the incident
 	// store's chained log); nil: logged only.
 	Audit func(event.AuditEntry) error
+	// UseRecovery spends one of the account's recovery codes in place of
+	// its TOTP code; nil: no recovery codes.
+	UseRecovery func(name, code string) bool
 }
 
 // Refusals of a login. The answer never says whether the name exists: an
@@ -155,7 +161,7 @@ func (s *Service) Login(ctx context.Context, name, pw, otp string) (*Session, er
 		if otp == "" {
 			return nil, ErrNeedOTP
 		}
-		if !s.checkOTP(name, acc.TOTPSecret, otp, s.o.Now()) {
+		if !s.checkOTP(name, acc.TOTPSecret, otp, s.o.Now()) && !s.recovery(name, otp) {
 			return nil, s.fail(name, remote, st, s.o.Now())
 		}
 	}
@@ -169,6 +175,12 @@ func (s *Service) Login(ctx context.Context, name, pw, otp string) (*Session, er
 			Remote: remote, Result: loginResult(sess.SecondFactor)})
 	}
 	return sess, err
+}
+
+// recovery spends a recovery code given in place of the TOTP code (longer
+// than the 6 digits of one).
+func (s *Service) recovery(name, code string) bool {
+	return s.o.UseRecovery != nil && len(code) > 6 && len(code) <= 32 && s.o.UseRecovery(name, code)
 }
 
 // verify checks pw against phc (or the dummy hash for an unknown name),

@@ -23,6 +23,9 @@ type Session struct {
 	// MustChangePassword: opened with a temporary password, the session
 	// may change it and nothing else until it has.
 	MustChangePassword bool `json:"must_change_password,omitempty"`
+	// MustEnrolSecondFactor: the account's role needs a second factor and
+	// has none: the session may enrol one and nothing else until it has.
+	MustEnrolSecondFactor bool `json:"must_enrol_second_factor,omitempty"`
 	// stamp is the account's stamp when the session opened: a password
 	// changed, or an account re-scoped or disabled, ends the sessions
 	// opened before.
@@ -36,7 +39,8 @@ func (s *Service) open(acc Account, st Settings, now time.Time) (*Session, error
 		return nil, err
 	}
 	sess := &Session{ID: base64.RawURLEncoding.EncodeToString(b), Name: acc.Principal.Name, Created: now, LastUsed: now,
-		Expires: now.Add(st.Lifetime), IdleExpires: now.Add(st.IdleTimeout), SecondFactor: acc.TOTPSecret != "", MustChangePassword: acc.MustChange, stamp: acc.stamp(), role: acc.Principal.Role}
+		Expires: now.Add(st.Lifetime), IdleExpires: now.Add(st.IdleTimeout), SecondFactor: acc.TOTPSecret != "", MustChangePassword: acc.MustChange,
+		MustEnrolSecondFactor: acc.NeedsSecondFactor && acc.TOTPSecret == "", stamp: acc.stamp(), role: acc.Principal.Role}
 	s.mu.Lock()
 	gone := s.pruneSessions(now, st)
 	s.sessions[hashID(sess.ID)] = sess
@@ -150,10 +154,10 @@ func (s *Service) Alive(id string) bool {
 	return false
 }
 
-// Renew takes the account's stamp as it is now into the session of id,
-// after its person changed their own password: this session goes on (no
-// longer bound to a temporary password), the others opened with the old
-// one end at their next look.
+// Renew takes the account as it is now into the session of id, after its
+// person changed their own password (this session goes on, no longer
+// bound to a temporary password; the others opened with the old one end
+// at their next look) or enrolled a second factor.
 func (s *Service) Renew(id string) (Session, bool) {
 	key := hashID(id)
 	s.mu.Lock()
@@ -174,6 +178,12 @@ func (s *Service) Renew(id string) (Session, bool) {
 		return Session{}, false
 	}
 	sess.stamp, sess.MustChangePassword = acc.stamp(), acc.MustChange
+	// A second factor enrolled in this session counts as its own: the
+	// person has just shown a code of it.
+	if acc.TOTPSecret != "" {
+		sess.SecondFactor = true
+	}
+	sess.MustEnrolSecondFactor = acc.NeedsSecondFactor && !sess.SecondFactor
 	return *sess, true
 }
 

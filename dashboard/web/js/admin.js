@@ -105,7 +105,8 @@ function createForm() {
 
 async function act(path, body, done) {
   try {
-    const r = await api(path, { method: path.endsWith('/lock') ? 'DELETE' : 'POST', ...(body ? { body: JSON.stringify(body) } : {}) });
+    const del = path.endsWith('/lock') || path.endsWith('/totp');
+    const r = await api(path, { method: del ? 'DELETE' : 'POST', ...(body ? { body: JSON.stringify(body) } : {}) });
     if (done) done(r);
     await load();
   } catch (e) {
@@ -118,6 +119,7 @@ function row(a) {
   tr.dataset.name = a.name;
   const state = [L('state_' + a.state) || a.state];
   if (a.must_change_password) state.push(L('mustChange'));
+  if (a.second_factor) state.push(L('twoFactor'));
   if (a.locked_until) state.push(`${L('lockedUntil')} ${clock(a.locked_until, true)}`);
   tr.append(el('td', '', a.name), el('td', '', a.display_name || ''), el('td', '', roleName(a.role)), el('td', '', scopeText(a)),
     el('td', '', a.phone || ''), el('td', 'acc-state', state.join(' · ')), el('td', '', L('source_' + a.source)));
@@ -130,6 +132,9 @@ function row(a) {
     button('resetPassword', '', () => act(`/api/v1/accounts/${enc}/reset-password`, null, (r) => showPassword(a.name, r.initial_password)));
   }
   if (me.role === 'security_admin' && a.locked_until) button('unlock', '', () => act(`/api/v1/accounts/${enc}/lock`));
+  if (me.role === 'security_admin' && a.second_factor) {
+    button('resetFactor', '', () => confirm(L('confirmResetFactor')) && act(`/api/v1/accounts/${enc}/totp`));
+  }
   tr.append(td);
   return tr;
 }

@@ -67,11 +67,10 @@ export function loginBox(message, done) {
       if (res.ok) {
         localStorage.removeItem(TOKEN_KEY); // the session is who this browser is now
         current = '';
-        if (body.session?.must_change_password) {
-          // A temporary password: nothing else until it is changed.
-          box.replaceWith(passwordBox(body, pw.value, done));
-          return;
-        }
+        // A temporary password, or a role that needs a second factor
+        // without one: nothing else until that is done.
+        const g = gate(body, pw.value, done);
+        if (g) { document.body.replaceChildren(g); return; }
         done(body);
         return;
       }
@@ -102,6 +101,77 @@ export function loginBox(message, done) {
   enter.onclick = () => { localStorage.setItem(TOKEN_KEY, tok.value.trim()); location.reload(); };
   alt.append(lt, tok, enter);
   box.append(el('h1', '', L('loginTitle')), status, form, alt, langToggle());
+  return box;
+}
+
+// gate is what a session must do before anything else: change its
+// temporary password, then enrol the second factor its role needs; null
+// when nothing. Each box leads to the next, then to done(me).
+export function gate(me, current, done) {
+  const step = (m) => {
+    const next = gate(m, '', done);
+    if (next) document.body.replaceChildren(next); else done(m);
+  };
+  if (me?.session?.must_change_password) return passwordBox(me, current, step);
+  if (me?.session?.must_enrol_second_factor) return factorBox(me, step);
+  return null;
+}
+
+// factorBox enrols the person's second factor: a QR code (and its secret
+// as text) for an authenticator app, the app's first code to confirm, then
+// the ten recovery codes, shown once.
+export function factorBox(me, done) {
+  const box = el('main', 'panel login');
+  box.id = 'factor-box';
+  const status = el('p', 'status', L('enrolWhy'));
+  status.id = 'factor-status';
+  status.setAttribute('role', 'status');
+  const qr = el('img');
+  qr.id = 'factor-qr';
+  qr.alt = L('enrolQrAlt');
+  qr.width = qr.height = 240;
+  const secret = el('code', 'temp');
+  secret.id = 'factor-secret';
+  const form = el('form');
+  form.id = 'factor-form';
+  const lab = el('label', '', L('otpLabel'));
+  const code = el('input');
+  code.id = 'factor-code'; code.inputMode = 'numeric'; code.autocomplete = 'one-time-code'; code.required = true;
+  lab.htmlFor = code.id;
+  const go = el('button', 'primary', L('enrolConfirm'));
+  go.type = 'submit';
+  form.append(lab, code, go);
+  box.append(el('h1', '', L('enrolTitle')), status, el('p', 'hint', L('enrolScan')), qr, el('p', 'hint', L('enrolSecret')), secret, form, langToggle());
+  (async () => {
+    const res = await fetch('/api/v1/me/totp', { method: 'POST' });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) { status.textContent = errText(res.status, body.error); return; }
+    qr.src = body.qr;
+    secret.textContent = body.secret.replace(/(.{4})/g, '$1 ').trim();
+    code.focus();
+  })();
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    go.disabled = true;
+    try {
+      const res = await fetch('/api/v1/me/totp/confirm', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ code: code.value.trim() }) });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) { status.textContent = errText(res.status, body.error); return; }
+      const list = el('ol', 'codes');
+      list.id = 'recovery-codes';
+      for (const c of body.recovery_codes) list.append(el('li', '', c));
+      const ok = el('button', 'primary', L('copied'));
+      ok.id = 'recovery-done';
+      ok.onclick = () => done(body.me);
+      box.replaceChildren(el('h1', '', L('recoveryTitle')), el('p', 'status', L('recoveryNote')), list, ok);
+      ok.focus();
+    } catch (e) {
+      status.textContent = errText(0, e.message);
+    } finally {
+      go.disabled = false;
+    }
+  };
   return box;
 }
 
@@ -484,11 +554,8 @@ export async function boot(page, { keepGoing = false, status = true } = {}) {
   let me = null, topo = null; // no token: the session cookie, or the login box (api's 401)
   try {
     me = await api('/api/v1/me');
-    if (me.session?.must_change_password) {
-      // Logged in with a temporary password elsewhere: change it first.
-      document.body.replaceChildren(passwordBox(me, '', () => location.reload()));
-      return null;
-    }
+    const g = gate(me, '', () => location.reload()); // a temporary password, a second factor to enrol
+    if (g) { document.body.replaceChildren(g); return null; }
     topo = await api('/api/v1/topology');
   } catch (e) {
     if (e.status === 401) return null;

@@ -54,6 +54,10 @@ export const labels = {
     changePassword: '修改密码', changePasswordFirst: '首次登录，请先修改临时密码', currentPassword: '原密码', newPassword: '新密码', newPassword2: '再输一次新密码',
     passwordRule: '至少 10 个字符，含大写字母、小写字母、数字、符号中至少 3 类，不能含用户名，不能是常见密码', passwordMismatch: '两次输入的新密码不一致', passwordChanged: '密码已修改',
     save: '保存', confirmDisable: '停用后此人立即退出登录，确定？',
+    enrolTitle: '绑定动态口令', enrolWhy: '此角色须使用密码加动态口令两种方式登录（等保三级），请先绑定', enrolScan: '用手机上的身份验证器（如腾讯身份验证器、Microsoft Authenticator、Google Authenticator）扫描二维码：',
+    enrolQrAlt: '动态口令二维码', enrolSecret: '无法扫码时，手动输入密钥：', enrolConfirm: '确认绑定', recoveryTitle: '恢复码',
+    recoveryNote: '手机丢失时，可用下列恢复码之一代替动态口令登录，每个只能用一次。只显示这一次，请抄下或打印后妥善保存。',
+    resetFactor: '重置动态口令', confirmResetFactor: '重置后此人下次登录须重新绑定，确定？', twoFactor: '已绑定动态口令',
   },
   en: {
     kind_smoke: 'smoke sensor', kind_water_level: 'water gauge', kind_door: 'door sensor', kind_motion: 'motion sensor', kind_panic: 'panic button', kind_power: 'power monitor', kind_temperature: 'thermometer', kind_gas: 'gas detector', kind_leak: 'leak detector', kind_camera: 'camera', lastReading: 'last reading', battery: 'battery',
@@ -104,6 +108,10 @@ export const labels = {
     changePassword: 'Change password', changePasswordFirst: 'First login: change the temporary password', currentPassword: 'Current password', newPassword: 'New password', newPassword2: 'New password again',
     passwordRule: 'At least 10 characters, of at least 3 of upper-case, lower-case, digits and symbols; not containing the name; not a common password', passwordMismatch: 'The two new passwords differ', passwordChanged: 'Password changed',
     save: 'Save', confirmDisable: 'Disabling logs this person out at once. Go on?',
+    enrolTitle: 'Set up a second factor', enrolWhy: 'This role logs in with a password and a one-time code (等保 level 3): set it up first', enrolScan: 'Scan the QR code with an authenticator app on your phone:',
+    enrolQrAlt: 'QR code of the second factor', enrolSecret: 'Cannot scan? Type this key instead:', enrolConfirm: 'Confirm', recoveryTitle: 'Recovery codes',
+    recoveryNote: 'If you lose your phone, log in with one of these codes in place of the one-time code; each works once. They are shown only now: write them down or print them.',
+    resetFactor: 'Reset second factor', confirmResetFactor: 'The person will set up a new second factor at the next login. Go on?', twoFactor: 'second factor set',
   },
 };
 

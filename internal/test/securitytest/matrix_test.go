@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pquerna/otp/totp"
 
 	"snowhub/internal/test/testenv"
 )
@@ -205,6 +206,56 @@ var rules = map[string]rule{
 		e.is(t, "POST", "/api/v1/login", "", `{"name":"acc-first","password":"`+temp+`"}`, 401)
 		e.sees(t, "/api/v1/audit?limit=1000", audToken, []string{`"action":"account_created"`, `"action":"password_changed"`}, nil)
 	},
+	"POST /api/v1/me/totp": func(t *testing.T, e *env, _ ids) {
+		e.is(t, "POST", "/api/v1/me/totp", opsToken, "", 400) // a token enrols nothing
+		sess := e.login(t)
+		code, _, body := e.doCookie("POST", "/api/v1/me/totp", "", sess, "")
+		if code != 200 || !strings.Contains(body, "otpauth://totp/") || !strings.Contains(body, "data:image/png;base64,") {
+			t.Errorf("enrolment: %d %.300s", code, body)
+		}
+	},
+	// A person enrols a second factor with the first code of the app and
+	// gets ten recovery codes; from then on the login asks for a code, a
+	// recovery code is good once, and the security administrator (only)
+	// resets the factor of a lost phone.
+	"POST /api/v1/me/totp/confirm": func(t *testing.T, e *env, _ ids) {
+		e.is(t, "POST", "/api/v1/me/totp/confirm", opsToken, `{"code":"123456"}`, 400)
+		temp := e.account(t, "acc-2fa", `"role":"township","township":"zhaoren"`)
+		sess := e.loginAs(t, "acc-2fa", temp)
+		const pw = "Lantern#Field2026"
+		if code, _, body := e.doCookie("POST", "/api/v1/me/password", "", sess, `{"current":"`+temp+`","new":"`+pw+`"}`); code != 200 {
+			t.Fatalf("password: %d %s", code, body)
+		}
+		if code, _, _ := e.doCookie("POST", "/api/v1/me/totp/confirm", "", sess, `{"code":"123456"}`); code != 409 {
+			t.Errorf("confirm before any enrolment: %d, want 409", code)
+		}
+		_, _, body := e.doCookie("POST", "/api/v1/me/totp", "", sess, "")
+		var en struct{ Secret string }
+		json.Unmarshal([]byte(body), &en)
+		if code, _, _ := e.doCookie("POST", "/api/v1/me/totp/confirm", "", sess, `{"code":"000000"}`); code != 400 {
+			t.Errorf("a wrong first code: %d, want 400", code)
+		}
+		now, _ := totp.GenerateCode(en.Secret, time.Now())
+		code, _, body := e.doCookie("POST", "/api/v1/me/totp/confirm", "", sess, `{"code":"`+now+`"}`)
+		var got struct {
+			Recovery []string `json:"recovery_codes"`
+		}
+		if json.Unmarshal([]byte(body), &got); code != 200 || len(got.Recovery) != 10 {
+			t.Fatalf("confirm: %d %s", code, body)
+		}
+		e.is(t, "POST", "/api/v1/login", "", `{"name":"acc-2fa","password":"`+pw+`"}`, http.StatusPreconditionRequired)
+		rc := `{"name":"acc-2fa","password":"` + pw + `","otp":"` + got.Recovery[3] + `"}`
+		e.is(t, "POST", "/api/v1/login", "", rc, 200)
+		e.is(t, "POST", "/api/v1/login", "", rc, 401) // spent
+		e.sees(t, "/api/v1/accounts", secToken, []string{`"second_factor":true`}, nil)
+		e.sees(t, "/api/v1/audit?limit=1000", audToken, []string{`"action":"totp_enrolled"`, `"action":"recovery_code_used"`}, nil)
+	},
+	"DELETE /api/v1/accounts/{name}/totp": func(t *testing.T, e *env, _ ids) {
+		for _, tok := range []string{opsToken, adminToken, audToken, zrToken} {
+			e.is(t, "DELETE", "/api/v1/accounts/zr-person/totp", tok, "", hidden...)
+		}
+		e.is(t, "DELETE", "/api/v1/accounts/zr-person/totp", secToken, "", 404) // none enrolled
+	},
 	"GET /api/v1/topology": func(t *testing.T, e *env, _ ids) {
 		e.sees(t, "/api/v1/topology", zrToken, []string{"v-zr-01"}, []string{"v-xg-01"})
 		e.sees(t, "/api/v1/topology", villToken, nil, []string{"v-xg-01"})
@@ -303,7 +354,8 @@ var rules = map[string]rule{
 		e.is(t, "GET", "/api/v1/audit", audToken, "", 200)
 		// Refused logins are in the trail, with the name tried (at most one
 		// entry per address every 10 s, the next one counting those left out).
-		e.is(t, "POST", "/api/v1/login", "", `{"name":"audit-probe","password":"wrong-Pass-1"}`, http.StatusUnauthorized)
+		// 429 once the rules before it spent this address's failed-login burst.
+		e.is(t, "POST", "/api/v1/login", "", `{"name":"audit-probe","password":"wrong-Pass-1"}`, http.StatusUnauthorized, http.StatusTooManyRequests)
 		e.sees(t, "/api/v1/audit?limit=1000", audToken, []string{`login refused: name \"zr-person\"`}, nil)
 	},
 	"GET /api/v1/notify/channels": func(t *testing.T, e *env, _ ids) {
