@@ -36,12 +36,12 @@ type authFailures struct {
 func newAuthFailures(o Options) *authFailures {
 	f := &authFailures{
 		count: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "snowhub_http_auth_failed_total",
-			Help: "HTTP requests refused 401 or 423 for a missing or unknown bearer token, an ended session or a failed login, by why (missing, unknown, session, login, locked)."}, []string{"why"}),
+			Help: "HTTP requests refused 401 or 423 for a missing or unknown bearer token, an ended session or a failed login, by why (missing, unknown, query: an API key in the address, session, login, locked)."}, []string{"why"}),
 		log: o.Logger, auditor: o.AuthAudit, now: o.Now,
 		logs:   loglimit.New(loglimit.Options{Suppressed: loglimit.Counter("http"), Now: o.Now}),
 		audits: loglimit.New(loglimit.Options{Now: o.Now}),
 	}
-	for _, why := range []string{"missing", "unknown", "session", "login", "locked"} {
+	for _, why := range []string{"missing", "unknown", "query", "session", "login", "locked"} {
 		f.count.WithLabelValues(why)
 	}
 	return f

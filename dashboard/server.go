@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"snowhub/internal/accounts"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,6 +142,9 @@ type Options struct {
 	// Accounts manages the accounts the hub keeps (api_accounts.go); nil:
 	// those routes answer 503.
 	Accounts AccountService
+	// Keys keeps the API keys and displays (api_keys.go); nil: those
+	// routes answer 503.
+	Keys     KeyService
 	Gatherer prometheus.Gatherer
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
@@ -293,6 +297,7 @@ func (s *Server) routes() http.Handler {
 	api("POST /api/v1/logout", s.logout)
 	api("GET /api/v1/me", s.whoami)
 	s.accountRoutes(api)
+	s.keyRoutes(api)
 	api("GET /api/v1/topology", s.topology)
 	api("GET /api/v1/cameras", s.cameras)
 	api("GET /api/v1/cameras/{id}/live", s.live)
@@ -347,6 +352,14 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p auth.Pr
 			tok = strings.TrimSpace(a[7:])
 		} else {
 			tok = r.URL.Query().Get("token")
+			// A key made in the admin pages goes in the header only, where
+			// no browser history or proxy log keeps it; a websocket, which
+			// a browser opens without headers, is the exception.
+			if strings.HasPrefix(tok, accounts.KeyPrefix) && !websocket.IsWebSocketUpgrade(r) {
+				s.authFail.refused(r, "query")
+				writeError(w, http.StatusUnauthorized, "API 密钥只能放在 Authorization 请求头中 / an API key goes in the Authorization header, not the address")
+				return
+			}
 		}
 		if tok == "" {
 			if _, err := r.Cookie(SessionCookie); err == nil && s.o.Login != nil {
@@ -368,6 +381,7 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, p auth.Pr
 			writeError(w, http.StatusUnauthorized, msg)
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok))
 		s.refused.guard(w, r, p, h)
 	}
 }

@@ -63,6 +63,10 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		stop := make(chan struct{})
 		defer close(stop)
 		go s.watchSession(sess.ID, c, stop)
+	} else if tok := tokenOf(r); tok != "" {
+		stop := make(chan struct{})
+		defer close(stop)
+		go s.watchToken(tok, p, c, stop)
 	}
 	s.hub.serve(conn, c, s.shutdown)
 }

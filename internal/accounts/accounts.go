@@ -129,6 +129,7 @@ type Store struct {
 	acc     map[string]Account
 	factors map[string]Factor  // second factors enrolled here, by name (factor.go)
 	pending map[string]pending // enrolments started, waiting for their first code
+	keys    map[string]Key     // API keys and displays, by their hash (keys.go)
 }
 
 // Open opens (or creates) the store at o.Path and reads its accounts.
@@ -152,7 +153,7 @@ func Open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", o.Path, err)
 	}
-	s := &Store{o: o, db: db, acc: map[string]Account{}, factors: map[string]Factor{}, pending: map[string]pending{}}
+	s := &Store{o: o, db: db, acc: map[string]Account{}, factors: map[string]Factor{}, pending: map[string]pending{}, keys: map[string]Key{}}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucket)
 		if err != nil {
@@ -164,6 +165,21 @@ func Open(o Options) (*Store, error) {
 				return fmt.Errorf("account %q: %w", k, err)
 			}
 			s.acc[a.Name] = a
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		kb, err := tx.CreateBucketIfNotExists(keyBucket)
+		if err != nil {
+			return err
+		}
+		err = kb.ForEach(func(k, v []byte) error {
+			var x Key
+			if err := json.Unmarshal(v, &x); err != nil {
+				return fmt.Errorf("key %q: %w", k, err)
+			}
+			s.keys[x.Hash] = x
 			return nil
 		})
 		if err != nil {

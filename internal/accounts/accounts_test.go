@@ -263,3 +263,62 @@ func TestSecondFactorEnrolRecoverReset(t *testing.T) {
 		t.Errorf("audit: %s", got)
 	}
 }
+
+func TestKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.db")
+	tr := &trail{}
+	now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s, err := Open(Options{Path: path, Topology: topology, Params: fast, Audit: tr.add, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := now.Add(time.Hour)
+	k, tok, err := s.CreateKey(admin, KeySpec{Note: "12345 热线", Role: "township", Township: "zhaoren", Expires: &expires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok, KeyPrefix+k.ID+"_") || strings.Contains(k.Hash, tok) || k.Shown().Hash != "" {
+		t.Errorf("key %+v, token %q", k, tok)
+	}
+	got, ok := s.Authenticate(tok)
+	if p := got.Principal(); !ok || p.Role != "township" || p.Township != "zhaoren" || p.Name != "key:"+k.ID {
+		t.Errorf("authenticate: %v %+v", ok, p)
+	}
+	if _, ok := s.Authenticate(tok + "x"); ok {
+		t.Error("a changed token authenticates")
+	}
+	if got.LastUsed == nil || !got.LastUsed.Equal(now) {
+		t.Errorf("last use not kept: %v", got.LastUsed)
+	}
+	for _, sp := range []KeySpec{{Role: "operator"}, {Note: "x", Role: "hub"}, {Note: "x", Role: "village"}} {
+		if _, _, err := s.CreateKey(admin, sp); kind(err) != event.ErrBadRequest {
+			t.Errorf("%+v: %v", sp, err)
+		}
+	}
+	s.Close()
+	if s, err = Open(Options{Path: path, Topology: topology, Params: fast, Audit: tr.add, Now: clock}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok := s.Authenticate(tok); !ok {
+		t.Error("the key does not survive a reopen")
+	}
+	now = now.Add(2 * time.Hour)
+	if _, ok := s.Authenticate(tok); ok {
+		t.Error("an expired key authenticates")
+	}
+	now = now.Add(-2 * time.Hour)
+	if _, err := s.RevokeKey(admin, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Authenticate(tok); ok {
+		t.Error("a revoked key authenticates")
+	}
+	if _, err := s.RevokeKey(admin, k.ID); kind(err) != event.ErrConflict {
+		t.Errorf("revoking twice: %v", err)
+	}
+	if got := tr.actions(); got != "root-admin:key_created:key:"+k.ID+" root-admin:key_revoked:key:"+k.ID {
+		t.Errorf("audit: %s", got)
+	}
+}

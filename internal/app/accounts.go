@@ -162,3 +162,15 @@ func (s accountService) ConfirmEnrol(p auth.Principal, code string) ([]string, e
 func (s accountService) ResetFactor(by auth.Principal, name string) error {
 	return s.h.accts.ResetFactor(by, name)
 }
+
+func (s accountService) Keys() []accounts.Key { return s.h.accts.Keys() }
+
+func (s accountService) KeyByID(id string) (accounts.Key, bool) { return s.h.accts.KeyByID(id) }
+
+func (s accountService) CreateKey(by auth.Principal, sp accounts.KeySpec) (accounts.Key, string, error) {
+	return s.h.accts.CreateKey(by, sp)
+}
+
+func (s accountService) RevokeKey(by auth.Principal, id string) (accounts.Key, error) {
+	return s.h.accts.RevokeKey(by, id)
+}

@@ -155,3 +155,32 @@ func TestOperatorEnrolsASecondFactor(t *testing.T) {
 		t.Errorf("the same recovery code again: %d, want 401", code)
 	}
 }
+
+// TestDisplayEnrolledAndRevoked: a county operator enrols a wall screen on
+// the page and is shown its key once; the screen opened with it shows the
+// wall's cameras and offers no step; revoked on the page, the screen's
+// wall falls back to the login within a second or two.
+func TestDisplayEnrolledAndRevoked(t *testing.T) {
+	e := startUI(t, uiOptions{})
+	ops := newBrowser(t)
+	ops.open(e.base + "/admin?token=" + uiOps)
+	ops.waitJS("the wall screens panel, and no accounts", `!!document.getElementById('displays-form') && !document.getElementById('accounts-table') && document.title.startsWith('大屏登记')`, 15*time.Second)
+	ops.axe("displays")
+	ops.fill("#displays-note", "指挥中心 2 号屏")
+	ops.click(`#displays-form button[type=submit]`)
+	ops.waitJS("the key, once", `(document.getElementById('temp-password-value')?.textContent || '').startsWith('snowhub_')`, 10*time.Second)
+	key := eval[string](ops, `document.getElementById('temp-password-value').textContent`)
+	ops.click("#temp-password button")
+	ops.waitJS("the screen in the list", `[...document.querySelectorAll('#displays-table td')].some((td) => td.textContent === '指挥中心 2 号屏')`, 10*time.Second)
+
+	wall := newBrowser(t)
+	wall.open(e.base + "/?token=" + key)
+	wall.waitJS("the wall's tiles, as the display", `document.querySelectorAll('.tile').length > 0 && !location.search.includes('token')`, 20*time.Second)
+	if got := eval[int](wall, `fetch('/api/v1/incidents/none/acknowledge', {method: 'POST', headers: {Authorization: 'Bearer ' + localStorage.getItem('snowhub.token'), 'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)`); got != 403 && got != 404 {
+		t.Errorf("a display takes a step: %d", got)
+	}
+	eval[bool](ops, `window.confirm = () => true; true`)
+	ops.click(`#displays-table button[data-act="revoke"]`)
+	wall.waitJS("the wall back at the login once revoked", `!!document.getElementById('login-form')`, 5*time.Second)
+	ops.waitJS("the screen shown revoked", `document.querySelector('#displays-table .key-state')?.textContent.includes('已吊销')`, 10*time.Second)
+}

@@ -178,6 +178,7 @@ func (h *Hub) build(cfg *configs.Config) (err error) {
 		AuthAudit:      incidentService{h},
 		Login:          h.login,
 		Accounts:       accountService{h},
+		Keys:           accountService{h},
 		Gatherer:       h.reg,
 		Registry:       h.reg,
 		Logger:         log.With("component", "dashboard"),

@@ -64,6 +64,14 @@ func (h *Hub) authenticate(token string) (auth.Principal, bool) {
 	if token == "" {
 		return auth.Principal{}, false
 	}
-	p, ok := (*h.tokens.Load())[sha256.Sum256([]byte(token))]
-	return p, ok
+	if p, ok := (*h.tokens.Load())[sha256.Sum256([]byte(token))]; ok {
+		return p, true
+	}
+	// An API key or a display made in the admin pages (accounts.db).
+	if h.accts != nil {
+		if k, ok := h.accts.Authenticate(token); ok {
+			return k.Principal(), true
+		}
+	}
+	return auth.Principal{}, false
 }

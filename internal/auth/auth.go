@@ -106,6 +106,8 @@ const (
 	AccountsWrite = "accounts_write" // create, re-scope, disable, reset a password
 	Locks         = "locks"          // lift a login lock
 	Factors       = "factors"        // reset a person's second factor (a lost phone)
+	KeysRevoke    = "keys_revoke"    // revoke an API key (the admin, or the security administrator)
+	Displays      = "displays"       // enrol and revoke the wall screens (the county's)
 )
 
 // Who may take an incident step. Each row of the transition table (alerts)
@@ -148,7 +150,7 @@ func Allow(p Principal, action string, s Scope) error {
 		}
 		return event.Refuse(event.ErrNotFound, "审计员只读审计记录 / an auditor reads the audit trail only")
 	case RoleSecurityAdmin:
-		if action == AccountsRead || action == Locks || action == Factors {
+		if action == AccountsRead || action == Locks || action == Factors || action == KeysRevoke {
 			return nil
 		}
 		if action == AccountsWrite {
@@ -169,6 +171,16 @@ func Allow(p Principal, action string, s Scope) error {
 		return forbid("账号由系统管理员管理 / accounts are the system administrator's")
 	case Locks, Factors:
 		return forbid("登录锁定与动态口令由安全管理员处理 / locks and second factors are the security administrator's")
+	case KeysRevoke:
+		if p.Role == RoleAdmin {
+			return nil
+		}
+		return forbid("密钥由管理员吊销 / keys are revoked by an administrator")
+	case Displays:
+		if p.County() {
+			return nil
+		}
+		return forbid("大屏由县级登记 / the county enrols its wall screens")
 	}
 	if action == Create {
 		switch {

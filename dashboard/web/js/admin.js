@@ -1,4 +1,5 @@
-// The accounts page (账号管理): every account, the hub's and the
+// The accounts page (账号管理): API keys and wall screens (the county's
+// operators see only those), and every account, the hub's and the
 // configuration's. The system administrator creates one (its temporary
 // password shown once), re-scopes, disables and resets it; the security
 // administrator sees the list (phones masked) and lifts login locks. The
@@ -42,11 +43,13 @@ function labelled(text, input) {
 
 // showPassword tells the temporary password once, in a dialog the
 // administrator closes when they have noted it.
-function showPassword(name, pw) {
+function showPassword(name, pw) { showSecret(name, L('tempPassword'), pw); }
+
+function showSecret(name, what, pw) {
   const d = el('dialog');
   d.id = 'temp-password';
   d.setAttribute('aria-labelledby', 'temp-password-title');
-  const h = el('h2', '', `${name}：${L('tempPassword')}`);
+  const h = el('h2', '', `${name}：${what}`);
   h.id = 'temp-password-title';
   const code = el('code', 'temp', pw);
   code.id = 'temp-password-value';
@@ -145,28 +148,113 @@ async function load() {
   tbody.replaceChildren(...accounts.map(row));
 }
 
+// keyPanel lists API keys (kind 'keys', the admin's and the security
+// administrator's) or wall screens (kind 'displays', the county's), with a
+// form to make one when the role may, and revocation.
+function keyPanel(kind) {
+  const p = el('section', 'panel');
+  p.id = kind + '-panel';
+  p.append(el('h2', '', L(kind === 'keys' ? 'apiKeys' : 'displays')));
+  const may = kind === 'displays' || me.role === 'admin';
+  if (may) {
+    const f = el('form', 'form');
+    f.id = kind + '-form';
+    const note = el('input'); note.id = kind + '-note'; note.required = true; note.maxLength = 128;
+    note.placeholder = L(kind === 'keys' ? 'keyNoteHint' : 'displayNoteHint');
+    f.append(labelled(L('keyNote'), note));
+    let role = null, scope = null, fill = () => {};
+    if (kind === 'keys') {
+      role = el('select'); role.id = 'keys-role';
+      for (const r of roles.filter((x) => x !== 'display')) role.append(new Option(roleName(r), r));
+      scope = el('select'); scope.id = 'keys-scope';
+      fill = () => scope.replaceChildren(...scopeChoices(role.value).map(([id, n]) => new Option(n, id)));
+      role.onchange = fill;
+      fill();
+      f.append(labelled(L('role'), role), labelled(L('scope'), scope));
+    }
+    const go = el('button', 'primary', L('create')); go.type = 'submit';
+    const status = el('p', 'status'); status.id = kind + '-status'; status.setAttribute('role', 'status');
+    f.append(go, status);
+    f.onsubmit = async (ev) => {
+      ev.preventDefault();
+      const body = { note: note.value.trim() };
+      if (role) { body.role = role.value; if (scopeOf[role.value]) body[scopeOf[role.value]] = scope.value; }
+      try {
+        const r = await api('/api/v1/' + kind, { method: 'POST', body: JSON.stringify(body) });
+        f.reset(); fill();
+        showSecret(r.key.note, L('keyShown'), r.token);
+        await loadKeys(kind);
+      } catch (e) {
+        status.textContent = e.message;
+      }
+    };
+    p.append(f);
+  }
+  const wrap = el('div', 'scroll');
+  const table = el('table');
+  table.id = kind + '-table';
+  const head = el('tr');
+  for (const k of ['keyNote', 'role', 'scope', 'keyCreated', 'keyLastUsed', 'accState', '']) head.append(el('th', '', k ? L(k) : ''));
+  table.append(el('thead'), el('tbody'));
+  table.firstChild.append(head);
+  wrap.append(table);
+  p.append(wrap);
+  return p;
+}
+
+async function loadKeys(kind) {
+  const body = await api('/api/v1/' + kind);
+  const tbody = document.querySelector(`#${kind}-table tbody`);
+  tbody.replaceChildren(...body[kind].map((k) => {
+    const tr = el('tr');
+    tr.dataset.id = k.id;
+    const state = k.revoked ? `${L('keyRevoked')} ${clock(k.revoked, true)}` : k.expires && new Date(k.expires) <= Date.now() ? L('keyExpired') : L('state_active');
+    tr.append(el('td', '', k.note), el('td', '', roleName(k.role)), el('td', '', scopeText(k)),
+      el('td', '', `${clock(k.created, true)} · ${k.created_by}`), el('td', '', k.last_used ? clock(k.last_used, true) : '—'), el('td', 'key-state', state));
+    const td = el('td', 'actions');
+    if (!k.revoked) {
+      const b = el('button', 'danger', L('revoke'));
+      b.dataset.act = 'revoke';
+      b.onclick = () => confirm(L('confirmRevoke')) && api(`/api/v1/${kind}/${encodeURIComponent(k.id)}`, { method: 'DELETE' })
+        .then(() => loadKeys(kind)).catch((e) => notice(e.message, true));
+      td.append(b);
+    }
+    tr.append(td);
+    return tr;
+  }));
+}
+
 async function start() {
   document.title = `${L('accountsTitle')} · snowhub`;
   document.getElementById('title').textContent = L('accountsTitle');
   const b = await boot('accounts');
   if (!b) return;
   ({ me, topo } = b);
-  const list = el('section', 'panel');
-  list.append(el('h2', '', L('accounts')));
-  const wrap = el('div', 'scroll');
-  const table = el('table');
-  table.id = 'accounts-table';
-  const head = el('tr');
-  for (const k of ['accName', 'displayName', 'role', 'scope', 'phone', 'accState', 'source', '']) head.append(el('th', '', k ? L(k) : ''));
-  tbody = el('tbody');
-  table.append(el('thead'), tbody);
-  table.firstChild.append(head);
-  wrap.append(table);
-  list.append(wrap);
-  if (me.role === 'admin') main.append(createForm());
-  main.append(list);
+  if (me.role === 'operator') {
+    document.title = `${L('displays')} · snowhub`;
+    document.getElementById('title').textContent = L('displays');
+  }
+  if (me.role === 'admin' || me.role === 'security_admin') {
+    const list = el('section', 'panel');
+    list.append(el('h2', '', L('accounts')));
+    const wrap = el('div', 'scroll');
+    const table = el('table');
+    table.id = 'accounts-table';
+    const head = el('tr');
+    for (const k of ['accName', 'displayName', 'role', 'scope', 'phone', 'accState', 'source', '']) head.append(el('th', '', k ? L(k) : ''));
+    tbody = el('tbody');
+    table.append(el('thead'), tbody);
+    table.firstChild.append(head);
+    wrap.append(table);
+    list.append(wrap);
+    if (me.role === 'admin') main.append(createForm());
+    main.append(list, keyPanel('keys'));
+  }
+  if (me.role === 'admin' || me.role === 'operator') main.append(keyPanel('displays'));
   try {
-    await load();
+    if (tbody) await load();
+    if (document.getElementById('keys-panel')) await loadKeys('keys');
+    if (document.getElementById('displays-panel')) await loadKeys('displays');
   } catch (e) {
     notice(e.message, true);
   }

@@ -528,6 +528,7 @@ export function header(active, me) {
     if (me && me.role !== 'technician') links.push(['/stats', 'stats']);
   }
   if (me?.role === 'admin' || me?.role === 'security_admin') links.push(['/admin', 'accounts']);
+  else if (me?.role === 'operator') links.push(['/admin', 'displays']);
   for (const [href, key] of links) {
     const a = el('a', active === key ? 'active' : '', L(key));
     a.href = href;

@@ -57,6 +57,9 @@ export const labels = {
     enrolTitle: '绑定动态口令', enrolWhy: '此角色须使用密码加动态口令两种方式登录（等保三级），请先绑定', enrolScan: '用手机上的身份验证器（如腾讯身份验证器、Microsoft Authenticator、Google Authenticator）扫描二维码：',
     enrolQrAlt: '动态口令二维码', enrolSecret: '无法扫码时，手动输入密钥：', enrolConfirm: '确认绑定', recoveryTitle: '恢复码',
     recoveryNote: '手机丢失时，可用下列恢复码之一代替动态口令登录，每个只能用一次。只显示这一次，请抄下或打印后妥善保存。',
+    apiKeys: 'API 密钥', displays: '大屏登记', keyNote: '用途', keyNoteHint: '如：12345 热线对接', displayNoteHint: '如：指挥中心 2 号屏',
+    keyShown: '密钥（只显示这一次，请立即填入使用它的系统或大屏）', keyCreated: '创建', keyLastUsed: '最近使用', keyRevoked: '已吊销', keyExpired: '已过期',
+    revoke: '吊销', confirmRevoke: '吊销后立即失效，使用它的系统或大屏随即断开，确定？',
     resetFactor: '重置动态口令', confirmResetFactor: '重置后此人下次登录须重新绑定，确定？', twoFactor: '已绑定动态口令',
   },
   en: {
@@ -111,6 +114,9 @@ export const labels = {
     enrolTitle: 'Set up a second factor', enrolWhy: 'This role logs in with a password and a one-time code (等保 level 3): set it up first', enrolScan: 'Scan the QR code with an authenticator app on your phone:',
     enrolQrAlt: 'QR code of the second factor', enrolSecret: 'Cannot scan? Type this key instead:', enrolConfirm: 'Confirm', recoveryTitle: 'Recovery codes',
     recoveryNote: 'If you lose your phone, log in with one of these codes in place of the one-time code; each works once. They are shown only now: write them down or print them.',
+    apiKeys: 'API keys', displays: 'Wall screens', keyNote: 'Purpose', keyNoteHint: 'e.g. 12345 hotline link', displayNoteHint: 'e.g. command center screen 2',
+    keyShown: 'Key (shown this once: put it into the system or screen that uses it now)', keyCreated: 'Created', keyLastUsed: 'Last used', keyRevoked: 'revoked', keyExpired: 'expired',
+    revoke: 'Revoke', confirmRevoke: 'Revoking stops it at once and disconnects whatever uses it. Go on?',
     resetFactor: 'Reset second factor', confirmResetFactor: 'The person will set up a new second factor at the next login. Go on?', twoFactor: 'second factor set',
   },
 };

@@ -259,6 +259,21 @@ func (e *env) account(t *testing.T, name, fields string) string {
 	return a.InitialPassword
 }
 
+// key makes an API key or a display as token at path and returns its id
+// and secret.
+func (e *env) key(t *testing.T, token, path, body string) (string, string) {
+	t.Helper()
+	code, got := e.do("POST", path, token, body)
+	var k struct {
+		Key   struct{ ID string }
+		Token string
+	}
+	if json.Unmarshal([]byte(got), &k); code != 201 || k.Token == "" {
+		t.Fatalf("POST %s: %d %s", path, code, got)
+	}
+	return k.Key.ID, k.Token
+}
+
 // alarm publishes a smoke alarm as the village's gateway.
 func (e *env) alarm(user, pass, sensor string) {
 	e.t.Helper()

@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
@@ -255,6 +256,86 @@ var rules = map[string]rule{
 			e.is(t, "DELETE", "/api/v1/accounts/zr-person/totp", tok, "", hidden...)
 		}
 		e.is(t, "DELETE", "/api/v1/accounts/zr-person/totp", secToken, "", 404) // none enrolled
+	},
+	// API keys: the admin makes them, the admin or the security
+	// administrator revokes them; a key acts with its own role and scope,
+	// in the Authorization header only.
+	"GET /api/v1/keys": func(t *testing.T, e *env, _ ids) {
+		id, _ := e.key(t, adminToken, "/api/v1/keys", `{"note":"列表","role":"technician"}`)
+		e.sees(t, "/api/v1/keys", adminToken, []string{id, "列表"}, []string{`"hash"`})
+		e.sees(t, "/api/v1/keys", secToken, []string{id}, []string{`"hash"`})
+		for _, tok := range []string{opsToken, zrToken, audToken, dispToken, techToken} {
+			e.is(t, "GET", "/api/v1/keys", tok, "", hidden...)
+		}
+	},
+	"POST /api/v1/keys": func(t *testing.T, e *env, x ids) {
+		body := `{"note":"12345 热线对接","role":"township","township":"zhaoren"}`
+		for _, tok := range []string{opsToken, secToken, zrToken, audToken} {
+			e.is(t, "POST", "/api/v1/keys", tok, body, hidden...)
+		}
+		e.is(t, "POST", "/api/v1/keys", adminToken, `{"role":"operator"}`, 400) // no note
+		e.is(t, "POST", "/api/v1/keys", adminToken, `{"note":"x","role":"hub"}`, 400)
+		e.is(t, "POST", "/api/v1/keys", adminToken, `{"note":"x","role":"township"}`, 400)
+		e.is(t, "POST", "/api/v1/keys", adminToken, `{"note":"x","role":"operator","expires":"2001-01-01T00:00:00Z"}`, 400)
+		_, key := e.key(t, adminToken, "/api/v1/keys", body)
+		e.sees(t, "/api/v1/incidents", key, []string{x.incZR}, []string{x.incXG})
+		e.is(t, "GET", "/api/v1/incidents?token="+url.QueryEscape(key), "", "", 401) // never in the address
+	},
+	"DELETE /api/v1/keys/{id}": func(t *testing.T, e *env, _ ids) {
+		id, key := e.key(t, adminToken, "/api/v1/keys", `{"note":"吊销","role":"operator"}`)
+		for _, tok := range []string{opsToken, zrToken, audToken} {
+			e.is(t, "DELETE", "/api/v1/keys/"+id, tok, "", hidden...)
+		}
+		e.is(t, "GET", "/api/v1/incidents", key, "", 200)
+		e.is(t, "DELETE", "/api/v1/keys/"+id, secToken, "", 200)
+		e.is(t, "DELETE", "/api/v1/keys/"+id, adminToken, "", 409)
+		e.is(t, "DELETE", "/api/v1/keys/nope", adminToken, "", 404)
+		e.is(t, "GET", "/api/v1/incidents", key, "", 401)
+		e.sees(t, "/api/v1/audit?limit=1000", audToken, []string{`"action":"key_created"`, `"action":"key_revoked"`}, nil)
+	},
+	// Displays: the county enrols its wall screens; a display sees the
+	// wall and takes no step; revoked, its open wall closes within a second.
+	"GET /api/v1/displays": func(t *testing.T, e *env, _ ids) {
+		id, _ := e.key(t, opsToken, "/api/v1/displays", `{"note":"指挥中心 2 号屏"}`)
+		e.sees(t, "/api/v1/displays", opsToken, []string{id, "指挥中心 2 号屏"}, []string{`"hash"`})
+		for _, tok := range []string{zrToken, techToken, audToken, secToken, dispToken, villToken} {
+			e.is(t, "GET", "/api/v1/displays", tok, "", hidden...)
+		}
+	},
+	"POST /api/v1/displays": func(t *testing.T, e *env, x ids) {
+		for _, tok := range []string{zrToken, techToken, audToken, secToken, dispToken} {
+			e.is(t, "POST", "/api/v1/displays", tok, `{"note":"x"}`, hidden...)
+		}
+		e.is(t, "POST", "/api/v1/displays", opsToken, `{"note":"x","role":"operator"}`, 400) // a display is a display
+		_, key := e.key(t, opsToken, "/api/v1/displays", `{"note":"大屏 1"}`)
+		e.sees(t, "/api/v1/cameras", key, []string{"cam-zr", "cam-xg"}, nil)
+		e.is(t, "POST", "/api/v1/incidents/"+x.incZR+"/acknowledge", key, `{"note":"x"}`, hidden...)
+		e.is(t, "GET", "/api/v1/audit", key, "", hidden...)
+	},
+	"DELETE /api/v1/displays/{id}": func(t *testing.T, e *env, _ ids) {
+		notDisplay, _ := e.key(t, adminToken, "/api/v1/keys", `{"note":"脚本","role":"technician"}`)
+		e.is(t, "DELETE", "/api/v1/displays/"+notDisplay, opsToken, "", 404)
+		id, key := e.key(t, opsToken, "/api/v1/displays", `{"note":"大屏 3"}`)
+		e.is(t, "DELETE", "/api/v1/displays/"+id, zrToken, "", hidden...)
+		conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.base, "http")+"/ws?token="+url.QueryEscape(key), nil)
+		if err != nil {
+			t.Fatalf("the display's wall: %v", err)
+		}
+		defer conn.Close()
+		e.is(t, "DELETE", "/api/v1/displays/"+id, opsToken, "", 200)
+		revoked := time.Now()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) || ce.Code != 4001 {
+					t.Errorf("the revoked display's wall ended with %v, want close 4001", err)
+				}
+				t.Logf("the revoked display's websocket closed %s after the revocation", time.Since(revoked).Round(time.Millisecond))
+				break
+			}
+		}
+		e.is(t, "GET", "/api/v1/cameras", key, "", 401)
 	},
 	"GET /api/v1/topology": func(t *testing.T, e *env, _ ids) {
 		e.sees(t, "/api/v1/topology", zrToken, []string{"v-zr-01"}, []string{"v-xg-01"})
