@@ -51,6 +51,7 @@ type AuditCheck struct {
 	Records int    // records read
 	Legacy  int    // leading records written by an older hub, before the chain: not covered
 	Last    string // SHA-256 of the last record: note it to detect a cut tail later
+	Pruned  int    // records removed for age (audit.keep) before the first one checked
 }
 
 // verifyAudit walks the audit records in the order written and checks each
@@ -60,8 +61,12 @@ type AuditCheck struct {
 // cannot be seen from inside: compare Last with a copy kept elsewhere.
 func verifyAudit(tx *bbolt.Tx) (AuditCheck, error) {
 	var out AuditCheck
-	var prev []byte
-	chained := false
+	// expect is the hash the next record must carry: after records were
+	// removed for age, the anchor kept with the removal.
+	anc := auditAnchorOf(tx)
+	expect, chained := anc.Prev, anc.Prev != ""
+	out.Pruned = anc.Pruned
+	var last []byte
 	err := tx.Bucket(bucketAudit).ForEach(func(k, v []byte) error {
 		out.Records++
 		var a event.AuditEntry
@@ -74,26 +79,100 @@ func verifyAudit(tx *bbolt.Tx) (AuditCheck, error) {
 			out.Legacy++
 		case a.Prev == "":
 			return fmt.Errorf("审计记录 %d（%s）缺少链接，已被改动 (audit record %d, %s: its link is missing, it was edited)", out.Records, at, out.Records, at)
-		case prev == nil:
+		case expect == "":
 			return fmt.Errorf("审计记录 %d（%s）之前的记录被删除 (audit record %d, %s: the records before it were removed)", out.Records, at, out.Records, at)
+		case a.Prev != expect:
+			return fmt.Errorf("审计记录 %d（%s）之前的记录被改动或删除 (audit record %d, %s: the record before it was edited or removed)", out.Records, at, out.Records, at)
 		default:
-			sum := sha256.Sum256(prev)
-			if a.Prev != hex.EncodeToString(sum[:]) {
-				return fmt.Errorf("审计记录 %d（%s）之前的记录被改动或删除 (audit record %d, %s: the record before it was edited or removed)", out.Records, at, out.Records, at)
-			}
 			chained = true
 		}
-		prev = v
+		sum := sha256.Sum256(v)
+		expect, last = hex.EncodeToString(sum[:]), v
 		return nil
 	})
 	if out.Legacy > 0 {
 		out.Legacy-- // the first record of a chain has no link either, and the next one covers it
 	}
-	if prev != nil {
-		sum := sha256.Sum256(prev)
-		out.Last = hex.EncodeToString(sum[:])
+	if last != nil {
+		out.Last = expect
 	}
 	return out, err
+}
+
+// auditAnchor is what a removal of old records keeps, so the chain after
+// it stays checkable: the hash of the last record removed, and counts.
+type auditAnchor struct {
+	Prev   string    `json:"prev"`
+	Pruned int       `json:"pruned"` // records removed for age, in all
+	Before time.Time `json:"before"` // the last removal took those before this time
+}
+
+var keyAuditAnchor = []byte("audit_anchor")
+
+func auditAnchorOf(tx *bbolt.Tx) auditAnchor {
+	var a auditAnchor
+	if b := tx.Bucket(bucketMeta); b != nil {
+		if v := b.Get(keyAuditAnchor); v != nil {
+			_ = json.Unmarshal(v, &a) // unreadable: no anchor, and the check says the records before were removed
+		}
+	}
+	return a
+}
+
+// pruneBatch bounds one removal's transaction.
+const pruneBatch = 5000
+
+// pruneAudit removes the records written before before, oldest first, at
+// most pruneBatch in one transaction (it says whether more are left), and
+// keeps the anchor that lets the check start after them. The removal is
+// itself recorded in the trail by the caller.
+func (s *store) pruneAudit(before time.Time) (removed int, more bool, err error) {
+	limit := uint64(max(before.UnixNano(), 0))
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		var last []byte
+		for k, v := c.First(); k != nil; k, v = c.First() {
+			if len(k) == 16 && binary.BigEndian.Uint64(k[:8]) >= limit {
+				break
+			}
+			if removed == pruneBatch {
+				more = true
+				break
+			}
+			last = append(last[:0], v...)
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			removed++
+		}
+		if removed == 0 {
+			return nil
+		}
+		anc := auditAnchorOf(tx)
+		sum := sha256.Sum256(last)
+		anc.Prev, anc.Pruned, anc.Before = hex.EncodeToString(sum[:]), anc.Pruned+removed, before.UTC()
+		if _, v := c.First(); v != nil {
+			var next event.AuditEntry
+			if json.Unmarshal(v, &next) == nil && next.Prev == "" {
+				anc.Prev = "" // records of a hub older than the chain remain: they start it
+			}
+		}
+		b, err := json.Marshal(anc)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyAuditAnchor, b)
+	})
+	return removed, more, err
+}
+
+// auditBytes is the trail's size as stored (keys and values).
+func (s *store) auditBytes() (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketAudit).ForEach(func(k, v []byte) error { n += int64(len(k) + len(v)); return nil })
+	})
+	return n, err
 }
 
 // VerifyAudit checks the audit chain of the store under dir (data_dir),

@@ -69,3 +69,43 @@ func TestAuditChainOnDisk(t *testing.T) {
 		t.Fatalf("after an edit: %v, want record 5 named as following an edited record", err)
 	}
 }
+
+// Records past audit.keep are removed hourly, the removal is itself in the
+// trail, and the chain after it still checks (from the anchor the removal
+// keeps); an edit after a removal is still found.
+func TestAuditKeepPrunesAndTheChainHolds(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	clk := &clock{t: t0.Add(200 * 24 * time.Hour)}
+	e, _ := newEngine(t, testConfig(t, ""), dir, clk)
+	for d := 0; d < 200; d += 10 { // one record every 10 days, days 0 to 190: those of days 0 and 10 are past 180 days
+		if err := e.store.audit(event.AuditEntry{At: t0.Add(time.Duration(d) * 24 * time.Hour), User: "zr-desk", Action: "login", Result: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.keepAudit(clk.now())
+	e.keepAudit(clk.now()) // within the hour: nothing more
+	list, _ := e.store.auditSince(time.Time{}, 100)
+	// Days 20..190 are within 180 days of day 200: 18 records, and the removal's own.
+	if len(list) != 19 || list[0].Action != AuditPruned || !strings.Contains(list[0].Result, "2 records") {
+		t.Fatalf("after the removal: %d records, newest %+v", len(list), list[0])
+	}
+	if err := e.store.audit(event.AuditEntry{At: clk.now(), User: "sec-1", Action: "login", Result: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	got, err := VerifyAudit(dir)
+	if err != nil || got.Records != 20 || got.Pruned != 2 {
+		t.Fatalf("the chain after a removal: %+v, %v", got, err)
+	}
+	path := filepath.Join(dir, "incidents.db")
+	b, _ := os.ReadFile(path)
+	old := []byte(`"user":"sec-1","role":"","action":"login"`)
+	if !bytes.Contains(b, old) {
+		t.Fatal("the record to edit is not in the file")
+	}
+	os.WriteFile(path, bytes.ReplaceAll(b, []byte(`"at":"2026-01-21T08:00:00Z","user":"zr-desk"`), []byte(`"at":"2026-01-21T08:00:00Z","user":"zr-dusk"`)), 0o640)
+	if _, err := VerifyAudit(dir); err == nil || !strings.Contains(err.Error(), "audit record 2") {
+		t.Fatalf("an edit of the first record kept: %v, want the record after it named", err)
+	}
+}

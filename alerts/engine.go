@@ -74,6 +74,8 @@ type Engine struct {
 	// zone is the calendar's time zone, read without mu as selfEvaluation.
 	zone atomic.Pointer[time.Location]
 
+	auditKeep *auditKeep // the trail's age and size, looked at hourly by the timer loop (auditkeep.go)
+
 	mu        sync.Mutex
 	cfg       *configs.Config
 	top       *configs.Topology
@@ -129,6 +131,7 @@ func New(o Options) (*Engine, error) {
 		pendings: map[string]*pending{}, offlineAt: map[string]time.Time{}, stormOf: map[string]string{}, settling: map[string]bool{}, rates: map[string][]time.Time{},
 		maint: map[string]event.Maintenance{}, archived: map[string]archived{}, wake: make(chan struct{}, 1)}
 	e.box = &Outbox{s: st, notify: make(chan struct{})}
+	e.auditKeep = newAuditKeep(o.Registry)
 	e.table = o.Transitions
 	if e.table == nil {
 		e.table = Transitions
@@ -252,6 +255,7 @@ func (e *Engine) Start(ctx context.Context) {
 			case <-t.C:
 			}
 			e.Tick(ctx, e.now())
+			e.keepAudit(e.now())
 		}
 	}()
 }

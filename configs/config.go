@@ -21,6 +21,8 @@ type Config struct {
 	// Auth is how people log in as themselves: sessions, lockout
 	// (docs/accounts.md).
 	Auth AuthConfig `yaml:"auth"`
+	// Audit is how long the audit trail is kept (docs/accounts.md).
+	Audit AuditConfig `yaml:"audit"`
 	// People are the grid workers and cadres an incident can be assigned
 	// to (派人); departments are those summoned into a matter.
 	People      []Person          `yaml:"people"`
@@ -199,6 +201,15 @@ type User struct {
 	// Usually from TOTPSecretFile or SNOWHUB_USER_<NAME>_TOTP.
 	TOTPSecret     string `yaml:"totp_secret"`
 	TOTPSecretFile string `yaml:"totp_secret_file"`
+}
+
+// AuditConfig keeps the audit trail: records older than Keep are
+// removed (the chain stays checkable from an anchor); MaxBytes is the
+// trail's budget, past which the hub warns (it never removes a record
+// younger than Keep: the Cybersecurity Law asks for six months).
+type AuditConfig struct {
+	Keep     time.Duration `yaml:"keep"`      // default 4320h (180 days), at least that
+	MaxBytes int64         `yaml:"max_bytes"` // default 1 GiB
 }
 
 // AuthConfig is how people log in (docs/accounts.md). Every field is read

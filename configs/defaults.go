@@ -146,6 +146,8 @@ func applyDefaults(c *Config) {
 	def(&c.Auth.LockoutFailures, 5)
 	def(&c.Auth.LockoutWindow, 15*time.Minute)
 	def(&c.Auth.LockoutFor, 15*time.Minute)
+	def(&c.Audit.Keep, AuditKeepMin)
+	def(&c.Audit.MaxBytes, 1<<30)
 	if c.Auth.RequireTwoFactor == nil {
 		c.Auth.RequireTwoFactor = []string{RoleAdmin, RoleSecurityAdmin, RoleAuditor, RoleOperator}
 	}

@@ -50,6 +50,18 @@ func validateAuth(p *problems, a AuthConfig) {
 	}
 }
 
+// AuditKeepMin is the least audit.keep: the Cybersecurity Law's six months.
+const AuditKeepMin = 180 * 24 * time.Hour
+
+func validateAudit(p *problems, a AuditConfig) {
+	if a.Keep < AuditKeepMin {
+		p.add("audit.keep", "%s: at least 4320h (180 days: the Cybersecurity Law keeps logs six months)", a.Keep)
+	}
+	if a.MaxBytes < 1<<20 {
+		p.add("audit.max_bytes", "%d: at least 1048576 (1 MiB)", a.MaxBytes)
+	}
+}
+
 // validateLogin checks a user's password login: its hash, its second
 // factor, and that a machine's role does not log in as a person.
 func validateLogin(p *problems, base string, u User) {

@@ -240,6 +240,7 @@ func validate(p *problems, c *Config) {
 	}
 
 	validateAuth(p, c.Auth)
+	validateAudit(p, c.Audit)
 	validateDeviceUsers(p, c, villages)
 
 	cd := c.Camera

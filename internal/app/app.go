@@ -238,6 +238,9 @@ func checkAudit(path string, out io.Writer) error {
 	if c.Legacy > 0 {
 		legacy = fmt.Sprintf(", %d earlier records unchained", c.Legacy)
 	}
+	if c.Pruned > 0 {
+		legacy += fmt.Sprintf(", %d older records removed past audit.keep", c.Pruned)
+	}
 	fmt.Fprintf(out, "ok: %d audit records, chain intact%s, last sha256 %s\n", c.Records, legacy, c.Last)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // CSVWriter is the one writer of every CSV the hub serves (uptime, the
@@ -51,4 +52,17 @@ func SafeCell(s string) string {
 		return s
 	}
 	return "'" + s
+}
+
+// AuditCSVHeader is the audit export's first line (the auditor's).
+var AuditCSVHeader = []string{"时间 (UTC)", "账号", "角色", "操作", "事件", "对象", "来源地址", "结果", "前一条的 SHA-256"}
+
+// WriteAuditCSV writes audit records, in the order given, as the export's CSV.
+func WriteAuditCSV(w io.Writer, list []AuditEntry) error {
+	cw := NewCSVWriter(w)
+	_ = cw.Write(AuditCSVHeader)
+	for _, a := range list {
+		_ = cw.Write([]string{a.At.UTC().Format(time.RFC3339Nano), a.User, a.Role, a.Action, a.Incident, a.Target, a.Remote, a.Result, a.Prev})
+	}
+	return cw.Flush()
 }

@@ -438,6 +438,11 @@ var rules = map[string]rule{
 		// 429 once the rules before it spent this address's failed-login burst.
 		e.is(t, "POST", "/api/v1/login", "", `{"name":"audit-probe","password":"wrong-Pass-1"}`, http.StatusUnauthorized, http.StatusTooManyRequests)
 		e.sees(t, "/api/v1/audit?limit=1000", audToken, []string{`login refused: name \"zr-person\"`}, nil)
+		// The auditor's export, oldest first.
+		e.sees(t, "/api/v1/audit?format=csv&limit=10000", audToken, []string{"时间 (UTC),账号,角色,操作", "auth_refused"}, nil)
+		for _, tok := range []string{zrToken, secToken, dispToken} {
+			e.is(t, "GET", "/api/v1/audit?format=csv", tok, "", hidden...)
+		}
 	},
 	"GET /api/v1/notify/channels": func(t *testing.T, e *env, _ ids) {
 		for _, tok := range []string{zrToken, villToken, techToken} {
