@@ -252,6 +252,8 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, p auth.Prin
 		writeErr(w, err)
 		return
 	}
+	s.o.Login.Spend(p.Name, req.Code) // seen once: good for no login
+
 	cur, ok := s.o.Login.Renew(sess.ID)
 	if !ok {
 		writeError(w, http.StatusUnauthorized, "会话已结束，请重新登录 / the session has ended: log in again")

@@ -41,6 +41,8 @@ type LoginService interface {
 	// Renew takes the account's current password into a session after
 	// its person changed it (the account's other sessions end).
 	Renew(id string) (login.Session, bool)
+	// Spend marks a TOTP code used (the one that confirmed an enrolment).
+	Spend(name, code string)
 }
 
 // SessionEndedCode closes a websocket whose session ended (idle, logout,

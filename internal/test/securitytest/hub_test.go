@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -257,6 +258,19 @@ func (e *env) account(t *testing.T, name, fields string) string {
 		t.Fatalf("create account %s: %d %s", name, code, body)
 	}
 	return a.InitialPassword
+}
+
+// postFrom posts body to path from the local address ip (another host of
+// the loopback network) and returns the status.
+func (e *env) postFrom(t *testing.T, ip, path, body string) int {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext}}
+	resp, err := c.Post(e.base+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s from %s: %v", path, ip, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // key makes an API key or a display as token at path and returns its id
