@@ -26,6 +26,9 @@ var liveKeys = []string{
 	// The login service reads the sessions' timeouts and the lockout per
 	// request (internal/login).
 	"auth",
+	// The incident engine reads audit.keep and audit.max_bytes at its
+	// hourly look at the trail (alerts/auditkeep.go), from Update's config.
+	"audit",
 	"dashboard.allowed_origins",
 	// camera.Manager.Update.
 	"cameras",
