@@ -59,12 +59,18 @@ func (s *Server) accountRoutes(api func(string, func(http.ResponseWriter, *http.
 // accountsAllowed answers the refusal when p may not do action on
 // accounts, or when there is no account service.
 func (s *Server) accountsAllowed(w http.ResponseWriter, p auth.Principal, action string) bool {
+	return allowedTo(w, p, action, s.o.Accounts != nil, "accounts")
+}
+
+// allowedTo answers the refusal when p may not do action (of the hub as a
+// whole, no scope), or 503 when the service is not there.
+func allowedTo(w http.ResponseWriter, p auth.Principal, action string, there bool, what string) bool {
 	if err := auth.Allow(p, action, auth.Scope{}); err != nil {
 		writeErr(w, err)
 		return false
 	}
-	if s.o.Accounts == nil {
-		unavailable(w, "accounts")
+	if !there {
+		unavailable(w, what)
 		return false
 	}
 	return true

@@ -33,15 +33,7 @@ func (s *Server) keyRoutes(api func(string, func(http.ResponseWriter, *http.Requ
 }
 
 func (s *Server) keysAllowed(w http.ResponseWriter, p auth.Principal, action string) bool {
-	if err := auth.Allow(p, action, auth.Scope{}); err != nil {
-		writeErr(w, err)
-		return false
-	}
-	if s.o.Keys == nil {
-		unavailable(w, "keys")
-		return false
-	}
-	return true
+	return allowedTo(w, p, action, s.o.Keys != nil, "keys")
 }
 
 func shown(keys []accounts.Key, keep func(accounts.Key) bool) []accounts.Key {

@@ -155,54 +155,33 @@ func Open(o Options) (*Store, error) {
 	}
 	s := &Store{o: o, db: db, acc: map[string]Account{}, factors: map[string]Factor{}, pending: map[string]pending{}, keys: map[string]Key{}}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucket)
-		if err != nil {
-			return err
-		}
-		err = b.ForEach(func(k, v []byte) error {
-			var a Account
-			if err := json.Unmarshal(v, &a); err != nil {
-				return fmt.Errorf("account %q: %w", k, err)
-			}
-			s.acc[a.Name] = a
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		kb, err := tx.CreateBucketIfNotExists(keyBucket)
-		if err != nil {
-			return err
-		}
-		err = kb.ForEach(func(k, v []byte) error {
-			var x Key
-			if err := json.Unmarshal(v, &x); err != nil {
-				return fmt.Errorf("key %q: %w", k, err)
-			}
-			s.keys[x.Hash] = x
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		f, err := tx.CreateBucketIfNotExists(factorBucket)
-		if err != nil {
-			return err
-		}
-		return f.ForEach(func(k, v []byte) error {
-			var x Factor
-			if err := json.Unmarshal(v, &x); err != nil {
-				return fmt.Errorf("second factor %q: %w", k, err)
-			}
-			s.factors[x.Name] = x
-			return nil
-		})
+		return errors.Join(
+			load(tx, bucket, "account", func(a Account) { s.acc[a.Name] = a }),
+			load(tx, keyBucket, "key", func(k Key) { s.keys[k.Hash] = k }),
+			load(tx, factorBucket, "second factor", func(f Factor) { s.factors[f.Name] = f }))
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read %s: %w", o.Path, err)
 	}
 	return s, nil
+}
+
+// load creates bucket b if need be and hands each record in it, decoded,
+// to keep.
+func load[T any](tx *bbolt.Tx, b []byte, what string, keep func(T)) error {
+	bk, err := tx.CreateBucketIfNotExists(b)
+	if err != nil {
+		return err
+	}
+	return bk.ForEach(func(k, v []byte) error {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("%s %q: %w", what, k, err)
+		}
+		keep(x)
+		return nil
+	})
 }
 
 // Close closes the file.
@@ -491,16 +470,6 @@ func diff(b, a Account) string {
 	return strings.Join(out, "; ")
 }
 
-// MaskPhone keeps a phone number's first three and last four digits
-// (138****5678), as it is shown outside the admin page.
-func MaskPhone(p string) string {
-	r := []rune(p)
-	if len(r) <= 7 {
-		return strings.Repeat("*", len(r))
-	}
-	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
-}
-
 // tempAlphabet leaves out the characters read one for another (0 O, 1 l I).
 const tempAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 
@@ -526,54 +495,4 @@ func (s *Store) temporary() (string, string, error) {
 		h, err := password.Hash(pw, s.o.Params)
 		return pw, h, err
 	}
-}
-
-// View is an account as the admin page and GET /api/v1/accounts show it:
-// no hash, no secret; where it is kept, and its lock.
-type View struct {
-	Name            string     `json:"name"`
-	DisplayName     string     `json:"display_name,omitempty"`
-	Role            string     `json:"role"`
-	Township        string     `json:"township,omitempty"`
-	Village         string     `json:"village,omitempty"`
-	Department      string     `json:"department,omitempty"`
-	Phone           string     `json:"phone,omitempty"`
-	State           string     `json:"state"`
-	Source          string     `json:"source"` // hub: kept here, edited in the page; config: the file's, read-only
-	Password        bool       `json:"password"`
-	MustChange      bool       `json:"must_change_password"`
-	PasswordChanged *time.Time `json:"password_changed,omitempty"`
-	SecondFactor    bool       `json:"second_factor"`
-	LockedUntil     *time.Time `json:"locked_until,omitempty"`
-	Created         *time.Time `json:"created,omitempty"`
-	CreatedBy       string     `json:"created_by,omitempty"`
-	Changed         *time.Time `json:"changed,omitempty"`
-	ChangedBy       string     `json:"changed_by,omitempty"`
-}
-
-// Sources of a View.
-const (
-	SourceHub    = "hub"
-	SourceConfig = "config"
-)
-
-// View is a's view.
-func (a Account) View() View {
-	t := func(x time.Time) *time.Time {
-		if x.IsZero() {
-			return nil
-		}
-		x = x.UTC()
-		return &x
-	}
-	return View{Name: a.Name, DisplayName: a.DisplayName, Role: a.Role, Township: a.Township, Village: a.Village,
-		Department: a.Department, Phone: a.Phone, State: a.State, Source: SourceHub, Password: a.PasswordHash != "",
-		MustChange: a.MustChange, PasswordChanged: t(a.PasswordChanged),
-		Created: t(a.Created), CreatedBy: a.CreatedBy, Changed: t(a.Changed), ChangedBy: a.ChangedBy}
-}
-
-// ConfigView is the view of a user the configuration declares.
-func ConfigView(u configs.User) View {
-	return View{Name: u.Name, Role: u.Role, Township: u.Township, Village: u.Village, Department: u.Department,
-		State: Active, Source: SourceConfig, Password: u.PasswordHash != "", SecondFactor: u.TOTPSecret != ""}
 }

@@ -126,6 +126,11 @@ func (s *Store) Keys() []Key {
 func (s *Store) KeyByID(id string) (Key, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	return s.keyByID(id)
+}
+
+// keyByID is KeyByID under s.mu (keys are few: a scan is enough).
+func (s *Store) keyByID(id string) (Key, bool) {
 	for _, k := range s.keys {
 		if k.ID == id {
 			return k, true
@@ -138,13 +143,7 @@ func (s *Store) KeyByID(id string) (Key, bool) {
 func (s *Store) RevokeKey(by auth.Principal, id string) (Key, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var k Key
-	found := false
-	for _, x := range s.keys {
-		if x.ID == id {
-			k, found = x, true
-		}
-	}
+	k, found := s.keyByID(id)
 	if !found {
 		return Key{}, event.Refuse(event.ErrNotFound, "没有密钥 %s / no key %s", id, id)
 	}
